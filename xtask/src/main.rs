@@ -1,0 +1,220 @@
+//! Workspace tasks: `cargo xtask fetch`, `cargo xtask gen`, `cargo xtask gen --check`.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use pax8_api_gen::pointer::{operation_pointer, operations};
+use pax8_api_gen::sources::sha256_hex;
+use pax8_api_gen::{Sources, layout};
+use serde_json::Value;
+
+const USAGE: &str = "\
+usage:
+  cargo xtask fetch [--from DIR] [--accept]   download the upstream documents into spec/upstream/
+                                              (--from copies them from DIR instead; --accept records
+                                              new sha256 values in spec/sources.toml)
+  cargo xtask gen [--check] [--upstream DIR]  patch + generate (default upstream: spec/upstream);
+                                              --check writes nothing and fails if anything is stale";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("fetch") => fetch(&root, &args[1..]),
+        Some("gen") => gen_cmd(&root, &args[1..]),
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
+}
+
+fn value_of<'a>(args: &'a [String], flag: &str) -> Result<Option<&'a str>, String> {
+    match args.iter().position(|a| a == flag) {
+        None => Ok(None),
+        Some(i) => args.get(i + 1).map(|s| Some(s.as_str())).ok_or_else(|| format!("{flag} needs a value\n{USAGE}")),
+    }
+}
+
+fn check_flags(args: &[String], known: &[&str], with_value: &[&str]) -> Result<(), String> {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if with_value.contains(&a) {
+            i += 2;
+        } else if known.contains(&a) {
+            i += 1;
+        } else {
+            return Err(format!("unknown argument `{a}`\n{USAGE}"));
+        }
+    }
+    Ok(())
+}
+
+fn fetch(root: &Path, args: &[String]) -> Result<ExitCode, String> {
+    check_flags(args, &["--accept"], &["--from"])?;
+    let from = value_of(args, "--from")?.map(PathBuf::from);
+    let accept = args.iter().any(|a| a == "--accept");
+    let sources_path = root.join(layout::SOURCES);
+    let mut sources = Sources::load(&sources_path).map_err(|e| e.to_string())?;
+
+    // Obtain every document first: a failure leaves spec/upstream/ untouched.
+    let mut fetched = Vec::new();
+    for s in &sources.documents {
+        let bytes = match &from {
+            Some(dir) => {
+                let path = dir.join(format!("{}.json", s.name));
+                std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => download(&s.url)?,
+        };
+        serde_json::from_slice::<Value>(&bytes)
+            .map_err(|e| format!("{} ({}): not JSON: {e}", s.name, from.as_ref().map_or(s.url.clone(), |d| d.display().to_string())))?;
+        fetched.push(bytes);
+    }
+
+    let upstream = root.join(layout::UPSTREAM);
+    std::fs::create_dir_all(&upstream).map_err(|e| format!("{}: {e}", upstream.display()))?;
+    let mut changed = Vec::new();
+    for (s, bytes) in sources.documents.iter_mut().zip(&fetched) {
+        let tmp = upstream.join(format!(".{}.json.tmp", s.name));
+        let dest = upstream.join(format!("{}.json", s.name));
+        std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, &dest)).map_err(|e| format!("{}: {e}", dest.display()))?;
+        let hash = sha256_hex(bytes);
+        if hash != s.sha256 {
+            changed.push((s.name.clone(), s.sha256.clone(), hash.clone()));
+            if accept {
+                s.sha256 = hash;
+            }
+        }
+    }
+    println!("fetched {} documents into {}", fetched.len(), layout::UPSTREAM);
+    if changed.is_empty() {
+        println!("all documents match spec/sources.toml");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (name, old, new) in &changed {
+        println!("\nupstream change: {name}\n  sha256 {old} -> {new}");
+        for line in operation_diff(root, name, &upstream.join(format!("{name}.json"))) {
+            println!("  {line}");
+        }
+    }
+    if accept {
+        let text = std::fs::read_to_string(&sources_path).map_err(|e| e.to_string())?;
+        let header: String = text.lines().take_while(|l| l.starts_with('#') || l.is_empty()).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&sources_path, sources.to_toml(&header)).map_err(|e| e.to_string())?;
+        println!("\nrecorded the new hashes in {}; now run `cargo xtask gen` and review the diff", layout::SOURCES);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("\nreview the change, then run `cargo xtask fetch --accept` (and `cargo xtask gen`)");
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// Downloads with curl (no TLS stack to compile into xtask); names the address and the HTTP
+/// status or the network error on failure.
+fn download(url: &str) -> Result<Vec<u8>, String> {
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--location", "--max-time", "60", "--write-out", "\n%{http_code}", url])
+        .output()
+        .map_err(|e| format!("{url}: cannot run curl: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("{url}: network error: {}", String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    let mut body = output.stdout;
+    let split = body.iter().rposition(|&b| b == b'\n').unwrap_or(0);
+    let status = String::from_utf8_lossy(&body[split..]).trim().to_string();
+    body.truncate(split);
+    if status != "200" {
+        return Err(format!("{url}: HTTP status {status}"));
+    }
+    Ok(body)
+}
+
+/// Which operations appeared, disappeared or changed, comparing the newly fetched upstream
+/// document (normalized with the current patches) with the committed patched document.
+fn operation_diff(root: &Path, name: &str, new_upstream: &Path) -> Vec<String> {
+    let committed = match pax8_api_gen::read_json(name, &root.join(layout::SPEC).join(format!("{name}.json"))) {
+        Ok(v) => v,
+        Err(e) => return vec![format!("(no committed patched document to compare with: {e})")],
+    };
+    let patches = match pax8_api_gen::patch::load_dir(&root.join(layout::PATCHES)) {
+        Ok(p) => p,
+        Err(e) => return vec![format!("(patches unreadable: {e})")],
+    };
+    let fresh = match pax8_api_gen::read_json(name, new_upstream).and_then(|doc| {
+        pax8_api_gen::normalize_document(name, doc, &patches, &mut pax8_api_gen::DocReport::default())
+    }) {
+        Ok((doc, _)) => doc,
+        Err(e) => return vec![format!("the current patches do not apply to the new version: {e}")],
+    };
+    let ops = |doc: &Value| -> BTreeMap<String, Value> {
+        operations(doc)
+            .into_iter()
+            .map(|(p, m)| (format!("{} {p}", m.to_uppercase()), doc.pointer(&operation_pointer(&p, &m)).cloned().unwrap_or_default()))
+            .collect()
+    };
+    let (old, new) = (ops(&committed), ops(&fresh));
+    let mut lines = Vec::new();
+    for (k, v) in &new {
+        match old.get(k) {
+            None => lines.push(format!("+ appeared:    {k}")),
+            Some(o) if o != v => lines.push(format!("~ changed:     {k}")),
+            _ => {}
+        }
+    }
+    lines.extend(old.keys().filter(|k| !new.contains_key(*k)).map(|k| format!("- disappeared: {k}")));
+    if lines.is_empty() {
+        lines.push("no operation changed (schemas or descriptions may have)".into());
+    }
+    lines
+}
+
+fn gen_cmd(root: &Path, args: &[String]) -> Result<ExitCode, String> {
+    check_flags(args, &["--check"], &["--upstream"])?;
+    let check = args.iter().any(|a| a == "--check");
+    let upstream = value_of(args, "--upstream")?.map(PathBuf::from).unwrap_or_else(|| root.join(layout::UPSTREAM));
+    if !upstream.is_dir() {
+        return Err(format!(
+            "{} does not exist: run `cargo xtask fetch` (or `cargo xtask fetch --from ../shared/pax8-openapi`) first",
+            upstream.display()
+        ));
+    }
+    let sources = Sources::load(&root.join(layout::SOURCES)).map_err(|e| e.to_string())?;
+    for s in &sources.documents {
+        let path = upstream.join(format!("{}.json", s.name));
+        if let Ok(bytes) = std::fs::read(&path)
+            && sha256_hex(&bytes) != s.sha256
+        {
+            eprintln!("warning: {} differs from the sha256 in {}", path.display(), layout::SOURCES);
+        }
+    }
+    let output = pax8_api_gen::run(root, &upstream).map_err(|e| e.to_string())?;
+    if check {
+        let stale = pax8_api_gen::stale_files(root, &output);
+        if stale.is_empty() {
+            println!("gen --check: {} files up to date", output.files.len());
+            return Ok(ExitCode::SUCCESS);
+        }
+        for path in &stale {
+            eprintln!("stale: {} (run `cargo xtask gen`)", path.display());
+        }
+        return Ok(ExitCode::from(1));
+    }
+    let written = pax8_api_gen::write(root, &output).map_err(|e| e.to_string())?;
+    for path in &written {
+        println!("wrote {}", path.display());
+    }
+    println!("gen: {} files, {} changed", output.files.len(), written.len());
+    Ok(ExitCode::SUCCESS)
+}
