@@ -33,6 +33,9 @@ pub fn generate(document: &str, module: &str, spec_file: &str, doc: &Value, enum
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );
     }
+    settings
+        .with_replacement(crate::normalize::TIMESTAMP_SCHEMA, "crate::Timestamp", [TypeImpl::Display, TypeImpl::FromStr].into_iter())
+        .with_replacement(crate::normalize::DATE_SCHEMA, "crate::Date", [TypeImpl::Display, TypeImpl::FromStr].into_iter());
     let mut generator = Generator::new(&settings);
     let tokens = catch_unwind(AssertUnwindSafe(|| generator.generate_tokens(&api)))
         .map_err(|panic| {

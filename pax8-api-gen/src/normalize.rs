@@ -367,25 +367,23 @@ pub struct OpenEnum {
     pub description: Option<String>,
 }
 
-/// Rule `open-enum`: every string enum becomes a named component schema (inline ones are hoisted,
-/// named after where they stand: `Subscription.status` -> `SubscriptionStatus`, query parameter
-/// `status` of `findCompanies` -> `FindCompaniesStatus`), and is listed so the generator replaces it
-/// with an open enum.
-pub fn hoist_string_enums(doc: &mut Value, report: &mut DocReport) -> Result<Vec<OpenEnum>> {
-    let mut hoister = Hoister { taken: Vec::new(), created: Vec::new(), enums: Vec::new() };
-    if let Some(schemas) = doc.pointer("/components/schemas").and_then(Value::as_object) {
-        hoister.taken = schemas.keys().cloned().collect();
-    }
-    let names: Vec<String> = hoister.taken.clone();
+/// Visits every schema of a document (component schemas, parameter, request and response
+/// schemas, recursively through properties, items, additionalProperties and allOf/anyOf/oneOf),
+/// parents before children. `visit(schema, context, pointer)` may replace the schema; returning
+/// `true` stops the descent into it. `context` is an UpperCamelCase name for where the schema
+/// stands: `Subscription` + property `status` -> `SubscriptionStatus`; query parameter `status` of
+/// `findCompanies` -> `FindCompaniesStatus`; request bodies `{Op}Body`, responses `{Op}Response`,
+/// array items `…Item`. Component schemas are visited with `context` = their name.
+pub fn visit_schemas(doc: &mut Value, visit: &mut dyn FnMut(&mut Value, &str, &str) -> bool) {
+    let names: Vec<String> = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
     for name in names {
         let at = join(["components", "schemas", &name]);
         let schema = doc.pointer_mut(&at).expect("schema exists");
-        if let Some(values) = string_enum_values(schema) {
-            hoister.enums.push(OpenEnum { name: name.clone(), values, description: description(schema) });
-            report.add("open-enum", at, format!("component `{name}` becomes an open enum"));
-        } else {
-            hoister.walk(schema, &name, &at, report);
-        }
+        visit_schema(schema, &name, &at, visit);
     }
     for (path, method) in operations(doc) {
         let at = operation_pointer(&path, &method);
@@ -399,7 +397,7 @@ pub fn hoist_string_enums(doc: &mut Value, report: &mut DocReport) -> Result<Vec
             for (i, param) in params.iter_mut().enumerate() {
                 let pname = param.get("name").and_then(Value::as_str).unwrap_or_default().to_upper_camel_case();
                 if let Some(schema) = param.get_mut("schema") {
-                    hoister.walk(schema, &format!("{op_name}{pname}"), &format!("{at}/parameters/{i}/schema"), report);
+                    visit_schema(schema, &format!("{op_name}{pname}"), &format!("{at}/parameters/{i}/schema"), visit);
                 }
             }
         }
@@ -407,7 +405,7 @@ pub fn hoist_string_enums(doc: &mut Value, report: &mut DocReport) -> Result<Vec
             for (media, body) in content.iter_mut() {
                 if let Some(schema) = body.get_mut("schema") {
                     let s_at = format!("{at}/requestBody/content/{}/schema", pointer::escape(media));
-                    hoister.walk(schema, &format!("{op_name}Body"), &s_at, report);
+                    visit_schema(schema, &format!("{op_name}Body"), &s_at, visit);
                 }
             }
         }
@@ -417,12 +415,101 @@ pub fn hoist_string_enums(doc: &mut Value, report: &mut DocReport) -> Result<Vec
                 for (media, body) in content.iter_mut() {
                     if let Some(schema) = body.get_mut("schema") {
                         let s_at = format!("{at}/responses/{status}/content/{}/schema", pointer::escape(media));
-                        hoister.walk(schema, &format!("{op_name}Response"), &s_at, report);
+                        visit_schema(schema, &format!("{op_name}Response"), &s_at, visit);
                     }
                 }
             }
         }
     }
+}
+
+fn visit_schema(schema: &mut Value, context: &str, at: &str, visit: &mut dyn FnMut(&mut Value, &str, &str) -> bool) {
+    if schema.get("$ref").is_some() || visit(schema, context, at) {
+        return;
+    }
+    let Some(map) = schema.as_object_mut() else { return };
+    if let Some(props) = map.get_mut("properties").and_then(Value::as_object_mut) {
+        for (prop, s) in props.iter_mut() {
+            let p_at = format!("{at}/properties/{}", pointer::escape(prop));
+            visit_schema(s, &format!("{context}{}", prop.to_upper_camel_case()), &p_at, visit);
+        }
+    }
+    if let Some(items) = map.get_mut("items") {
+        visit_schema(items, &format!("{context}Item"), &format!("{at}/items"), visit);
+    }
+    if let Some(extra @ Value::Object(_)) = map.get_mut("additionalProperties") {
+        visit_schema(extra, &format!("{context}Value"), &format!("{at}/additionalProperties"), visit);
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(members) = map.get_mut(key).and_then(Value::as_array_mut) {
+            for (i, m) in members.iter_mut().enumerate() {
+                visit_schema(m, context, &format!("{at}/{key}/{i}"), visit);
+            }
+        }
+    }
+}
+
+/// Names of the lenient date types that replace `format: date-time` and `format: date` schemas.
+pub const TIMESTAMP_SCHEMA: &str = "Pax8Timestamp";
+/// See [`TIMESTAMP_SCHEMA`].
+pub const DATE_SCHEMA: &str = "Pax8Date";
+
+/// Rule `lenient-date`: every `format: date-time` string becomes a reference to
+/// [`TIMESTAMP_SCHEMA`], every `format: date` (and the documents' `yyyy-MM-dd`) one to
+/// [`DATE_SCHEMA`]. The generator maps both to pax8-api's lenient `Timestamp` and `Date`, because
+/// the server sends bare dates in date-time fields and offsets without a colon (`-0700`).
+pub fn lenient_dates(document: &str, doc: &mut Value, report: &mut DocReport) -> Result<()> {
+    let mut used = false;
+    visit_schemas(doc, &mut |schema, _context, at| {
+        let is_string = matches!(schema.get("type").and_then(Value::as_str), Some("string"));
+        let target = match schema.get("format").and_then(Value::as_str) {
+            Some("date-time") if is_string => TIMESTAMP_SCHEMA,
+            Some("date" | "yyyy-MM-dd") if is_string => DATE_SCHEMA,
+            _ => return false,
+        };
+        report.add("lenient-date", at, format!("-> {target}"));
+        *schema = json!({"$ref": format!("#/components/schemas/{target}")});
+        used = true;
+        true
+    });
+    let schemas = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| GenError::invalid(document, "no components.schemas"))?;
+    for (name, format) in [(TIMESTAMP_SCHEMA, "date-time"), (DATE_SCHEMA, "date")] {
+        if schemas.contains_key(name) {
+            return Err(GenError::invalid(document, format!("already has a schema named {name}")));
+        }
+        if used {
+            schemas.insert(name.into(), json!({"type": "string", "format": format}));
+        }
+    }
+    Ok(())
+}
+
+/// Rule `open-enum`: every string enum becomes a named component schema (inline ones are hoisted,
+/// named after where they stand, see [`visit_schemas`]), and is listed so the generator replaces
+/// it with an open enum.
+pub fn hoist_string_enums(doc: &mut Value, report: &mut DocReport) -> Result<Vec<OpenEnum>> {
+    let components: Vec<String> = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut hoister = Hoister { taken: components, created: Vec::new(), enums: Vec::new() };
+    visit_schemas(doc, &mut |schema, context, at| {
+        let Some(values) = string_enum_values(schema) else { return false };
+        let component = at.strip_prefix("/components/schemas/").filter(|rest| !rest.contains('/'));
+        if let Some(name) = component {
+            hoister.enums.push(OpenEnum { name: name.to_string(), values, description: description(schema) });
+            report.add("open-enum", at, format!("component `{name}` becomes an open enum"));
+        } else {
+            let name = hoister.name_for(context, &values, description(schema));
+            report.add("open-enum", at, format!("hoisted to `{name}`"));
+            *schema = json!({"$ref": format!("#/components/schemas/{name}")});
+        }
+        true
+    });
     if !hoister.created.is_empty() {
         let schemas = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut).expect("components.schemas exists");
         for (name, schema) in hoister.created {
@@ -439,39 +526,6 @@ struct Hoister {
 }
 
 impl Hoister {
-    fn walk(&mut self, schema: &mut Value, context: &str, at: &str, report: &mut DocReport) {
-        let Some(map) = schema.as_object_mut() else { return };
-        if map.contains_key("$ref") {
-            return;
-        }
-        if let Some(values) = string_enum_values(schema) {
-            let name = self.name_for(context, &values, description(schema));
-            report.add("open-enum", at, format!("hoisted to `{name}`"));
-            *schema = json!({"$ref": format!("#/components/schemas/{name}")});
-            return;
-        }
-        let map = schema.as_object_mut().expect("object");
-        if let Some(props) = map.get_mut("properties").and_then(Value::as_object_mut) {
-            for (prop, s) in props.iter_mut() {
-                let p_at = format!("{at}/properties/{}", pointer::escape(prop));
-                self.walk(s, &format!("{context}{}", prop.to_upper_camel_case()), &p_at, report);
-            }
-        }
-        if let Some(items) = map.get_mut("items") {
-            self.walk(items, &format!("{context}Item"), &format!("{at}/items"), report);
-        }
-        if let Some(extra @ Value::Object(_)) = map.get_mut("additionalProperties") {
-            self.walk(extra, &format!("{context}Value"), &format!("{at}/additionalProperties"), report);
-        }
-        for key in ["allOf", "anyOf", "oneOf"] {
-            if let Some(members) = map.get_mut(key).and_then(Value::as_array_mut) {
-                for (i, m) in members.iter_mut().enumerate() {
-                    self.walk(m, context, &format!("{at}/{key}/{i}"), report);
-                }
-            }
-        }
-    }
-
     /// A free component name for an enum with these values; an existing hoisted enum of the same
     /// name and values is reused.
     fn name_for(&mut self, context: &str, values: &[String], description: Option<String>) -> String {
@@ -661,6 +715,27 @@ mod tests {
     fn error_schema_name_clash_is_an_error() {
         let mut doc = json!({"components": {"schemas": {"Pax8Error": {}}}, "paths": {}});
         assert!(shared_error_responses("d", &mut doc, &mut DocReport::default()).is_err());
+    }
+
+    #[test]
+    fn dates_become_lenient_types() {
+        let mut doc = json!({
+            "paths": {"/s": {"get": {"operationId": "find", "parameters": [
+                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}}
+            ], "responses": {}}}},
+            "components": {"schemas": {"T": {"type": "object", "properties": {
+                "at": {"type": "string", "format": "date-time", "description": "d"},
+                "day": {"type": "string", "format": "yyyy-MM-dd"},
+                "id": {"type": "string", "format": "uuid"}
+            }}}}
+        });
+        lenient_dates("d", &mut doc, &mut DocReport::default()).unwrap();
+        let props = &doc["components"]["schemas"]["T"]["properties"];
+        assert_eq!(props["at"], json!({"$ref": "#/components/schemas/Pax8Timestamp"}));
+        assert_eq!(props["day"], json!({"$ref": "#/components/schemas/Pax8Date"}));
+        assert_eq!(props["id"]["format"], "uuid");
+        assert_eq!(doc["paths"]["/s"]["get"]["parameters"][0]["schema"], json!({"$ref": "#/components/schemas/Pax8Date"}));
+        assert_eq!(doc["components"]["schemas"]["Pax8Timestamp"], json!({"type": "string", "format": "date-time"}));
     }
 
     #[test]

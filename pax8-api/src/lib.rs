@@ -27,8 +27,11 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod dates;
 mod open_enum;
 pub mod runtime;
+
+pub use dates::{Date, ParseDateError, Timestamp};
 
 /// One operation of a document: what the generated `OPERATIONS` tables hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -166,8 +166,11 @@ pub mod types {
     pub struct Company {
         pub address: Address,
         ///Value is ```true``` if Pax8 handles billing transactions, value is ```false``` if partner handles billing transactions
-        #[serde(rename = "billOnBehalfOfEnabled")]
-        pub bill_on_behalf_of_enabled: bool,
+        #[serde(
+            rename = "billOnBehalfOfEnabled",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub bill_on_behalf_of_enabled: ::std::option::Option<bool>,
         ///Optional array of contacts to create with the company. Including contacts during company creation will set the company status to "Active" immediately.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub contacts: ::std::vec::Vec<Contact>,
@@ -183,25 +186,30 @@ pub mod types {
         ///The company name
         pub name: ::std::string::String,
         ///Value is ```true``` if the company's self-service orders require approval, otherwise value is ```false```
-        #[serde(rename = "orderApprovalRequired")]
-        pub order_approval_required: bool,
+        #[serde(
+            rename = "orderApprovalRequired",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_approval_required: ::std::option::Option<bool>,
         ///The primary phone number of the company
-        pub phone: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone: ::std::option::Option<::std::string::String>,
         ///Value is ```true``` if self-service privileges are available to the company, otherwise value is ```false```
-        #[serde(rename = "selfServiceAllowed")]
-        pub self_service_allowed: bool,
+        #[serde(
+            rename = "selfServiceAllowed",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub self_service_allowed: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<crate::partner::types::CompanyStatus>,
-        ///The date and time the company was last updated
         #[serde(
             rename = "updatedDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub updated_date: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub updated_date: ::std::option::Option<crate::Timestamp>,
         ///The full URL of the company website
-        pub website: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub website: ::std::option::Option<::std::string::String>,
     }
     impl Company {
         pub fn builder() -> builder::Company {
@@ -337,9 +345,7 @@ pub mod types {
             rename = "provisionStartDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub provision_start_date: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub provision_start_date: ::std::option::Option<crate::Timestamp>,
         #[serde(
             rename = "provisioningDetails",
             default,
@@ -360,12 +366,11 @@ pub mod types {
         ///unique id of the purchasing company ie. end-user
         #[serde(rename = "companyId")]
         pub company_id: ::uuid::Uuid,
-        ///the date the order was created
         #[serde(
             rename = "createdDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub created_date: ::std::option::Option<::chrono::naive::NaiveDate>,
+        pub created_date: ::std::option::Option<crate::Date>,
         ///unique id of the order
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
@@ -655,12 +660,11 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub currency_code: ::std::option::Option<::std::string::String>,
-        ///The date on which payment is due
         #[serde(
             rename = "dueDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub due_date: ::std::option::Option<::std::string::String>,
+        pub due_date: ::std::option::Option<crate::Date>,
         ///The company external id
         #[serde(
             rename = "externalId",
@@ -670,18 +674,20 @@ pub mod types {
         ///The id
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
-        ///The date the invoice is generated for
         #[serde(
             rename = "invoiceDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invoice_date: ::std::option::Option<::std::string::String>,
+        pub invoice_date: ::std::option::Option<crate::Date>,
         ///The name of the invoiced partner
         #[serde(
             rename = "partnerName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub partner_name: ::std::option::Option<::std::string::String>,
+        ///Invoice status, e.g. Unpaid, Paid, Void, Carried, Nothing Due, Credited
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
         ///The total amount due
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total: ::std::option::Option<f64>,
@@ -758,12 +764,11 @@ pub mod types {
         ///The details
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub details: ::std::option::Option<::std::string::String>,
-        ///The end period
         #[serde(
             rename = "endPeriod",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub end_period: ::std::option::Option<::std::string::String>,
+        pub end_period: ::std::option::Option<crate::Date>,
         ///The company external id
         #[serde(
             rename = "externalId",
@@ -817,12 +822,11 @@ pub mod types {
         ///The product sku
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub sku: ::std::option::Option<::std::string::String>,
-        ///The start period
         #[serde(
             rename = "startPeriod",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub start_period: ::std::option::Option<::std::string::String>,
+        pub start_period: ::std::option::Option<crate::Date>,
         ///The customer sub total. Represents cost of services plus billing fees.
         #[serde(
             rename = "subTotal",
@@ -875,13 +879,14 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub commitment_term_id: ::std::option::Option<::uuid::Uuid>,
-        #[serde(rename = "companyId")]
-        pub company_id: ::serde_json::Value,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
         ///Required. Number used as a reference to the line item for parent line items
-        #[serde(rename = "lineItemNumber")]
-        pub line_item_number: f64,
+        #[serde(
+            rename = "lineItemNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub line_item_number: ::std::option::Option<f64>,
         ///Reference to the required parent line item in this same order
         #[serde(
             rename = "parentLineItemNumber",
@@ -900,9 +905,7 @@ pub mod types {
             rename = "provisionStartDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub provision_start_date: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub provision_start_date: ::std::option::Option<crate::Timestamp>,
         #[serde(
             rename = "provisioningDetails",
             default,
@@ -928,12 +931,11 @@ pub mod types {
         ///unique id of the purchasing company ie. end-user
         #[serde(rename = "companyId")]
         pub company_id: ::uuid::Uuid,
-        ///the date the order was created
         #[serde(
             rename = "createdDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub created_date: ::std::option::Option<::chrono::naive::NaiveDate>,
+        pub created_date: ::std::option::Option<crate::Date>,
         ///unique id of the order
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
@@ -962,6 +964,9 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub ordered_by_user_id: ::std::option::Option<::uuid::Uuid>,
+        ///Order status
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
     }
     impl Order {
         pub fn builder() -> builder::Order {
@@ -973,28 +978,28 @@ pub mod types {
     pub struct Page {
         ///The current page
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub number: ::std::option::Option<::serde_json::Value>,
+        pub number: ::std::option::Option<i64>,
         ///The size of the page
-        #[serde(default = "defaults::page_size")]
-        pub size: f64,
+        #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU64, 10>")]
+        pub size: ::std::num::NonZeroU64,
         ///The total number of elements able to be paged over
         #[serde(
             rename = "totalElements",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub total_elements: ::std::option::Option<::serde_json::Value>,
+        pub total_elements: ::std::option::Option<i64>,
         ///The total number of pages based on the ```size``` and ```totalElements```
         #[serde(
             rename = "totalPages",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub total_pages: ::std::option::Option<::serde_json::Value>,
+        pub total_pages: ::std::option::Option<i64>,
     }
     impl ::std::default::Default for Page {
         fn default() -> Self {
             Self {
                 number: Default::default(),
-                size: defaults::page_size(),
+                size: defaults::default_nzu64::<::std::num::NonZeroU64, 10>(),
                 total_elements: Default::default(),
                 total_pages: Default::default(),
             }
@@ -1111,7 +1116,7 @@ pub mod types {
             rename = "altVendorSku",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub alt_vendor_sku: ::std::option::Option<::uuid::Uuid>,
+        pub alt_vendor_sku: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
         ///The name of a product
@@ -1173,7 +1178,7 @@ pub mod types {
             rename = "altVendorSku",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub alt_vendor_sku: ::std::option::Option<::uuid::Uuid>,
+        pub alt_vendor_sku: ::std::option::Option<::std::string::String>,
         ///A long description of the Product
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -1295,7 +1300,7 @@ pub mod types {
             rename = "billingStart",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub billing_start: ::std::option::Option<::chrono::naive::NaiveDate>,
+        pub billing_start: ::std::option::Option<crate::Date>,
         #[serde(
             rename = "billingTerm",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1303,6 +1308,8 @@ pub mod types {
         pub billing_term: ::std::option::Option<
             crate::partner::types::SubscriptionBillingTerm,
         >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub commitment: ::std::option::Option<SubscriptionCommitment>,
         #[serde(
             rename = "commitmentTerm",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1317,9 +1324,7 @@ pub mod types {
             rename = "createdDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub created_date: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub created_date: ::std::option::Option<crate::Timestamp>,
         ///The currency ISO 4217 code
         #[serde(
             rename = "currencyCode",
@@ -1330,7 +1335,7 @@ pub mod types {
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub end_date: ::std::option::Option<crate::Timestamp>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
         #[serde(
@@ -1370,16 +1375,14 @@ pub mod types {
             rename = "startDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub start_date: ::std::option::Option<crate::Timestamp>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<crate::partner::types::SubscriptionStatus>,
         #[serde(
             rename = "updatedDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub updated_date: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub updated_date: ::std::option::Option<crate::Timestamp>,
         ///The vendor's unique identifier for the sku associated with this subscription
         #[serde(
             rename = "vendorSkuId",
@@ -1405,7 +1408,7 @@ pub mod types {
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub end_date: ::std::option::Option<crate::Timestamp>,
         ///Unique identifier for the commitment record
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
@@ -1418,411 +1421,31 @@ pub mod types {
             Default::default()
         }
     }
-    ///`UpdateSubscriptionBody`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum UpdateSubscriptionBody {
-        Variant0 {
-            #[serde(
-                rename = "billingStart",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            billing_start: ::std::option::Option<::chrono::naive::NaiveDate>,
-            #[serde(
-                rename = "billingTerm",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            billing_term: ::std::option::Option<
-                crate::partner::types::SubscriptionBillingTerm,
-            >,
-            #[serde(
-                rename = "commitmentTerm",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            commitment_term: ::std::option::Option<SubscriptionCommitment>,
-            #[serde(
-                rename = "companyId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            company_id: ::std::option::Option<::uuid::Uuid>,
-            #[serde(
-                rename = "createdDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            created_date: ::std::option::Option<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-            >,
-            ///The currency ISO 4217 code
-            #[serde(
-                rename = "currencyCode",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            currency_code: ::std::option::Option<::std::string::String>,
-            #[serde(
-                rename = "endDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            end_date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            id: ::std::option::Option<::uuid::Uuid>,
-            #[serde(
-                rename = "parentSubscriptionId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            parent_subscription_id: ::std::option::Option<::uuid::Uuid>,
-            ///The price for the Partner.
-            #[serde(
-                rename = "partnerCost",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            partner_cost: ::std::option::Option<f64>,
-            price: f64,
-            #[serde(
-                rename = "productId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            product_id: ::std::option::Option<::uuid::Uuid>,
-            ///The name of the product associated with this subscription
-            #[serde(
-                rename = "productName",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            product_name: ::std::option::Option<::std::string::String>,
-            #[serde(
-                rename = "provisioningDetails",
-                default,
-                skip_serializing_if = "::std::vec::Vec::is_empty"
-            )]
-            provisioning_details: ::std::vec::Vec<ProvisioningDetail>,
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            quantity: ::std::option::Option<f64>,
-            #[serde(
-                rename = "startDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            start_date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            status: ::std::option::Option<crate::partner::types::SubscriptionStatus>,
-            #[serde(
-                rename = "updatedDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            updated_date: ::std::option::Option<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-            >,
-            ///The vendor's unique identifier for the sku associated with this subscription
-            #[serde(
-                rename = "vendorSkuId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            vendor_sku_id: ::std::option::Option<::std::string::String>,
-            ///The vendor's unique identifier for this subscription
-            #[serde(
-                rename = "vendorSubscriptionId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            vendor_subscription_id: ::std::option::Option<::std::string::String>,
-        },
-        Variant1 {
-            #[serde(
-                rename = "billingStart",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            billing_start: ::std::option::Option<::chrono::naive::NaiveDate>,
-            #[serde(rename = "billingTerm")]
-            billing_term: crate::partner::types::UpdateSubscriptionBodyBillingTerm,
-            #[serde(
-                rename = "commitmentTerm",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            commitment_term: ::std::option::Option<SubscriptionCommitment>,
-            #[serde(
-                rename = "companyId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            company_id: ::std::option::Option<::uuid::Uuid>,
-            #[serde(
-                rename = "createdDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            created_date: ::std::option::Option<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-            >,
-            ///The currency ISO 4217 code
-            #[serde(
-                rename = "currencyCode",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            currency_code: ::std::option::Option<::std::string::String>,
-            #[serde(
-                rename = "endDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            end_date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            id: ::std::option::Option<::uuid::Uuid>,
-            #[serde(
-                rename = "parentSubscriptionId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            parent_subscription_id: ::std::option::Option<::uuid::Uuid>,
-            ///The price for the Partner.
-            #[serde(
-                rename = "partnerCost",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            partner_cost: ::std::option::Option<f64>,
-            ///The price for the customer.
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            price: ::std::option::Option<f64>,
-            #[serde(
-                rename = "productId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            product_id: ::std::option::Option<::uuid::Uuid>,
-            ///The name of the product associated with this subscription
-            #[serde(
-                rename = "productName",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            product_name: ::std::option::Option<::std::string::String>,
-            #[serde(
-                rename = "provisioningDetails",
-                default,
-                skip_serializing_if = "::std::vec::Vec::is_empty"
-            )]
-            provisioning_details: ::std::vec::Vec<ProvisioningDetail>,
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            quantity: ::std::option::Option<f64>,
-            #[serde(
-                rename = "startDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            start_date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            status: ::std::option::Option<crate::partner::types::SubscriptionStatus>,
-            #[serde(
-                rename = "updatedDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            updated_date: ::std::option::Option<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-            >,
-            ///The vendor's unique identifier for the sku associated with this subscription
-            #[serde(
-                rename = "vendorSkuId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            vendor_sku_id: ::std::option::Option<::std::string::String>,
-            ///The vendor's unique identifier for this subscription
-            #[serde(
-                rename = "vendorSubscriptionId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            vendor_subscription_id: ::std::option::Option<::std::string::String>,
-        },
-        Variant2 {
-            #[serde(
-                rename = "billingStart",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            billing_start: ::std::option::Option<::chrono::naive::NaiveDate>,
-            #[serde(
-                rename = "billingTerm",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            billing_term: ::std::option::Option<
-                crate::partner::types::SubscriptionBillingTerm,
-            >,
-            #[serde(
-                rename = "commitmentTerm",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            commitment_term: ::std::option::Option<SubscriptionCommitment>,
-            #[serde(
-                rename = "companyId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            company_id: ::std::option::Option<::uuid::Uuid>,
-            #[serde(
-                rename = "createdDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            created_date: ::std::option::Option<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-            >,
-            ///The currency ISO 4217 code
-            #[serde(
-                rename = "currencyCode",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            currency_code: ::std::option::Option<::std::string::String>,
-            #[serde(
-                rename = "endDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            end_date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            id: ::std::option::Option<::uuid::Uuid>,
-            #[serde(
-                rename = "parentSubscriptionId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            parent_subscription_id: ::std::option::Option<::uuid::Uuid>,
-            ///The price for the Partner.
-            #[serde(
-                rename = "partnerCost",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            partner_cost: ::std::option::Option<f64>,
-            ///The price for the customer.
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            price: ::std::option::Option<f64>,
-            #[serde(
-                rename = "productId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            product_id: ::std::option::Option<::uuid::Uuid>,
-            ///The name of the product associated with this subscription
-            #[serde(
-                rename = "productName",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            product_name: ::std::option::Option<::std::string::String>,
-            #[serde(
-                rename = "provisioningDetails",
-                default,
-                skip_serializing_if = "::std::vec::Vec::is_empty"
-            )]
-            provisioning_details: ::std::vec::Vec<ProvisioningDetail>,
-            quantity: f64,
-            #[serde(
-                rename = "startDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            start_date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            status: ::std::option::Option<crate::partner::types::SubscriptionStatus>,
-            #[serde(
-                rename = "updatedDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            updated_date: ::std::option::Option<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-            >,
-            ///The vendor's unique identifier for the sku associated with this subscription
-            #[serde(
-                rename = "vendorSkuId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            vendor_sku_id: ::std::option::Option<::std::string::String>,
-            ///The vendor's unique identifier for this subscription
-            #[serde(
-                rename = "vendorSubscriptionId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            vendor_subscription_id: ::std::option::Option<::std::string::String>,
-        },
-        Variant3 {
-            #[serde(
-                rename = "billingStart",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            billing_start: ::std::option::Option<::chrono::naive::NaiveDate>,
-            #[serde(
-                rename = "billingTerm",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            billing_term: ::std::option::Option<
-                crate::partner::types::SubscriptionBillingTerm,
-            >,
-            #[serde(
-                rename = "commitmentTerm",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            commitment_term: ::std::option::Option<SubscriptionCommitment>,
-            #[serde(
-                rename = "companyId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            company_id: ::std::option::Option<::uuid::Uuid>,
-            #[serde(
-                rename = "createdDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            created_date: ::std::option::Option<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-            >,
-            ///The currency ISO 4217 code
-            #[serde(
-                rename = "currencyCode",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            currency_code: ::std::option::Option<::std::string::String>,
-            #[serde(
-                rename = "endDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            end_date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            id: ::std::option::Option<::uuid::Uuid>,
-            #[serde(
-                rename = "parentSubscriptionId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            parent_subscription_id: ::std::option::Option<::uuid::Uuid>,
-            ///The price for the Partner.
-            #[serde(
-                rename = "partnerCost",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            partner_cost: ::std::option::Option<f64>,
-            ///The price for the customer.
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            price: ::std::option::Option<f64>,
-            #[serde(
-                rename = "productId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            product_id: ::std::option::Option<::uuid::Uuid>,
-            ///The name of the product associated with this subscription
-            #[serde(
-                rename = "productName",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            product_name: ::std::option::Option<::std::string::String>,
-            #[serde(
-                rename = "provisioningDetails",
-                default,
-                skip_serializing_if = "::std::vec::Vec::is_empty"
-            )]
-            provisioning_details: ::std::vec::Vec<ProvisioningDetail>,
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            quantity: ::std::option::Option<f64>,
-            #[serde(rename = "startDate")]
-            start_date: ::chrono::DateTime<::chrono::offset::Utc>,
-            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-            status: ::std::option::Option<crate::partner::types::SubscriptionStatus>,
-            #[serde(
-                rename = "updatedDate",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            updated_date: ::std::option::Option<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-            >,
-            ///The vendor's unique identifier for the sku associated with this subscription
-            #[serde(
-                rename = "vendorSkuId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            vendor_sku_id: ::std::option::Option<::std::string::String>,
-            ///The vendor's unique identifier for this subscription
-            #[serde(
-                rename = "vendorSubscriptionId",
-                skip_serializing_if = "::std::option::Option::is_none"
-            )]
-            vendor_subscription_id: ::std::option::Option<::std::string::String>,
-        },
+    ///Changes to a subscription: at least one of price, billingTerm, quantity, startDate.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct SubscriptionUpdate {
+        #[serde(
+            rename = "billingTerm",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub billing_term: ::std::option::Option<
+            crate::partner::types::SubscriptionUpdateBillingTerm,
+        >,
+        ///The price for the customer.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub price: ::std::option::Option<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quantity: ::std::option::Option<f64>,
+        #[serde(
+            rename = "startDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub start_date: ::std::option::Option<crate::Timestamp>,
+    }
+    impl SubscriptionUpdate {
+        pub fn builder() -> builder::SubscriptionUpdate {
+            Default::default()
+        }
     }
     ///`UsageLine`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
@@ -1884,12 +1507,11 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub unit_price: ::std::option::Option<f64>,
-        ///The date the usage was recorded
         #[serde(
             rename = "usageDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub usage_date: ::std::option::Option<::std::string::String>,
+        pub usage_date: ::std::option::Option<crate::Date>,
         ///The associated usage summary id
         #[serde(
             rename = "usageSummaryId",
@@ -2344,7 +1966,7 @@ pub mod types {
         pub struct Company {
             address: ::std::result::Result<super::Address, ::std::string::String>,
             bill_on_behalf_of_enabled: ::std::result::Result<
-                bool,
+                ::std::option::Option<bool>,
                 ::std::string::String,
             >,
             contacts: ::std::result::Result<
@@ -2360,40 +1982,46 @@ pub mod types {
                 ::std::string::String,
             >,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
-            order_approval_required: ::std::result::Result<bool, ::std::string::String>,
-            phone: ::std::result::Result<::std::string::String, ::std::string::String>,
-            self_service_allowed: ::std::result::Result<bool, ::std::string::String>,
+            order_approval_required: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            self_service_allowed: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
             status: ::std::result::Result<
                 ::std::option::Option<crate::partner::types::CompanyStatus>,
                 ::std::string::String,
             >,
             updated_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
-            website: ::std::result::Result<::std::string::String, ::std::string::String>,
+            website: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for Company {
             fn default() -> Self {
                 Self {
                     address: Err("no value supplied for address".to_string()),
-                    bill_on_behalf_of_enabled: Err(
-                        "no value supplied for bill_on_behalf_of_enabled".to_string(),
-                    ),
+                    bill_on_behalf_of_enabled: Ok(Default::default()),
                     contacts: Ok(Default::default()),
                     external_id: Ok(Default::default()),
                     id: Ok(Default::default()),
                     name: Err("no value supplied for name".to_string()),
-                    order_approval_required: Err(
-                        "no value supplied for order_approval_required".to_string(),
-                    ),
-                    phone: Err("no value supplied for phone".to_string()),
-                    self_service_allowed: Err(
-                        "no value supplied for self_service_allowed".to_string(),
-                    ),
+                    order_approval_required: Ok(Default::default()),
+                    phone: Ok(Default::default()),
+                    self_service_allowed: Ok(Default::default()),
                     status: Ok(Default::default()),
                     updated_date: Ok(Default::default()),
-                    website: Err("no value supplied for website".to_string()),
+                    website: Ok(Default::default()),
                 }
             }
         }
@@ -2412,7 +2040,7 @@ pub mod types {
             }
             pub fn bill_on_behalf_of_enabled<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<bool>,
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.bill_on_behalf_of_enabled = value
@@ -2472,7 +2100,7 @@ pub mod types {
             }
             pub fn order_approval_required<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<bool>,
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.order_approval_required = value
@@ -2486,7 +2114,7 @@ pub mod types {
             }
             pub fn phone<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.phone = value
@@ -2498,7 +2126,7 @@ pub mod types {
             }
             pub fn self_service_allowed<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<bool>,
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.self_service_allowed = value
@@ -2526,9 +2154,7 @@ pub mod types {
             }
             pub fn updated_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_date = value
@@ -2540,7 +2166,7 @@ pub mod types {
             }
             pub fn website<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.website = value
@@ -3058,7 +2684,7 @@ pub mod types {
             >,
             product_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             provision_start_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             provisioning_details: ::std::result::Result<
@@ -3193,9 +2819,7 @@ pub mod types {
             }
             pub fn provision_start_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.provision_start_date = value
@@ -3275,7 +2899,7 @@ pub mod types {
         pub struct CreateOrder {
             company_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             created_date: ::std::result::Result<
-                ::std::option::Option<::chrono::naive::NaiveDate>,
+                ::std::option::Option<crate::Date>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -3332,9 +2956,7 @@ pub mod types {
             }
             pub fn created_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::naive::NaiveDate>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Date>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_date = value
@@ -4552,7 +4174,7 @@ pub mod types {
                 ::std::string::String,
             >,
             due_date: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::Date>,
                 ::std::string::String,
             >,
             external_id: ::std::result::Result<
@@ -4564,10 +4186,14 @@ pub mod types {
                 ::std::string::String,
             >,
             invoice_date: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::Date>,
                 ::std::string::String,
             >,
             partner_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
@@ -4588,6 +4214,7 @@ pub mod types {
                     id: Ok(Default::default()),
                     invoice_date: Ok(Default::default()),
                     partner_name: Ok(Default::default()),
+                    status: Ok(Default::default()),
                     total: Ok(Default::default()),
                 }
             }
@@ -4645,7 +4272,7 @@ pub mod types {
             }
             pub fn due_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Date>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.due_date = value
@@ -4679,7 +4306,7 @@ pub mod types {
             }
             pub fn invoice_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Date>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.invoice_date = value
@@ -4698,6 +4325,18 @@ pub mod types {
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for partner_name: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
                     });
                 self
             }
@@ -4729,6 +4368,7 @@ pub mod types {
                     id: value.id?,
                     invoice_date: value.invoice_date?,
                     partner_name: value.partner_name?,
+                    status: value.status?,
                     total: value.total?,
                 })
             }
@@ -4745,6 +4385,7 @@ pub mod types {
                     id: Ok(value.id),
                     invoice_date: Ok(value.invoice_date),
                     partner_name: Ok(value.partner_name),
+                    status: Ok(value.status),
                     total: Ok(value.total),
                 }
             }
@@ -4800,7 +4441,7 @@ pub mod types {
                 ::std::string::String,
             >,
             end_period: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::Date>,
                 ::std::string::String,
             >,
             external_id: ::std::result::Result<
@@ -4848,7 +4489,7 @@ pub mod types {
                 ::std::string::String,
             >,
             start_period: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::Date>,
                 ::std::string::String,
             >,
             sub_total: ::std::result::Result<
@@ -5071,7 +4712,7 @@ pub mod types {
             }
             pub fn end_period<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Date>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.end_period = value
@@ -5217,7 +4858,7 @@ pub mod types {
             }
             pub fn start_period<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Date>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.start_period = value
@@ -5409,15 +5050,14 @@ pub mod types {
                 ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
             >,
-            company_id: ::std::result::Result<
-                ::serde_json::Value,
-                ::std::string::String,
-            >,
             id: ::std::result::Result<
                 ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
             >,
-            line_item_number: ::std::result::Result<f64, ::std::string::String>,
+            line_item_number: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
             parent_line_item_number: ::std::result::Result<
                 ::std::option::Option<f64>,
                 ::std::string::String,
@@ -5428,7 +5068,7 @@ pub mod types {
             >,
             product_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             provision_start_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             provisioning_details: ::std::result::Result<
@@ -5446,11 +5086,8 @@ pub mod types {
                 Self {
                     billing_term: Ok(Default::default()),
                     commitment_term_id: Ok(Default::default()),
-                    company_id: Err("no value supplied for company_id".to_string()),
                     id: Ok(Default::default()),
-                    line_item_number: Err(
-                        "no value supplied for line_item_number".to_string(),
-                    ),
+                    line_item_number: Ok(Default::default()),
                     parent_line_item_number: Ok(Default::default()),
                     parent_subscription_id: Ok(Default::default()),
                     product_id: Err("no value supplied for product_id".to_string()),
@@ -5490,18 +5127,6 @@ pub mod types {
                     });
                 self
             }
-            pub fn company_id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::serde_json::Value>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
-                    });
-                self
-            }
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
@@ -5514,7 +5139,7 @@ pub mod types {
             }
             pub fn line_item_number<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<f64>,
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.line_item_number = value
@@ -5568,9 +5193,7 @@ pub mod types {
             }
             pub fn provision_start_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.provision_start_date = value
@@ -5631,7 +5254,6 @@ pub mod types {
                 Ok(Self {
                     billing_term: value.billing_term?,
                     commitment_term_id: value.commitment_term_id?,
-                    company_id: value.company_id?,
                     id: value.id?,
                     line_item_number: value.line_item_number?,
                     parent_line_item_number: value.parent_line_item_number?,
@@ -5649,7 +5271,6 @@ pub mod types {
                 Self {
                     billing_term: Ok(value.billing_term),
                     commitment_term_id: Ok(value.commitment_term_id),
-                    company_id: Ok(value.company_id),
                     id: Ok(value.id),
                     line_item_number: Ok(value.line_item_number),
                     parent_line_item_number: Ok(value.parent_line_item_number),
@@ -5666,7 +5287,7 @@ pub mod types {
         pub struct Order {
             company_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             created_date: ::std::result::Result<
-                ::std::option::Option<::chrono::naive::NaiveDate>,
+                ::std::option::Option<crate::Date>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -5693,6 +5314,10 @@ pub mod types {
                 ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
             >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for Order {
             fn default() -> Self {
@@ -5705,6 +5330,7 @@ pub mod types {
                     ordered_by: Ok(Default::default()),
                     ordered_by_user_email: Ok(Default::default()),
                     ordered_by_user_id: Ok(Default::default()),
+                    status: Ok(Default::default()),
                 }
             }
         }
@@ -5723,9 +5349,7 @@ pub mod types {
             }
             pub fn created_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::naive::NaiveDate>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Date>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_date = value
@@ -5811,6 +5435,18 @@ pub mod types {
                     });
                 self
             }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<Order> for super::Order {
             type Error = super::error::ConversionError;
@@ -5826,6 +5462,7 @@ pub mod types {
                     ordered_by: value.ordered_by?,
                     ordered_by_user_email: value.ordered_by_user_email?,
                     ordered_by_user_id: value.ordered_by_user_id?,
+                    status: value.status?,
                 })
             }
         }
@@ -5840,22 +5477,23 @@ pub mod types {
                     ordered_by: Ok(value.ordered_by),
                     ordered_by_user_email: Ok(value.ordered_by_user_email),
                     ordered_by_user_id: Ok(value.ordered_by_user_id),
+                    status: Ok(value.status),
                 }
             }
         }
         #[derive(Clone, Debug)]
         pub struct Page {
             number: ::std::result::Result<
-                ::std::option::Option<::serde_json::Value>,
+                ::std::option::Option<i64>,
                 ::std::string::String,
             >,
-            size: ::std::result::Result<f64, ::std::string::String>,
+            size: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
             total_elements: ::std::result::Result<
-                ::std::option::Option<::serde_json::Value>,
+                ::std::option::Option<i64>,
                 ::std::string::String,
             >,
             total_pages: ::std::result::Result<
-                ::std::option::Option<::serde_json::Value>,
+                ::std::option::Option<i64>,
                 ::std::string::String,
             >,
         }
@@ -5863,7 +5501,9 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     number: Ok(Default::default()),
-                    size: Ok(super::defaults::page_size()),
+                    size: Ok(
+                        super::defaults::default_nzu64::<::std::num::NonZeroU64, 10>(),
+                    ),
                     total_elements: Ok(Default::default()),
                     total_pages: Ok(Default::default()),
                 }
@@ -5872,7 +5512,7 @@ pub mod types {
         impl Page {
             pub fn number<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.number = value
@@ -5884,7 +5524,7 @@ pub mod types {
             }
             pub fn size<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<f64>,
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.size = value
@@ -5896,7 +5536,7 @@ pub mod types {
             }
             pub fn total_elements<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.total_elements = value
@@ -5910,7 +5550,7 @@ pub mod types {
             }
             pub fn total_pages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.total_pages = value
@@ -6417,7 +6057,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct Product {
             alt_vendor_sku: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -6466,7 +6106,7 @@ pub mod types {
         impl Product {
             pub fn alt_vendor_sku<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.alt_vendor_sku = value
@@ -6663,7 +6303,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ProductDetail {
             alt_vendor_sku: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             description: ::std::result::Result<
@@ -6717,7 +6357,7 @@ pub mod types {
         impl ProductDetail {
             pub fn alt_vendor_sku<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.alt_vendor_sku = value
@@ -7143,11 +6783,15 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct Subscription {
             billing_start: ::std::result::Result<
-                ::std::option::Option<::chrono::naive::NaiveDate>,
+                ::std::option::Option<crate::Date>,
                 ::std::string::String,
             >,
             billing_term: ::std::result::Result<
                 ::std::option::Option<crate::partner::types::SubscriptionBillingTerm>,
+                ::std::string::String,
+            >,
+            commitment: ::std::result::Result<
+                ::std::option::Option<super::SubscriptionCommitment>,
                 ::std::string::String,
             >,
             commitment_term: ::std::result::Result<
@@ -7159,7 +6803,7 @@ pub mod types {
                 ::std::string::String,
             >,
             created_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             currency_code: ::std::result::Result<
@@ -7167,7 +6811,7 @@ pub mod types {
                 ::std::string::String,
             >,
             end_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -7203,7 +6847,7 @@ pub mod types {
                 ::std::string::String,
             >,
             start_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             status: ::std::result::Result<
@@ -7211,7 +6855,7 @@ pub mod types {
                 ::std::string::String,
             >,
             updated_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             vendor_sku_id: ::std::result::Result<
@@ -7228,6 +6872,7 @@ pub mod types {
                 Self {
                     billing_start: Ok(Default::default()),
                     billing_term: Ok(Default::default()),
+                    commitment: Ok(Default::default()),
                     commitment_term: Ok(Default::default()),
                     company_id: Ok(Default::default()),
                     created_date: Ok(Default::default()),
@@ -7252,9 +6897,7 @@ pub mod types {
         impl Subscription {
             pub fn billing_start<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::naive::NaiveDate>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Date>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.billing_start = value
@@ -7275,6 +6918,20 @@ pub mod types {
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for billing_term: {e}")
+                    });
+                self
+            }
+            pub fn commitment<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::SubscriptionCommitment>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.commitment = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for commitment: {e}")
                     });
                 self
             }
@@ -7308,9 +6965,7 @@ pub mod types {
             }
             pub fn created_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_date = value
@@ -7334,9 +6989,7 @@ pub mod types {
             }
             pub fn end_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.end_date = value
@@ -7446,9 +7099,7 @@ pub mod types {
             }
             pub fn start_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.start_date = value
@@ -7474,9 +7125,7 @@ pub mod types {
             }
             pub fn updated_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_date = value
@@ -7521,6 +7170,7 @@ pub mod types {
                 Ok(Self {
                     billing_start: value.billing_start?,
                     billing_term: value.billing_term?,
+                    commitment: value.commitment?,
                     commitment_term: value.commitment_term?,
                     company_id: value.company_id?,
                     created_date: value.created_date?,
@@ -7547,6 +7197,7 @@ pub mod types {
                 Self {
                     billing_start: Ok(value.billing_start),
                     billing_term: Ok(value.billing_term),
+                    commitment: Ok(value.commitment),
                     commitment_term: Ok(value.commitment_term),
                     company_id: Ok(value.company_id),
                     created_date: Ok(value.created_date),
@@ -7571,7 +7222,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct SubscriptionCommitment {
             end_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -7595,9 +7246,7 @@ pub mod types {
         impl SubscriptionCommitment {
             pub fn end_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.end_date = value
@@ -7654,6 +7303,114 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SubscriptionUpdate {
+            billing_term: ::std::result::Result<
+                ::std::option::Option<
+                    crate::partner::types::SubscriptionUpdateBillingTerm,
+                >,
+                ::std::string::String,
+            >,
+            price: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            start_date: ::std::result::Result<
+                ::std::option::Option<crate::Timestamp>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SubscriptionUpdate {
+            fn default() -> Self {
+                Self {
+                    billing_term: Ok(Default::default()),
+                    price: Ok(Default::default()),
+                    quantity: Ok(Default::default()),
+                    start_date: Ok(Default::default()),
+                }
+            }
+        }
+        impl SubscriptionUpdate {
+            pub fn billing_term<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        crate::partner::types::SubscriptionUpdateBillingTerm,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.billing_term = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for billing_term: {e}")
+                    });
+                self
+            }
+            pub fn price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn start_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.start_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for start_date: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SubscriptionUpdate> for super::SubscriptionUpdate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SubscriptionUpdate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    billing_term: value.billing_term?,
+                    price: value.price?,
+                    quantity: value.quantity?,
+                    start_date: value.start_date?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SubscriptionUpdate> for SubscriptionUpdate {
+            fn from(value: super::SubscriptionUpdate) -> Self {
+                Self {
+                    billing_term: Ok(value.billing_term),
+                    price: Ok(value.price),
+                    quantity: Ok(value.quantity),
+                    start_date: Ok(value.start_date),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UsageLine {
             currency_code: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -7696,7 +7453,7 @@ pub mod types {
                 ::std::string::String,
             >,
             usage_date: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::Date>,
                 ::std::string::String,
             >,
             usage_summary_id: ::std::result::Result<
@@ -7851,7 +7608,7 @@ pub mod types {
             }
             pub fn usage_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Date>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.usage_date = value
@@ -8117,15 +7874,14 @@ pub mod types {
     }
     /// Generation of default values for serde.
     pub mod defaults {
-        pub(super) fn default_i64<T, const V: i64>() -> T
+        pub(super) fn default_nzu64<T, const V: u64>() -> T
         where
-            T: ::std::convert::TryFrom<i64>,
-            <T as ::std::convert::TryFrom<i64>>::Error: ::std::fmt::Debug,
+            T: ::std::convert::TryFrom<::std::num::NonZeroU64>,
+            <T as ::std::convert::TryFrom<
+                ::std::num::NonZeroU64,
+            >>::Error: ::std::fmt::Debug,
         {
-            T::try_from(V).unwrap()
-        }
-        pub(super) fn page_size() -> f64 {
-            10_f64
+            T::try_from(::std::num::NonZeroU64::try_from(V).unwrap()).unwrap()
         }
     }
     /// Error types.
@@ -8198,7 +7954,8 @@ pub mod types {
     }
     crate::open_enum! {
         #[doc = "the type of user who created the order"] pub enum OrderOrderedBy {
-        Pax8Partner = "Pax8 Partner", Customer = "Customer", Pax8 = "Pax8", }
+        Pax8Partner = "Pax8 Partner", Customer = "Customer", Pax8 = "Pax8", Pax8Partner2
+        = "Pax8Partner", }
     }
     crate::open_enum! {
         #[doc =
@@ -8244,20 +8001,18 @@ pub mod types {
         Monthly = "Monthly", }
     }
     crate::open_enum! {
-        #[doc = "The rate type"] pub enum InvoiceItemRateType {
-        MarkupPercentageBasedMarkupOverToBeDeterminedBaseCost =
-        "markup (Percentage based markup over to be determined base cost)",
-        SingleSinglePriceForAnyQuantitySameAsFlat =
-        "single (Single price for any quantity, same as flat)",
-        FlatSinglePriceForAnyQuantitySameAsSingle =
-        "flat (Single price for any quantity, same as single)",
-        VolumePriceScalesLinearlyWithQuantity =
-        "volume (Price scales linearly with quantity)", TieredPriceDependantOnQuantity =
-        "tiered (Price dependant on quantity)", }
+        #[doc = "The rate type"] pub enum InvoiceItemRateType { Markup = "markup", Single
+        = "single", Flat = "flat", Volume = "volume", Tiered = "tiered", }
     }
     crate::open_enum! {
         #[doc = "The charge type"] pub enum InvoiceItemChargeType { Flat = "flat", Per =
         "per", }
+    }
+    crate::open_enum! {
+        #[doc = "Values of `SubscriptionUpdateBillingTerm`."] pub enum
+        SubscriptionUpdateBillingTerm { Monthly = "Monthly", Annual = "Annual", X2Year =
+        "2-Year", X3Year = "3-Year", OneTime = "One-Time", Trial = "Trial", Activation =
+        "Activation", }
     }
     crate::open_enum! {
         #[doc = "Values of `FindCompaniesSort`."] pub enum FindCompaniesSort { Name =
@@ -8292,12 +8047,6 @@ pub mod types {
         FindSubscriptionsBillingTerm { Monthly = "Monthly", Annual = "Annual", X2Year =
         "2-Year", X3Year = "3-Year", OneTime = "One-Time", Trial = "Trial", Activation =
         "Activation", }
-    }
-    crate::open_enum! {
-        #[doc = "Values of `UpdateSubscriptionBodyBillingTerm`."] pub enum
-        UpdateSubscriptionBodyBillingTerm { Monthly = "Monthly", Annual = "Annual",
-        X2Year = "2-Year", X3Year = "3-Year", OneTime = "One-Time", Trial = "Trial",
-        Activation = "Activation", }
     }
     crate::open_enum! {
         #[doc = "Values of `FindPartnerInvoicesSort`."] pub enum FindPartnerInvoicesSort
@@ -12381,14 +12130,14 @@ pub mod builder {
     pub struct UpdateSubscription<'a> {
         client: &'a super::Client,
         subscription_id: Result<::std::string::String, String>,
-        body: Result<types::UpdateSubscriptionBody, String>,
+        body: Result<types::builder::SubscriptionUpdate, String>,
     }
     impl<'a> UpdateSubscription<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 subscription_id: Err("subscription_id was not initialized".to_string()),
-                body: Err("body was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
             }
         }
         pub fn subscription_id<V>(mut self, value: V) -> Self
@@ -12405,13 +12154,26 @@ pub mod builder {
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::UpdateSubscriptionBody>,
+            V: std::convert::TryInto<types::SubscriptionUpdate>,
+            <V as std::convert::TryInto<
+                types::SubscriptionUpdate,
+            >>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `UpdateSubscriptionBody` for body failed".to_string()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SubscriptionUpdate` for body failed: {}", s)
                 });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SubscriptionUpdate,
+            ) -> types::builder::SubscriptionUpdate,
+        {
+            self.body = self.body.map(f);
             self
         }
         ///Sends a `PUT` request to `/subscriptions/{subscriptionId}`
@@ -12420,7 +12182,11 @@ pub mod builder {
         ) -> Result<ResponseValue<types::Subscription>, Error<types::Pax8Error>> {
             let Self { client, subscription_id, body } = self;
             let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
-            let body = body.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SubscriptionUpdate::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/subscriptions/{}", client.baseurl, encode_path(& subscription_id
                 .to_string()),
@@ -12541,7 +12307,7 @@ pub mod builder {
     pub struct DeleteSubscriptionsBySubscriptionId<'a> {
         client: &'a super::Client,
         subscription_id: Result<::std::string::String, String>,
-        cancel_date: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        cancel_date: Result<Option<crate::Timestamp>, String>,
     }
     impl<'a> DeleteSubscriptionsBySubscriptionId<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -12565,13 +12331,13 @@ pub mod builder {
         }
         pub fn cancel_date<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+            V: std::convert::TryInto<crate::Timestamp>,
         {
             self.cancel_date = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for cancel_date failed"
+                    "conversion to `crate :: Timestamp` for cancel_date failed"
                         .to_string()
                 });
             self
@@ -12851,10 +12617,10 @@ pub mod builder {
         balance: Result<Option<f64>, String>,
         carried_balance: Result<Option<f64>, String>,
         company_id: Result<Option<::uuid::Uuid>, String>,
-        due_date: Result<Option<::std::string::String>, String>,
-        invoice_date: Result<Option<::std::string::String>, String>,
-        invoice_date_range_end: Result<Option<::std::string::String>, String>,
-        invoice_date_range_start: Result<Option<::std::string::String>, String>,
+        due_date: Result<Option<crate::Date>, String>,
+        invoice_date: Result<Option<crate::Date>, String>,
+        invoice_date_range_end: Result<Option<crate::Date>, String>,
+        invoice_date_range_start: Result<Option<crate::Date>, String>,
         page: Result<Option<i32>, String>,
         size: Result<Option<::std::num::NonZeroU32>, String>,
         sort: Result<Option<crate::partner::types::FindPartnerInvoicesSort>, String>,
@@ -12915,52 +12681,50 @@ pub mod builder {
         }
         pub fn due_date<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<crate::Date>,
         {
             self.due_date = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for due_date failed"
-                        .to_string()
+                    "conversion to `crate :: Date` for due_date failed".to_string()
                 });
             self
         }
         pub fn invoice_date<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<crate::Date>,
         {
             self.invoice_date = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for invoice_date failed"
-                        .to_string()
+                    "conversion to `crate :: Date` for invoice_date failed".to_string()
                 });
             self
         }
         pub fn invoice_date_range_end<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<crate::Date>,
         {
             self.invoice_date_range_end = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for invoice_date_range_end failed"
+                    "conversion to `crate :: Date` for invoice_date_range_end failed"
                         .to_string()
                 });
             self
         }
         pub fn invoice_date_range_start<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<crate::Date>,
         {
             self.invoice_date_range_start = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for invoice_date_range_start failed"
+                    "conversion to `crate :: Date` for invoice_date_range_start failed"
                         .to_string()
                 });
             self
@@ -13914,7 +13678,7 @@ pub mod builder {
         client: &'a super::Client,
         usage_summary_id: Result<::uuid::Uuid, String>,
         product_id: Result<Option<::uuid::Uuid>, String>,
-        usage_date: Result<::std::string::String, String>,
+        usage_date: Result<crate::Date, String>,
     }
     impl<'a> FindUsageLines<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -13953,13 +13717,12 @@ pub mod builder {
         }
         pub fn usage_date<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<crate::Date>,
         {
             self.usage_date = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for usage_date failed"
-                        .to_string()
+                    "conversion to `crate :: Date` for usage_date failed".to_string()
                 });
             self
         }

@@ -88,7 +88,7 @@ pub mod types {
         pub billing_term: crate::quoting::types::AddCustomLineItemPayloadBillingTerm,
         pub cost: f64,
         #[serde(rename = "effectiveDate")]
-        pub effective_date: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub effective_date: crate::Timestamp,
         #[serde(rename = "initialTotal")]
         pub initial_total: f64,
         ///Max length 2000 characters.
@@ -117,7 +117,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AddLineItemBasePayload {
         #[serde(rename = "effectiveDate")]
-        pub effective_date: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub effective_date: crate::Timestamp,
         ///Max length 2000 characters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub note: ::std::option::Option<::std::string::String>,
@@ -175,7 +175,7 @@ pub mod types {
         )]
         pub commitment_term_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(rename = "effectiveDate")]
-        pub effective_date: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub effective_date: crate::Timestamp,
         ///Max length 2000 characters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub note: ::std::option::Option<::std::string::String>,
@@ -223,7 +223,7 @@ pub mod types {
         pub commitment_term_id: ::std::option::Option<::uuid::Uuid>,
         pub cost: f64,
         #[serde(rename = "effectiveDate")]
-        pub effective_date: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub effective_date: crate::Timestamp,
         ///Max length 2000 characters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub note: ::std::option::Option<::std::string::String>,
@@ -278,7 +278,7 @@ pub mod types {
         #[serde(rename = "createdBy")]
         pub created_by: CreatedBy,
         #[serde(rename = "createdOn")]
-        pub created_on: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub created_on: crate::Timestamp,
         pub id: ::uuid::Uuid,
         pub name: ::std::string::String,
         pub order: i32,
@@ -286,9 +286,7 @@ pub mod types {
             rename = "replacedOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub replaced_on: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub replaced_on: ::std::option::Option<crate::Timestamp>,
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
         pub url: ::std::string::String,
@@ -462,7 +460,7 @@ pub mod types {
         pub commitment_term: ::std::option::Option<CommitmentTerm>,
         pub cost: AmountCurrency,
         #[serde(rename = "effectiveDate")]
-        pub effective_date: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub effective_date: crate::Timestamp,
         pub id: ::uuid::Uuid,
         pub note: ::std::string::String,
         pub price: AmountCurrency,
@@ -494,7 +492,7 @@ pub mod types {
         #[serde(rename = "createdBy")]
         pub created_by: ::std::string::String,
         #[serde(rename = "createdOn")]
-        pub created_on: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub created_on: crate::Timestamp,
         pub id: ::uuid::Uuid,
         #[serde(
             rename = "intentType",
@@ -517,15 +515,13 @@ pub mod types {
             rename = "publishedOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub published_on: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub published_on: ::std::option::Option<crate::Timestamp>,
         #[serde(rename = "referenceCode")]
         pub reference_code: ::std::string::String,
         pub status: crate::quoting::types::ListContentStatus,
         pub totals: ListTotals,
         #[serde(rename = "updatedOn")]
-        pub updated_on: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub updated_on: crate::Timestamp,
     }
     impl ListContent {
         pub fn builder() -> builder::ListContent {
@@ -824,14 +820,14 @@ pub mod types {
         #[serde(rename = "createdByEmail")]
         pub created_by_email: ::std::string::String,
         #[serde(rename = "createdOn")]
-        pub created_on: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub created_on: crate::Timestamp,
         #[serde(
             rename = "declinedBy",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub declined_by: ::std::option::Option<RespondedBy>,
         #[serde(rename = "expiresOn")]
-        pub expires_on: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub expires_on: crate::Timestamp,
         pub id: ::uuid::Uuid,
         #[serde(
             rename = "intentType",
@@ -855,9 +851,7 @@ pub mod types {
             rename = "publishedOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub published_on: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub published_on: ::std::option::Option<crate::Timestamp>,
         #[serde(
             rename = "quoteRequestId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -869,14 +863,12 @@ pub mod types {
             rename = "respondedOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub responded_on: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub responded_on: ::std::option::Option<crate::Timestamp>,
         #[serde(
             rename = "revokedOn",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub revoked_on: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub revoked_on: ::std::option::Option<crate::Timestamp>,
         #[serde(
             rename = "salesMarginPercentage",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -988,7 +980,7 @@ pub mod types {
         pub billing_term: crate::quoting::types::UpdateCustomLineItemPayloadBillingTerm,
         pub cost: f64,
         #[serde(rename = "effectiveDate")]
-        pub effective_date: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub effective_date: crate::Timestamp,
         pub id: ::uuid::Uuid,
         #[serde(rename = "initialTotal")]
         pub initial_total: f64,
@@ -1015,7 +1007,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct UpdateLineItemBasePayload {
         #[serde(rename = "effectiveDate")]
-        pub effective_date: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub effective_date: crate::Timestamp,
         pub id: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub note: ::std::option::Option<::std::string::String>,
@@ -1058,7 +1050,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct UpdateQuotePayload {
         #[serde(rename = "expiresOn")]
-        pub expires_on: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub expires_on: crate::Timestamp,
         #[serde(rename = "introMessage")]
         pub intro_message: ::std::string::String,
         pub published: bool,
@@ -1082,7 +1074,7 @@ pub mod types {
         )]
         pub commitment_term_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(rename = "effectiveDate")]
-        pub effective_date: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub effective_date: crate::Timestamp,
         pub id: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub note: ::std::option::Option<::std::string::String>,
@@ -1108,7 +1100,7 @@ pub mod types {
         pub commitment_term_id: ::std::option::Option<::uuid::Uuid>,
         pub cost: f64,
         #[serde(rename = "effectiveDate")]
-        pub effective_date: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub effective_date: crate::Timestamp,
         pub id: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub note: ::std::option::Option<::std::string::String>,
@@ -1498,7 +1490,7 @@ pub mod types {
             >,
             cost: ::std::result::Result<f64, ::std::string::String>,
             effective_date: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                crate::Timestamp,
                 ::std::string::String,
             >,
             initial_total: ::std::result::Result<f64, ::std::string::String>,
@@ -1570,7 +1562,7 @@ pub mod types {
             }
             pub fn effective_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.effective_date = value
@@ -1709,7 +1701,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AddLineItemBasePayload {
             effective_date: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                crate::Timestamp,
                 ::std::string::String,
             >,
             note: ::std::result::Result<
@@ -1739,7 +1731,7 @@ pub mod types {
         impl AddLineItemBasePayload {
             pub fn effective_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.effective_date = value
@@ -1887,7 +1879,7 @@ pub mod types {
                 ::std::string::String,
             >,
             effective_date: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                crate::Timestamp,
                 ::std::string::String,
             >,
             note: ::std::result::Result<
@@ -1969,7 +1961,7 @@ pub mod types {
             }
             pub fn effective_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.effective_date = value
@@ -2153,7 +2145,7 @@ pub mod types {
             >,
             cost: ::std::result::Result<f64, ::std::string::String>,
             effective_date: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                crate::Timestamp,
                 ::std::string::String,
             >,
             note: ::std::result::Result<
@@ -2250,7 +2242,7 @@ pub mod types {
             }
             pub fn effective_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.effective_date = value
@@ -2502,15 +2494,12 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AttachmentResponse {
             created_by: ::std::result::Result<super::CreatedBy, ::std::string::String>,
-            created_on: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            created_on: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
             order: ::std::result::Result<i32, ::std::string::String>,
             replaced_on: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -2545,7 +2534,7 @@ pub mod types {
             }
             pub fn created_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_on = value
@@ -2591,9 +2580,7 @@ pub mod types {
             }
             pub fn replaced_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.replaced_on = value
@@ -3471,7 +3458,7 @@ pub mod types {
             >,
             cost: ::std::result::Result<super::AmountCurrency, ::std::string::String>,
             effective_date: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                crate::Timestamp,
                 ::std::string::String,
             >,
             id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
@@ -3557,7 +3544,7 @@ pub mod types {
             }
             pub fn effective_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.effective_date = value
@@ -3728,10 +3715,7 @@ pub mod types {
                 ::std::string::String,
                 ::std::string::String,
             >,
-            created_on: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            created_on: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             intent_type: ::std::result::Result<
                 ::std::option::Option<crate::quoting::types::ListContentIntentType>,
@@ -3751,7 +3735,7 @@ pub mod types {
             >,
             published: ::std::result::Result<bool, ::std::string::String>,
             published_on: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             reference_code: ::std::result::Result<
@@ -3763,10 +3747,7 @@ pub mod types {
                 ::std::string::String,
             >,
             totals: ::std::result::Result<super::ListTotals, ::std::string::String>,
-            updated_on: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            updated_on: ::std::result::Result<crate::Timestamp, ::std::string::String>,
         }
         impl ::std::default::Default for ListContent {
             fn default() -> Self {
@@ -3819,7 +3800,7 @@ pub mod types {
             }
             pub fn created_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_on = value
@@ -3907,9 +3888,7 @@ pub mod types {
             }
             pub fn published_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.published_on = value
@@ -3959,7 +3938,7 @@ pub mod types {
             }
             pub fn updated_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_on = value
@@ -5669,18 +5648,12 @@ pub mod types {
                 ::std::string::String,
                 ::std::string::String,
             >,
-            created_on: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            created_on: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             declined_by: ::std::result::Result<
                 ::std::option::Option<super::RespondedBy>,
                 ::std::string::String,
             >,
-            expires_on: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            expires_on: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             intent_type: ::std::result::Result<
                 ::std::option::Option<crate::quoting::types::QuoteResponseIntentType>,
@@ -5701,7 +5674,7 @@ pub mod types {
             partner: ::std::result::Result<super::PartnerDetails, ::std::string::String>,
             published: ::std::result::Result<bool, ::std::string::String>,
             published_on: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             quote_request_id: ::std::result::Result<
@@ -5713,11 +5686,11 @@ pub mod types {
                 ::std::string::String,
             >,
             responded_on: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             revoked_on: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             sales_margin_percentage: ::std::result::Result<
@@ -5837,7 +5810,7 @@ pub mod types {
             }
             pub fn created_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_on = value
@@ -5861,7 +5834,7 @@ pub mod types {
             }
             pub fn expires_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_on = value
@@ -5957,9 +5930,7 @@ pub mod types {
             }
             pub fn published_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.published_on = value
@@ -5999,9 +5970,7 @@ pub mod types {
             }
             pub fn responded_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.responded_on = value
@@ -6013,9 +5982,7 @@ pub mod types {
             }
             pub fn revoked_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.revoked_on = value
@@ -6629,7 +6596,7 @@ pub mod types {
             >,
             cost: ::std::result::Result<f64, ::std::string::String>,
             effective_date: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                crate::Timestamp,
                 ::std::string::String,
             >,
             id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
@@ -6703,7 +6670,7 @@ pub mod types {
             }
             pub fn effective_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.effective_date = value
@@ -6854,7 +6821,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct UpdateLineItemBasePayload {
             effective_date: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                crate::Timestamp,
                 ::std::string::String,
             >,
             id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
@@ -6886,7 +6853,7 @@ pub mod types {
         impl UpdateLineItemBasePayload {
             pub fn effective_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.effective_date = value
@@ -6990,10 +6957,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct UpdateQuotePayload {
-            expires_on: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            expires_on: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             intro_message: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
@@ -7026,7 +6990,7 @@ pub mod types {
         impl UpdateQuotePayload {
             pub fn expires_on<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_on = value
@@ -7125,7 +7089,7 @@ pub mod types {
                 ::std::string::String,
             >,
             effective_date: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                crate::Timestamp,
                 ::std::string::String,
             >,
             id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
@@ -7187,7 +7151,7 @@ pub mod types {
             }
             pub fn effective_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.effective_date = value
@@ -7305,7 +7269,7 @@ pub mod types {
             >,
             cost: ::std::result::Result<f64, ::std::string::String>,
             effective_date: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                crate::Timestamp,
                 ::std::string::String,
             >,
             id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
@@ -7382,7 +7346,7 @@ pub mod types {
             }
             pub fn effective_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.effective_date = value

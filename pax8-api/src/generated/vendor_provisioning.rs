@@ -53,7 +53,7 @@ pub mod types {
             rename = "endDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub end_date: ::std::option::Option<crate::Timestamp>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub months: ::std::option::Option<i32>,
     }
@@ -77,7 +77,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CreatedWebhook {
         #[serde(rename = "createdDate")]
-        pub created_date: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub created_date: crate::Timestamp,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
         #[serde(rename = "sharedSecret")]
@@ -225,9 +225,7 @@ pub mod types {
             rename = "createdDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub created_date: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub created_date: ::std::option::Option<crate::Timestamp>,
         #[serde(
             rename = "errorDetail",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -260,9 +258,7 @@ pub mod types {
             rename = "createdDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub created_date: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub created_date: ::std::option::Option<crate::Timestamp>,
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
@@ -296,14 +292,11 @@ pub mod types {
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub commitment: ::std::option::Option<Commitment>,
-        ///Deprecated. Use commitment.term.endDate instead
         #[serde(
             rename = "commitmentTermEndDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub commitment_term_end_date: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub commitment_term_end_date: ::std::option::Option<crate::Timestamp>,
         ///Deprecated. Use commitment.term.months instead
         #[serde(
             rename = "commitmentTermMonths",
@@ -334,9 +327,7 @@ pub mod types {
             rename = "createdDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub created_date: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub created_date: ::std::option::Option<crate::Timestamp>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
         #[serde(
@@ -395,9 +386,7 @@ pub mod types {
             rename = "trialEndDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub trial_end_date: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub trial_end_date: ::std::option::Option<crate::Timestamp>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<
             crate::vendor_provisioning::types::ProvisionRequestType,
@@ -806,9 +795,7 @@ pub mod types {
             rename = "createdDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub created_date: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub created_date: ::std::option::Option<crate::Timestamp>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
         pub name: ::std::string::String,
@@ -877,7 +864,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Webhook {
         #[serde(rename = "createdDate")]
-        pub created_date: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub created_date: crate::Timestamp,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
         #[serde(rename = "sharedSecret")]
@@ -1117,7 +1104,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CommitmentTerm {
             end_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             months: ::std::result::Result<
@@ -1136,9 +1123,7 @@ pub mod types {
         impl CommitmentTerm {
             pub fn end_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.end_date = value
@@ -1244,10 +1229,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct CreatedWebhook {
-            created_date: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            created_date: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             id: ::std::result::Result<
                 ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
@@ -1273,7 +1255,7 @@ pub mod types {
         impl CreatedWebhook {
             pub fn created_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_date = value
@@ -2094,7 +2076,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ProvisionAttempt {
             created_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             error_detail: ::std::result::Result<
@@ -2133,9 +2115,7 @@ pub mod types {
         impl ProvisionAttempt {
             pub fn created_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_date = value
@@ -2236,7 +2216,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ProvisionDetail {
             created_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             details: ::std::result::Result<
@@ -2268,9 +2248,7 @@ pub mod types {
         impl ProvisionDetail {
             pub fn created_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_date = value
@@ -2358,7 +2336,7 @@ pub mod types {
                 ::std::string::String,
             >,
             commitment_term_end_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             commitment_term_months: ::std::result::Result<
@@ -2382,7 +2360,7 @@ pub mod types {
                 ::std::string::String,
             >,
             created_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -2434,7 +2412,7 @@ pub mod types {
                 ::std::string::String,
             >,
             trial_end_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
@@ -2504,9 +2482,7 @@ pub mod types {
             }
             pub fn commitment_term_end_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.commitment_term_end_date = value
@@ -2586,9 +2562,7 @@ pub mod types {
             }
             pub fn created_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_date = value
@@ -2754,9 +2728,7 @@ pub mod types {
             }
             pub fn trial_end_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.trial_end_date = value
@@ -3202,7 +3174,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct Provisioner {
             created_date: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::option::Option<crate::Timestamp>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -3225,9 +3197,7 @@ pub mod types {
         impl Provisioner {
             pub fn created_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_date = value
@@ -3512,10 +3482,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct Webhook {
-            created_date: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            created_date: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             id: ::std::result::Result<
                 ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
@@ -3541,7 +3508,7 @@ pub mod types {
         impl Webhook {
             pub fn created_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_date = value

@@ -325,9 +325,8 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub contact_email: ::std::option::Option<::std::string::String>,
-        ///Timestamp when the webhook was created
         #[serde(rename = "createdAt")]
-        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub created_at: crate::Timestamp,
         ///Display name for the webhook
         #[serde(rename = "displayName")]
         pub display_name: ::std::string::String,
@@ -350,9 +349,8 @@ pub mod types {
         pub last_delivery_status: ::std::option::Option<
             crate::webhooks::types::WebhookDeliveryStatus,
         >,
-        ///Timestamp when the webhook was last updated
         #[serde(rename = "updatedAt")]
-        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub updated_at: crate::Timestamp,
         ///URL where webhook events will be sent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub url: ::std::option::Option<::std::string::String>,
@@ -387,8 +385,7 @@ pub mod types {
         pub payload: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Status of the call attempt
         pub status: crate::webhooks::types::WebhookDeliveryStatus,
-        ///Timestamp of the call attempt
-        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub timestamp: crate::Timestamp,
     }
     impl WebhookCall {
         pub fn builder() -> builder::WebhookCall {
@@ -432,9 +429,8 @@ pub mod types {
         ///History of delivery attempts
         #[serde(rename = "callHistory")]
         pub call_history: ::std::vec::Vec<WebhookCall>,
-        ///Timestamp when the log was created
         #[serde(rename = "createdAt")]
-        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub created_at: crate::Timestamp,
         ///Final status of the webhook delivery
         #[serde(rename = "finalStatus")]
         pub final_status: crate::webhooks::types::WebhookDeliveryStatus,
@@ -491,9 +487,8 @@ pub mod types {
             skip_serializing_if = "::serde_json::Map::is_empty"
         )]
         pub payload_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        ///Timestamp when the webhook was sent
         #[serde(rename = "sentAt")]
-        pub sent_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub sent_at: crate::Timestamp,
         ///URL where the webhook was sent
         pub url: ::std::string::String,
         ///Webhook ID that sent this payload
@@ -2014,10 +2009,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            created_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             display_name: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
@@ -2032,10 +2024,7 @@ pub mod types {
                 ::std::option::Option<crate::webhooks::types::WebhookDeliveryStatus>,
                 ::std::string::String,
             >,
-            updated_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            updated_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             url: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -2119,7 +2108,7 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -2197,7 +2186,7 @@ pub mod types {
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
@@ -2294,10 +2283,7 @@ pub mod types {
                 crate::webhooks::types::WebhookDeliveryStatus,
                 ::std::string::String,
             >,
-            timestamp: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            timestamp: ::std::result::Result<crate::Timestamp, ::std::string::String>,
         }
         impl ::std::default::Default for WebhookCall {
             fn default() -> Self {
@@ -2378,7 +2364,7 @@ pub mod types {
             }
             pub fn timestamp<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.timestamp = value
@@ -2590,10 +2576,7 @@ pub mod types {
                 ::std::vec::Vec<super::WebhookCall>,
                 ::std::string::String,
             >,
-            created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            created_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             final_status: ::std::result::Result<
                 crate::webhooks::types::WebhookDeliveryStatus,
                 ::std::string::String,
@@ -2632,7 +2615,7 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -2849,10 +2832,7 @@ pub mod types {
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
             >,
-            sent_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            sent_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
             webhook_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             webhook_topic: ::std::result::Result<
@@ -2901,7 +2881,7 @@ pub mod types {
             }
             pub fn sent_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sent_at = value
