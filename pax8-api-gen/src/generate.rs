@@ -3,8 +3,8 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
-use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use proc_macro2::TokenStream;
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::{format_ident, quote};
 use serde_json::Value;
 
@@ -34,8 +34,16 @@ pub fn generate(document: &str, module: &str, spec_file: &str, doc: &Value, enum
         );
     }
     settings
-        .with_replacement(crate::normalize::TIMESTAMP_SCHEMA, "crate::Timestamp", [TypeImpl::Display, TypeImpl::FromStr].into_iter())
-        .with_replacement(crate::normalize::DATE_SCHEMA, "crate::Date", [TypeImpl::Display, TypeImpl::FromStr].into_iter());
+        .with_replacement(
+            crate::normalize::TIMESTAMP_SCHEMA,
+            "crate::Timestamp",
+            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
+        )
+        .with_replacement(
+            crate::normalize::DATE_SCHEMA,
+            "crate::Date",
+            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
+        );
     let mut generator = Generator::new(&settings);
     let tokens = catch_unwind(AssertUnwindSafe(|| generator.generate_tokens(&api)))
         .map_err(|panic| {
@@ -48,8 +56,8 @@ pub fn generate(document: &str, module: &str, spec_file: &str, doc: &Value, enum
         })?
         .map_err(|e| GenError::Generate { document: document.to_string(), reason: e.to_string() })?;
 
-    let mut file: syn::File =
-        syn::parse2(tokens).map_err(|e| GenError::Generate { document: document.to_string(), reason: e.to_string() })?;
+    let mut file: syn::File = syn::parse2(tokens)
+        .map_err(|e| GenError::Generate { document: document.to_string(), reason: e.to_string() })?;
     let types = file
         .items
         .iter_mut()
@@ -75,8 +83,10 @@ pub fn generate(document: &str, module: &str, spec_file: &str, doc: &Value, enum
 
 fn open_enum_tokens(e: &OpenEnum) -> TokenStream {
     let name = format_ident!("{}", e.name);
-    let mut idents: Vec<String> = Vec::new();
-    let variants = e.values.iter().map(|value| {
+    // Values equal after UpperCamelCase (`One-Time`/`One-time`) share a variant: the first is
+    // the wire value, the others are accepted aliases.
+    let mut variants: Vec<(String, Vec<&String>)> = Vec::new();
+    for value in &e.values {
         let mut ident = value.to_upper_camel_case();
         if ident.is_empty() {
             ident = "Empty".into();
@@ -84,15 +94,18 @@ fn open_enum_tokens(e: &OpenEnum) -> TokenStream {
         if ident.starts_with(|c: char| c.is_ascii_digit()) {
             ident.insert(0, 'X');
         }
-        let base = ident.clone();
-        let mut n = 2;
-        while idents.contains(&ident) || ident == "Unknown" {
-            ident = format!("{base}{n}");
-            n += 1;
+        if ident == "Unknown" {
+            ident = "UnknownValue".into();
         }
-        idents.push(ident.clone());
+        match variants.iter_mut().find(|(i, _)| *i == ident) {
+            Some((_, values)) => values.push(value),
+            None => variants.push((ident, vec![value])),
+        }
+    }
+    let variants = variants.iter().map(|(ident, values)| {
         let ident = format_ident!("{}", ident);
-        quote!(#ident = #value)
+        let (first, aliases) = values.split_first().expect("at least one value");
+        quote!(#ident = #first #(| #aliases)*)
     });
     let doc = e.description.clone().unwrap_or_else(|| format!("Values of `{}`.", e.name));
     quote! {
@@ -110,6 +123,7 @@ fn open_enum_tokens(e: &OpenEnum) -> TokenStream {
 fn operation_table(doc: &Value) -> Result<Vec<TokenStream>> {
     let mut rows = Vec::new();
     let mut touches = Vec::new();
+    let mut decoders = Vec::new();
     for (path, method) in operations(doc) {
         let id = doc
             .pointer(&format!("{}/operationId", operation_pointer(&path, &method)))
@@ -123,6 +137,9 @@ fn operation_table(doc: &Value) -> Result<Vec<TokenStream>> {
             crate::Operation { method: #http, path: #path, operation_id: #id, rust_method: #rust }
         });
         touches.push(quote!(let _ = client.#ident();));
+        if has_json_success(doc, &path, &method) {
+            decoders.push(quote!(#id => Some(decode(|| client.#ident().send(), body)),));
+        }
     }
     let count = rows.len();
     Ok(vec![
@@ -138,5 +155,31 @@ fn operation_table(doc: &Value) -> Result<Vec<TokenStream>> {
                 #count
             }
         },
+        quote! {
+            /// Decodes `body` as the success type of `operation_id` (None: unknown id, or an
+            /// operation without a JSON success body). Used to check documented examples.
+            #[doc(hidden)]
+            pub fn __decode_success(client: &Client, operation_id: &str, body: &str) -> Option<Result<(), serde_json::Error>> {
+                fn decode<T: serde::de::DeserializeOwned, E, F: std::future::Future<Output = Result<ResponseValue<T>, Error<E>>>>(
+                    _send: impl FnOnce() -> F,
+                    body: &str,
+                ) -> Result<(), serde_json::Error> {
+                    serde_json::from_str::<T>(body).map(|_| ())
+                }
+                match operation_id {
+                    #(#decoders)*
+                    _ => None,
+                }
+            }
+        },
     ])
+}
+
+fn has_json_success(doc: &Value, path: &str, method: &str) -> bool {
+    let at = format!("{}/responses", operation_pointer(path, method));
+    doc.pointer(&at).and_then(Value::as_object).is_some_and(|responses| {
+        responses
+            .iter()
+            .any(|(status, r)| status.starts_with('2') && r.pointer("/content/application~1json/schema").is_some())
+    })
 }

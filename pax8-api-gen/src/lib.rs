@@ -89,7 +89,9 @@ pub fn normalize_document(
     }
     match doc.get("openapi").and_then(Value::as_str) {
         Some(v) if v.starts_with("3.0") || v.starts_with("3.1") => {}
-        other => return Err(GenError::invalid(name, format!("unsupported openapi version {other:?}"))),
+        other => {
+            return Err(GenError::invalid(name, format!("unsupported openapi version {other:?}")));
+        }
     }
     normalize::downgrade_to_30(&mut doc, report)?;
     for p in patches.iter().filter(|p| p.document == name) {

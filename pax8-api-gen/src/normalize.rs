@@ -95,7 +95,11 @@ fn downgrade_schema_keywords(map: &mut Map<String, Value>, at: &str, report: &mu
         if nullable {
             map.insert("nullable".into(), json!(true));
         }
-        report.add(RULE, format!("{at}/type"), format!("type {} -> single type{}", Value::Array(types), if nullable { " + nullable" } else { "" }));
+        report.add(
+            RULE,
+            format!("{at}/type"),
+            format!("type {} -> single type{}", Value::Array(types), if nullable { " + nullable" } else { "" }),
+        );
     }
     if let Some(Value::Array(examples)) = map.get("examples").cloned() {
         map.shift_remove("examples");
@@ -146,9 +150,10 @@ pub fn fill_operation_ids(document: &str, doc: &mut Value, report: &mut DocRepor
     let mut seen: Vec<(String, String)> = Vec::new();
     for (path, method) in operations(doc) {
         let at = operation_pointer(&path, &method);
-        let op = doc.pointer_mut(&at).and_then(Value::as_object_mut).ok_or_else(|| {
-            GenError::invalid(document, format!("{at} is not an operation object"))
-        })?;
+        let op = doc
+            .pointer_mut(&at)
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| GenError::invalid(document, format!("{at} is not an operation object")))?;
         let id = match op.get("operationId").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => id.to_string(),
             _ => {
@@ -187,7 +192,9 @@ pub fn normalize_content_types(doc: &mut Value, report: &mut DocReport) -> Resul
         if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
             for (status, response) in responses.iter_mut() {
                 let r_at = format!("{at}/responses/{status}");
-                let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else { continue };
+                let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+                    continue;
+                };
                 if status == "204" {
                     if !content.is_empty() {
                         report.add(RULE, format!("{r_at}/content"), "204 has no body: content removed");
@@ -199,7 +206,11 @@ pub fn normalize_content_types(doc: &mut Value, report: &mut DocReport) -> Resul
                 if content.contains_key("application/json") && content.len() > 1 {
                     let others: Vec<String> = content.keys().filter(|k| *k != "application/json").cloned().collect();
                     content.retain(|k, _| k == "application/json");
-                    report.add(RULE, format!("{r_at}/content"), format!("kept application/json, dropped {}", others.join(", ")));
+                    report.add(
+                        RULE,
+                        format!("{r_at}/content"),
+                        format!("kept application/json, dropped {}", others.join(", ")),
+                    );
                 }
             }
         }
@@ -211,7 +222,11 @@ pub fn normalize_content_types(doc: &mut Value, report: &mut DocReport) -> Resul
                     "application/octet-stream".into(),
                     json!({"schema": {"type": "string", "format": "binary"}}),
                 );
-                report.add(RULE, format!("{c_at}/multipart~1form-data"), "multipart/form-data -> application/octet-stream (pax8-ext builds the form)");
+                report.add(
+                    RULE,
+                    format!("{c_at}/multipart~1form-data"),
+                    "multipart/form-data -> application/octet-stream (pax8-ext builds the form)",
+                );
             }
         }
     }
@@ -219,7 +234,9 @@ pub fn normalize_content_types(doc: &mut Value, report: &mut DocReport) -> Resul
 }
 
 fn star_to_json(content: &mut Map<String, Value>, at: &str, report: &mut DocReport) {
-    let Some(media) = content.shift_remove("*/*") else { return };
+    let Some(media) = content.shift_remove("*/*") else {
+        return;
+    };
     if media.get("schema").is_some() && !content.contains_key("application/json") {
         content.insert("application/json".into(), media);
         report.add("content-type", format!("{at}/*~1*"), "*/* -> application/json");
@@ -233,11 +250,15 @@ fn star_to_json(content: &mut Map<String, Value>, at: &str, report: &mut DocRepo
 pub fn integer_paging_params(doc: &mut Value, report: &mut DocReport) -> Result<()> {
     for (path, method) in operations(doc) {
         let at = operation_pointer(&path, &method);
-        let Some(params) = doc.pointer_mut(&format!("{at}/parameters")).and_then(Value::as_array_mut) else { continue };
+        let Some(params) = doc.pointer_mut(&format!("{at}/parameters")).and_then(Value::as_array_mut) else {
+            continue;
+        };
         for (i, param) in params.iter_mut().enumerate() {
             let is_paging = param.get("in").and_then(Value::as_str) == Some("query")
                 && matches!(param.get("name").and_then(Value::as_str), Some("page" | "size" | "limit"));
-            let Some(schema) = param.get_mut("schema").and_then(Value::as_object_mut) else { continue };
+            let Some(schema) = param.get_mut("schema").and_then(Value::as_object_mut) else {
+                continue;
+            };
             if is_paging && schema.get("type").and_then(Value::as_str) == Some("number") {
                 schema.insert("type".into(), json!("integer"));
                 schema.insert("format".into(), json!("int32"));
@@ -315,19 +336,23 @@ pub fn shared_error_responses(document: &str, doc: &mut Value, report: &mut DocR
             "error_description": {"type": "string", "description": "OAuth error description"}
         }
     }));
-    schemas.insert(ERROR_DETAIL_SCHEMA.into(), json!({
-        "type": "object",
-        "description": "One failure inside an error, e.g. a field that did not validate.",
-        "properties": {
-            "type": {"type": "string"},
-            "field": {"type": "string"},
-            "message": {"type": "string"},
-            "instance": {"type": "string"},
-            "status": {"type": "integer"}
-        }
-    }));
+    schemas.insert(
+        ERROR_DETAIL_SCHEMA.into(),
+        json!({
+            "type": "object",
+            "description": "One failure inside an error, e.g. a field that did not validate.",
+            "properties": {
+                "type": {"type": "string"},
+                "field": {"type": "string"},
+                "message": {"type": "string"},
+                "instance": {"type": "string"},
+                "status": {"type": "integer"}
+            }
+        }),
+    );
     report.add(RULE, format!("/components/schemas/{ERROR_SCHEMA}"), "added shared error body");
-    let error_content = json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{ERROR_SCHEMA}")}}});
+    let error_content =
+        json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{ERROR_SCHEMA}")}}});
     for (path, method) in operations(doc) {
         let at = operation_pointer(&path, &method);
         let op = doc.pointer_mut(&at).and_then(Value::as_object_mut).expect("operation exists");
@@ -350,7 +375,11 @@ pub fn shared_error_responses(document: &str, doc: &mut Value, report: &mut DocR
                 added.push(status);
             }
         }
-        report.add(RULE, format!("{at}/responses"), format!("declared [{}], added [{}]", replaced.join(","), added.join(",")));
+        report.add(
+            RULE,
+            format!("{at}/responses"),
+            format!("declared [{}], added [{}]", replaced.join(","), added.join(",")),
+        );
     }
     Ok(())
 }
@@ -387,11 +416,8 @@ pub fn visit_schemas(doc: &mut Value, visit: &mut dyn FnMut(&mut Value, &str, &s
     }
     for (path, method) in operations(doc) {
         let at = operation_pointer(&path, &method);
-        let op_name = doc
-            .pointer(&format!("{at}/operationId"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_upper_camel_case();
+        let op_name =
+            doc.pointer(&format!("{at}/operationId")).and_then(Value::as_str).unwrap_or_default().to_upper_camel_case();
         let op = doc.pointer_mut(&at).expect("operation exists");
         if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
             for (i, param) in params.iter_mut().enumerate() {
@@ -411,7 +437,9 @@ pub fn visit_schemas(doc: &mut Value, visit: &mut dyn FnMut(&mut Value, &str, &s
         }
         if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
             for (status, response) in responses.iter_mut() {
-                let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else { continue };
+                let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+                    continue;
+                };
                 for (media, body) in content.iter_mut() {
                     if let Some(schema) = body.get_mut("schema") {
                         let s_at = format!("{at}/responses/{status}/content/{}/schema", pointer::escape(media));
@@ -427,7 +455,9 @@ fn visit_schema(schema: &mut Value, context: &str, at: &str, visit: &mut dyn FnM
     if schema.get("$ref").is_some() || visit(schema, context, at) {
         return;
     }
-    let Some(map) = schema.as_object_mut() else { return };
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
     if let Some(props) = map.get_mut("properties").and_then(Value::as_object_mut) {
         for (prop, s) in props.iter_mut() {
             let p_at = format!("{at}/properties/{}", pointer::escape(prop));
@@ -498,7 +528,9 @@ pub fn hoist_string_enums(doc: &mut Value, report: &mut DocReport) -> Result<Vec
         .unwrap_or_default();
     let mut hoister = Hoister { taken: components, created: Vec::new(), enums: Vec::new() };
     visit_schemas(doc, &mut |schema, context, at| {
-        let Some(values) = string_enum_values(schema) else { return false };
+        let Some(values) = string_enum_values(schema) else {
+            return false;
+        };
         let component = at.strip_prefix("/components/schemas/").filter(|rest| !rest.contains('/'));
         if let Some(name) = component {
             hoister.enums.push(OpenEnum { name: name.to_string(), values, description: description(schema) });
@@ -511,7 +543,8 @@ pub fn hoist_string_enums(doc: &mut Value, report: &mut DocReport) -> Result<Vec
         true
     });
     if !hoister.created.is_empty() {
-        let schemas = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut).expect("components.schemas exists");
+        let schemas =
+            doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut).expect("components.schemas exists");
         for (name, schema) in hoister.created {
             schemas.insert(name, schema);
         }
@@ -619,7 +652,10 @@ mod tests {
             derived_operation_id("delete", "/companies/{companyId}/contacts/{contactId}"),
             "deleteCompaniesByCompanyIdContactsByContactId"
         );
-        assert_eq!(derived_operation_id("get", "/products/{productId}/provision-details"), "getProductsByProductIdProvisionDetails");
+        assert_eq!(
+            derived_operation_id("get", "/products/{productId}/provision-details"),
+            "getProductsByProductIdProvisionDetails"
+        );
     }
 
     #[test]
@@ -734,7 +770,10 @@ mod tests {
         assert_eq!(props["at"], json!({"$ref": "#/components/schemas/Pax8Timestamp"}));
         assert_eq!(props["day"], json!({"$ref": "#/components/schemas/Pax8Date"}));
         assert_eq!(props["id"]["format"], "uuid");
-        assert_eq!(doc["paths"]["/s"]["get"]["parameters"][0]["schema"], json!({"$ref": "#/components/schemas/Pax8Date"}));
+        assert_eq!(
+            doc["paths"]["/s"]["get"]["parameters"][0]["schema"],
+            json!({"$ref": "#/components/schemas/Pax8Date"})
+        );
         assert_eq!(doc["components"]["schemas"]["Pax8Timestamp"], json!({"type": "string", "format": "date-time"}));
     }
 

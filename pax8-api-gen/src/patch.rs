@@ -85,11 +85,8 @@ impl PatchOp {
 /// Reads every `*.json` file of `dir` (sorted by file name, which orders the patches).
 pub fn load_dir(dir: &Path) -> Result<Vec<Patch>> {
     let io = |source| GenError::Io { path: dir.to_path_buf(), source };
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<std::io::Result<_>>()
-        .map_err(io)?;
+    let mut files: Vec<_> =
+        std::fs::read_dir(dir).map_err(io)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>().map_err(io)?;
     files.retain(|p| p.extension().is_some_and(|e| e == "json"));
     files.sort();
     files.iter().map(|p| load_file(p)).collect()
@@ -125,8 +122,9 @@ fn apply_op(doc: &mut Value, op: &PatchOp) -> std::result::Result<(), String> {
     };
     let mut parent = &mut *doc;
     for (depth, token) in parent_tokens.iter().enumerate() {
-        parent = child_mut(parent, token)
-            .ok_or_else(|| format!("`{}` does not exist", pointer::join(tokens[..=depth].iter().map(String::as_str))))?;
+        parent = child_mut(parent, token).ok_or_else(|| {
+            format!("`{}` does not exist", pointer::join(tokens[..=depth].iter().map(String::as_str)))
+        })?;
     }
     match (op, parent) {
         (PatchOp::Add { value, .. }, Value::Object(map)) => {
@@ -156,7 +154,9 @@ fn apply_op(doc: &mut Value, op: &PatchOp) -> std::result::Result<(), String> {
                 return Err(format!("expected {value}, found {target}"));
             }
         }
-        (_, other) => return Err(format!("parent is a {}, not an object or array", kind(other))),
+        (_, other) => {
+            return Err(format!("parent is a {}, not an object or array", kind(other)));
+        }
     }
     Ok(())
 }
@@ -196,12 +196,7 @@ mod tests {
     use serde_json::json;
 
     fn patch(ops: Value) -> Patch {
-        Patch {
-            name: "p".into(),
-            document: "d".into(),
-            why: "test".into(),
-            ops: serde_json::from_value(ops).unwrap(),
-        }
+        Patch { name: "p".into(), document: "d".into(), why: "test".into(), ops: serde_json::from_value(ops).unwrap() }
     }
 
     #[test]
@@ -226,23 +221,30 @@ mod tests {
         let p = patch(json!([{"op": "replace", "path": "/components/schemas/B/type", "value": "x"}]));
         let err = apply(&mut doc, &p, &mut DocReport::default()).unwrap_err();
         let msg = err.to_string();
-        assert!(matches!(err, GenError::PatchDoesNotApply { ref pointer, .. } if pointer == "/components/schemas/B/type"));
-        assert!(msg.contains("patch p") && msg.contains("/components/schemas/B/type") && msg.contains("does not exist"), "{msg}");
+        assert!(
+            matches!(err, GenError::PatchDoesNotApply { ref pointer, .. } if pointer == "/components/schemas/B/type")
+        );
+        assert!(
+            msg.contains("patch p") && msg.contains("/components/schemas/B/type") && msg.contains("does not exist"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn add_refuses_to_overwrite_so_upstream_fixes_are_noticed() {
         let mut doc = json!({"a": {"b": 1}});
-        let err = apply(&mut doc, &patch(json!([{"op": "add", "path": "/a/b", "value": 2}])), &mut DocReport::default())
-            .unwrap_err();
+        let err =
+            apply(&mut doc, &patch(json!([{"op": "add", "path": "/a/b", "value": 2}])), &mut DocReport::default())
+                .unwrap_err();
         assert!(err.to_string().contains("already exists"), "{err}");
     }
 
     #[test]
     fn failed_test_reports_expected_and_found() {
         let mut doc = json!({"a": "old"});
-        let err = apply(&mut doc, &patch(json!([{"op": "test", "path": "/a", "value": "new"}])), &mut DocReport::default())
-            .unwrap_err();
+        let err =
+            apply(&mut doc, &patch(json!([{"op": "test", "path": "/a", "value": "new"}])), &mut DocReport::default())
+                .unwrap_err();
         assert!(err.to_string().contains("expected \"new\", found \"old\""), "{err}");
     }
 

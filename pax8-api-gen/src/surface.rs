@@ -27,7 +27,12 @@ pub fn render(doc: &Value) -> String {
                 out.push_str(&format!("    body {media}: {}\n", describe(body.get("schema").unwrap_or(&Value::Null))));
             }
         }
-        for (status, response) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
+        // One line per distinct body, statuses in numeric order.
+        let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+        let mut statuses: Vec<(&String, &Value)> =
+            op.get("responses").and_then(Value::as_object).into_iter().flatten().collect();
+        statuses.sort_by_key(|(status, _)| status.parse::<u16>().unwrap_or(u16::MAX));
+        for (status, response) in statuses {
             let types: Vec<String> = response
                 .get("content")
                 .and_then(Value::as_object)
@@ -36,7 +41,13 @@ pub fn render(doc: &Value) -> String {
                 .map(|(media, m)| format!("{media} {}", describe(m.get("schema").unwrap_or(&Value::Null))))
                 .collect();
             let body = if types.is_empty() { "(no body)".to_string() } else { types.join(" | ") };
-            out.push_str(&format!("    {status}: {body}\n"));
+            match lines.iter_mut().find(|(b, _)| *b == body) {
+                Some((_, codes)) => codes.push(status.clone()),
+                None => lines.push((body, vec![status.clone()])),
+            }
+        }
+        for (body, codes) in lines {
+            out.push_str(&format!("    {}: {body}\n", codes.join(",")));
         }
     }
     out

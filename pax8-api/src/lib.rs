@@ -123,28 +123,34 @@ impl Api {
 
 /// OAuth2 client-credentials token endpoint.
 #[cfg(feature = "auth")]
+#[rustfmt::skip]
 #[path = "generated/auth.rs"]
 pub mod auth;
 /// Partner API v1: companies, contacts, products, orders, subscriptions, invoices, usage.
 #[cfg(feature = "partner")]
+#[rustfmt::skip]
 #[path = "generated/partner.rs"]
 pub mod partner;
 /// Quoting API v2: quotes, line items, sections, access list, attachments, preferences.
 #[cfg(feature = "quoting")]
+#[rustfmt::skip]
 #[path = "generated/quoting.rs"]
 pub mod quoting;
-/// Webhooks API v2: webhooks, topics, logs, delivery retries.
-#[cfg(feature = "webhooks")]
-#[path = "generated/webhooks.rs"]
-pub mod webhooks;
 /// Vendor provisioning API (audience `api://provisioning`).
 #[cfg(feature = "vendor_provisioning")]
+#[rustfmt::skip]
 #[path = "generated/vendor_provisioning.rs"]
 pub mod vendor_provisioning;
 /// Vendor usage API (audience `api://usage`).
 #[cfg(feature = "vendor_usage")]
+#[rustfmt::skip]
 #[path = "generated/vendor_usage.rs"]
 pub mod vendor_usage;
+/// Webhooks API v2: webhooks, topics, logs, delivery retries.
+#[cfg(feature = "webhooks")]
+#[rustfmt::skip]
+#[path = "generated/webhooks.rs"]
+pub mod webhooks;
 
 macro_rules! seam_for {
     ($($feature:literal => $module:ident, $api:expr;)*) => {

@@ -5,7 +5,7 @@
 #[macro_export]
 #[doc(hidden)]
 macro_rules! open_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident = $value:literal,)* }) => {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident = $value:literal $(| $alias:literal)*,)* }) => {
         $(#[$meta])*
         ///
         /// Open enum: a value this version does not know is kept as `Unknown`.
@@ -41,7 +41,7 @@ macro_rules! open_enum {
         impl ::std::convert::From<&str> for $name {
             fn from(value: &str) -> Self {
                 match value {
-                    $($value => Self::$variant,)*
+                    $($value $(| $alias)* => Self::$variant,)*
                     other => Self::Unknown(other.to_string()),
                 }
             }
@@ -66,13 +66,6 @@ macro_rules! open_enum {
             type Err = ::std::convert::Infallible;
             fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
                 Ok(Self::from(value))
-            }
-        }
-
-        impl ::std::convert::TryFrom<&::std::string::String> for $name {
-            type Error = ::std::convert::Infallible;
-            fn try_from(value: &::std::string::String) -> ::std::result::Result<Self, Self::Error> {
-                Ok(Self::from(value.as_str()))
             }
         }
 
@@ -103,7 +96,7 @@ mod tests {
         /// Test enum.
         pub enum Term {
             Monthly = "Monthly",
-            X2Year = "2-Year",
+            X2Year = "2-Year" | "2 Year",
         }
     }
 
@@ -111,6 +104,9 @@ mod tests {
     fn known_and_unknown_values_round_trip() {
         let known: Term = serde_json::from_str("\"2-Year\"").unwrap();
         assert_eq!(known, Term::X2Year);
+        let alias: Term = serde_json::from_str("\"2 Year\"").unwrap();
+        assert_eq!(alias, Term::X2Year);
+        assert_eq!(alias.to_string(), "2-Year");
         let unknown: Term = serde_json::from_str("\"Biennial\"").unwrap();
         assert_eq!(unknown, Term::Unknown("Biennial".into()));
         assert!(!unknown.is_known());

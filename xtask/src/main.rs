@@ -78,8 +78,9 @@ fn fetch(root: &Path, args: &[String]) -> Result<ExitCode, String> {
             }
             None => download(&s.url)?,
         };
-        serde_json::from_slice::<Value>(&bytes)
-            .map_err(|e| format!("{} ({}): not JSON: {e}", s.name, from.as_ref().map_or(s.url.clone(), |d| d.display().to_string())))?;
+        serde_json::from_slice::<Value>(&bytes).map_err(|e| {
+            format!("{} ({}): not JSON: {e}", s.name, from.as_ref().map_or(s.url.clone(), |d| d.display().to_string()))
+        })?;
         fetched.push(bytes);
     }
 
@@ -89,7 +90,9 @@ fn fetch(root: &Path, args: &[String]) -> Result<ExitCode, String> {
     for (s, bytes) in sources.documents.iter_mut().zip(&fetched) {
         let tmp = upstream.join(format!(".{}.json.tmp", s.name));
         let dest = upstream.join(format!("{}.json", s.name));
-        std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, &dest)).map_err(|e| format!("{}: {e}", dest.display()))?;
+        std::fs::write(&tmp, bytes)
+            .and_then(|_| std::fs::rename(&tmp, &dest))
+            .map_err(|e| format!("{}: {e}", dest.display()))?;
         let hash = sha256_hex(bytes);
         if hash != s.sha256 {
             changed.push((s.name.clone(), s.sha256.clone(), hash.clone()));
@@ -111,7 +114,8 @@ fn fetch(root: &Path, args: &[String]) -> Result<ExitCode, String> {
     }
     if accept {
         let text = std::fs::read_to_string(&sources_path).map_err(|e| e.to_string())?;
-        let header: String = text.lines().take_while(|l| l.starts_with('#') || l.is_empty()).map(|l| format!("{l}\n")).collect();
+        let header: String =
+            text.lines().take_while(|l| l.starts_with('#') || l.is_empty()).map(|l| format!("{l}\n")).collect();
         std::fs::write(&sources_path, sources.to_toml(&header)).map_err(|e| e.to_string())?;
         println!("\nrecorded the new hashes in {}; now run `cargo xtask gen` and review the diff", layout::SOURCES);
         Ok(ExitCode::SUCCESS)
@@ -146,22 +150,31 @@ fn download(url: &str) -> Result<Vec<u8>, String> {
 fn operation_diff(root: &Path, name: &str, new_upstream: &Path) -> Vec<String> {
     let committed = match pax8_api_gen::read_json(name, &root.join(layout::SPEC).join(format!("{name}.json"))) {
         Ok(v) => v,
-        Err(e) => return vec![format!("(no committed patched document to compare with: {e})")],
+        Err(e) => {
+            return vec![format!("(no committed patched document to compare with: {e})")];
+        }
     };
     let patches = match pax8_api_gen::patch::load_dir(&root.join(layout::PATCHES)) {
         Ok(p) => p,
         Err(e) => return vec![format!("(patches unreadable: {e})")],
     };
-    let fresh = match pax8_api_gen::read_json(name, new_upstream).and_then(|doc| {
-        pax8_api_gen::normalize_document(name, doc, &patches, &mut pax8_api_gen::DocReport::default())
-    }) {
+    let fresh = match pax8_api_gen::read_json(name, new_upstream)
+        .and_then(|doc| pax8_api_gen::normalize_document(name, doc, &patches, &mut pax8_api_gen::DocReport::default()))
+    {
         Ok((doc, _)) => doc,
-        Err(e) => return vec![format!("the current patches do not apply to the new version: {e}")],
+        Err(e) => {
+            return vec![format!("the current patches do not apply to the new version: {e}")];
+        }
     };
     let ops = |doc: &Value| -> BTreeMap<String, Value> {
         operations(doc)
             .into_iter()
-            .map(|(p, m)| (format!("{} {p}", m.to_uppercase()), doc.pointer(&operation_pointer(&p, &m)).cloned().unwrap_or_default()))
+            .map(|(p, m)| {
+                (
+                    format!("{} {p}", m.to_uppercase()),
+                    doc.pointer(&operation_pointer(&p, &m)).cloned().unwrap_or_default(),
+                )
+            })
             .collect()
     };
     let (old, new) = (ops(&committed), ops(&fresh));

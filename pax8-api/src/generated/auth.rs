@@ -882,3 +882,23 @@ pub fn __build_every_operation(client: &Client) -> usize {
     let _ = client.create_access_token();
     1usize
 }
+/// Decodes `body` as the success type of `operation_id` (None: unknown id, or an
+/// operation without a JSON success body). Used to check documented examples.
+#[doc(hidden)]
+pub fn __decode_success(
+    client: &Client,
+    operation_id: &str,
+    body: &str,
+) -> Option<Result<(), serde_json::Error>> {
+    fn decode<
+        T: serde::de::DeserializeOwned,
+        E,
+        F: std::future::Future<Output = Result<ResponseValue<T>, Error<E>>>,
+    >(_send: impl FnOnce() -> F, body: &str) -> Result<(), serde_json::Error> {
+        serde_json::from_str::<T>(body).map(|_| ())
+    }
+    match operation_id {
+        "createAccessToken" => Some(decode(|| client.create_access_token().send(), body)),
+        _ => None,
+    }
+}

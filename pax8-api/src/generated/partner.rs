@@ -7954,8 +7954,8 @@ pub mod types {
     }
     crate::open_enum! {
         #[doc = "the type of user who created the order"] pub enum OrderOrderedBy {
-        Pax8Partner = "Pax8 Partner", Customer = "Customer", Pax8 = "Pax8", Pax8Partner2
-        = "Pax8Partner", }
+        Pax8Partner = "Pax8 Partner" | "Pax8Partner", Customer = "Customer", Pax8 =
+        "Pax8", }
     }
     crate::open_enum! {
         #[doc =
@@ -7996,9 +7996,9 @@ pub mod types {
     }
     crate::open_enum! {
         #[doc = "The billing term"] pub enum InvoiceItemTerm { X3Year = "3 Year", Annual
-        = "Annual", X2Year = "2 Year", Activation = "Activation", OneTime = "One-Time",
-        Arrears = "Arrears", Trial = "Trial", Rebate = "Rebate", OneTime2 = "One-time",
-        Monthly = "Monthly", }
+        = "Annual", X2Year = "2 Year", Activation = "Activation", OneTime = "One-Time" |
+        "One-time", Arrears = "Arrears", Trial = "Trial", Rebate = "Rebate", Monthly =
+        "Monthly", }
     }
     crate::open_enum! {
         #[doc = "The rate type"] pub enum InvoiceItemRateType { Markup = "markup", Single
@@ -14264,4 +14264,111 @@ pub fn __build_every_operation(client: &Client) -> usize {
     let _ = client.find_usage_lines();
     let _ = client.find_partner_draft_invoice_items();
     29usize
+}
+/// Decodes `body` as the success type of `operation_id` (None: unknown id, or an
+/// operation without a JSON success body). Used to check documented examples.
+#[doc(hidden)]
+pub fn __decode_success(
+    client: &Client,
+    operation_id: &str,
+    body: &str,
+) -> Option<Result<(), serde_json::Error>> {
+    fn decode<
+        T: serde::de::DeserializeOwned,
+        E,
+        F: std::future::Future<Output = Result<ResponseValue<T>, Error<E>>>,
+    >(_send: impl FnOnce() -> F, body: &str) -> Result<(), serde_json::Error> {
+        serde_json::from_str::<T>(body).map(|_| ())
+    }
+    match operation_id {
+        "createCompany" => Some(decode(|| client.create_company().send(), body)),
+        "findCompanies" => Some(decode(|| client.find_companies().send(), body)),
+        "getCompaniesByCompanyId" => {
+            Some(decode(|| client.get_companies_by_company_id().send(), body))
+        }
+        "updateCompany" => Some(decode(|| client.update_company().send(), body)),
+        "postCompaniesByCompanyIdContacts" => {
+            Some(decode(|| client.post_companies_by_company_id_contacts().send(), body))
+        }
+        "getCompaniesByCompanyIdContacts" => {
+            Some(decode(|| client.get_companies_by_company_id_contacts().send(), body))
+        }
+        "getCompaniesByCompanyIdContactsByContactId" => {
+            Some(
+                decode(
+                    || {
+                        client
+                            .get_companies_by_company_id_contacts_by_contact_id()
+                            .send()
+                    },
+                    body,
+                ),
+            )
+        }
+        "putCompaniesByCompanyIdContactsByContactId" => {
+            Some(
+                decode(
+                    || {
+                        client
+                            .put_companies_by_company_id_contacts_by_contact_id()
+                            .send()
+                    },
+                    body,
+                ),
+            )
+        }
+        "findAllProducts" => Some(decode(|| client.find_all_products().send(), body)),
+        "findProductByProductId" => {
+            Some(decode(|| client.find_product_by_product_id().send(), body))
+        }
+        "findProvisionDetailsByProductId" => {
+            Some(decode(|| client.find_provision_details_by_product_id().send(), body))
+        }
+        "findProductDependenciesByProductId" => {
+            Some(
+                decode(|| client.find_product_dependencies_by_product_id().send(), body),
+            )
+        }
+        "findPricingByProductId" => {
+            Some(decode(|| client.find_pricing_by_product_id().send(), body))
+        }
+        "findOrders" => Some(decode(|| client.find_orders().send(), body)),
+        "createOrder" => Some(decode(|| client.create_order().send(), body)),
+        "findOrdersByOrderId" => {
+            Some(decode(|| client.find_orders_by_order_id().send(), body))
+        }
+        "findSubscriptions" => Some(decode(|| client.find_subscriptions().send(), body)),
+        "findSubscriptionBySubscriptionId" => {
+            Some(decode(|| client.find_subscription_by_subscription_id().send(), body))
+        }
+        "updateSubscription" => {
+            Some(decode(|| client.update_subscription().send(), body))
+        }
+        "findSubscriptionHistoryBySubscriptionId" => {
+            Some(
+                decode(
+                    || client.find_subscription_history_by_subscription_id().send(),
+                    body,
+                ),
+            )
+        }
+        "findPartnerInvoices" => {
+            Some(decode(|| client.find_partner_invoices().send(), body))
+        }
+        "getPartnerInvoice" => Some(decode(|| client.get_partner_invoice().send(), body)),
+        "findPartnerInvoiceItems" => {
+            Some(decode(|| client.find_partner_invoice_items().send(), body))
+        }
+        "findSubscriptionUsageSummaries" => {
+            Some(decode(|| client.find_subscription_usage_summaries().send(), body))
+        }
+        "findSubscriptionUsageSummary" => {
+            Some(decode(|| client.find_subscription_usage_summary().send(), body))
+        }
+        "findUsageLines" => Some(decode(|| client.find_usage_lines().send(), body)),
+        "findPartnerDraftInvoiceItems" => {
+            Some(decode(|| client.find_partner_draft_invoice_items().send(), body))
+        }
+        _ => None,
+    }
 }

@@ -14035,3 +14035,79 @@ pub fn __build_every_operation(client: &Client) -> usize {
     let _ = client.take_quote_ownership();
     33usize
 }
+/// Decodes `body` as the success type of `operation_id` (None: unknown id, or an
+/// operation without a JSON success body). Used to check documented examples.
+#[doc(hidden)]
+pub fn __decode_success(
+    client: &Client,
+    operation_id: &str,
+    body: &str,
+) -> Option<Result<(), serde_json::Error>> {
+    fn decode<
+        T: serde::de::DeserializeOwned,
+        E,
+        F: std::future::Future<Output = Result<ResponseValue<T>, Error<E>>>,
+    >(_send: impl FnOnce() -> F, body: &str) -> Result<(), serde_json::Error> {
+        serde_json::from_str::<T>(body).map(|_| ())
+    }
+    match operation_id {
+        "getLibraryAttachmentsMetadata" => {
+            Some(decode(|| client.get_library_attachments_metadata().send(), body))
+        }
+        "uploadAttachmentToLibrary" => {
+            Some(decode(|| client.upload_attachment_to_library().send(), body))
+        }
+        "updateLibraryAttachments" => {
+            Some(decode(|| client.update_library_attachments().send(), body))
+        }
+        "addQuoteAttachmentsToLibrary" => {
+            Some(decode(|| client.add_quote_attachments_to_library().send(), body))
+        }
+        "getLibraryAttachmentMetadata" => {
+            Some(decode(|| client.get_library_attachment_metadata().send(), body))
+        }
+        "replaceLibraryAttachment" => {
+            Some(decode(|| client.replace_library_attachment().send(), body))
+        }
+        "getQuotePreferences" => {
+            Some(decode(|| client.get_quote_preferences().send(), body))
+        }
+        "persistQuotePreferences" => {
+            Some(decode(|| client.persist_quote_preferences().send(), body))
+        }
+        "uploadPreferencesAttachments" => {
+            Some(decode(|| client.upload_preferences_attachments().send(), body))
+        }
+        "getQuotesList" => Some(decode(|| client.get_quotes_list().send(), body)),
+        "createQuote" => Some(decode(|| client.create_quote().send(), body)),
+        "getQuoteById" => Some(decode(|| client.get_quote_by_id().send(), body)),
+        "updateQuote" => Some(decode(|| client.update_quote().send(), body)),
+        "getQuoteAccessList" => {
+            Some(decode(|| client.get_quote_access_list().send(), body))
+        }
+        "addQuoteAccessListEntry" => {
+            Some(decode(|| client.add_quote_access_list_entry().send(), body))
+        }
+        "uploadAttachmentToQuote" => {
+            Some(decode(|| client.upload_attachment_to_quote().send(), body))
+        }
+        "updateAttachmentsMetadata" => {
+            Some(decode(|| client.update_attachments_metadata().send(), body))
+        }
+        "copyAttachmentsToQuoteFromLibrary" => {
+            Some(decode(|| client.copy_attachments_to_quote_from_library().send(), body))
+        }
+        "getAttachmentMetadata" => {
+            Some(decode(|| client.get_attachment_metadata().send(), body))
+        }
+        "addLineItems" => Some(decode(|| client.add_line_items().send(), body)),
+        "updateLineItems" => Some(decode(|| client.update_line_items().send(), body)),
+        "getSections" => Some(decode(|| client.get_sections().send(), body)),
+        "createSection" => Some(decode(|| client.create_section().send(), body)),
+        "updateSections" => Some(decode(|| client.update_sections().send(), body)),
+        "takeQuoteOwnership" => {
+            Some(decode(|| client.take_quote_ownership().send(), body))
+        }
+        _ => None,
+    }
+}

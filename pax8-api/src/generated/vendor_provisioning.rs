@@ -7461,3 +7461,81 @@ pub fn __build_every_operation(client: &Client) -> usize {
     let _ = client.get_all_unfulfilled_provision_requests();
     21usize
 }
+/// Decodes `body` as the success type of `operation_id` (None: unknown id, or an
+/// operation without a JSON success body). Used to check documented examples.
+#[doc(hidden)]
+pub fn __decode_success(
+    client: &Client,
+    operation_id: &str,
+    body: &str,
+) -> Option<Result<(), serde_json::Error>> {
+    fn decode<
+        T: serde::de::DeserializeOwned,
+        E,
+        F: std::future::Future<Output = Result<ResponseValue<T>, Error<E>>>,
+    >(_send: impl FnOnce() -> F, body: &str) -> Result<(), serde_json::Error> {
+        serde_json::from_str::<T>(body).map(|_| ())
+    }
+    match operation_id {
+        "getAllWebhooksForProvisioner" => {
+            Some(decode(|| client.get_all_webhooks_for_provisioner().send(), body))
+        }
+        "createWebhookForProvisioner" => {
+            Some(decode(|| client.create_webhook_for_provisioner().send(), body))
+        }
+        "createOrderEvent" => Some(decode(|| client.create_order_event().send(), body)),
+        "getAllProvisionResults" => {
+            Some(decode(|| client.get_all_provision_results().send(), body))
+        }
+        "createProvisionResult" => {
+            Some(decode(|| client.create_provision_result().send(), body))
+        }
+        "getAllProvisionAttempts" => {
+            Some(decode(|| client.get_all_provision_attempts().send(), body))
+        }
+        "createAttemptForRequest" => {
+            Some(decode(|| client.create_attempt_for_request().send(), body))
+        }
+        "getAllProvisioners" => {
+            Some(decode(|| client.get_all_provisioners().send(), body))
+        }
+        "getOneProvisioner" => Some(decode(|| client.get_one_provisioner().send(), body)),
+        "getOneWebhookForProvisioner" => {
+            Some(decode(|| client.get_one_webhook_for_provisioner().send(), body))
+        }
+        "getLatestWebhookForProvisioner" => {
+            Some(decode(|| client.get_latest_webhook_for_provisioner().send(), body))
+        }
+        "getAllProvisionRequests" => {
+            Some(decode(|| client.get_all_provision_requests().send(), body))
+        }
+        "getOneProvisionRequest" => {
+            Some(decode(|| client.get_one_provision_request().send(), body))
+        }
+        "getOneProvisionResult" => {
+            Some(decode(|| client.get_one_provision_result().send(), body))
+        }
+        "getLatestProvisionResult" => {
+            Some(decode(|| client.get_latest_provision_result().send(), body))
+        }
+        "getAllProvisionDetails" => {
+            Some(decode(|| client.get_all_provision_details().send(), body))
+        }
+        "getOneProvisionDetail" => {
+            Some(decode(|| client.get_one_provision_detail().send(), body))
+        }
+        "getLatestProvisionDetail" => {
+            Some(decode(|| client.get_latest_provision_detail().send(), body))
+        }
+        "getOneProvisionAttempt" => {
+            Some(decode(|| client.get_one_provision_attempt().send(), body))
+        }
+        "getLatestProvisionAttempt" => {
+            Some(decode(|| client.get_latest_provision_attempt().send(), body))
+        }
+        "getAllUnfulfilledProvisionRequests" => {
+            Some(decode(|| client.get_all_unfulfilled_provision_requests().send(), body))
+        }
+        _ => None,
+    }
+}

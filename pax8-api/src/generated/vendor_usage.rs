@@ -1953,3 +1953,27 @@ pub fn __build_every_operation(client: &Client) -> usize {
     let _ = client.save_usage_lines_with_aggregate();
     3usize
 }
+/// Decodes `body` as the success type of `operation_id` (None: unknown id, or an
+/// operation without a JSON success body). Used to check documented examples.
+#[doc(hidden)]
+pub fn __decode_success(
+    client: &Client,
+    operation_id: &str,
+    body: &str,
+) -> Option<Result<(), serde_json::Error>> {
+    fn decode<
+        T: serde::de::DeserializeOwned,
+        E,
+        F: std::future::Future<Output = Result<ResponseValue<T>, Error<E>>>,
+    >(_send: impl FnOnce() -> F, body: &str) -> Result<(), serde_json::Error> {
+        serde_json::from_str::<T>(body).map(|_| ())
+    }
+    match operation_id {
+        "getUsageLines" => Some(decode(|| client.get_usage_lines().send(), body)),
+        "saveUsageLines" => Some(decode(|| client.save_usage_lines().send(), body)),
+        "saveUsageLinesWithAggregate" => {
+            Some(decode(|| client.save_usage_lines_with_aggregate().send(), body))
+        }
+        _ => None,
+    }
+}

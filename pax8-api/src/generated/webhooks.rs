@@ -6373,3 +6373,42 @@ pub fn __build_every_operation(client: &Client) -> usize {
     let _ = client.retry_webhook_delivery();
     15usize
 }
+/// Decodes `body` as the success type of `operation_id` (None: unknown id, or an
+/// operation without a JSON success body). Used to check documented examples.
+#[doc(hidden)]
+pub fn __decode_success(
+    client: &Client,
+    operation_id: &str,
+    body: &str,
+) -> Option<Result<(), serde_json::Error>> {
+    fn decode<
+        T: serde::de::DeserializeOwned,
+        E,
+        F: std::future::Future<Output = Result<ResponseValue<T>, Error<E>>>,
+    >(_send: impl FnOnce() -> F, body: &str) -> Result<(), serde_json::Error> {
+        serde_json::from_str::<T>(body).map(|_| ())
+    }
+    match operation_id {
+        "Webhooks_query" => Some(decode(|| client.webhooks_query().send(), body)),
+        "Webhooks_create" => Some(decode(|| client.webhooks_create().send(), body)),
+        "getTopicDefinitions" => {
+            Some(decode(|| client.get_topic_definitions().send(), body))
+        }
+        "Webhooks_get" => Some(decode(|| client.webhooks_get().send(), body)),
+        "updateConfiguration" => {
+            Some(decode(|| client.update_configuration().send(), body))
+        }
+        "updateStatus" => Some(decode(|| client.update_status().send(), body)),
+        "addWebhookTopic" => Some(decode(|| client.add_webhook_topic().send(), body)),
+        "replaceWebhookTopics" => {
+            Some(decode(|| client.replace_webhook_topics().send(), body))
+        }
+        "updateWebhookTopicConfiguration" => {
+            Some(decode(|| client.update_webhook_topic_configuration().send(), body))
+        }
+        "testWebhookTopic" => Some(decode(|| client.test_webhook_topic().send(), body)),
+        "WebhookLogs_query" => Some(decode(|| client.webhook_logs_query().send(), body)),
+        "WebhookLogs_get" => Some(decode(|| client.webhook_logs_get().send(), body)),
+        _ => None,
+    }
+}
