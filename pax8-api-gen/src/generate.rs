@@ -43,7 +43,9 @@ pub fn generate(document: &str, module: &str, spec_file: &str, doc: &Value, enum
             crate::normalize::DATE_SCHEMA,
             "crate::Date",
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
-        );
+        )
+        .with_replacement(crate::normalize::ERROR_SCHEMA, "crate::ErrorBody", [TypeImpl::Default].into_iter())
+        .with_replacement(crate::normalize::ERROR_DETAIL_SCHEMA, "crate::ErrorDetail", [TypeImpl::Default].into_iter());
     let mut generator = Generator::new(&settings);
     let tokens = catch_unwind(AssertUnwindSafe(|| generator.generate_tokens(&api)))
         .map_err(|panic| {

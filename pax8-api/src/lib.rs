@@ -28,10 +28,12 @@
 #![forbid(unsafe_code)]
 
 mod dates;
+mod error_body;
 mod open_enum;
 pub mod runtime;
 
 pub use dates::{Date, ParseDateError, Timestamp};
+pub use error_body::{ErrorBody, ErrorDetail};
 
 /// One operation of a document: what the generated `OPERATIONS` tables hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1010,54 +1010,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///The error body Pax8 sends with 4xx and 5xx responses (OAuth errors use `error` and `error_description`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Pax8Error {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub details: ::std::vec::Vec<Pax8ErrorDetail>,
-        ///OAuth error code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub error: ::std::option::Option<::std::string::String>,
-        ///OAuth error description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub error_description: ::std::option::Option<::std::string::String>,
-        ///The path called
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub instance: ::std::option::Option<::std::string::String>,
-        ///Human readable message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<::std::string::String>,
-        ///HTTP status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<i64>,
-        ///Kind of error
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::std::string::String>,
-    }
-    impl Pax8Error {
-        pub fn builder() -> builder::Pax8Error {
-            Default::default()
-        }
-    }
-    ///One failure inside an error, e.g. a field that did not validate.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Pax8ErrorDetail {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub field: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub instance: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<i64>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::std::string::String>,
-    }
-    impl Pax8ErrorDetail {
-        pub fn builder() -> builder::Pax8ErrorDetail {
-            Default::default()
-        }
-    }
     ///`Pricing`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct Pricing {
@@ -5585,288 +5537,6 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
-        pub struct Pax8Error {
-            details: ::std::result::Result<
-                ::std::vec::Vec<super::Pax8ErrorDetail>,
-                ::std::string::String,
-            >,
-            error: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            error_description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            instance: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            message: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for Pax8Error {
-            fn default() -> Self {
-                Self {
-                    details: Ok(Default::default()),
-                    error: Ok(Default::default()),
-                    error_description: Ok(Default::default()),
-                    instance: Ok(Default::default()),
-                    message: Ok(Default::default()),
-                    status: Ok(Default::default()),
-                    type_: Ok(Default::default()),
-                }
-            }
-        }
-        impl Pax8Error {
-            pub fn details<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Pax8ErrorDetail>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for details: {e}")
-                    });
-                self
-            }
-            pub fn error<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
-                self
-            }
-            pub fn error_description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for error_description: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn instance<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.instance = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instance: {e}")
-                    });
-                self
-            }
-            pub fn message<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Pax8Error> for super::Pax8Error {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Pax8Error,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    details: value.details?,
-                    error: value.error?,
-                    error_description: value.error_description?,
-                    instance: value.instance?,
-                    message: value.message?,
-                    status: value.status?,
-                    type_: value.type_?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Pax8Error> for Pax8Error {
-            fn from(value: super::Pax8Error) -> Self {
-                Self {
-                    details: Ok(value.details),
-                    error: Ok(value.error),
-                    error_description: Ok(value.error_description),
-                    instance: Ok(value.instance),
-                    message: Ok(value.message),
-                    status: Ok(value.status),
-                    type_: Ok(value.type_),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct Pax8ErrorDetail {
-            field: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            instance: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            message: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for Pax8ErrorDetail {
-            fn default() -> Self {
-                Self {
-                    field: Ok(Default::default()),
-                    instance: Ok(Default::default()),
-                    message: Ok(Default::default()),
-                    status: Ok(Default::default()),
-                    type_: Ok(Default::default()),
-                }
-            }
-        }
-        impl Pax8ErrorDetail {
-            pub fn field<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.field = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field: {e}")
-                    });
-                self
-            }
-            pub fn instance<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.instance = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instance: {e}")
-                    });
-                self
-            }
-            pub fn message<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Pax8ErrorDetail> for super::Pax8ErrorDetail {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Pax8ErrorDetail,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field: value.field?,
-                    instance: value.instance?,
-                    message: value.message?,
-                    status: value.status?,
-                    type_: value.type_?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Pax8ErrorDetail> for Pax8ErrorDetail {
-            fn from(value: super::Pax8ErrorDetail) -> Self {
-                Self {
-                    field: Ok(value.field),
-                    instance: Ok(value.instance),
-                    message: Ok(value.message),
-                    status: Ok(value.status),
-                    type_: Ok(value.type_),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
         pub struct Pricing {
             billing_term: ::std::result::Result<
                 ::std::option::Option<crate::partner::types::PricingBillingTerm>,
@@ -8940,7 +8610,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::FindCompaniesResponse>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self {
                 client,
@@ -9146,7 +8816,7 @@ pub mod builder {
         ///Sends a `POST` request to `/companies`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Company>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Company>, Error<crate::ErrorBody>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| types::Company::try_from(v).map_err(|e| e.to_string()))
@@ -9291,7 +8961,7 @@ pub mod builder {
         ///Sends a `GET` request to `/companies/{companyId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Company>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Company>, Error<crate::ErrorBody>> {
             let Self { client, company_id } = self;
             let company_id = company_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -9458,7 +9128,7 @@ pub mod builder {
         ///Sends a `PATCH` request to `/companies/{companyId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Company>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Company>, Error<crate::ErrorBody>> {
             let Self { client, company_id, body } = self;
             let company_id = company_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -9636,7 +9306,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::GetCompaniesByCompanyIdContactsResponse>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, company_id, page, size } = self;
             let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -9805,7 +9475,7 @@ pub mod builder {
         ///Sends a `POST` request to `/companies/{companyId}/contacts`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Contact>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Contact>, Error<crate::ErrorBody>> {
             let Self { client, company_id, body } = self;
             let company_id = company_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -9966,7 +9636,7 @@ pub mod builder {
         ///Sends a `GET` request to `/companies/{companyId}/contacts/{contactId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Contact>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Contact>, Error<crate::ErrorBody>> {
             let Self { client, company_id, contact_id } = self;
             let company_id = company_id.map_err(Error::InvalidRequest)?;
             let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -10144,7 +9814,7 @@ pub mod builder {
         ///Sends a `PUT` request to `/companies/{companyId}/contacts/{contactId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Contact>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Contact>, Error<crate::ErrorBody>> {
             let Self { client, company_id, contact_id, body } = self;
             let company_id = company_id.map_err(Error::InvalidRequest)?;
             let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -10304,7 +9974,7 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/companies/{companyId}/contacts/{contactId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Pax8Error>> {
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             let Self { client, company_id, contact_id } = self;
             let company_id = company_id.map_err(Error::InvalidRequest)?;
             let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -10510,7 +10180,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::FindAllProductsResponse>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, page, search, size, sort, vendor_name } = self;
             let page = page.map_err(Error::InvalidRequest)?;
@@ -10662,7 +10332,7 @@ pub mod builder {
         ///Sends a `GET` request to `/products/{productId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::ProductDetail>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::ProductDetail>, Error<crate::ErrorBody>> {
             let Self { client, product_id } = self;
             let product_id = product_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -10808,7 +10478,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::FindProvisionDetailsByProductIdResponse>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, product_id } = self;
             let product_id = product_id.map_err(Error::InvalidRequest)?;
@@ -10954,7 +10624,7 @@ pub mod builder {
         ///Sends a `GET` request to `/products/{productId}/dependencies`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Dependencies>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Dependencies>, Error<crate::ErrorBody>> {
             let Self { client, product_id } = self;
             let product_id = product_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -11115,7 +10785,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::FindPricingByProductIdResponse>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, product_id, company_id } = self;
             let product_id = product_id.map_err(Error::InvalidRequest)?;
@@ -11290,7 +10960,7 @@ pub mod builder {
         ///Sends a `GET` request to `/orders`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::FindOrdersResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::FindOrdersResponse>, Error<crate::ErrorBody>> {
             let Self { client, company_id, page, size } = self;
             let company_id = company_id.map_err(Error::InvalidRequest)?;
             let page = page.map_err(Error::InvalidRequest)?;
@@ -11459,7 +11129,7 @@ pub mod builder {
         ///Sends a `POST` request to `/orders`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Order>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Order>, Error<crate::ErrorBody>> {
             let Self { client, is_mock, body } = self;
             let is_mock = is_mock.map_err(Error::InvalidRequest)?;
             let body = body
@@ -11606,7 +11276,7 @@ pub mod builder {
         ///Sends a `GET` request to `/orders/{orderId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Order>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Order>, Error<crate::ErrorBody>> {
             let Self { client, order_id } = self;
             let order_id = order_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -11843,7 +11513,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::FindSubscriptionsResponse>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self {
                 client,
@@ -12008,7 +11678,7 @@ pub mod builder {
         ///Sends a `GET` request to `/subscriptions/{subscriptionId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Subscription>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Subscription>, Error<crate::ErrorBody>> {
             let Self { client, subscription_id } = self;
             let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -12179,7 +11849,7 @@ pub mod builder {
         ///Sends a `PUT` request to `/subscriptions/{subscriptionId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Subscription>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Subscription>, Error<crate::ErrorBody>> {
             let Self { client, subscription_id, body } = self;
             let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -12343,7 +12013,7 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/subscriptions/{subscriptionId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Pax8Error>> {
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             let Self { client, subscription_id, cancel_date } = self;
             let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
             let cancel_date = cancel_date.map_err(Error::InvalidRequest)?;
@@ -12492,7 +12162,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::FindSubscriptionHistoryBySubscriptionIdResponse>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, subscription_id } = self;
             let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
@@ -12793,7 +12463,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::FindPartnerInvoicesResponse>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self {
                 client,
@@ -12989,7 +12659,7 @@ pub mod builder {
         ///Sends a `GET` request to `/invoices/{invoiceId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Invoice>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Invoice>, Error<crate::ErrorBody>> {
             let Self { client, invoice_id } = self;
             let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -13161,7 +12831,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::FindPartnerInvoiceItemsResponse>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, invoice_id, page, size } = self;
             let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
@@ -13389,7 +13059,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::FindSubscriptionUsageSummariesResponse>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self {
                 client,
@@ -13555,7 +13225,7 @@ pub mod builder {
         ///Sends a `GET` request to `/usage-summaries/{usageSummaryId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::UsageSummary>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::UsageSummary>, Error<crate::ErrorBody>> {
             let Self { client, usage_summary_id } = self;
             let usage_summary_id = usage_summary_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -13731,7 +13401,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::FindUsageLinesResponse>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, usage_summary_id, product_id, usage_date } = self;
             let usage_summary_id = usage_summary_id.map_err(Error::InvalidRequest)?;
@@ -13922,7 +13592,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::FindPartnerDraftInvoiceItemsResponse>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, company_id, month_offset, page, size } = self;
             let company_id = company_id.map_err(Error::InvalidRequest)?;

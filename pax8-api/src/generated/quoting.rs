@@ -670,54 +670,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///The error body Pax8 sends with 4xx and 5xx responses (OAuth errors use `error` and `error_description`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Pax8Error {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub details: ::std::vec::Vec<Pax8ErrorDetail>,
-        ///OAuth error code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub error: ::std::option::Option<::std::string::String>,
-        ///OAuth error description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub error_description: ::std::option::Option<::std::string::String>,
-        ///The path called
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub instance: ::std::option::Option<::std::string::String>,
-        ///Human readable message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<::std::string::String>,
-        ///HTTP status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<i64>,
-        ///Kind of error
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::std::string::String>,
-    }
-    impl Pax8Error {
-        pub fn builder() -> builder::Pax8Error {
-            Default::default()
-        }
-    }
-    ///One failure inside an error, e.g. a field that did not validate.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Pax8ErrorDetail {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub field: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub instance: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<i64>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::std::string::String>,
-    }
-    impl Pax8ErrorDetail {
-        pub fn builder() -> builder::Pax8ErrorDetail {
-            Default::default()
-        }
-    }
     ///`PreferencesPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PreferencesPayload {
@@ -4807,288 +4759,6 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
-        pub struct Pax8Error {
-            details: ::std::result::Result<
-                ::std::vec::Vec<super::Pax8ErrorDetail>,
-                ::std::string::String,
-            >,
-            error: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            error_description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            instance: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            message: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for Pax8Error {
-            fn default() -> Self {
-                Self {
-                    details: Ok(Default::default()),
-                    error: Ok(Default::default()),
-                    error_description: Ok(Default::default()),
-                    instance: Ok(Default::default()),
-                    message: Ok(Default::default()),
-                    status: Ok(Default::default()),
-                    type_: Ok(Default::default()),
-                }
-            }
-        }
-        impl Pax8Error {
-            pub fn details<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Pax8ErrorDetail>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for details: {e}")
-                    });
-                self
-            }
-            pub fn error<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
-                self
-            }
-            pub fn error_description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for error_description: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn instance<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.instance = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instance: {e}")
-                    });
-                self
-            }
-            pub fn message<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Pax8Error> for super::Pax8Error {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Pax8Error,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    details: value.details?,
-                    error: value.error?,
-                    error_description: value.error_description?,
-                    instance: value.instance?,
-                    message: value.message?,
-                    status: value.status?,
-                    type_: value.type_?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Pax8Error> for Pax8Error {
-            fn from(value: super::Pax8Error) -> Self {
-                Self {
-                    details: Ok(value.details),
-                    error: Ok(value.error),
-                    error_description: Ok(value.error_description),
-                    instance: Ok(value.instance),
-                    message: Ok(value.message),
-                    status: Ok(value.status),
-                    type_: Ok(value.type_),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct Pax8ErrorDetail {
-            field: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            instance: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            message: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for Pax8ErrorDetail {
-            fn default() -> Self {
-                Self {
-                    field: Ok(Default::default()),
-                    instance: Ok(Default::default()),
-                    message: Ok(Default::default()),
-                    status: Ok(Default::default()),
-                    type_: Ok(Default::default()),
-                }
-            }
-        }
-        impl Pax8ErrorDetail {
-            pub fn field<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.field = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field: {e}")
-                    });
-                self
-            }
-            pub fn instance<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.instance = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instance: {e}")
-                    });
-                self
-            }
-            pub fn message<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Pax8ErrorDetail> for super::Pax8ErrorDetail {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Pax8ErrorDetail,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field: value.field?,
-                    instance: value.instance?,
-                    message: value.message?,
-                    status: value.status?,
-                    type_: value.type_?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Pax8ErrorDetail> for Pax8ErrorDetail {
-            fn from(value: super::Pax8ErrorDetail) -> Self {
-                Self {
-                    field: Ok(value.field),
-                    instance: Ok(value.instance),
-                    message: Ok(value.message),
-                    status: Ok(value.status),
-                    type_: Ok(value.type_),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
         pub struct PreferencesPayload {
             days_to_expire: ::std::result::Result<i32, ::std::string::String>,
             intro_message: ::std::result::Result<
@@ -8539,7 +8209,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client } = self;
             let url = format!("{}/v2/quote-attachments", client.baseurl,);
@@ -8683,7 +8353,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -8828,7 +8498,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -8980,7 +8650,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -9136,7 +8806,7 @@ pub mod builder {
         ///Sends a `GET` request to `/v2/quote-attachments/{attachmentId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AttachmentResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::AttachmentResponse>, Error<crate::ErrorBody>> {
             let Self { client, attachment_id, download } = self;
             let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
             let download = download.map_err(Error::InvalidRequest)?;
@@ -9281,7 +8951,7 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/v2/quote-attachments/{attachmentId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Pax8Error>> {
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             let Self { client, attachment_id } = self;
             let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -9439,7 +9109,7 @@ pub mod builder {
         ///Sends a `PATCH` request to `/v2/quote-attachments/{attachmentId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AttachmentResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::AttachmentResponse>, Error<crate::ErrorBody>> {
             let Self { client, attachment_id, body } = self;
             let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -9576,7 +9246,7 @@ pub mod builder {
         ///Sends a `GET` request to `/v2/quote-preferences`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::PreferencesResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::PreferencesResponse>, Error<crate::ErrorBody>> {
             let Self { client } = self;
             let url = format!("{}/v2/quote-preferences", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
@@ -9731,7 +9401,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::QuotePreferencesResult>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, body } = self;
             let body = body
@@ -9897,7 +9567,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, body } = self;
             let body = body
@@ -10044,7 +9714,7 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/v2/quote-preferences/attachments/{attachmentId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Pax8Error>> {
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             let Self { client, attachment_id } = self;
             let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -10291,7 +9961,7 @@ pub mod builder {
         ///Sends a `GET` request to `/v2/quotes`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::ListResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::ListResponse>, Error<crate::ErrorBody>> {
             let Self {
                 client,
                 account,
@@ -10470,7 +10140,7 @@ pub mod builder {
         ///Sends a `POST` request to `/v2/quotes`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::QuoteResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -10616,7 +10286,7 @@ pub mod builder {
         ///Sends a `GET` request to `/v2/quotes/{quoteId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::QuoteResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
             let Self { client, quote_id } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -10785,7 +10455,7 @@ pub mod builder {
         ///Sends a `PUT` request to `/v2/quotes/{quoteId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::QuoteResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -10932,7 +10602,7 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/v2/quotes/{quoteId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Pax8Error>> {
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             let Self { client, quote_id } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -11075,7 +10745,7 @@ pub mod builder {
         ///Sends a `GET` request to `/v2/quotes/{quoteId}/access-list`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AccessListResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::AccessListResponse>, Error<crate::ErrorBody>> {
             let Self { client, quote_id } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -11235,7 +10905,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::AccessListEntry>>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
@@ -11396,7 +11066,7 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/v2/quotes/{quoteId}/access-list/{accessListEntryId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Pax8Error>> {
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             let Self { client, quote_id, access_list_entry_id } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let access_list_entry_id = access_list_entry_id
@@ -11554,7 +11224,7 @@ pub mod builder {
         ///Sends a `GET` request to `/v2/quotes/{quoteId}/attachments`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<ByteStream>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<ByteStream>, Error<crate::ErrorBody>> {
             let Self { client, quote_id, download_zip } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let download_zip = download_zip.map_err(Error::InvalidRequest)?;
@@ -11712,7 +11382,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
@@ -11874,7 +11544,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
@@ -12043,7 +11713,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
@@ -12216,7 +11886,7 @@ pub mod builder {
         ///Sends a `GET` request to `/v2/quotes/{quoteId}/attachments/{attachmentId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AttachmentResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::AttachmentResponse>, Error<crate::ErrorBody>> {
             let Self { client, quote_id, attachment_id, download } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
@@ -12375,7 +12045,7 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/v2/quotes/{quoteId}/attachments/{attachmentId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Pax8Error>> {
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             let Self { client, quote_id, attachment_id } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
@@ -12536,7 +12206,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::LineItemResponse>>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
@@ -12699,7 +12369,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::LineItemResponse>>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
@@ -12872,7 +12542,7 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/v2/quotes/{quoteId}/line-items/bulk-delete`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Pax8Error>> {
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -13033,7 +12703,7 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/v2/quotes/{quoteId}/line-items/{lineItemId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Pax8Error>> {
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             let Self { client, quote_id, line_item_id } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let line_item_id = line_item_id.map_err(Error::InvalidRequest)?;
@@ -13178,7 +12848,7 @@ pub mod builder {
         ///Sends a `GET` request to `/v2/quotes/{quoteId}/sections`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::SectionsResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::SectionsResponse>, Error<crate::ErrorBody>> {
             let Self { client, quote_id } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -13348,7 +13018,7 @@ pub mod builder {
         ///Sends a `PUT` request to `/v2/quotes/{quoteId}/sections`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::SectionsResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::SectionsResponse>, Error<crate::ErrorBody>> {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -13526,7 +13196,7 @@ pub mod builder {
         ///Sends a `POST` request to `/v2/quotes/{quoteId}/sections`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::SectionsResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::SectionsResponse>, Error<crate::ErrorBody>> {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -13676,7 +13346,7 @@ pub mod builder {
         ///Sends a `POST` request to `/v2/quotes/{quoteId}/take-ownership`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::QuoteResponse>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
             let Self { client, quote_id } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let url = format!(

@@ -170,54 +170,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///The error body Pax8 sends with 4xx and 5xx responses (OAuth errors use `error` and `error_description`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Pax8Error {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub details: ::std::vec::Vec<Pax8ErrorDetail>,
-        ///OAuth error code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub error: ::std::option::Option<::std::string::String>,
-        ///OAuth error description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub error_description: ::std::option::Option<::std::string::String>,
-        ///The path called
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub instance: ::std::option::Option<::std::string::String>,
-        ///Human readable message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<::std::string::String>,
-        ///HTTP status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<i64>,
-        ///Kind of error
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::std::string::String>,
-    }
-    impl Pax8Error {
-        pub fn builder() -> builder::Pax8Error {
-            Default::default()
-        }
-    }
-    ///One failure inside an error, e.g. a field that did not validate.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Pax8ErrorDetail {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub field: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub instance: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<i64>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::std::string::String>,
-    }
-    impl Pax8ErrorDetail {
-        pub fn builder() -> builder::Pax8ErrorDetail {
-            Default::default()
-        }
-    }
     ///`ProvisionAttempt`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct ProvisionAttempt {
@@ -1788,288 +1740,6 @@ pub mod types {
                     size: Ok(value.size),
                     total_elements: Ok(value.total_elements),
                     total_pages: Ok(value.total_pages),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct Pax8Error {
-            details: ::std::result::Result<
-                ::std::vec::Vec<super::Pax8ErrorDetail>,
-                ::std::string::String,
-            >,
-            error: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            error_description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            instance: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            message: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for Pax8Error {
-            fn default() -> Self {
-                Self {
-                    details: Ok(Default::default()),
-                    error: Ok(Default::default()),
-                    error_description: Ok(Default::default()),
-                    instance: Ok(Default::default()),
-                    message: Ok(Default::default()),
-                    status: Ok(Default::default()),
-                    type_: Ok(Default::default()),
-                }
-            }
-        }
-        impl Pax8Error {
-            pub fn details<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Pax8ErrorDetail>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for details: {e}")
-                    });
-                self
-            }
-            pub fn error<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
-                self
-            }
-            pub fn error_description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for error_description: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn instance<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.instance = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instance: {e}")
-                    });
-                self
-            }
-            pub fn message<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Pax8Error> for super::Pax8Error {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Pax8Error,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    details: value.details?,
-                    error: value.error?,
-                    error_description: value.error_description?,
-                    instance: value.instance?,
-                    message: value.message?,
-                    status: value.status?,
-                    type_: value.type_?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Pax8Error> for Pax8Error {
-            fn from(value: super::Pax8Error) -> Self {
-                Self {
-                    details: Ok(value.details),
-                    error: Ok(value.error),
-                    error_description: Ok(value.error_description),
-                    instance: Ok(value.instance),
-                    message: Ok(value.message),
-                    status: Ok(value.status),
-                    type_: Ok(value.type_),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct Pax8ErrorDetail {
-            field: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            instance: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            message: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for Pax8ErrorDetail {
-            fn default() -> Self {
-                Self {
-                    field: Ok(Default::default()),
-                    instance: Ok(Default::default()),
-                    message: Ok(Default::default()),
-                    status: Ok(Default::default()),
-                    type_: Ok(Default::default()),
-                }
-            }
-        }
-        impl Pax8ErrorDetail {
-            pub fn field<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.field = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field: {e}")
-                    });
-                self
-            }
-            pub fn instance<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.instance = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instance: {e}")
-                    });
-                self
-            }
-            pub fn message<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Pax8ErrorDetail> for super::Pax8ErrorDetail {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Pax8ErrorDetail,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field: value.field?,
-                    instance: value.instance?,
-                    message: value.message?,
-                    status: value.status?,
-                    type_: value.type_?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Pax8ErrorDetail> for Pax8ErrorDetail {
-            fn from(value: super::Pax8ErrorDetail) -> Self {
-                Self {
-                    field: Ok(value.field),
-                    instance: Ok(value.instance),
-                    message: Ok(value.message),
-                    status: Ok(value.status),
-                    type_: Ok(value.type_),
                 }
             }
         }
@@ -4095,7 +3765,7 @@ pub mod builder {
         ///Sends a `GET` request to `/provisioners/{provisionerId}/webhooks`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::PageDtoWebhook>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::PageDtoWebhook>, Error<crate::ErrorBody>> {
             let Self { client, provisioner_id } = self;
             let provisioner_id = provisioner_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -4264,7 +3934,7 @@ pub mod builder {
         ///Sends a `POST` request to `/provisioners/{provisionerId}/webhooks`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::CreatedWebhook>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::CreatedWebhook>, Error<crate::ErrorBody>> {
             let Self { client, provisioner_id, body } = self;
             let provisioner_id = provisioner_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -4432,7 +4102,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::ProvisionTestingOrderEvent>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, body } = self;
             let body = body
@@ -4600,7 +4270,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::PageDtoProvisionResult>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, provision_request_id, provision_attempt_id } = self;
             let provision_request_id = provision_request_id
@@ -4783,7 +4453,7 @@ pub mod builder {
         ///Sends a `POST` request to `/provision-requests/{provisionRequestId}/results`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::ProvisionResult>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::ProvisionResult>, Error<crate::ErrorBody>> {
             let Self { client, provision_request_id, body } = self;
             let provision_request_id = provision_request_id
                 .map_err(Error::InvalidRequest)?;
@@ -4954,7 +4624,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::PageDtoProvisionAttempt>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, provision_request_id, provision_detail_id } = self;
             let provision_request_id = provision_request_id
@@ -5111,7 +4781,7 @@ pub mod builder {
         ///Sends a `POST` request to `/provision-requests/{provisionRequestId}/attempts`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::ProvisionAttempt>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::ProvisionAttempt>, Error<crate::ErrorBody>> {
             let Self { client, provision_request_id } = self;
             let provision_request_id = provision_request_id
                 .map_err(Error::InvalidRequest)?;
@@ -5241,7 +4911,7 @@ pub mod builder {
         ///Sends a `GET` request to `/provisioners`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::PageDtoProvisioner>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::PageDtoProvisioner>, Error<crate::ErrorBody>> {
             let Self { client } = self;
             let url = format!("{}/provisioners", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
@@ -5382,7 +5052,7 @@ pub mod builder {
         ///Sends a `GET` request to `/provisioners/{provisionerId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Provisioner>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Provisioner>, Error<crate::ErrorBody>> {
             let Self { client, provisioner_id } = self;
             let provisioner_id = provisioner_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -5540,7 +5210,7 @@ pub mod builder {
         ///Sends a `GET` request to `/provisioners/{provisionerId}/webhooks/{webhookId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Webhook>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Webhook>, Error<crate::ErrorBody>> {
             let Self { client, provisioner_id, webhook_id } = self;
             let provisioner_id = provisioner_id.map_err(Error::InvalidRequest)?;
             let webhook_id = webhook_id.map_err(Error::InvalidRequest)?;
@@ -5686,7 +5356,7 @@ pub mod builder {
         ///Sends a `GET` request to `/provisioners/{provisionerId}/webhooks/latest`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Webhook>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Webhook>, Error<crate::ErrorBody>> {
             let Self { client, provisioner_id } = self;
             let provisioner_id = provisioner_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -5817,7 +5487,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::PageDtoProvisionRequest>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client } = self;
             let url = format!("{}/provision-requests", client.baseurl,);
@@ -5961,7 +5631,7 @@ pub mod builder {
         ///Sends a `GET` request to `/provision-requests/{provisionRequestId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::ProvisionRequest>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::ProvisionRequest>, Error<crate::ErrorBody>> {
             let Self { client, provision_request_id } = self;
             let provision_request_id = provision_request_id
                 .map_err(Error::InvalidRequest)?;
@@ -6125,7 +5795,7 @@ pub mod builder {
         ///Sends a `GET` request to `/provision-requests/{provisionRequestId}/results/{provisionResultId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::ProvisionResult>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::ProvisionResult>, Error<crate::ErrorBody>> {
             let Self { client, provision_request_id, provision_result_id } = self;
             let provision_request_id = provision_request_id
                 .map_err(Error::InvalidRequest)?;
@@ -6276,7 +5946,7 @@ pub mod builder {
         ///Sends a `GET` request to `/provision-requests/{provisionRequestId}/results/latest`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::ProvisionResult>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::ProvisionResult>, Error<crate::ErrorBody>> {
             let Self { client, provision_request_id } = self;
             let provision_request_id = provision_request_id
                 .map_err(Error::InvalidRequest)?;
@@ -6426,7 +6096,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::PageDtoProvisionDetail>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, provision_request_id } = self;
             let provision_request_id = provision_request_id
@@ -6591,7 +6261,7 @@ pub mod builder {
         ///Sends a `GET` request to `/provision-requests/{provisionRequestId}/details/{provisionDetailId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::ProvisionDetail>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::ProvisionDetail>, Error<crate::ErrorBody>> {
             let Self { client, provision_request_id, provision_detail_id } = self;
             let provision_request_id = provision_request_id
                 .map_err(Error::InvalidRequest)?;
@@ -6742,7 +6412,7 @@ pub mod builder {
         ///Sends a `GET` request to `/provision-requests/{provisionRequestId}/details/latest`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::ProvisionDetail>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::ProvisionDetail>, Error<crate::ErrorBody>> {
             let Self { client, provision_request_id } = self;
             let provision_request_id = provision_request_id
                 .map_err(Error::InvalidRequest)?;
@@ -6906,7 +6576,7 @@ pub mod builder {
         ///Sends a `GET` request to `/provision-requests/{provisionRequestId}/attempts/{provisionAttemptId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::ProvisionAttempt>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::ProvisionAttempt>, Error<crate::ErrorBody>> {
             let Self { client, provision_request_id, provision_attempt_id } = self;
             let provision_request_id = provision_request_id
                 .map_err(Error::InvalidRequest)?;
@@ -7057,7 +6727,7 @@ pub mod builder {
         ///Sends a `GET` request to `/provision-requests/{provisionRequestId}/attempts/latest`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::ProvisionAttempt>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::ProvisionAttempt>, Error<crate::ErrorBody>> {
             let Self { client, provision_request_id } = self;
             let provision_request_id = provision_request_id
                 .map_err(Error::InvalidRequest)?;
@@ -7189,7 +6859,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::PageDtoProvisionRequest>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client } = self;
             let url = format!("{}/provision-requests/unfulfilled", client.baseurl,);

@@ -167,54 +167,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///The error body Pax8 sends with 4xx and 5xx responses (OAuth errors use `error` and `error_description`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Pax8Error {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub details: ::std::vec::Vec<Pax8ErrorDetail>,
-        ///OAuth error code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub error: ::std::option::Option<::std::string::String>,
-        ///OAuth error description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub error_description: ::std::option::Option<::std::string::String>,
-        ///The path called
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub instance: ::std::option::Option<::std::string::String>,
-        ///Human readable message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<::std::string::String>,
-        ///HTTP status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<i64>,
-        ///Kind of error
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::std::string::String>,
-    }
-    impl Pax8Error {
-        pub fn builder() -> builder::Pax8Error {
-            Default::default()
-        }
-    }
-    ///One failure inside an error, e.g. a field that did not validate.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Pax8ErrorDetail {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub field: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub instance: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<i64>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::std::string::String>,
-    }
-    impl Pax8ErrorDetail {
-        pub fn builder() -> builder::Pax8ErrorDetail {
-            Default::default()
-        }
-    }
     ///`UsageLine`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct UsageLine {
@@ -645,288 +597,6 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
-        pub struct Pax8Error {
-            details: ::std::result::Result<
-                ::std::vec::Vec<super::Pax8ErrorDetail>,
-                ::std::string::String,
-            >,
-            error: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            error_description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            instance: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            message: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for Pax8Error {
-            fn default() -> Self {
-                Self {
-                    details: Ok(Default::default()),
-                    error: Ok(Default::default()),
-                    error_description: Ok(Default::default()),
-                    instance: Ok(Default::default()),
-                    message: Ok(Default::default()),
-                    status: Ok(Default::default()),
-                    type_: Ok(Default::default()),
-                }
-            }
-        }
-        impl Pax8Error {
-            pub fn details<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Pax8ErrorDetail>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for details: {e}")
-                    });
-                self
-            }
-            pub fn error<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
-                self
-            }
-            pub fn error_description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for error_description: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn instance<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.instance = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instance: {e}")
-                    });
-                self
-            }
-            pub fn message<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Pax8Error> for super::Pax8Error {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Pax8Error,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    details: value.details?,
-                    error: value.error?,
-                    error_description: value.error_description?,
-                    instance: value.instance?,
-                    message: value.message?,
-                    status: value.status?,
-                    type_: value.type_?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Pax8Error> for Pax8Error {
-            fn from(value: super::Pax8Error) -> Self {
-                Self {
-                    details: Ok(value.details),
-                    error: Ok(value.error),
-                    error_description: Ok(value.error_description),
-                    instance: Ok(value.instance),
-                    message: Ok(value.message),
-                    status: Ok(value.status),
-                    type_: Ok(value.type_),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct Pax8ErrorDetail {
-            field: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            instance: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            message: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for Pax8ErrorDetail {
-            fn default() -> Self {
-                Self {
-                    field: Ok(Default::default()),
-                    instance: Ok(Default::default()),
-                    message: Ok(Default::default()),
-                    status: Ok(Default::default()),
-                    type_: Ok(Default::default()),
-                }
-            }
-        }
-        impl Pax8ErrorDetail {
-            pub fn field<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.field = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field: {e}")
-                    });
-                self
-            }
-            pub fn instance<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.instance = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instance: {e}")
-                    });
-                self
-            }
-            pub fn message<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Pax8ErrorDetail> for super::Pax8ErrorDetail {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Pax8ErrorDetail,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field: value.field?,
-                    instance: value.instance?,
-                    message: value.message?,
-                    status: value.status?,
-                    type_: value.type_?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Pax8ErrorDetail> for Pax8ErrorDetail {
-            fn from(value: super::Pax8ErrorDetail) -> Self {
-                Self {
-                    field: Ok(value.field),
-                    instance: Ok(value.instance),
-                    message: Ok(value.message),
-                    status: Ok(value.status),
-                    type_: Ok(value.type_),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
         pub struct UsageLine {
             product_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             quantity: ::std::result::Result<f64, ::std::string::String>,
@@ -1309,7 +979,7 @@ pub mod builder {
         ///Sends a `GET` request to `/lines`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::PageDtoUsageLine>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::PageDtoUsageLine>, Error<crate::ErrorBody>> {
             let Self {
                 client,
                 billing_period,
@@ -1536,7 +1206,7 @@ pub mod builder {
         ///Sends a `POST` request to `/lines`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::PageDtoUsageLine>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::PageDtoUsageLine>, Error<crate::ErrorBody>> {
             let Self {
                 client,
                 billing_period,
@@ -1772,7 +1442,7 @@ pub mod builder {
         ///Sends a `POST` request to `/aggregate-lines`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::PageDtoUsageLine>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::PageDtoUsageLine>, Error<crate::ErrorBody>> {
             let Self {
                 client,
                 billing_period,

@@ -115,54 +115,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///The error body Pax8 sends with 4xx and 5xx responses (OAuth errors use `error` and `error_description`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Pax8Error {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub details: ::std::vec::Vec<Pax8ErrorDetail>,
-        ///OAuth error code
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub error: ::std::option::Option<::std::string::String>,
-        ///OAuth error description
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub error_description: ::std::option::Option<::std::string::String>,
-        ///The path called
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub instance: ::std::option::Option<::std::string::String>,
-        ///Human readable message
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<::std::string::String>,
-        ///HTTP status
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<i64>,
-        ///Kind of error
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::std::string::String>,
-    }
-    impl Pax8Error {
-        pub fn builder() -> builder::Pax8Error {
-            Default::default()
-        }
-    }
-    ///One failure inside an error, e.g. a field that did not validate.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct Pax8ErrorDetail {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub field: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub instance: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub message: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<i64>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::std::string::String>,
-    }
-    impl Pax8ErrorDetail {
-        pub fn builder() -> builder::Pax8ErrorDetail {
-            Default::default()
-        }
-    }
     ///Command for replacing webhook topics
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ReplaceWebhookTopics {
@@ -1072,288 +1024,6 @@ pub mod types {
                     size: Ok(value.size),
                     total_elements: Ok(value.total_elements),
                     total_pages: Ok(value.total_pages),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct Pax8Error {
-            details: ::std::result::Result<
-                ::std::vec::Vec<super::Pax8ErrorDetail>,
-                ::std::string::String,
-            >,
-            error: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            error_description: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            instance: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            message: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for Pax8Error {
-            fn default() -> Self {
-                Self {
-                    details: Ok(Default::default()),
-                    error: Ok(Default::default()),
-                    error_description: Ok(Default::default()),
-                    instance: Ok(Default::default()),
-                    message: Ok(Default::default()),
-                    status: Ok(Default::default()),
-                    type_: Ok(Default::default()),
-                }
-            }
-        }
-        impl Pax8Error {
-            pub fn details<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Pax8ErrorDetail>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for details: {e}")
-                    });
-                self
-            }
-            pub fn error<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error: {e}")
-                    });
-                self
-            }
-            pub fn error_description<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.error_description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for error_description: {e}"
-                        )
-                    });
-                self
-            }
-            pub fn instance<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.instance = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instance: {e}")
-                    });
-                self
-            }
-            pub fn message<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Pax8Error> for super::Pax8Error {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Pax8Error,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    details: value.details?,
-                    error: value.error?,
-                    error_description: value.error_description?,
-                    instance: value.instance?,
-                    message: value.message?,
-                    status: value.status?,
-                    type_: value.type_?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Pax8Error> for Pax8Error {
-            fn from(value: super::Pax8Error) -> Self {
-                Self {
-                    details: Ok(value.details),
-                    error: Ok(value.error),
-                    error_description: Ok(value.error_description),
-                    instance: Ok(value.instance),
-                    message: Ok(value.message),
-                    status: Ok(value.status),
-                    type_: Ok(value.type_),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct Pax8ErrorDetail {
-            field: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            instance: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            message: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            status: ::std::result::Result<
-                ::std::option::Option<i64>,
-                ::std::string::String,
-            >,
-            type_: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for Pax8ErrorDetail {
-            fn default() -> Self {
-                Self {
-                    field: Ok(Default::default()),
-                    instance: Ok(Default::default()),
-                    message: Ok(Default::default()),
-                    status: Ok(Default::default()),
-                    type_: Ok(Default::default()),
-                }
-            }
-        }
-        impl Pax8ErrorDetail {
-            pub fn field<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.field = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for field: {e}")
-                    });
-                self
-            }
-            pub fn instance<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.instance = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for instance: {e}")
-                    });
-                self
-            }
-            pub fn message<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
-                self
-            }
-            pub fn status<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
-                self
-            }
-            pub fn type_<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.type_ = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for type_: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Pax8ErrorDetail> for super::Pax8ErrorDetail {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Pax8ErrorDetail,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    field: value.field?,
-                    instance: value.instance?,
-                    message: value.message?,
-                    status: value.status?,
-                    type_: value.type_?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Pax8ErrorDetail> for Pax8ErrorDetail {
-            fn from(value: super::Pax8ErrorDetail) -> Self {
-                Self {
-                    field: Ok(value.field),
-                    instance: Ok(value.instance),
-                    message: Ok(value.message),
-                    status: Ok(value.status),
-                    type_: Ok(value.type_),
                 }
             }
         }
@@ -3646,7 +3316,7 @@ pub mod builder {
         ///Sends a `GET` request to `/webhooks`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::WebhookPagedResult>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::WebhookPagedResult>, Error<crate::ErrorBody>> {
             let Self {
                 client,
                 account_id,
@@ -3823,7 +3493,7 @@ pub mod builder {
         ///Sends a `POST` request to `/webhooks`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Webhook>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Webhook>, Error<crate::ErrorBody>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -4027,7 +3697,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::TopicDefinitionPagedResult>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self { client, page, search, size, sort, topic } = self;
             let page = page.map_err(Error::InvalidRequest)?;
@@ -4178,7 +3848,7 @@ pub mod builder {
         ///Sends a `GET` request to `/webhooks/{id}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Webhook>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Webhook>, Error<crate::ErrorBody>> {
             let Self { client, id } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -4319,7 +3989,7 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/webhooks/{id}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Pax8Error>> {
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             let Self { client, id } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -4491,7 +4161,7 @@ pub mod builder {
         ///Sends a `POST` request to `/webhooks/{id}/configuration`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Webhook>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Webhook>, Error<crate::ErrorBody>> {
             let Self { client, id, body } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -4668,7 +4338,7 @@ pub mod builder {
         ///Sends a `POST` request to `/webhooks/{id}/status`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Webhook>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Webhook>, Error<crate::ErrorBody>> {
             let Self { client, id, body } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -4845,7 +4515,7 @@ pub mod builder {
         ///Sends a `PUT` request to `/webhooks/{id}/topics`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Webhook>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Webhook>, Error<crate::ErrorBody>> {
             let Self { client, id, body } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -5020,7 +4690,7 @@ pub mod builder {
         ///Sends a `POST` request to `/webhooks/{id}/topics`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Webhook>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Webhook>, Error<crate::ErrorBody>> {
             let Self { client, id, body } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -5180,7 +4850,7 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/webhooks/{id}/topics/{topicId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Pax8Error>> {
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             let Self { client, id, topic_id } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let topic_id = topic_id.map_err(Error::InvalidRequest)?;
@@ -5367,7 +5037,7 @@ pub mod builder {
         ///Sends a `POST` request to `/webhooks/{id}/topics/{topicId}/configuration`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Webhook>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::Webhook>, Error<crate::ErrorBody>> {
             let Self { client, id, topic_id, body } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let topic_id = topic_id.map_err(Error::InvalidRequest)?;
@@ -5533,7 +5203,7 @@ pub mod builder {
         ///Sends a `POST` request to `/webhooks/{id}/topics/{topic}/test`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::WebhookTest>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::WebhookTest>, Error<crate::ErrorBody>> {
             let Self { client, id, topic } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let topic = topic.map_err(Error::InvalidRequest)?;
@@ -5798,7 +5468,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::WebhookLogPagedResult>,
-            Error<types::Pax8Error>,
+            Error<crate::ErrorBody>,
         > {
             let Self {
                 client,
@@ -5983,7 +5653,7 @@ pub mod builder {
         ///Sends a `GET` request to `/webhooks/{webhookId}/logs/{id}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::WebhookLog>, Error<types::Pax8Error>> {
+        ) -> Result<ResponseValue<types::WebhookLog>, Error<crate::ErrorBody>> {
             let Self { client, webhook_id, id } = self;
             let webhook_id = webhook_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
@@ -6139,7 +5809,7 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/webhooks/{webhookId}/logs/{logId}/retry`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Pax8Error>> {
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             let Self { client, webhook_id, log_id } = self;
             let webhook_id = webhook_id.map_err(Error::InvalidRequest)?;
             let log_id = log_id.map_err(Error::InvalidRequest)?;
