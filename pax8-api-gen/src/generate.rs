@@ -12,6 +12,14 @@ use crate::error::{GenError, Result};
 use crate::normalize::OpenEnum;
 use crate::pointer::{operation_pointer, operations};
 
+/// Component schemas replaced by hand-written pax8-api types (schema name, Rust path): the token
+/// bodies, so that secrets never reach a derived `Debug`.
+pub const HAND_WRITTEN_TYPES: [(&str, &str); 3] = [
+    ("TokenRequest", "crate::TokenRequest"),
+    ("TokenResponse", "crate::TokenResponse"),
+    (crate::normalize::SECRET_SCHEMA, "crate::SecretString"),
+];
+
 /// Generates the Rust module for one normalized document.
 ///
 /// `module` is the module name in pax8-api (`partner`, ...); `spec_file` is named in the header.
@@ -46,6 +54,9 @@ pub fn generate(document: &str, module: &str, spec_file: &str, doc: &Value, enum
         )
         .with_replacement(crate::normalize::ERROR_SCHEMA, "crate::ErrorBody", [TypeImpl::Default].into_iter())
         .with_replacement(crate::normalize::ERROR_DETAIL_SCHEMA, "crate::ErrorDetail", [TypeImpl::Default].into_iter());
+    for (schema, rust) in HAND_WRITTEN_TYPES {
+        settings.with_replacement(schema, rust, std::iter::empty());
+    }
     let mut generator = Generator::new(&settings);
     let tokens = catch_unwind(AssertUnwindSafe(|| generator.generate_tokens(&api)))
         .map_err(|panic| {

@@ -101,8 +101,10 @@ pub fn normalize_document(
     normalize::normalize_content_types(&mut doc, report)?;
     normalize::integer_paging_params(&mut doc, report)?;
     normalize::drop_non_string_enums(&mut doc, report)?;
+    normalize::drop_undeclared_required(&mut doc, report)?;
     normalize::shared_error_responses(name, &mut doc, report)?;
     normalize::lenient_dates(name, &mut doc, report)?;
+    normalize::secret_fields(name, &mut doc, report)?;
     let enums = normalize::hoist_string_enums(&mut doc, report)?;
     Ok((doc, enums))
 }

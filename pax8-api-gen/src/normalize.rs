@@ -479,6 +479,69 @@ fn visit_schema(schema: &mut Value, context: &str, at: &str, visit: &mut dyn FnM
     }
 }
 
+/// Rule `required-undeclared`: a `required` entry that names no property of an object schema
+/// (`CreateLineItem.required` lists `companyId`) is removed; otherwise it generates a required
+/// field of type "any" that no request can fill sensibly.
+pub fn drop_undeclared_required(doc: &mut Value, report: &mut DocReport) -> Result<()> {
+    visit_schemas(doc, &mut |schema, _context, at| {
+        let Some(map) = schema.as_object_mut() else { return false };
+        if ["allOf", "anyOf", "oneOf"].iter().any(|k| map.contains_key(*k)) {
+            return false;
+        }
+        let Some(props) = map.get("properties").and_then(Value::as_object) else { return false };
+        let names: Vec<String> = props.keys().cloned().collect();
+        if let Some(required) = map.get_mut("required").and_then(Value::as_array_mut) {
+            let before = required.len();
+            let dropped: Vec<String> = required
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|r| !names.iter().any(|n| n == r))
+                .map(str::to_string)
+                .collect();
+            required.retain(|r| r.as_str().is_some_and(|r| names.iter().any(|n| n == r)));
+            if required.len() != before {
+                report.add("required-undeclared", format!("{at}/required"), format!("removed {}", dropped.join(", ")));
+            }
+        }
+        false
+    });
+    Ok(())
+}
+
+/// Name of the schema that secret-bearing string properties are pointed at.
+pub const SECRET_SCHEMA: &str = "Pax8Secret";
+/// Property names whose values are secrets.
+pub const SECRET_PROPERTIES: [&str; 5] = ["authorization", "client_secret", "clientSecret", "password", "access_token"];
+
+/// Rule `secret-field`: string properties that hold secrets (a webhook's `authorization` header
+/// value, passwords, tokens; see [`SECRET_PROPERTIES`]) point at [`SECRET_SCHEMA`], which the
+/// generator maps to `pax8_api::SecretString`: never printed by `Debug` or `Display`.
+pub fn secret_fields(document: &str, doc: &mut Value, report: &mut DocReport) -> Result<()> {
+    let mut used = false;
+    visit_schemas(doc, &mut |schema, _context, at| {
+        let Some((parent, name)) = at.rsplit_once('/') else { return false };
+        let is_secret = parent.ends_with("/properties") && SECRET_PROPERTIES.contains(&name);
+        if is_secret && schema.get("type").and_then(Value::as_str) == Some("string") {
+            report.add("secret-field", at, format!("-> {SECRET_SCHEMA}"));
+            *schema = json!({"$ref": format!("#/components/schemas/{SECRET_SCHEMA}")});
+            used = true;
+            return true;
+        }
+        false
+    });
+    if used {
+        let schemas = doc
+            .pointer_mut("/components/schemas")
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| GenError::invalid(document, "no components.schemas"))?;
+        if schemas.contains_key(SECRET_SCHEMA) {
+            return Err(GenError::invalid(document, format!("already has a schema named {SECRET_SCHEMA}")));
+        }
+        schemas.insert(SECRET_SCHEMA.into(), json!({"type": "string", "description": "A secret, never printed"}));
+    }
+    Ok(())
+}
+
 /// Names of the lenient date types that replace `format: date-time` and `format: date` schemas.
 pub const TIMESTAMP_SCHEMA: &str = "Pax8Timestamp";
 /// See [`TIMESTAMP_SCHEMA`].
@@ -751,6 +814,32 @@ mod tests {
     fn error_schema_name_clash_is_an_error() {
         let mut doc = json!({"components": {"schemas": {"Pax8Error": {}}}, "paths": {}});
         assert!(shared_error_responses("d", &mut doc, &mut DocReport::default()).is_err());
+    }
+
+    #[test]
+    fn required_names_without_property_are_dropped() {
+        let mut doc = json!({"components": {"schemas": {
+            "A": {"type": "object", "required": ["id", "ghost"], "properties": {"id": {"type": "string"}}},
+            "B": {"allOf": [{"$ref": "#/components/schemas/A"}], "required": ["ghost"]}
+        }}});
+        let mut report = DocReport::default();
+        drop_undeclared_required(&mut doc, &mut report).unwrap();
+        assert_eq!(doc["components"]["schemas"]["A"]["required"], json!(["id"]));
+        assert_eq!(doc["components"]["schemas"]["B"]["required"], json!(["ghost"]), "composed schemas are left alone");
+        assert_eq!(report.changes().len(), 1);
+    }
+
+    #[test]
+    fn secret_properties_point_at_the_secret_schema() {
+        let mut doc = json!({"paths": {}, "components": {"schemas": {"W": {"type": "object", "properties": {
+            "authorization": {"type": "string", "description": "Bearer value"},
+            "url": {"type": "string"}
+        }}}}});
+        secret_fields("d", &mut doc, &mut DocReport::default()).unwrap();
+        let props = &doc["components"]["schemas"]["W"]["properties"];
+        assert_eq!(props["authorization"], json!({"$ref": "#/components/schemas/Pax8Secret"}));
+        assert_eq!(props["url"]["type"], "string");
+        assert!(doc["components"]["schemas"]["Pax8Secret"].is_object());
     }
 
     #[test]

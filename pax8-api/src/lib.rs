@@ -31,9 +31,13 @@ mod dates;
 mod error_body;
 mod open_enum;
 pub mod runtime;
+mod secret;
+mod token;
 
 pub use dates::{Date, ParseDateError, Timestamp};
 pub use error_body::{ErrorBody, ErrorDetail};
+pub use secret::SecretString;
+pub use token::{TokenRequest, TokenResponse};
 
 /// One operation of a document: what the generated `OPERATIONS` tables hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -179,7 +179,7 @@ async fn token_error_body_decodes() {
         })
         .await;
     let client = pax8_api::auth::Client::new_with_client(&server.base_url(), reqwest::Client::new(), Seam::default());
-    let body = pax8_api::auth::types::TokenRequest {
+    let body = pax8_api::TokenRequest {
         audience: "https://api.pax8.com".into(),
         client_id: "id".into(),
         client_secret: "secret".into(),

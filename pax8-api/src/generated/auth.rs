@@ -9,232 +9,6 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///`TokenRequest`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    pub struct TokenRequest {
-        pub audience: crate::auth::types::TokenRequestAudience,
-        ///The client id
-        pub client_id: ::std::string::String,
-        ///The client secret
-        pub client_secret: ::std::string::String,
-        pub grant_type: crate::auth::types::TokenRequestGrantType,
-    }
-    impl TokenRequest {
-        pub fn builder() -> builder::TokenRequest {
-            Default::default()
-        }
-    }
-    ///`TokenResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-    pub struct TokenResponse {
-        ///The Access Token
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub access_token: ::std::option::Option<::std::string::String>,
-        ///The time to live of the Access Token in seconds
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expires_in: ::std::option::Option<f64>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub token_type: ::std::option::Option<
-            crate::auth::types::TokenResponseTokenType,
-        >,
-    }
-    impl TokenResponse {
-        pub fn builder() -> builder::TokenResponse {
-            Default::default()
-        }
-    }
-    /// Types for composing complex structures.
-    pub mod builder {
-        #[derive(Clone, Debug)]
-        pub struct TokenRequest {
-            audience: ::std::result::Result<
-                crate::auth::types::TokenRequestAudience,
-                ::std::string::String,
-            >,
-            client_id: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            client_secret: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-            grant_type: ::std::result::Result<
-                crate::auth::types::TokenRequestGrantType,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for TokenRequest {
-            fn default() -> Self {
-                Self {
-                    audience: Err("no value supplied for audience".to_string()),
-                    client_id: Err("no value supplied for client_id".to_string()),
-                    client_secret: Err(
-                        "no value supplied for client_secret".to_string(),
-                    ),
-                    grant_type: Err("no value supplied for grant_type".to_string()),
-                }
-            }
-        }
-        impl TokenRequest {
-            pub fn audience<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<crate::auth::types::TokenRequestAudience>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.audience = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for audience: {e}")
-                    });
-                self
-            }
-            pub fn client_id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.client_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for client_id: {e}")
-                    });
-                self
-            }
-            pub fn client_secret<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.client_secret = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for client_secret: {e}")
-                    });
-                self
-            }
-            pub fn grant_type<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<crate::auth::types::TokenRequestGrantType>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.grant_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for grant_type: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<TokenRequest> for super::TokenRequest {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: TokenRequest,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    audience: value.audience?,
-                    client_id: value.client_id?,
-                    client_secret: value.client_secret?,
-                    grant_type: value.grant_type?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::TokenRequest> for TokenRequest {
-            fn from(value: super::TokenRequest) -> Self {
-                Self {
-                    audience: Ok(value.audience),
-                    client_id: Ok(value.client_id),
-                    client_secret: Ok(value.client_secret),
-                    grant_type: Ok(value.grant_type),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct TokenResponse {
-            access_token: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
-                ::std::string::String,
-            >,
-            expires_in: ::std::result::Result<
-                ::std::option::Option<f64>,
-                ::std::string::String,
-            >,
-            token_type: ::std::result::Result<
-                ::std::option::Option<crate::auth::types::TokenResponseTokenType>,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for TokenResponse {
-            fn default() -> Self {
-                Self {
-                    access_token: Ok(Default::default()),
-                    expires_in: Ok(Default::default()),
-                    token_type: Ok(Default::default()),
-                }
-            }
-        }
-        impl TokenResponse {
-            pub fn access_token<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.access_token = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for access_token: {e}")
-                    });
-                self
-            }
-            pub fn expires_in<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<f64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.expires_in = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for expires_in: {e}")
-                    });
-                self
-            }
-            pub fn token_type<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<crate::auth::types::TokenResponseTokenType>,
-                >,
-                T::Error: ::std::fmt::Display,
-            {
-                self.token_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for token_type: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<TokenResponse> for super::TokenResponse {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: TokenResponse,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    access_token: value.access_token?,
-                    expires_in: value.expires_in?,
-                    token_type: value.token_type?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::TokenResponse> for TokenResponse {
-            fn from(value: super::TokenResponse) -> Self {
-                Self {
-                    access_token: Ok(value.access_token),
-                    expires_in: Ok(value.expires_in),
-                    token_type: Ok(value.token_type),
-                }
-            }
-        }
-    }
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
@@ -381,47 +155,32 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateAccessToken<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::TokenRequest, String>,
+        body: Result<crate::TokenRequest, String>,
     }
     impl<'a> CreateAccessToken<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Ok(::std::default::Default::default()),
+                body: Err("body was not initialized".to_string()),
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::TokenRequest>,
-            <V as std::convert::TryInto<types::TokenRequest>>::Error: std::fmt::Display,
+            V: std::convert::TryInto<crate::TokenRequest>,
         {
             self.body = value
                 .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `TokenRequest` for body failed: {}", s)
+                .map_err(|_| {
+                    "conversion to `crate :: TokenRequest` for body failed".to_string()
                 });
-            self
-        }
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::TokenRequest,
-            ) -> types::builder::TokenRequest,
-        {
-            self.body = self.body.map(f);
             self
         }
         ///Sends a `POST` request to `/token`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::TokenResponse>, Error<crate::ErrorBody>> {
+        ) -> Result<ResponseValue<crate::TokenResponse>, Error<crate::ErrorBody>> {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::TokenRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.map_err(Error::InvalidRequest)?;
             let url = format!("{}/token", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map

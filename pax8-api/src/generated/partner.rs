@@ -320,8 +320,6 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub commitment_term_id: ::std::option::Option<::uuid::Uuid>,
-        #[serde(rename = "companyId")]
-        pub company_id: ::serde_json::Value,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
         ///Required. Number used as a reference to the line item for parent line items
@@ -2617,10 +2615,6 @@ pub mod types {
                 ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
             >,
-            company_id: ::std::result::Result<
-                ::serde_json::Value,
-                ::std::string::String,
-            >,
             id: ::std::result::Result<
                 ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
@@ -2650,7 +2644,6 @@ pub mod types {
                 Self {
                     billing_term: Err("no value supplied for billing_term".to_string()),
                     commitment_term_id: Ok(Default::default()),
-                    company_id: Err("no value supplied for company_id".to_string()),
                     id: Ok(Default::default()),
                     line_item_number: Err(
                         "no value supplied for line_item_number".to_string(),
@@ -2690,18 +2683,6 @@ pub mod types {
                         format!(
                             "error converting supplied value for commitment_term_id: {e}"
                         )
-                    });
-                self
-            }
-            pub fn company_id<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::serde_json::Value>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.company_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_id: {e}")
                     });
                 self
             }
@@ -2818,7 +2799,6 @@ pub mod types {
                 Ok(Self {
                     billing_term: value.billing_term?,
                     commitment_term_id: value.commitment_term_id?,
-                    company_id: value.company_id?,
                     id: value.id?,
                     line_item_number: value.line_item_number?,
                     parent_line_item_number: value.parent_line_item_number?,
@@ -2835,7 +2815,6 @@ pub mod types {
                 Self {
                     billing_term: Ok(value.billing_term),
                     commitment_term_id: Ok(value.commitment_term_id),
-                    company_id: Ok(value.company_id),
                     id: Ok(value.id),
                     line_item_number: Ok(value.line_item_number),
                     parent_line_item_number: Ok(value.parent_line_item_number),

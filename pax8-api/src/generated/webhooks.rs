@@ -28,9 +28,8 @@ pub mod types {
         ///Whether the webhook is active
         #[serde(default)]
         pub active: bool,
-        ///Authorization header value for webhook commands
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub authorization: ::std::option::Option<::std::string::String>,
+        pub authorization: ::std::option::Option<crate::SecretString>,
         ///Email address to notify when webhook delivery errors occur
         #[serde(
             rename = "contactEmail",
@@ -187,9 +186,8 @@ pub mod types {
     ///Command for updating a webhook's configuration
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct UpdateWebhookConfiguration {
-        ///Authorization header value for webhooks
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub authorization: ::std::option::Option<::std::string::String>,
+        pub authorization: ::std::option::Option<crate::SecretString>,
         ///Email address to notify when webhook delivery errors occur
         #[serde(
             rename = "contactEmail",
@@ -268,9 +266,8 @@ pub mod types {
         pub account_id: ::uuid::Uuid,
         ///Whether the webhook is active
         pub active: bool,
-        ///Authorization header value for webhook
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub authorization: ::std::option::Option<::std::string::String>,
+        pub authorization: ::std::option::Option<crate::SecretString>,
         ///Email address to notify when webhook delivery errors occur
         #[serde(
             rename = "contactEmail",
@@ -560,7 +557,7 @@ pub mod types {
         pub struct CreateWebhook {
             active: ::std::result::Result<bool, ::std::string::String>,
             authorization: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::SecretString>,
                 ::std::string::String,
             >,
             contact_email: ::std::result::Result<
@@ -614,7 +611,7 @@ pub mod types {
             }
             pub fn authorization<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::SecretString>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.authorization = value
@@ -1402,7 +1399,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct UpdateWebhookConfiguration {
             authorization: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::SecretString>,
                 ::std::string::String,
             >,
             contact_email: ::std::result::Result<
@@ -1433,7 +1430,7 @@ pub mod types {
         impl UpdateWebhookConfiguration {
             pub fn authorization<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::SecretString>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.authorization = value
@@ -1672,7 +1669,7 @@ pub mod types {
             account_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             active: ::std::result::Result<bool, ::std::string::String>,
             authorization: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::SecretString>,
                 ::std::string::String,
             >,
             contact_email: ::std::result::Result<
@@ -1754,7 +1751,7 @@ pub mod types {
             }
             pub fn authorization<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::SecretString>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.authorization = value

@@ -1,0 +1,450 @@
+//! Partner API v1 handlers: companies, contacts, products, orders, subscriptions, invoices, usage.
+
+use pax8_api::partner::builder;
+use pax8_api::partner::types::{
+    Company, CompanyUpdate, Contact, CreateOrder, Dependencies, Invoice, InvoiceItem, Order, Pricing, Product,
+    ProductDetail, ProvisioningDetail, Subscription, SubscriptionUpdate, UsageLine, UsageSummary,
+};
+use uuid::Uuid;
+
+use super::paginator;
+use crate::call::{CallOptions, send_with};
+use crate::error::{Error, Result};
+use crate::pagination::Paginator;
+use crate::{Date, Pax8Client, Timestamp};
+
+/// The v1 maximum page size.
+pub const V1_MAX_PAGE_SIZE: u32 = 200;
+
+fn v1_size(size: u32) -> u32 {
+    size
+}
+
+impl Pax8Client {
+    /// Companies (customers).
+    pub fn companies(&self) -> Companies<'_> {
+        Companies { client: self }
+    }
+    /// Contacts of a company.
+    pub fn contacts(&self, company_id: Uuid) -> Contacts<'_> {
+        Contacts { client: self, company_id }
+    }
+    /// The product catalogue.
+    pub fn products(&self) -> Products<'_> {
+        Products { client: self }
+    }
+    /// Orders.
+    pub fn orders(&self) -> Orders<'_> {
+        Orders { client: self }
+    }
+    /// Subscriptions.
+    pub fn subscriptions(&self) -> Subscriptions<'_> {
+        Subscriptions { client: self }
+    }
+    /// Invoices and draft invoice items.
+    pub fn invoices(&self) -> Invoices<'_> {
+        Invoices { client: self }
+    }
+    /// Azure usage summaries and lines.
+    pub fn usage(&self) -> Usage<'_> {
+        Usage { client: self }
+    }
+}
+
+/// Companies handler.
+#[derive(Debug, Clone, Copy)]
+pub struct Companies<'c> {
+    client: &'c Pax8Client,
+}
+
+impl<'c> Companies<'c> {
+    /// Every company.
+    pub fn list(&self) -> Paginator<Company> {
+        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_companies())
+    }
+
+    /// Companies matching the filters set on the generated builder (`city`, `status`, `sort`...).
+    pub fn list_with<F>(&self, filter: F) -> Paginator<Company>
+    where
+        F: for<'a> Fn(builder::FindCompanies<'a>) -> builder::FindCompanies<'a> + Send + Sync + 'static,
+    {
+        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_companies(), filter = filter)
+    }
+
+    /// One company.
+    pub async fn get(&self, id: Uuid) -> Result<Company> {
+        crate::send(self.client.partner().get_companies_by_company_id().company_id(id.to_string()).send()).await
+    }
+
+    /// Creates a company (not retried once it may have reached the server).
+    pub async fn create(&self, company: Company) -> Result<Company> {
+        if company.name.trim().is_empty() {
+            return Err(Error::InvalidRequest("company name is empty".into()));
+        }
+        crate::send(self.client.partner().create_company().body(company).send()).await
+    }
+
+    /// Updates a company.
+    pub async fn update(&self, id: Uuid, update: CompanyUpdate) -> Result<Company> {
+        crate::send(self.client.partner().update_company().company_id(id).body(update).send()).await
+    }
+
+    /// Companies whose name matches `name`: exact matches (ignoring case) if any, else those
+    /// containing it. The API has no name search, so this lists every company.
+    pub async fn find_by_name(&self, name: &str) -> Result<Vec<Company>> {
+        let wanted = name.trim().to_lowercase();
+        if wanted.is_empty() {
+            return Err(Error::InvalidRequest("company name to find is empty".into()));
+        }
+        let all = self.list().collect_all().await?;
+        let exact: Vec<Company> = all.iter().filter(|c| c.name.to_lowercase() == wanted).cloned().collect();
+        if !exact.is_empty() {
+            return Ok(exact);
+        }
+        Ok(all.into_iter().filter(|c| c.name.to_lowercase().contains(&wanted)).collect())
+    }
+}
+
+/// Contacts of one company.
+#[derive(Debug, Clone, Copy)]
+pub struct Contacts<'c> {
+    client: &'c Pax8Client,
+    company_id: Uuid,
+}
+
+impl<'c> Contacts<'c> {
+    /// Every contact of the company.
+    pub fn list(&self) -> Paginator<Contact> {
+        let company = self.company_id;
+        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c
+            .partner()
+            .get_companies_by_company_id_contacts()
+            .company_id(company.to_string()))
+    }
+    /// One contact.
+    pub async fn get(&self, contact_id: Uuid) -> Result<Contact> {
+        crate::send(
+            self.client
+                .partner()
+                .get_companies_by_company_id_contacts_by_contact_id()
+                .company_id(self.company_id.to_string())
+                .contact_id(contact_id.to_string())
+                .send(),
+        )
+        .await
+    }
+    /// Creates a contact.
+    pub async fn create(&self, contact: Contact) -> Result<Contact> {
+        crate::send(
+            self.client
+                .partner()
+                .post_companies_by_company_id_contacts()
+                .company_id(self.company_id.to_string())
+                .body(contact)
+                .send(),
+        )
+        .await
+    }
+    /// Replaces a contact.
+    pub async fn update(&self, contact_id: Uuid, contact: Contact) -> Result<Contact> {
+        crate::send(
+            self.client
+                .partner()
+                .put_companies_by_company_id_contacts_by_contact_id()
+                .company_id(self.company_id.to_string())
+                .contact_id(contact_id.to_string())
+                .body(contact)
+                .send(),
+        )
+        .await
+    }
+    /// Deletes a contact.
+    pub async fn delete(&self, contact_id: Uuid) -> Result<()> {
+        crate::send(
+            self.client
+                .partner()
+                .delete_companies_by_company_id_contacts_by_contact_id()
+                .company_id(self.company_id.to_string())
+                .contact_id(contact_id.to_string())
+                .send(),
+        )
+        .await
+    }
+}
+
+/// Products handler.
+#[derive(Debug, Clone, Copy)]
+pub struct Products<'c> {
+    client: &'c Pax8Client,
+}
+
+impl<'c> Products<'c> {
+    /// The whole catalogue.
+    pub fn list(&self) -> Paginator<Product> {
+        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_all_products())
+    }
+    /// Products matching the filters set on the generated builder (`vendor_name`, `search`, `sort`).
+    pub fn list_with<F>(&self, filter: F) -> Paginator<Product>
+    where
+        F: for<'a> Fn(builder::FindAllProducts<'a>) -> builder::FindAllProducts<'a> + Send + Sync + 'static,
+    {
+        paginator!(
+            self.client,
+            0,
+            V1_MAX_PAGE_SIZE,
+            size(v1_size),
+            |c| c.partner().find_all_products(),
+            filter = filter
+        )
+    }
+    /// Products whose name, vendor or SKU matches `query` (2 to 256 characters).
+    pub fn search(&self, query: &str) -> Result<Paginator<Product>> {
+        let query = query.trim().to_string();
+        let len = query.chars().count();
+        if !(2..=256).contains(&len) {
+            return Err(Error::InvalidRequest(format!("search query must be 2 to 256 characters, got {len}")));
+        }
+        Ok(self.list_with(move |q| q.search(query.clone())))
+    }
+    /// One product.
+    pub async fn get(&self, id: Uuid) -> Result<ProductDetail> {
+        crate::send(self.client.partner().find_product_by_product_id().product_id(id.to_string()).send()).await
+    }
+    /// Pricing, with the company's own rates when `company_id` is given.
+    pub async fn pricing(&self, id: Uuid, company_id: Option<Uuid>) -> Result<Vec<Pricing>> {
+        let mut b = self.client.partner().find_pricing_by_product_id().product_id(id.to_string());
+        if let Some(company) = company_id {
+            b = b.company_id(company);
+        }
+        Ok(crate::send(b.send()).await?.content)
+    }
+    /// Dependencies (commitments, required products).
+    pub async fn dependencies(&self, id: Uuid) -> Result<Dependencies> {
+        crate::send(self.client.partner().find_product_dependencies_by_product_id().product_id(id.to_string()).send())
+            .await
+    }
+    /// Provisioning details an order of this product needs.
+    pub async fn provisioning_details(&self, id: Uuid) -> Result<Vec<ProvisioningDetail>> {
+        let body =
+            crate::send(self.client.partner().find_provision_details_by_product_id().product_id(id.to_string()).send())
+                .await?;
+        Ok(body.content)
+    }
+}
+
+/// Orders handler.
+#[derive(Debug, Clone, Copy)]
+pub struct Orders<'c> {
+    client: &'c Pax8Client,
+}
+
+impl<'c> Orders<'c> {
+    /// Every order.
+    pub fn list(&self) -> Paginator<Order> {
+        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_orders())
+    }
+    /// Orders matching the filters (`company_id`).
+    pub fn list_with<F>(&self, filter: F) -> Paginator<Order>
+    where
+        F: for<'a> Fn(builder::FindOrders<'a>) -> builder::FindOrders<'a> + Send + Sync + 'static,
+    {
+        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_orders(), filter = filter)
+    }
+    /// One order.
+    pub async fn get(&self, id: Uuid) -> Result<Order> {
+        crate::send(self.client.partner().find_orders_by_order_id().order_id(id.to_string()).send()).await
+    }
+    /// Starts an order; `.mock(true)` validates it without placing it.
+    pub fn create(&self, order: CreateOrder) -> CreateOrderRequest<'c> {
+        CreateOrderRequest { client: self.client, order, mock: false, options: CallOptions::default() }
+    }
+}
+
+/// An order about to be placed.
+#[derive(Debug)]
+pub struct CreateOrderRequest<'c> {
+    client: &'c Pax8Client,
+    order: CreateOrder,
+    mock: bool,
+    options: CallOptions,
+}
+
+impl CreateOrderRequest<'_> {
+    /// Dry run: the server validates the order (`isMock=true`) and creates nothing.
+    pub fn mock(mut self, mock: bool) -> Self {
+        self.mock = mock;
+        self
+    }
+    /// Per-call options (e.g. [`crate::RetryPolicy::none`]). Whatever the policy, an order is
+    /// replayed only when it provably did not reach the server.
+    pub fn options(mut self, options: CallOptions) -> Self {
+        self.options = options;
+        self
+    }
+    /// Sends the order.
+    pub async fn send(self) -> Result<Order> {
+        if self.order.line_items.is_empty() {
+            return Err(Error::InvalidRequest("an order needs at least one line item".into()));
+        }
+        for (i, item) in self.order.line_items.iter().enumerate() {
+            if !(item.quantity.is_finite() && item.quantity >= 0.0) {
+                return Err(Error::InvalidRequest(format!("line item {i}: quantity {} is not >= 0", item.quantity)));
+            }
+        }
+        send_with(self.options, self.client.partner().create_order().is_mock(self.mock).body(self.order).send()).await
+    }
+}
+
+/// Subscriptions handler.
+#[derive(Debug, Clone, Copy)]
+pub struct Subscriptions<'c> {
+    client: &'c Pax8Client,
+}
+
+impl<'c> Subscriptions<'c> {
+    /// Every subscription.
+    pub fn list(&self) -> Paginator<Subscription> {
+        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_subscriptions())
+    }
+    /// Subscriptions matching the filters (`company_id`, `product_id`, `status`, `billing_term`, `sort`).
+    pub fn list_with<F>(&self, filter: F) -> Paginator<Subscription>
+    where
+        F: for<'a> Fn(builder::FindSubscriptions<'a>) -> builder::FindSubscriptions<'a> + Send + Sync + 'static,
+    {
+        paginator!(
+            self.client,
+            0,
+            V1_MAX_PAGE_SIZE,
+            size(v1_size),
+            |c| c.partner().find_subscriptions(),
+            filter = filter
+        )
+    }
+    /// One subscription.
+    pub async fn get(&self, id: Uuid) -> Result<Subscription> {
+        crate::send(self.client.partner().find_subscription_by_subscription_id().subscription_id(id.to_string()).send())
+            .await
+    }
+    /// Changes price, billing term, quantity or start date (at least one).
+    pub async fn update(&self, id: Uuid, update: SubscriptionUpdate) -> Result<Subscription> {
+        if update.price.is_none()
+            && update.billing_term.is_none()
+            && update.quantity.is_none()
+            && update.start_date.is_none()
+        {
+            return Err(Error::InvalidRequest(
+                "a subscription update needs price, billingTerm, quantity or startDate".into(),
+            ));
+        }
+        if let Some(q) = update.quantity
+            && !(q.is_finite() && q >= 0.0)
+        {
+            return Err(Error::InvalidRequest(format!("quantity {q} is not >= 0")));
+        }
+        crate::send(self.client.partner().update_subscription().subscription_id(id.to_string()).body(update).send())
+            .await
+    }
+    /// Sets the quantity (seats).
+    pub async fn update_quantity(&self, id: Uuid, quantity: i64) -> Result<Subscription> {
+        if quantity < 0 {
+            return Err(Error::InvalidRequest(format!("quantity {quantity} is negative")));
+        }
+        let update = SubscriptionUpdate { quantity: Some(quantity as f64), ..Default::default() };
+        self.update(id, update).await
+    }
+    /// Cancels a subscription, at `cancel_date` if given (else as soon as the vendor allows).
+    pub async fn cancel(&self, id: Uuid, cancel_date: Option<Timestamp>) -> Result<()> {
+        let mut b = self.client.partner().delete_subscriptions_by_subscription_id().subscription_id(id.to_string());
+        if let Some(date) = cancel_date {
+            b = b.cancel_date(date);
+        }
+        crate::send(b.send()).await
+    }
+    /// The subscription's change history.
+    pub async fn history(&self, id: Uuid) -> Result<Vec<Subscription>> {
+        let body = crate::send(
+            self.client.partner().find_subscription_history_by_subscription_id().subscription_id(id.to_string()).send(),
+        )
+        .await?;
+        Ok(body.content)
+    }
+    /// Usage summaries of an Azure-style subscription.
+    pub fn usage_summaries(&self, id: Uuid) -> Paginator<UsageSummary> {
+        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c
+            .partner()
+            .find_subscription_usage_summaries()
+            .subscription_id(id))
+    }
+}
+
+/// Invoices handler.
+#[derive(Debug, Clone, Copy)]
+pub struct Invoices<'c> {
+    client: &'c Pax8Client,
+}
+
+impl<'c> Invoices<'c> {
+    /// Every invoice.
+    pub fn list(&self) -> Paginator<Invoice> {
+        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_partner_invoices())
+    }
+    /// Invoices matching the filters (`status`, `company_id`, date ranges, `sort`).
+    pub fn list_with<F>(&self, filter: F) -> Paginator<Invoice>
+    where
+        F: for<'a> Fn(builder::FindPartnerInvoices<'a>) -> builder::FindPartnerInvoices<'a> + Send + Sync + 'static,
+    {
+        paginator!(
+            self.client,
+            0,
+            V1_MAX_PAGE_SIZE,
+            size(v1_size),
+            |c| c.partner().find_partner_invoices(),
+            filter = filter
+        )
+    }
+    /// One invoice.
+    pub async fn get(&self, id: Uuid) -> Result<Invoice> {
+        crate::send(self.client.partner().get_partner_invoice().invoice_id(id).send()).await
+    }
+    /// The items of an invoice.
+    pub fn items(&self, id: Uuid) -> Paginator<InvoiceItem> {
+        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c
+            .partner()
+            .find_partner_invoice_items()
+            .invoice_id(id))
+    }
+    /// Draft (not yet invoiced) items; `month_offset` 0 is this month, 1 next month.
+    pub fn draft_items(&self, month_offset: Option<i32>, company_id: Option<Uuid>) -> Paginator<InvoiceItem> {
+        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| {
+            let mut q = c.partner().find_partner_draft_invoice_items();
+            if let Some(m) = month_offset {
+                q = q.month_offset(i64::from(m));
+            }
+            if let Some(id) = company_id {
+                q = q.company_id(id);
+            }
+            q
+        })
+    }
+}
+
+/// Usage handler.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage<'c> {
+    client: &'c Pax8Client,
+}
+
+impl<'c> Usage<'c> {
+    /// One usage summary.
+    pub async fn summary(&self, id: Uuid) -> Result<UsageSummary> {
+        crate::send(self.client.partner().find_subscription_usage_summary().usage_summary_id(id).send()).await
+    }
+    /// The usage lines of a summary for one day (optionally one product).
+    pub async fn lines(&self, summary_id: Uuid, usage_date: Date, product_id: Option<Uuid>) -> Result<Vec<UsageLine>> {
+        let mut b = self.client.partner().find_usage_lines().usage_summary_id(summary_id).usage_date(usage_date);
+        if let Some(p) = product_id {
+            b = b.product_id(p);
+        }
+        Ok(crate::send(b.send()).await?.content)
+    }
+}

@@ -1,0 +1,245 @@
+//! When to retry, how long to wait, and how much retrying a client may do at all.
+//!
+//! [`classify`] is a pure function of the request's idempotency and the attempt's outcome, so the
+//! whole policy is one table (see the tests). Waits use full jitter with a cap; a server's
+//! `Retry-After` (seconds or HTTP-date) replaces the computed wait, within a bound. A
+//! [`RetryBudget`] shared by all calls of a client stops retry storms against a failing server.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// How many times and how patiently a call is retried.
+///
+/// Defaults: 3 attempts in all, 1 s base wait doubling per retry up to 20 s (full jitter),
+/// at most 60 s from the first attempt, and a server's `Retry-After` honoured up to 60 s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 disables retries).
+    pub max_attempts: u32,
+    /// Wait before the first retry (before jitter).
+    pub base_delay: Duration,
+    /// Cap of the computed wait.
+    pub max_delay: Duration,
+    /// No retry starts later than this after the first attempt.
+    pub max_elapsed: Duration,
+    /// The longest `Retry-After` honoured; a longer one ends the retries.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(20),
+            max_elapsed: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retries.
+    pub fn none() -> Self {
+        Self { max_attempts: 1, ..Self::default() }
+    }
+
+    /// The default policy with `attempts` attempts in all.
+    pub fn attempts(attempts: u32) -> Self {
+        Self { max_attempts: attempts.max(1), ..Self::default() }
+    }
+
+    /// Full-jitter wait before retry number `retry` (0 for the first retry): a uniform share
+    /// `unit` (0..1) of `min(max_delay, base_delay * 2^retry)`.
+    pub fn backoff(&self, retry: u32, unit: f64) -> Duration {
+        let exp = self.base_delay.saturating_mul(2u32.saturating_pow(retry.min(30)));
+        exp.min(self.max_delay).mul_f64(unit.clamp(0.0, 1.0))
+    }
+}
+
+/// What one attempt came to, as far as retrying is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server answered with this status (and maybe a `Retry-After`).
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// Parsed `Retry-After`.
+        retry_after: Option<Duration>,
+    },
+    /// The connection could not be made: the request never reached the server.
+    ConnectFailed,
+    /// No answer in time: the server may have processed the request.
+    TimedOut,
+    /// The connection broke after the request was sent (reset, incomplete body).
+    Interrupted,
+}
+
+/// The verdict on one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Do not retry: return this outcome to the caller.
+    Stop,
+    /// Retry after the computed backoff.
+    Retry,
+    /// Retry after the server-specified wait.
+    RetryAfter(Duration),
+}
+
+/// The retry table. `idempotent` is true for GET, PUT, DELETE (and HEAD, OPTIONS).
+///
+/// Retried for every request: connection failures (nothing was sent), 429 (refused without
+/// processing), 503 with `Retry-After`. Retried only for idempotent requests: timeouts,
+/// interrupted connections, 408, 500, 502, 503 without `Retry-After`, 504. Never: other statuses.
+pub fn classify(idempotent: bool, outcome: Outcome) -> Decision {
+    let after = |retry_after: Option<Duration>| retry_after.map_or(Decision::Retry, Decision::RetryAfter);
+    match outcome {
+        Outcome::ConnectFailed => Decision::Retry,
+        Outcome::TimedOut | Outcome::Interrupted => {
+            if idempotent {
+                Decision::Retry
+            } else {
+                Decision::Stop
+            }
+        }
+        Outcome::Status { status: 429, retry_after } => after(retry_after),
+        Outcome::Status { status: 503, retry_after: Some(wait) } => Decision::RetryAfter(wait),
+        Outcome::Status { status: 408 | 500 | 502 | 503 | 504, retry_after } if idempotent => after(retry_after),
+        Outcome::Status { .. } => Decision::Stop,
+    }
+}
+
+/// Parses a `Retry-After` value: delay-seconds or an HTTP-date (relative to `now`).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// A token bucket that pays for retries: a retry costs [`RetryBudget::RETRY_COST`] (a retry
+/// after a timeout twice that), a success returns one token. When empty, failures are returned
+/// at once instead of retried, so a failing server does not get a storm.
+#[derive(Debug)]
+pub struct RetryBudget {
+    capacity: u32,
+    tokens: Mutex<u32>,
+}
+
+impl RetryBudget {
+    /// Cost of one retry.
+    pub const RETRY_COST: u32 = 5;
+    /// Cost of one retry after a timeout.
+    pub const TIMEOUT_RETRY_COST: u32 = 10;
+
+    /// A full budget of `capacity` tokens (default 500: 100 retries in a row).
+    pub fn new(capacity: u32) -> Self {
+        Self { capacity, tokens: Mutex::new(capacity) }
+    }
+
+    /// Takes `cost` tokens if there are that many.
+    pub fn try_withdraw(&self, cost: u32) -> bool {
+        let mut tokens = self.tokens.lock().expect("budget lock");
+        if *tokens >= cost {
+            *tokens -= cost;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Returns a token after a success.
+    pub fn deposit_success(&self) {
+        let mut tokens = self.tokens.lock().expect("budget lock");
+        *tokens = (*tokens + 1).min(self.capacity);
+    }
+
+    /// Tokens left.
+    pub fn available(&self) -> u32 {
+        *self.tokens.lock().expect("budget lock")
+    }
+}
+
+impl Default for RetryBudget {
+    fn default() -> Self {
+        Self::new(500)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: fn(u16) -> Outcome = |status| Outcome::Status { status, retry_after: None };
+    const RA: fn(u16, u64) -> Outcome =
+        |status, s| Outcome::Status { status, retry_after: Some(Duration::from_secs(s)) };
+
+    #[test]
+    fn the_retry_table() {
+        use Decision::*;
+        let wait = |s| RetryAfter(Duration::from_secs(s));
+        #[rustfmt::skip]
+        let table: &[(bool, Outcome, Decision)] = &[
+            // idempotent (GET/PUT/DELETE)
+            (true, Outcome::ConnectFailed, Retry),
+            (true, Outcome::TimedOut, Retry),
+            (true, Outcome::Interrupted, Retry),
+            (true, S(408), Retry), (true, S(429), Retry), (true, RA(429, 7), wait(7)),
+            (true, S(500), Retry), (true, S(502), Retry), (true, S(503), Retry), (true, RA(503, 2), wait(2)),
+            (true, S(504), Retry),
+            (true, S(400), Stop), (true, S(401), Stop), (true, S(403), Stop), (true, S(404), Stop),
+            (true, S(409), Stop), (true, S(422), Stop), (true, S(501), Stop), (true, S(200), Stop),
+            // not idempotent (POST/PATCH: create order, create company)
+            (false, Outcome::ConnectFailed, Retry),
+            (false, Outcome::TimedOut, Stop),
+            (false, Outcome::Interrupted, Stop),
+            (false, S(429), Retry), (false, RA(429, 3), wait(3)),
+            (false, RA(503, 4), wait(4)), (false, S(503), Stop),
+            (false, S(408), Stop), (false, S(500), Stop), (false, S(502), Stop), (false, S(504), Stop),
+            (false, S(400), Stop), (false, S(422), Stop),
+        ];
+        for (idempotent, outcome, expected) in table {
+            assert_eq!(classify(*idempotent, *outcome), *expected, "idempotent={idempotent} {outcome:?}");
+        }
+    }
+
+    #[test]
+    fn backoff_is_full_jitter_with_a_cap() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.backoff(0, 1.0), Duration::from_secs(1));
+        assert_eq!(p.backoff(1, 1.0), Duration::from_secs(2));
+        assert_eq!(p.backoff(3, 0.5), Duration::from_secs(4));
+        assert_eq!(p.backoff(10, 1.0), Duration::from_secs(20), "capped");
+        assert_eq!(p.backoff(40, 1.0), Duration::from_secs(20), "no overflow");
+        assert_eq!(p.backoff(2, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn retry_after_in_both_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&date, now), Some(Duration::from_secs(30)));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn budget_runs_out_and_refills_slowly() {
+        let b = RetryBudget::new(10);
+        assert!(b.try_withdraw(RetryBudget::RETRY_COST));
+        assert!(b.try_withdraw(RetryBudget::RETRY_COST));
+        assert!(!b.try_withdraw(RetryBudget::RETRY_COST));
+        for _ in 0..5 {
+            b.deposit_success();
+        }
+        assert!(b.try_withdraw(RetryBudget::RETRY_COST));
+        for _ in 0..100 {
+            b.deposit_success();
+        }
+        assert_eq!(b.available(), 10, "never above capacity");
+    }
+}
