@@ -72,9 +72,10 @@ impl fmt::Debug for Seam {
     }
 }
 
-/// Finds an operation of a table by operationId.
-pub fn find_operation(table: &'static [Operation], operation_id: &str) -> Option<&'static Operation> {
-    table.iter().find(|o| o.operation_id == operation_id)
+/// Finds an operation of a table by the id progenitor reports (the generated method name) or by
+/// the document's operationId.
+pub fn find_operation(table: &'static [Operation], id: &str) -> Option<&'static Operation> {
+    table.iter().find(|o| o.rust_method == id || o.operation_id == id)
 }
 
 tokio::task_local! {
@@ -123,4 +124,17 @@ fn placeholder_response(error: RuntimeError) -> reqwest::Response {
         .body(body.to_string())
         .expect("static response parts are valid");
     reqwest::Response::from(response)
+}
+
+#[cfg(all(test, feature = "partner"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progenitor_ids_resolve_to_operations() {
+        let op = find_operation(&crate::partner::OPERATIONS, "find_companies").expect("by generated name");
+        assert_eq!((op.method, op.path, op.operation_id), ("GET", "/companies", "findCompanies"));
+        assert!(find_operation(&crate::partner::OPERATIONS, "createOrder").is_some(), "by operationId");
+        assert!(!find_operation(&crate::partner::OPERATIONS, "create_order").unwrap().is_idempotent());
+    }
 }

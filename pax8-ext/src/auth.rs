@@ -274,7 +274,7 @@ impl TokenManager {
                     let oauth = body
                         .error
                         .clone()
-                        .map(|error| OAuthError { error, description: body.error_description.clone() });
+                        .map(|error| Box::new(OAuthError { error, description: body.error_description.clone() }));
                     let err = Error::Authentication {
                         message: format!(
                             "token endpoint answered {status}: {}",

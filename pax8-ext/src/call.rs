@@ -170,7 +170,10 @@ async fn convert(error: progenitor_client::Error<ErrorBody>, operation: Option<&
         P::ErrorResponse(response) => {
             let retry_after = retry_after(response.headers());
             let status = response.status();
-            Error::from_response(ApiError { status, body: Some(response.into_inner()), operation }, retry_after)
+            Error::from_response(
+                ApiError { status, body: Some(Box::new(response.into_inner())), operation },
+                retry_after,
+            )
         }
         P::InvalidResponsePayload(bytes, source) => Error::Decode {
             operation: operation.unwrap_or("?").to_string(),
@@ -182,7 +185,7 @@ async fn convert(error: progenitor_client::Error<ErrorBody>, operation: Option<&
             let status = response.status();
             let retry_after = retry_after(response.headers());
             let body = match response.bytes().await {
-                Ok(bytes) => serde_json::from_slice::<ErrorBody>(&bytes).ok(),
+                Ok(bytes) => serde_json::from_slice::<ErrorBody>(&bytes).ok().map(Box::new),
                 Err(source) => return Error::Transport { source },
             };
             Error::from_response(ApiError { status, body, operation }, retry_after)

@@ -12,7 +12,7 @@ pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
     /// The decoded Pax8 error body (`type`, `message`, `instance`, `details`).
-    pub body: Option<ErrorBody>,
+    pub body: Option<Box<ErrorBody>>,
     /// operationId of the failed call, when known.
     pub operation: Option<&'static str>,
 }
@@ -50,7 +50,7 @@ pub enum Error {
         /// What happened.
         message: String,
         /// OAuth error from the token endpoint, when it sent one.
-        oauth: Option<OAuthError>,
+        oauth: Option<Box<OAuthError>>,
         /// The API error, when the API (not the token endpoint) refused.
         api: Option<ApiError>,
     },
@@ -137,7 +137,7 @@ impl Error {
 
     /// The Pax8 error body, on every API error that carried one.
     pub fn body(&self) -> Option<&ErrorBody> {
-        self.api_error().and_then(|e| e.body.as_ref())
+        self.api_error().and_then(|e| e.body.as_deref())
     }
 
     /// The API error behind this error, if it came from an HTTP response.

@@ -114,7 +114,6 @@ async fn send(
     loop {
         attempt += 1;
         info.attempt = attempt;
-        tracing::Span::current().record("attempts", attempt);
         // Keep the original for replays; a streaming body cannot be cloned and is sent once.
         let mut request = match original.as_ref().and_then(reqwest::Request::try_clone) {
             Some(copy) => copy,
@@ -164,6 +163,7 @@ async fn send(
             && (200..400).contains(&status)
         {
             shared.budget.deposit_success();
+            tracing::Span::current().record("attempts", attempt);
             return Ok(result.expect("a status means a response"));
         }
         let wait = match classify(idempotent, outcome) {
@@ -186,6 +186,7 @@ async fn send(
                 tokio::time::sleep(wait).await;
             }
             None => {
+                tracing::Span::current().record("attempts", attempt);
                 return match result {
                     Ok(response) => Ok(response),
                     Err(e) => {
