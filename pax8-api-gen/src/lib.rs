@@ -102,6 +102,7 @@ pub fn normalize_document(
     normalize::integer_paging_params(&mut doc, report)?;
     normalize::drop_non_string_enums(&mut doc, report)?;
     normalize::drop_undeclared_required(&mut doc, report)?;
+    normalize::drop_patterns(&mut doc, report)?;
     normalize::shared_error_responses(name, &mut doc, report)?;
     normalize::lenient_dates(name, &mut doc, report)?;
     normalize::secret_fields(name, &mut doc, report)?;

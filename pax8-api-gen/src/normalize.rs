@@ -479,6 +479,21 @@ fn visit_schema(schema: &mut Value, context: &str, at: &str, visit: &mut dyn FnM
     }
 }
 
+/// Rule `no-pattern`: string `pattern`s are dropped. typify enforces them while decoding, so one
+/// company whose country the server writes differently (`United States` where the pattern wants
+/// `US`) would fail a whole page; validating values is the server's job.
+pub fn drop_patterns(doc: &mut Value, report: &mut DocReport) -> Result<()> {
+    visit_schemas(doc, &mut |schema, _context, at| {
+        if let Some(map) = schema.as_object_mut()
+            && let Some(pattern) = map.shift_remove("pattern")
+        {
+            report.add("no-pattern", format!("{at}/pattern"), format!("removed {pattern}"));
+        }
+        false
+    });
+    Ok(())
+}
+
 /// Rule `required-undeclared`: a `required` entry that names no property of an object schema
 /// (`CreateLineItem.required` lists `companyId`) is removed; otherwise it generates a required
 /// field of type "any" that no request can fill sensibly.
@@ -814,6 +829,15 @@ mod tests {
     fn error_schema_name_clash_is_an_error() {
         let mut doc = json!({"components": {"schemas": {"Pax8Error": {}}}, "paths": {}});
         assert!(shared_error_responses("d", &mut doc, &mut DocReport::default()).is_err());
+    }
+
+    #[test]
+    fn patterns_are_dropped() {
+        let mut doc = json!({"components": {"schemas": {"A": {"type": "object", "properties": {
+            "country": {"type": "string", "pattern": "^[A-Z]{2}$"}
+        }}}}});
+        drop_patterns(&mut doc, &mut DocReport::default()).unwrap();
+        assert_eq!(doc["components"]["schemas"]["A"]["properties"]["country"], json!({"type": "string"}));
     }
 
     #[test]

@@ -791,7 +791,7 @@ pub mod types {
         #[serde(rename = "introMessage")]
         pub intro_message: ::std::string::String,
         #[serde(rename = "lineItems")]
-        pub line_items: LineItemResponse,
+        pub line_items: ::std::vec::Vec<LineItemResponse>,
         #[serde(
             rename = "ownedBy",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -5334,7 +5334,7 @@ pub mod types {
                 ::std::string::String,
             >,
             line_items: ::std::result::Result<
-                super::LineItemResponse,
+                ::std::vec::Vec<super::LineItemResponse>,
                 ::std::string::String,
             >,
             owned_by: ::std::result::Result<
@@ -5552,7 +5552,7 @@ pub mod types {
             }
             pub fn line_items<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::LineItemResponse>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::LineItemResponse>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.line_items = value

@@ -1,0 +1,89 @@
+//! The shared application state of a running sandbox.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use pax8_api::Timestamp;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::faults::{Counters, FaultDecider};
+use crate::quoting::QuoteStore;
+use crate::webhooks::WebhookStore;
+use crate::world::World;
+
+/// Cloneable handle on the state.
+#[derive(Clone)]
+pub(crate) struct App(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub(crate) world: Mutex<World>,
+    pub(crate) webhooks: Mutex<WebhookStore>,
+    pub(crate) quotes: Mutex<QuoteStore>,
+    pub(crate) tokens: Mutex<HashMap<String, Instant>>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) faults: FaultDecider,
+    pub(crate) rng: Mutex<StdRng>,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+    pub(crate) token_lifetime: Duration,
+    /// Wall clock at start and the tokio instant then: `now()` follows tokio's (pausable) clock.
+    pub(crate) started: (chrono::DateTime<chrono::Utc>, Instant),
+}
+
+impl App {
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
+        self.0.world.lock().expect("world lock")
+    }
+
+    pub(crate) fn new_id(&self) -> Uuid {
+        let bytes: [u8; 16] = self.0.rng.lock().expect("rng lock").random();
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        let (wall, mono) = self.0.started;
+        let elapsed = chrono::Duration::from_std(mono.elapsed()).unwrap_or_default();
+        Timestamp::from(wall + elapsed)
+    }
+
+    pub(crate) fn random_token(&self) -> String {
+        let bytes: [u8; 24] = self.0.rng.lock().expect("rng lock").random();
+        format!("sbx_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    }
+
+    pub(crate) fn new(
+        world: World,
+        seed: u64,
+        client_id: String,
+        client_secret: String,
+        token_lifetime: Duration,
+        faults: FaultDecider,
+    ) -> Self {
+        App(Arc::new(Inner {
+            world: Mutex::new(world),
+            webhooks: Mutex::new(WebhookStore::default()),
+            quotes: Mutex::new(QuoteStore::default()),
+            tokens: Mutex::new(HashMap::new()),
+            counters: Arc::new(Counters::default()),
+            faults,
+            rng: Mutex::new(StdRng::seed_from_u64(seed.wrapping_mul(31).wrapping_add(17))),
+            client_id,
+            client_secret,
+            token_lifetime,
+            started: (chrono::Utc::now(), Instant::now()),
+        }))
+    }
+}
+
+/// Increments a counter of the app.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! counters_bump {
+    ($app:expr, $field:ident) => {
+        $crate::faults::Counters::bump(&$app.0.counters.$field)
+    };
+}

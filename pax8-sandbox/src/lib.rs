@@ -1,0 +1,169 @@
+//! A local, stateful Pax8 simulator that speaks the same HTTP API as the real service: the token
+//! endpoint, the partner v1 API, the quoting v2 API and the webhooks v2 API, with deterministic
+//! fixture data from a seed and faults on demand. Demos, end-to-end tests and benchmarks run
+//! against it; it only ever listens on 127.0.0.1.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use pax8_sandbox::{Sandbox, SandboxConfig};
+//!
+//! let sandbox = Sandbox::start(SandboxConfig::default()).await?;
+//! println!("base URL {} client id {}", sandbox.base_url(), sandbox.client_id());
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod app;
+mod faults;
+mod fixture;
+mod http;
+mod partner;
+mod quoting;
+mod server;
+mod webhooks;
+mod world;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use faults::{CounterSnapshot, Faults};
+pub use fixture::generate;
+pub use webhooks::TOPICS;
+pub use world::{CatalogEntry, World};
+
+/// How a sandbox starts.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Fixture seed: same seed (and `today`), same data.
+    pub seed: u64,
+    /// Number of companies (about 10 subscriptions each).
+    pub companies: usize,
+    /// The fixture's "today" (default: the current UTC date).
+    pub today: Option<chrono::NaiveDate>,
+    /// Port on 127.0.0.1 (0: an ephemeral port).
+    pub port: u16,
+    /// Accepted client id.
+    pub client_id: String,
+    /// Accepted client secret.
+    pub client_secret: String,
+    /// Lifetime of issued tokens.
+    pub token_lifetime: Duration,
+    /// Faults to inject.
+    pub faults: Faults,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            seed: 7,
+            companies: 25,
+            today: None,
+            port: 0,
+            client_id: "sandbox-client".into(),
+            client_secret: "sandbox-secret".into(),
+            token_lifetime: Duration::from_secs(86_400),
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// Why a sandbox did not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The port could not be bound.
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind {
+        /// The port asked for.
+        port: u16,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running sandbox; it stops when dropped.
+pub struct Sandbox {
+    addr: SocketAddr,
+    base_url: String,
+    app: app::App,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox").field("base_url", &self.base_url).finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Generates the fixture and starts serving on 127.0.0.1.
+    pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let today = config.today.unwrap_or_else(|| chrono::Utc::now().date_naive());
+        let world = fixture::generate(config.seed, config.companies, today);
+        let app = app::App::new(
+            world,
+            config.seed,
+            config.client_id.clone(),
+            config.client_secret.clone(),
+            config.token_lifetime,
+            faults::FaultDecider::new(config.faults.clone(), config.seed),
+        );
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+            .await
+            .map_err(|source| SandboxError::Bind { port: config.port, source })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind { port: config.port, source })?;
+        let task = tokio::spawn(server::serve(listener, app.clone()));
+        Ok(Sandbox { addr, base_url: format!("http://{addr}"), app, task })
+    }
+
+    /// `http://127.0.0.1:PORT`: every API lives under it with the production path layout
+    /// (`/v1`, `/v2/quotes`, `/api/v2/webhooks`, token at `/v1/token`).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The accepted client id.
+    pub fn client_id(&self) -> &str {
+        &self.app.0.client_id
+    }
+
+    /// The accepted client secret.
+    pub fn client_secret(&self) -> &str {
+        &self.app.0.client_secret
+    }
+
+    /// What the server has done so far.
+    pub fn counters(&self) -> CounterSnapshot {
+        self.app.0.counters.snapshot()
+    }
+
+    /// Replaces the faults.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.app.0.faults.faults.lock().expect("faults lock") = faults;
+    }
+
+    /// Revokes every token issued so far (the next API call with one gets 401).
+    pub fn revoke_tokens(&self) {
+        server::revoke(&self.app);
+    }
+
+    /// Reads the state (e.g. to compare a listing with the fixture).
+    pub fn with_world<T>(&self, f: impl FnOnce(&World) -> T) -> T {
+        f(&self.app.world())
+    }
+
+    /// Stops serving.
+    pub fn stop(self) {}
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
