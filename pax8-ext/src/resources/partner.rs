@@ -260,6 +260,68 @@ impl<'c> Orders<'c> {
     }
 }
 
+/// Builds a [`CreateOrder`] line by line (line item numbers are assigned in order).
+///
+/// ```no_run
+/// # fn demo(company: uuid::Uuid, product: uuid::Uuid, annual: uuid::Uuid) {
+/// let order = pax8_ext::resources::NewOrder::for_company(company)
+///     .line(product, 5, "Annual", Some(annual))
+///     .build();
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    order: CreateOrder,
+}
+
+impl NewOrder {
+    /// An empty order for `company_id`.
+    pub fn for_company(company_id: Uuid) -> Self {
+        Self {
+            order: CreateOrder {
+                company_id,
+                created_date: None,
+                id: None,
+                is_scheduled: None,
+                line_items: Vec::new(),
+                ordered_by: None,
+                ordered_by_user_email: None,
+                ordered_by_user_id: None,
+            },
+        }
+    }
+
+    /// Adds `quantity` of `product_id` on `billing_term` (`Monthly`, `Annual`...), with the
+    /// commitment term the product requires, if any.
+    pub fn line(
+        mut self,
+        product_id: Uuid,
+        quantity: u32,
+        billing_term: &str,
+        commitment_term_id: Option<Uuid>,
+    ) -> Self {
+        let number = self.order.line_items.len() as f64 + 1.0;
+        self.order.line_items.push(pax8_api::partner::types::CreateLineItem {
+            billing_term: billing_term.into(),
+            commitment_term_id,
+            id: None,
+            line_item_number: number,
+            parent_line_item_number: None,
+            parent_subscription_id: None,
+            product_id,
+            provision_start_date: None,
+            provisioning_details: Vec::new(),
+            quantity: f64::from(quantity),
+        });
+        self
+    }
+
+    /// The order.
+    pub fn build(self) -> CreateOrder {
+        self.order
+    }
+}
+
 /// An order about to be placed.
 #[derive(Debug)]
 pub struct CreateOrderRequest<'c> {
