@@ -73,7 +73,7 @@ async fn handle(app: App, router: Router, req: Request<Body>) -> Result<Response
         let n = counters_bump!(app, requests);
         if let Some(every) = faults.revoke_tokens_every
             && every > 0
-            && n % every == 0
+            && n.is_multiple_of(every)
         {
             revoke(&app);
         }

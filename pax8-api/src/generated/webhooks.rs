@@ -5326,7 +5326,7 @@ pub mod builder {
         end_date: Result<Option<::std::string::String>, String>,
         page: Result<Option<i32>, String>,
         query: Result<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
             String,
         >,
         size: Result<Option<i32>, String>,
@@ -5342,7 +5342,7 @@ pub mod builder {
                 webhook_id: Err("webhook_id was not initialized".to_string()),
                 end_date: Ok(None),
                 page: Ok(None),
-                query: Err("query was not initialized".to_string()),
+                query: Ok(None),
                 size: Ok(None),
                 sort: Ok(None),
                 start_date: Ok(None),
@@ -5392,6 +5392,7 @@ pub mod builder {
         {
             self.query = value
                 .try_into()
+                .map(Some)
                 .map_err(|_| {
                     "conversion to `:: serde_json :: Map < :: std :: string :: String , :: serde_json :: Value >` for query failed"
                         .to_string()
