@@ -188,7 +188,23 @@ async fn send(
             None => {
                 tracing::Span::current().record("attempts", attempt);
                 return match result {
-                    Ok(response) => Ok(response),
+                    Ok(response) => {
+                        if !shared.hooks.is_empty() {
+                            // The body is decoded later by the caller; hooks see status and operation.
+                            let error = Error::from_response(
+                                crate::error::ApiError {
+                                    status: response.status(),
+                                    body: None,
+                                    operation: info.operation,
+                                },
+                                None,
+                            );
+                            for hook in &shared.hooks {
+                                hook.on_error(&error, &info);
+                            }
+                        }
+                        Ok(response)
+                    }
                     Err(e) => {
                         let error = Error::from_reqwest(e);
                         for hook in &shared.hooks {

@@ -428,3 +428,34 @@ async fn invalid_requests_are_refused_before_sending() {
     assert_eq!(server.api_calls(), 0);
     assert_eq!(server.tokens_issued(), 0);
 }
+
+#[derive(Debug, Default)]
+struct Recorder {
+    responses: std::sync::atomic::AtomicU32,
+    errors: std::sync::Mutex<Vec<(Option<&'static str>, u16)>>,
+}
+
+impl pax8_ext::Hooks for Recorder {
+    fn before_request(&self, request: &mut reqwest::Request, info: &pax8_ext::RequestInfo) {
+        request.headers_mut().insert("x-attempt", info.attempt.to_string().parse().unwrap());
+    }
+    fn after_response(&self, _response: &reqwest::Response, _info: &pax8_ext::RequestInfo) {
+        self.responses.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn on_error(&self, error: &Error, info: &pax8_ext::RequestInfo) {
+        self.errors.lock().unwrap().push((info.operation, error.status().map_or(0, |s| s.as_u16())));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn hooks_see_every_attempt_and_the_final_failure() {
+    let server = ScriptServer::start().await;
+    server.fallback(Step::json(503, json!({})));
+    let recorder = std::sync::Arc::new(Recorder::default());
+    let client = scripted(&server).hooks(recorder.clone()).retry_policy(RetryPolicy::attempts(3)).build().unwrap();
+    assert!(client.companies().get(id()).await.is_err());
+    let attempts: Vec<_> = server.received().iter().map(|r| r.header("x-attempt").unwrap().to_string()).collect();
+    assert_eq!(attempts, ["1", "2", "3"]);
+    assert_eq!(recorder.responses.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(*recorder.errors.lock().unwrap(), [(Some("getCompaniesByCompanyId"), 503)]);
+}

@@ -113,6 +113,12 @@ pub fn slice<T: Clone>(items: &[T], index: i64, size: i64) -> (Vec<T>, i64, i64)
     (items[start..end].to_vec(), total, pages)
 }
 
+/// One page of borrowed `items`, cloning only that page.
+pub fn slice_refs<T: Clone>(items: &[&T], index: i64, size: i64) -> (Vec<T>, i64, i64) {
+    let (page, total, pages) = slice(items, index, size);
+    (page.into_iter().cloned().collect(), total, pages)
+}
+
 /// `field` or `field,asc|desc` → (field, descending).
 pub fn sort_spec(value: &str) -> (&str, bool) {
     match value.split_once(',') {

@@ -23,7 +23,9 @@ use pax8_api::{Date, Timestamp};
 use crate::app::App;
 use crate::counters_bump;
 use crate::fixture::{add_months, round2};
-use crate::http::{MAX_PAGE_SIZE, Query, detail, error_with, invalid, not_found, ok, path_id, slice, sort_spec};
+use crate::http::{
+    MAX_PAGE_SIZE, Query, detail, error_with, invalid, not_found, ok, path_id, slice, slice_refs, sort_spec,
+};
 
 type Params = AxumQuery<HashMap<String, String>>;
 
@@ -102,7 +104,7 @@ async fn list_companies(State(app): State<App>, uri: Uri, AxumQuery(params): Par
         ("orderApprovalRequired", tri!(q.bool("orderApprovalRequired"))),
     ];
     let world = app.world();
-    let mut items: Vec<Company> = world
+    let mut items: Vec<&Company> = world
         .companies
         .iter()
         .filter(|c| {
@@ -127,12 +129,10 @@ async fn list_companies(State(app): State<App>, uri: Uri, AxumQuery(params): Par
                     })
                 })
         })
-        .cloned()
         .collect();
-    drop(world);
     if let Some(sort) = q.str("sort") {
         let (field, desc) = sort_spec(sort);
-        let key = |c: &Company| -> Option<String> {
+        let key = |c: &&Company| -> Option<String> {
             match field {
                 "name" => Some(c.name.to_lowercase()),
                 "city" => c.address.city.clone(),
@@ -150,7 +150,7 @@ async fn list_companies(State(app): State<App>, uri: Uri, AxumQuery(params): Par
             if desc { o.reverse() } else { o }
         });
     }
-    let (content, total, pages) = slice(&items, page, size);
+    let (content, total, pages) = slice_refs(&items, page, size);
     ok(&FindCompaniesResponse { content, page: page_info(page, size, total, pages) })
 }
 
@@ -554,7 +554,7 @@ async fn list_subscriptions(State(app): State<App>, uri: Uri, AxumQuery(params):
     let company = tri!(q.uuid("companyId"));
     let product = tri!(q.uuid("productId"));
     let world = app.world();
-    let mut items: Vec<Subscription> = world
+    let mut items: Vec<&Subscription> = world
         .subscriptions
         .iter()
         .filter(|s| {
@@ -563,9 +563,7 @@ async fn list_subscriptions(State(app): State<App>, uri: Uri, AxumQuery(params):
                 && q.str("status").is_none_or(|w| s.status.as_ref().is_some_and(|x| x.as_str() == w))
                 && q.str("billingTerm").is_none_or(|w| s.billing_term.as_ref().is_some_and(|x| x.as_str() == w))
         })
-        .cloned()
         .collect();
-    drop(world);
     if let Some(sort) = q.str("sort") {
         let (field, desc) = sort_spec(sort);
         let cmp: fn(&Subscription, &Subscription) -> Ordering = match field {
@@ -579,7 +577,7 @@ async fn list_subscriptions(State(app): State<App>, uri: Uri, AxumQuery(params):
         };
         items.sort_by(|a, b| if desc { cmp(b, a) } else { cmp(a, b) });
     }
-    let (content, total, pages) = slice(&items, page, size);
+    let (content, total, pages) = slice_refs(&items, page, size);
     ok(&FindSubscriptionsResponse { content, page: page_info(page, size, total, pages) })
 }
 

@@ -231,3 +231,80 @@ fn gen_cmd(root: &Path, args: &[String]) -> Result<ExitCode, String> {
     println!("gen: {} files, {} changed", output.files.len(), written.len());
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// Serves one request on 127.0.0.1 with `status` and `body`; returns the URL.
+    fn serve_once(status: &'static str, body: &'static str) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/doc.json", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        });
+        url
+    }
+
+    #[test]
+    fn download_returns_the_body() {
+        let url = serve_once("200 OK", r#"{"openapi": "3.0.1"}"#);
+        assert_eq!(download(&url).unwrap(), br#"{"openapi": "3.0.1"}"#);
+    }
+
+    #[test]
+    fn a_failed_download_names_the_address_and_the_status() {
+        let url = serve_once("404 Not Found", "gone");
+        let err = download(&url).unwrap_err();
+        assert!(err.contains(&url) && err.contains("HTTP status 404"), "{err}");
+    }
+
+    #[test]
+    fn a_network_error_names_the_address() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}/doc.json");
+        let err = download(&url).unwrap_err();
+        assert!(err.contains(&url) && err.contains("network error"), "{err}");
+    }
+
+    #[test]
+    fn an_upstream_change_is_reported_per_operation() {
+        let root = std::env::temp_dir().join(format!("pax8-xtask-diff-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("spec/patches")).unwrap();
+        let doc = |paths: serde_json::Value| serde_json::json!({"openapi": "3.0.1", "info": {"title": "t", "version": "1"}, "paths": paths, "components": {"schemas": {}}});
+        let old = doc(serde_json::json!({
+            "/a": {"get": {"operationId": "getA", "responses": {"200": {"description": "ok"}}}},
+            "/b": {"get": {"operationId": "getB", "responses": {"200": {"description": "ok"}}}}
+        }));
+        let (committed, _) = pax8_api_gen::normalize_document("demo", old, &[], &mut Default::default()).unwrap();
+        std::fs::write(root.join("spec/demo.json"), serde_json::to_string(&committed).unwrap()).unwrap();
+        let new = doc(serde_json::json!({
+            "/a": {"get": {"operationId": "getA", "summary": "changed", "responses": {"200": {"description": "ok"}}}},
+            "/c": {"post": {"operationId": "postC", "responses": {"200": {"description": "ok"}}}}
+        }));
+        let new_path = root.join("new.json");
+        std::fs::write(&new_path, serde_json::to_string(&new).unwrap()).unwrap();
+        let lines = operation_diff(&root, "demo", &new_path);
+        assert_eq!(lines, ["~ changed:     GET /a", "+ appeared:    POST /c", "- disappeared: GET /b"]);
+        std::fs::remove_dir_all(root).ok();
+    }
+
+    #[test]
+    fn flags_are_checked() {
+        let args = vec!["--from".to_string()];
+        assert!(value_of(&args, "--from").is_err());
+        assert!(check_flags(&["--bogus".to_string()], &["--check"], &[]).is_err());
+        assert!(
+            check_flags(&["--check".to_string(), "--upstream".into(), "x".into()], &["--check"], &["--upstream"])
+                .is_ok()
+        );
+    }
+}

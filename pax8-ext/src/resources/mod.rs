@@ -14,10 +14,12 @@
 
 mod partner;
 mod quotes;
+mod vendor;
 mod webhooks;
 
 pub use partner::*;
 pub use quotes::*;
+pub use vendor::*;
 pub use webhooks::*;
 
 use uuid::Uuid;
