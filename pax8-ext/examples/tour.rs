@@ -20,7 +20,7 @@ fn money(x: f64) -> String {
 }
 
 fn monthly_value(s: &Subscription) -> f64 {
-    s.price.unwrap_or(0.0) * s.quantity.unwrap_or(0.0)
+    pax8_ext::insights::monthly_revenue(s)
 }
 
 #[tokio::main]

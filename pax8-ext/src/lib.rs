@@ -31,6 +31,7 @@ mod client;
 mod config;
 mod error;
 mod hooks;
+pub mod insights;
 pub mod pagination;
 pub mod rate_limit;
 pub mod resources;

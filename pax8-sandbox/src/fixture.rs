@@ -197,7 +197,8 @@ fn catalogue(rng: &mut StdRng) -> Vec<CatalogEntry> {
                     commitment_term_in_months: Some(12.0),
                     product_id: Some(id),
                     product_name: Some(it.0.into()),
-                    rates: rates(round2(it.4 * 0.95), round2(it.5 * 0.95)),
+                    // Annual terms are priced per year, 5% under twelve months.
+                    rates: rates(round2(it.4 * 12.0 * 0.95), round2(it.5 * 12.0 * 0.95)),
                     type_: Some(kind),
                     unit_of_measurement: Some(it.3.into()),
                 });

@@ -153,7 +153,12 @@ impl World {
                         .sum();
                     (round2(total), round2(total * 0.85))
                 } else {
-                    (s.price.unwrap_or(0.0), s.partner_cost.unwrap_or(0.0))
+                    // Long terms are invoiced monthly at their amortized price.
+                    let months = match s.billing_term {
+                        Some(SubscriptionBillingTerm::Annual) => 12.0,
+                        _ => 1.0,
+                    };
+                    (round2(s.price.unwrap_or(0.0) / months), round2(s.partner_cost.unwrap_or(0.0) / months))
                 };
                 let units = if azure { 1.0 } else { quantity };
                 let sub_total = round2(price * units);

@@ -1,0 +1,51 @@
+//! Failures and exit codes: usage 2, authentication 3, API 4, network 5.
+
+use pax8_ext::Error;
+
+/// Exit codes.
+pub mod code {
+    pub const USAGE: u8 = 2;
+    pub const AUTH: u8 = 3;
+    pub const API: u8 = 4;
+    pub const NETWORK: u8 = 5;
+}
+
+/// A failure with its message (saying what to do next) and exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: code::USAGE }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let (code, hint) = match &e {
+            Error::Authentication { .. } => {
+                (code::AUTH, "check the credentials (`pax8 auth status`, `pax8 auth login`)")
+            }
+            Error::Forbidden(_) => {
+                (code::AUTH, "these credentials may not do this; check their scope in the Pax8 portal")
+            }
+            Error::Config(_) => (code::AUTH, "run `pax8 auth login` or set PAX8_CLIENT_ID and PAX8_CLIENT_SECRET"),
+            Error::InvalidRequest(_) => (code::USAGE, "fix the arguments and try again"),
+            Error::NotFound(_) => (code::API, "check the id (`list` shows the existing ones)"),
+            Error::Validation(_) => (code::API, "the server refused the values; see the details above"),
+            Error::RateLimited { .. } => (code::API, "Pax8 is limiting requests; wait a minute and try again"),
+            Error::Timeout { .. } | Error::Transport { .. } => {
+                (code::NETWORK, "check the network connection and try again")
+            }
+            _ => (code::API, "try again later; if it persists, report it with the output of --json"),
+        };
+        let mut message = e.to_string();
+        if let Error::RateLimited { retry_after: Some(d), .. } = &e {
+            message.push_str(&format!(" (retry after {} s)", d.as_secs()));
+        }
+        Failure { message: format!("{message}\n  hint: {hint}"), code }
+    }
+}

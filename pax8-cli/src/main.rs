@@ -1,0 +1,324 @@
+//! `pax8`: the Pax8 API from the terminal, plus the answers the API does not give.
+#![forbid(unsafe_code)]
+
+mod commands;
+mod creds;
+mod fail;
+mod output;
+mod reports;
+mod resolve;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::output::{Format, Printer};
+
+/// The Pax8 API from the terminal.
+///
+/// Credentials come from `pax8 auth login`, or PAX8_CLIENT_ID / PAX8_CLIENT_SECRET (and
+/// PAX8_BASE_URL for another environment). `--sandbox` runs any command against an in-process
+/// simulator with its fixture data instead.
+#[derive(Debug, Parser)]
+#[command(name = "pax8", version, about, long_about = None)]
+pub struct Cli {
+    /// Run against an in-process Pax8 simulator (fixture data; writes are not kept).
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+    /// One JSON document with stable field names.
+    #[arg(long, global = true, conflicts_with_all = ["csv", "quiet"])]
+    pub json: bool,
+    /// CSV with a header line.
+    #[arg(long, global = true, conflicts_with = "quiet")]
+    pub csv: bool,
+    /// Print nothing but errors (for cron).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// No colour (also off when NO_COLOR is set or stdout is not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in, check or forget the stored credentials.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Companies (customers).
+    #[command(subcommand)]
+    Companies(CompaniesCommand),
+    /// Contacts of a company.
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+    /// The product catalogue.
+    #[command(subcommand)]
+    Products(ProductsCommand),
+    /// Orders (create previews a dry run, then asks).
+    #[command(subcommand)]
+    Orders(OrdersCommand),
+    /// Subscriptions (update and cancel preview, then ask).
+    #[command(subcommand)]
+    Subscriptions(SubscriptionsCommand),
+    /// Invoices, their items, and reconciliation against subscriptions.
+    #[command(subcommand)]
+    Invoices(InvoicesCommand),
+    /// Azure usage summaries and lines.
+    #[command(subcommand)]
+    Usage(UsageCommand),
+    /// Quotes.
+    #[command(subcommand)]
+    Quotes(QuotesCommand),
+    /// Webhooks.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+    /// Subscriptions whose commitment ends soon, with the monthly value at risk.
+    Renewals {
+        /// Window, e.g. 30d, 8w, 3m.
+        #[arg(long, default_value = "30d")]
+        within: String,
+    },
+    /// Reports computed from raw data.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// A one-screen summary: customers, subscriptions, MRR, renewals, unpaid invoices.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Store credentials (from flags, the environment, or a prompt with the secret masked).
+    Login {
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Read the secret from standard input (one line).
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// Another environment (e.g. a local simulator).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+    /// Mint a token and count the companies visible.
+    Status,
+    /// Forget the stored credentials.
+    Logout,
+}
+
+/// Paging of list commands.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Paging {
+    /// Page through everything (default: the first page).
+    #[arg(long)]
+    pub all: bool,
+    /// Items per page (1 to 200).
+    #[arg(long, default_value_t = 50)]
+    pub size: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CompaniesCommand {
+    /// List companies.
+    List {
+        #[command(flatten)]
+        paging: Paging,
+        #[arg(long)]
+        city: Option<String>,
+        #[arg(long)]
+        country: Option<String>,
+        /// Active, Inactive or Deleted.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show one company (by id or by name).
+    Show { company: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// List the contacts of a company (by id or by name).
+    List { company: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProductsCommand {
+    /// List products.
+    List {
+        #[command(flatten)]
+        paging: Paging,
+        /// Name, vendor or SKU (2 to 256 characters).
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long)]
+        vendor: Option<String>,
+    },
+    /// Show a product with its pricing (with a company's rates when given).
+    Show {
+        product: String,
+        #[arg(long)]
+        company: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrdersCommand {
+    /// List orders.
+    List {
+        #[command(flatten)]
+        paging: Paging,
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Show an order.
+    Show { order: String },
+    /// Order a product for a company: previews a dry run, then asks.
+    Create {
+        #[arg(long)]
+        company: String,
+        #[arg(long)]
+        product: String,
+        #[arg(long)]
+        quantity: u32,
+        /// Monthly, Annual...
+        #[arg(long, default_value = "Monthly")]
+        term: String,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscriptionsCommand {
+    /// List subscriptions.
+    List {
+        #[command(flatten)]
+        paging: Paging,
+        #[arg(long)]
+        company: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        /// Monthly, Annual...
+        #[arg(long)]
+        term: Option<String>,
+    },
+    /// Show a subscription.
+    Show { subscription: String },
+    /// Change the quantity: previews the price impact, then asks.
+    Update {
+        subscription: String,
+        #[arg(long)]
+        quantity: u32,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Cancel: previews the revenue lost, then asks.
+    Cancel {
+        subscription: String,
+        /// Cancel at this date (YYYY-MM-DD) instead of now.
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvoicesCommand {
+    /// List invoices.
+    List {
+        #[command(flatten)]
+        paging: Paging,
+        /// Unpaid, Paid, ...
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show an invoice.
+    Show { invoice: String },
+    /// The items of an invoice.
+    Items {
+        invoice: String,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// Invoice items against active subscriptions: quantity and price differences, items
+    /// without a subscription, subscriptions without a charge, with the amount at stake.
+    Reconcile {
+        /// The invoice (default: the latest).
+        #[arg(long)]
+        invoice: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsageCommand {
+    /// Usage summaries of a subscription.
+    Summaries { subscription: String },
+    /// Usage lines of a summary for one day.
+    Lines {
+        summary: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuotesCommand {
+    /// List quotes.
+    List {
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// Show a quote.
+    Show { quote: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// List webhooks.
+    List {
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// Show a webhook.
+    Show { webhook: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GroupBy {
+    Company,
+    Vendor,
+    Product,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Monthly recurring cost and revenue, annual terms amortized monthly.
+    Mrr {
+        #[arg(long, value_enum, default_value = "company")]
+        by: GroupBy,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = if cli.json {
+        Format::Json
+    } else if cli.csv {
+        Format::Csv
+    } else if cli.quiet {
+        Format::Quiet
+    } else {
+        Format::Table
+    };
+    let printer = Printer::new(format, cli.no_color);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(commands::run(cli, printer)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Turning what a person types into ids: companies by id or by name, durations, dates.
+
+use chrono::NaiveDate;
+use pax8_api::partner::types::Company;
+use pax8_ext::Pax8Client;
+use uuid::Uuid;
+
+use crate::fail::Failure;
+
+/// A company by id, exact name (ignoring case), or unique partial name; otherwise the
+/// candidates are listed.
+pub async fn company(client: &Pax8Client, input: &str) -> Result<Company, Failure> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(Failure::usage("the company is empty: give an id or a name"));
+    }
+    if let Ok(id) = Uuid::parse_str(input) {
+        return Ok(client.companies().get(id).await?);
+    }
+    let all = client.companies().list().collect_all().await?;
+    pick(all, input)
+}
+
+/// The name-matching rule, separate for testing.
+pub fn pick(all: Vec<Company>, input: &str) -> Result<Company, Failure> {
+    let wanted = input.to_lowercase();
+    let exact: Vec<&Company> = all.iter().filter(|c| c.name.to_lowercase() == wanted).collect();
+    if exact.len() == 1 {
+        return Ok(exact[0].clone());
+    }
+    let partial: Vec<&Company> =
+        if exact.is_empty() { all.iter().filter(|c| c.name.to_lowercase().contains(&wanted)).collect() } else { exact };
+    match partial.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Failure::usage(format!("no company matches `{input}`; `pax8 companies list --all` shows them all"))),
+        many => {
+            let mut names: Vec<String> = many
+                .iter()
+                .map(|c| format!("  {} ({})", c.name, c.id.map(|i| i.to_string()).unwrap_or_default()))
+                .collect();
+            names.sort();
+            Err(Failure::usage(format!(
+                "`{input}` matches {} companies; use one of these names or ids:\n{}",
+                many.len(),
+                names.join("\n")
+            )))
+        }
+    }
+}
+
+/// An id argument.
+pub fn id(what: &str, input: &str) -> Result<Uuid, Failure> {
+    pax8_ext::resources::parse_id(what, input).map_err(Failure::from)
+}
+
+/// `30d`, `8w`, `3m` (30-day months), or a bare number of days.
+pub fn days(input: &str) -> Result<i64, Failure> {
+    let input = input.trim();
+    let (number, unit) = input.split_at(input.find(|c: char| !c.is_ascii_digit()).unwrap_or(input.len()));
+    let n: i64 =
+        number.parse().map_err(|_| Failure::usage(format!("`{input}` is not a duration like 30d, 8w or 3m")))?;
+    let days = match unit {
+        "" | "d" => n,
+        "w" => n * 7,
+        "m" => n * 30,
+        _ => return Err(Failure::usage(format!("`{input}` is not a duration like 30d, 8w or 3m"))),
+    };
+    if days <= 0 {
+        return Err(Failure::usage("the window must be at least one day"));
+    }
+    Ok(days)
+}
+
+/// A `YYYY-MM-DD` date.
+pub fn date(input: &str) -> Result<NaiveDate, Failure> {
+    NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d")
+        .map_err(|_| Failure::usage(format!("`{input}` is not a date (YYYY-MM-DD)")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(names: &[&str]) -> Vec<Company> {
+        names.iter().map(|n| serde_json::from_value(serde_json::json!({"name": n, "address": {}})).unwrap()).collect()
+    }
+
+    #[test]
+    fn exact_then_unique_partial_then_candidates() {
+        let all = named(&["Globex Corporation", "Globex Dental", "Initech"]);
+        assert_eq!(pick(all.clone(), "globex dental").unwrap().name, "Globex Dental");
+        assert_eq!(pick(all.clone(), "init").unwrap().name, "Initech");
+        let err = pick(all.clone(), "globex").unwrap_err();
+        assert!(
+            err.message.contains("matches 2 companies") && err.message.contains("Globex Dental"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.code, crate::fail::code::USAGE);
+        assert!(pick(all, "umbrella").unwrap_err().message.contains("no company matches"));
+    }
+
+    #[test]
+    fn durations_and_dates() {
+        assert_eq!(days("30d").unwrap(), 30);
+        assert_eq!(days("2w").unwrap(), 14);
+        assert_eq!(days("3m").unwrap(), 90);
+        assert_eq!(days("45").unwrap(), 45);
+        assert!(days("soon").is_err() && days("0d").is_err() && days("5y").is_err());
+        assert!(date("2026-02-30").is_err());
+        assert_eq!(date("2026-12-01").unwrap().to_string(), "2026-12-01");
+    }
+}

@@ -1,0 +1,230 @@
+//! The `pax8` binary against its in-process simulator (`--sandbox`): every command and output
+//! format, golden output, bad input. `PAX8_TODAY` pins the date so the output is stable.
+
+use assert_cmd::Command;
+
+fn pax8(config: &tempfile::TempDir) -> Command {
+    let mut cmd = Command::cargo_bin("pax8").unwrap();
+    cmd.env("PAX8_TODAY", "2026-11-23")
+        .env("PAX8_CONFIG_DIR", config.path())
+        .env("NO_COLOR", "1")
+        .env_remove("PAX8_CLIENT_ID")
+        .env_remove("PAX8_CLIENT_SECRET")
+        .env_remove("PAX8_BASE_URL");
+    cmd
+}
+
+/// Runs `args` with `--sandbox`; returns (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let config = tempfile::tempdir().unwrap();
+    let out = pax8(&config).arg("--sandbox").args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+fn ok(args: &[&str]) -> String {
+    let (code, stdout, stderr) = run(args);
+    assert_eq!(code, 0, "{args:?} failed: {stderr}");
+    stdout
+}
+
+fn fails(args: &[&str], expected_code: i32, message: &str) {
+    let (code, stdout, stderr) = run(args);
+    assert_eq!(code, expected_code, "{args:?}: {stdout}{stderr}");
+    assert!(stderr.contains(message), "{args:?}: expected `{message}` in: {stderr}");
+}
+
+#[test]
+fn golden_tables() {
+    insta::assert_snapshot!("companies_list", ok(&["companies", "list", "--size", "8"]));
+    insta::assert_snapshot!("companies_show", ok(&["companies", "show", "globex"]));
+    insta::assert_snapshot!("renewals", ok(&["renewals", "--within", "30d"]));
+    insta::assert_snapshot!("report_mrr_company", ok(&["report", "mrr", "--by", "company"]));
+    insta::assert_snapshot!("report_mrr_product", ok(&["report", "mrr", "--by", "product"]));
+    insta::assert_snapshot!("status", ok(&["status"]));
+    insta::assert_snapshot!("reconcile", ok(&["invoices", "reconcile"]));
+    insta::assert_snapshot!(
+        "product_pricing",
+        ok(&["products", "show", "Microsoft 365 Business Premium", "--company", "Globex Corporation"])
+    );
+}
+
+#[test]
+fn golden_json_and_csv() {
+    insta::assert_snapshot!(
+        "subscriptions_json",
+        ok(&["--json", "subscriptions", "list", "--company", "Globex Corporation"])
+    );
+    insta::assert_snapshot!("status_json", ok(&["--json", "status"]));
+    insta::assert_snapshot!("renewals_csv", ok(&["--csv", "renewals", "--within", "14d"]));
+    insta::assert_snapshot!("mrr_vendor_json", ok(&["report", "mrr", "--by", "vendor", "--json"]));
+    let json: serde_json::Value = serde_json::from_str(&ok(&["--json", "invoices", "list"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 6, "one document, an array");
+    let csv = ok(&["--csv", "companies", "list", "--all"]);
+    assert_eq!(csv.lines().count(), 26, "header + 25 companies");
+    assert!(csv.starts_with("id,name,city,country,status\n"));
+    assert_eq!(ok(&["--quiet", "companies", "list"]), "", "--quiet prints nothing");
+}
+
+#[test]
+fn every_resource_lists_and_shows() {
+    let companies: serde_json::Value = serde_json::from_str(&ok(&["--json", "companies", "list", "--all"])).unwrap();
+    assert_eq!(companies.as_array().unwrap().len(), 25);
+    assert!(ok(&["contacts", "list", "Globex Corporation"]).contains("@globexcorporation.example"));
+    assert!(ok(&["products", "list", "--search", "Microsoft"]).contains("Microsoft 365 E3"));
+    let subs: serde_json::Value =
+        serde_json::from_str(&ok(&["--json", "subscriptions", "list", "--all", "--size", "40"])).unwrap();
+    let subs = subs.as_array().unwrap();
+    assert!(subs.len() > 200, "paged through every page");
+    let sub_id = subs[0]["id"].as_str().unwrap();
+    assert!(ok(&["subscriptions", "show", sub_id]).contains(sub_id));
+    let orders: serde_json::Value =
+        serde_json::from_str(&ok(&["--json", "orders", "list", "--company", "Globex Corporation"])).unwrap();
+    let order_id = orders[0]["id"].as_str().unwrap();
+    assert!(ok(&["orders", "show", order_id]).contains(order_id));
+    let invoices: serde_json::Value =
+        serde_json::from_str(&ok(&["--json", "invoices", "list", "--status", "Paid"])).unwrap();
+    let invoice_id = invoices[0]["id"].as_str().unwrap();
+    assert!(ok(&["invoices", "show", invoice_id]).contains("Paid"));
+    assert!(ok(&["invoices", "items", invoice_id, "--size", "10"]).contains("of"));
+    let azure: serde_json::Value = serde_json::from_str(&ok(&["--json", "subscriptions", "list", "--all"])).unwrap();
+    let azure_sub = azure.as_array().unwrap().iter().find(|s| s["product"] == "Azure plan").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let summaries: serde_json::Value =
+        serde_json::from_str(&ok(&["--json", "usage", "summaries", &azure_sub])).unwrap();
+    let summary = summaries[0]["id"].as_str().unwrap();
+    assert!(ok(&["usage", "lines", summary, "--date", "2026-11-20"]).contains("Virtual Machines"));
+    assert!(ok(&["quotes", "list"]).contains("ID"));
+    assert!(ok(&["webhooks", "list"]).contains("ID"));
+}
+
+#[test]
+fn writes_preview_then_need_confirmation() {
+    // Without a terminal and without --yes nothing is written.
+    let (code, stdout, stderr) = run(&[
+        "orders",
+        "create",
+        "--company",
+        "Globex Corporation",
+        "--product",
+        "Microsoft 365 Business Premium",
+        "--quantity",
+        "5",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.contains("Unit price (partner)") && stdout.contains("Validated by a dry run"), "{stdout}");
+    assert!(stderr.contains("not confirmed: nothing was changed"), "{stderr}");
+    let placed = ok(&[
+        "orders",
+        "create",
+        "--company",
+        "Globex Corporation",
+        "--product",
+        "Microsoft 365 Business Premium",
+        "--quantity",
+        "5",
+        "--yes",
+    ]);
+    assert!(placed.contains("placed"), "{placed}");
+    // 5 seats at the company rate (18.81, 5% under 19.80): 94.05 a month.
+    assert!(placed.contains("94.05"), "{placed}");
+
+    let subs: serde_json::Value = serde_json::from_str(&ok(&[
+        "--json",
+        "subscriptions",
+        "list",
+        "--company",
+        "Globex Corporation",
+        "--term",
+        "Monthly",
+    ]))
+    .unwrap();
+    let sub = &subs[0];
+    let id = sub["id"].as_str().unwrap();
+    let update = run(&["subscriptions", "update", id, "--quantity", "7"]);
+    assert_eq!(update.0, 2);
+    assert!(update.1.contains("Monthly revenue change"));
+    assert!(ok(&["subscriptions", "update", id, "--quantity", "7", "--yes"]).contains("Quantity is now 7"));
+    let cancel = run(&["subscriptions", "cancel", id]);
+    assert_eq!(cancel.0, 2);
+    assert!(cancel.1.contains("Monthly revenue lost"));
+    assert!(ok(&["subscriptions", "cancel", id, "--yes"]).contains("Cancelled"));
+}
+
+#[test]
+fn bad_input_is_refused_clearly_before_any_write() {
+    fails(&["companies", "show", "Nonexistent Ltd"], 2, "no company matches `Nonexistent Ltd`");
+    fails(&["companies", "show", "Umbrella"], 2, "matches 2 companies");
+    fails(
+        &["subscriptions", "update", "5f7c1e0e-0000-4000-8000-000000000001", "--quantity", "0", "--yes"],
+        2,
+        "quantity must be at least 1",
+    );
+    fails(
+        &["orders", "create", "--company", "Globex Corporation", "--product", "Keeper", "--quantity", "0", "--yes"],
+        2,
+        "quantity must be at least 1",
+    );
+    fails(
+        &["subscriptions", "cancel", "5f7c1e0e-0000-4000-8000-000000000001", "--date", "2026-02-30", "--yes"],
+        2,
+        "is not a date",
+    );
+    fails(&["subscriptions", "show", "not-an-id"], 2, "is not a UUID");
+    fails(&["products", "list", "--search", "x"], 2, "2 to 256 characters");
+    fails(&["renewals", "--within", "soon"], 2, "is not a duration");
+    fails(&["subscriptions", "show", "00000000-0000-4000-8000-000000000000"], 4, "not found");
+}
+
+#[test]
+fn without_credentials_the_error_says_what_to_do() {
+    let config = tempfile::tempdir().unwrap();
+    let out = pax8(&config).args(["companies", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pax8 auth login"));
+    let usage = pax8(&config).args(["companies", "frobnicate"]).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2), "clap usage errors exit 2");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_status_logout_against_a_simulator() {
+    let sandbox = pax8_sandbox::Sandbox::start(pax8_sandbox::SandboxConfig::default()).await.unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let url = sandbox.base_url().to_string();
+    let id = sandbox.client_id().to_string();
+    let secret = sandbox.client_secret().to_string();
+    let cfg = config.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let config = tempfile::TempDir::new_in(&cfg).unwrap();
+        // A wrong secret is refused and nothing is stored.
+        let bad = pax8(&config)
+            .args(["auth", "login", "--client-id", &id, "--client-secret-stdin", "--base-url", &url])
+            .write_stdin("wrong\n")
+            .output()
+            .unwrap();
+        assert_eq!(bad.status.code(), Some(3), "{}", String::from_utf8_lossy(&bad.stderr));
+        assert!(!config.path().join("credentials.json").exists());
+        let good = pax8(&config)
+            .args(["auth", "login", "--client-id", &id, "--client-secret-stdin", "--base-url", &url])
+            .write_stdin(format!("{secret}\n"))
+            .output()
+            .unwrap();
+        assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+        let file = config.path().join("credentials.json");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let status = pax8(&config).args(["auth", "status"]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&status.stdout);
+        assert!(stdout.contains("Connected to Pax8 — 25 companies visible"), "{stdout}");
+        assert!(!stdout.contains(&secret));
+        let logout = pax8(&config).args(["auth", "logout"]).output().unwrap();
+        assert!(logout.status.success());
+        assert!(!file.exists());
+    })
+    .await
+    .unwrap();
+}
