@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::fail::Failure;
 
 /// A company by id, exact name (ignoring case), or unique partial name; otherwise the
-/// candidates are listed.
+/// candidates are listed. The matching is pax8-ext's `Companies::find_by_name`, shared with the
+/// agent tools.
 pub async fn company(client: &Pax8Client, input: &str) -> Result<Company, Failure> {
     let input = input.trim();
     if input.is_empty() {
@@ -17,27 +18,17 @@ pub async fn company(client: &Pax8Client, input: &str) -> Result<Company, Failur
     if let Ok(id) = Uuid::parse_str(input) {
         return Ok(client.companies().get(id).await?);
     }
-    let all = client.companies().list().collect_all().await?;
-    pick(all, input)
+    pick(client.companies().find_by_name(input).await?, input)
 }
 
-/// The name-matching rule, separate for testing.
-pub fn pick(all: Vec<Company>, input: &str) -> Result<Company, Failure> {
-    let wanted = input.to_lowercase();
-    let exact: Vec<&Company> = all.iter().filter(|c| c.name.to_lowercase() == wanted).collect();
-    if exact.len() == 1 {
-        return Ok(exact[0].clone());
-    }
-    let partial: Vec<&Company> =
-        if exact.is_empty() { all.iter().filter(|c| c.name.to_lowercase().contains(&wanted)).collect() } else { exact };
-    match partial.as_slice() {
-        [one] => Ok((*one).clone()),
+/// One match, or a usage error naming the candidates.
+pub fn pick(matches: Vec<Company>, input: &str) -> Result<Company, Failure> {
+    match matches.as_slice() {
+        [one] => Ok(one.clone()),
         [] => Err(Failure::usage(format!("no company matches `{input}`; `pax8 companies list --all` shows them all"))),
         many => {
-            let mut names: Vec<String> = many
-                .iter()
-                .map(|c| format!("  {} ({})", c.name, c.id.map(|i| i.to_string()).unwrap_or_default()))
-                .collect();
+            let mut names: Vec<String> =
+                many.iter().map(|c| format!("  {} ({})", c.name, c.id.map(|i| i.to_string()).unwrap_or_default())).collect();
             names.sort();
             Err(Failure::usage(format!(
                 "`{input}` matches {} companies; use one of these names or ids:\n{}",
@@ -86,18 +77,12 @@ mod tests {
     }
 
     #[test]
-    fn exact_then_unique_partial_then_candidates() {
-        let all = named(&["Globex Corporation", "Globex Dental", "Initech"]);
-        assert_eq!(pick(all.clone(), "globex dental").unwrap().name, "Globex Dental");
-        assert_eq!(pick(all.clone(), "init").unwrap().name, "Initech");
-        let err = pick(all.clone(), "globex").unwrap_err();
-        assert!(
-            err.message.contains("matches 2 companies") && err.message.contains("Globex Dental"),
-            "{}",
-            err.message
-        );
+    fn one_match_or_the_candidates() {
+        assert_eq!(pick(named(&["Initech"]), "init").unwrap().name, "Initech");
+        let err = pick(named(&["Globex Corporation", "Globex Dental"]), "globex").unwrap_err();
+        assert!(err.message.contains("matches 2 companies") && err.message.contains("Globex Dental"), "{}", err.message);
         assert_eq!(err.code, crate::fail::code::USAGE);
-        assert!(pick(all, "umbrella").unwrap_err().message.contains("no company matches"));
+        assert!(pick(vec![], "umbrella").unwrap_err().message.contains("no company matches"));
     }
 
     #[test]
