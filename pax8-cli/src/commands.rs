@@ -691,6 +691,32 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         Command::Renewals { within } => reports::renewals(&s, resolve::days(&within)?).await?,
         Command::Report(crate::ReportCommand::Mrr { by }) => reports::mrr(&s, by).await?,
         Command::Status => reports::status(&s).await?,
+        Command::Mcp { allow_writes, audit_log, http } => {
+            let audit_log = match audit_log {
+                Some(path) => path,
+                None => creds::path()?.with_file_name("mcp-audit.jsonl"),
+            };
+            if let Some(dir) = audit_log.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            let tools = pax8_mcp::Pax8Tools::new(
+                client.clone(),
+                pax8_mcp::Options { allow_writes, audit_log: Some(audit_log.clone()) },
+            )
+            .map_err(|e| Failure::usage(format!("cannot open the audit log {}: {e}", audit_log.display())))?;
+            let served = match http {
+                Some(addr) => {
+                    eprintln!("pax8 MCP server on http://{addr}/mcp (audit log {})", audit_log.display());
+                    pax8_mcp::serve_http(tools, addr).await
+                }
+                None => pax8_mcp::serve_stdio(tools).await,
+            };
+            served.map_err(|e| Failure {
+                message: format!("MCP server stopped: {e}"),
+                code: crate::fail::code::NETWORK,
+            })?;
+        }
     }
     Ok(())
 }

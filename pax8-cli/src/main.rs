@@ -84,6 +84,18 @@ pub enum Command {
     Report(ReportCommand),
     /// A one-screen summary: customers, subscriptions, MRR, renewals, unpaid invoices.
     Status,
+    /// Serve the agent tools over MCP (stdio by default).
+    Mcp {
+        /// Offer the write tools (create order, change quantity, cancel), each previewed first.
+        #[arg(long)]
+        allow_writes: bool,
+        /// Audit log (JSON lines; default: mcp-audit.jsonl beside the stored credentials).
+        #[arg(long)]
+        audit_log: Option<std::path::PathBuf>,
+        /// Serve streamable HTTP on this loopback address (e.g. 127.0.0.1:8931) instead of stdio.
+        #[arg(long)]
+        http: Option<std::net::SocketAddr>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,8 +27,10 @@ pub fn pick(matches: Vec<Company>, input: &str) -> Result<Company, Failure> {
         [one] => Ok(one.clone()),
         [] => Err(Failure::usage(format!("no company matches `{input}`; `pax8 companies list --all` shows them all"))),
         many => {
-            let mut names: Vec<String> =
-                many.iter().map(|c| format!("  {} ({})", c.name, c.id.map(|i| i.to_string()).unwrap_or_default())).collect();
+            let mut names: Vec<String> = many
+                .iter()
+                .map(|c| format!("  {} ({})", c.name, c.id.map(|i| i.to_string()).unwrap_or_default()))
+                .collect();
             names.sort();
             Err(Failure::usage(format!(
                 "`{input}` matches {} companies; use one of these names or ids:\n{}",
@@ -80,7 +82,11 @@ mod tests {
     fn one_match_or_the_candidates() {
         assert_eq!(pick(named(&["Initech"]), "init").unwrap().name, "Initech");
         let err = pick(named(&["Globex Corporation", "Globex Dental"]), "globex").unwrap_err();
-        assert!(err.message.contains("matches 2 companies") && err.message.contains("Globex Dental"), "{}", err.message);
+        assert!(
+            err.message.contains("matches 2 companies") && err.message.contains("Globex Dental"),
+            "{}",
+            err.message
+        );
         assert_eq!(err.code, crate::fail::code::USAGE);
         assert!(pick(vec![], "umbrella").unwrap_err().message.contains("no company matches"));
     }

@@ -228,3 +228,43 @@ async fn login_status_logout_against_a_simulator() {
     .await
     .unwrap();
 }
+
+#[test]
+fn mcp_over_stdio_lists_tools_and_audits_calls() {
+    use std::io::{BufRead, BufReader, Write};
+    let config = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pax8"))
+        .args(["--sandbox", "mcp"])
+        .env("PAX8_CONFIG_DIR", config.path())
+        .env("PAX8_TODAY", "2026-11-23")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut send = |v: serde_json::Value| writeln!(stdin, "{v}").unwrap();
+    let mut recv = || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    send(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "cli-test", "version": "1"}}}));
+    assert!(recv()["result"]["capabilities"]["tools"].is_object());
+    send(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    send(serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}));
+    let tools = recv();
+    let names: Vec<&str> =
+        tools["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"companies_list") && !names.contains(&"order_execute"), "{names:?}");
+    send(
+        serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "company_resolve", "arguments": {"name": "Globex"}}}),
+    );
+    let call = recv();
+    assert_eq!(call["result"]["structuredContent"]["unique"], true, "{call}");
+    drop(stdin);
+    let _ = child.wait();
+    let audit = std::fs::read_to_string(config.path().join("mcp-audit.jsonl")).unwrap();
+    assert!(audit.contains("\"tool\":\"company_resolve\""), "{audit}");
+}

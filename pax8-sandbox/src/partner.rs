@@ -750,6 +750,8 @@ async fn list_invoices(State(app): State<App>, uri: Uri, AxumQuery(params): Para
     let q = Query { params: &params, instance: uri.path() };
     let (page, size) = tri!(q.paging(0, MAX_PAGE_SIZE, "size"));
     let company = tri!(q.uuid("companyId"));
+    let from: Option<Date> = tri!(q.parse("invoiceDateRangeStart"));
+    let to: Option<Date> = tri!(q.parse("invoiceDateRangeEnd"));
     let world = app.world();
     let items: Vec<_> = world
         .invoices
@@ -757,6 +759,8 @@ async fn list_invoices(State(app): State<App>, uri: Uri, AxumQuery(params): Para
         .filter(|i| {
             q.str("status").is_none_or(|s| i.status.as_deref() == Some(s))
                 && company.is_none_or(|c| i.company_id.is_none_or(|ic| ic == c))
+                && from.is_none_or(|f| i.invoice_date.is_some_and(|d| d >= f))
+                && to.is_none_or(|t| i.invoice_date.is_some_and(|d| d <= t))
         })
         .cloned()
         .collect();

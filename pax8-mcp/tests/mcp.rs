@@ -1,0 +1,300 @@
+//! A real MCP client (rmcp's client side) drives the server against the simulator.
+
+use pax8_ext::Pax8Client;
+use pax8_mcp::{Options, Pax8Tools, WRITE_TOOLS};
+use pax8_sandbox::{Sandbox, SandboxConfig};
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::{RoleClient, RunningService};
+use serde_json::{Value, json};
+
+struct Harness {
+    sandbox: Sandbox,
+    client: RunningService<RoleClient, ()>,
+    audit: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(allow_writes: bool) -> Harness {
+    let sandbox = Sandbox::start(SandboxConfig {
+        today: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let api = Pax8Client::builder()
+        .client_id(sandbox.client_id())
+        .client_secret(sandbox.client_secret())
+        .base_url(sandbox.base_url())
+        .no_rate_limit()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let tools = Pax8Tools::new(api, Options { allow_writes, audit_log: Some(audit.clone()) }).unwrap();
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        let server = tools.serve(server_io).await.unwrap();
+        let _ = server.waiting().await;
+    });
+    let client = ().serve(client_io).await.unwrap();
+    Harness { sandbox, client, audit, _dir: dir }
+}
+
+impl Harness {
+    async fn call(&self, tool: &str, args: Value) -> CallToolResult {
+        let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args.as_object().cloned().unwrap());
+        self.client.call_tool(params).await.unwrap()
+    }
+
+    /// Calls a tool that must succeed; returns its structured result.
+    async fn ok(&self, tool: &str, args: Value) -> Value {
+        let r = self.call(tool, args.clone()).await;
+        assert_ne!(r.is_error, Some(true), "{tool} {args}: {r:?}");
+        r.structured_content.expect("structured result")
+    }
+
+    /// Calls a tool that must fail with a tool error; returns its message.
+    async fn err(&self, tool: &str, args: Value) -> String {
+        let r = self.call(tool, args.clone()).await;
+        assert_eq!(r.is_error, Some(true), "{tool} {args} should fail");
+        serde_json::to_value(&r.content).unwrap().to_string()
+    }
+
+    fn audit_lines(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.audit).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tools_are_listed_with_schemas_and_writes_only_when_enabled() {
+    let read_only = start(false).await;
+    let tools = read_only.client.list_all_tools().await.unwrap();
+    let names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
+    for expected in [
+        "companies_list",
+        "company_resolve",
+        "subscriptions_list",
+        "azure_usage_lines",
+        "invoices_list",
+        "draft_invoice_items",
+        "products_search",
+        "product_pricing",
+        "orders_list",
+        "quotes_list",
+        "quote_get",
+    ] {
+        assert!(names.contains(&expected.to_string()), "{expected} missing from {names:?}");
+    }
+    for w in WRITE_TOOLS {
+        assert!(!names.contains(&w.to_string()), "{w} offered without --allow-writes");
+    }
+    let list = tools.iter().find(|t| t.name == "subscriptions_list").unwrap();
+    let schema = serde_json::to_value(&list.input_schema).unwrap();
+    assert!(schema["properties"]["company_id"].is_object() && schema["properties"]["size"].is_object(), "{schema}");
+    // A write tool is refused (unknown) when writes are off.
+    let refused = read_only
+        .client
+        .call_tool(CallToolRequestParams::new("order_execute").with_arguments(json!({}).as_object().cloned().unwrap()))
+        .await;
+    assert!(refused.is_err() || refused.unwrap().is_error == Some(true));
+
+    let writable = start(true).await;
+    let names: Vec<String> =
+        writable.client.list_all_tools().await.unwrap().iter().map(|t| t.name.to_string()).collect();
+    for w in WRITE_TOOLS {
+        assert!(names.contains(&w.to_string()), "{w} missing with writes enabled");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_tools_answer_from_the_simulator() {
+    let h = start(false).await;
+    let companies = h.ok("companies_list", json!({"size": 10, "sort": "name"})).await;
+    assert_eq!(companies["items"].as_array().unwrap().len(), 10);
+    assert_eq!(companies["totalElements"], 25);
+    assert_eq!(companies["totalPages"], 3);
+    let resolved = h.ok("company_resolve", json!({"name": "globex"})).await;
+    assert_eq!(resolved["unique"], true);
+    let globex = resolved["matches"][0]["id"].as_str().unwrap().to_string();
+    assert!(h.ok("company_get", json!({"company_id": globex})).await["name"].as_str().unwrap().starts_with("Globex"));
+    assert!(!h.ok("company_contacts", json!({"company_id": globex})).await["items"].as_array().unwrap().is_empty());
+
+    let subs = h.ok("subscriptions_list", json!({"company_id": globex, "size": 200})).await;
+    let subs = subs["items"].as_array().unwrap();
+    assert!(!subs.is_empty() && subs.iter().all(|s| s["company_id"] == globex));
+    let annual = subs.iter().find(|s| s["billing_term"] == "Annual").unwrap();
+    let one = h.ok("subscription_get", json!({"subscription_id": annual["id"]})).await;
+    assert!(one["commitment_end"].is_string(), "{one}");
+    assert!(h.ok("subscription_history", json!({"subscription_id": annual["id"]})).await["items"].is_array());
+
+    let azure = h.ok("azure_subscriptions", json!({"company_id": globex})).await;
+    let azure_id = azure["items"][0]["id"].as_str().unwrap().to_string();
+    let summaries = h.ok("azure_usage_summaries", json!({"subscription_id": azure_id})).await;
+    let summary = summaries["items"][0]["id"].as_str().unwrap().to_string();
+    let lines = h.ok("azure_usage_lines", json!({"usage_summary_id": summary, "date": "2026-11-20"})).await;
+    assert_eq!(lines["items"].as_array().unwrap().len(), 4);
+
+    let unpaid = h.ok("invoices_list", json!({"status": "Unpaid"})).await;
+    assert_eq!(unpaid["items"].as_array().unwrap().len(), 1);
+    let ranged = h.ok("invoices_list", json!({"from": "2026-09-01", "to": "2026-10-31"})).await;
+    assert_eq!(ranged["items"].as_array().unwrap().len(), 2, "{ranged}");
+    let invoice = unpaid["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(h.ok("invoice_get", json!({"invoice_id": invoice})).await["status"], "Unpaid");
+    let mine = h.ok("invoice_items", json!({"invoice_id": invoice, "company_id": globex})).await;
+    assert!(mine["items"].as_array().unwrap().iter().all(|i| i["company_id"] == globex));
+    assert!(
+        h.ok("draft_invoice_items", json!({"month_offset": 1, "company_id": globex})).await["totalElements"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+
+    let found = h.ok("products_search", json!({"query": "Business Premium"})).await;
+    let product = found["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(found["items"][0]["name"], "Microsoft 365 Business Premium");
+    assert!(h.ok("product_get", json!({"product_id": product})).await["requires_commitment"].as_bool().unwrap());
+    let pricing = h.ok("product_pricing", json!({"product_id": product, "company_id": globex})).await;
+    assert_eq!(pricing["items"][0]["rates"][0]["partner_price"], 18.81);
+    assert!(
+        !h.ok("product_dependencies", json!({"product_id": product})).await["commitment_terms"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !h.ok("product_provisioning_details", json!({"product_id": product})).await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let orders = h.ok("orders_list", json!({"company_id": globex})).await;
+    assert_eq!(h.ok("order_get", json!({"order_id": orders["items"][0]["id"]})).await["company_id"], globex);
+    assert_eq!(h.ok("quotes_list", json!({})).await["items"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_arguments_and_api_errors_are_actionable_tool_errors() {
+    let h = start(false).await;
+    assert!(h.err("companies_list", json!({"size": 500})).await.contains("outside 1..=200"));
+    assert!(h.err("companies_list", json!({"sort": "revenue"})).await.contains("sort `revenue` is not one of"));
+    assert!(h.err("subscriptions_list", json!({"sort": "revenue,desc"})).await.contains("is not one of"));
+    let missing = h.err("subscription_get", json!({"subscription_id": "00000000-0000-4000-8000-000000000000"})).await;
+    assert!(
+        missing.contains("not found") && missing.contains("/v1/subscriptions/00000000-0000-4000-8000-000000000000"),
+        "{missing}"
+    );
+    assert!(
+        h.err(
+            "azure_usage_lines",
+            json!({"usage_summary_id": "00000000-0000-4000-8000-000000000000", "date": "23/11"})
+        )
+        .await
+        .contains("is not a date")
+    );
+    assert!(h.err("products_search", json!({"query": "x"})).await.contains("2 to 256"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_are_previewed_then_executed_with_a_single_use_token() {
+    let h = start(true).await;
+    let globex = h.ok("company_resolve", json!({"name": "Globex Corporation"})).await["matches"][0]["id"].clone();
+    let product = h.ok("products_search", json!({"query": "Business Premium"})).await["items"][0]["id"].clone();
+    let deps = h.ok("product_dependencies", json!({"product_id": product})).await;
+    let monthly =
+        deps["commitment_terms"].as_array().unwrap().iter().find(|c| c["term"] == "Monthly").unwrap()["id"].clone();
+    let order = json!({"company_id": globex, "product_id": product, "quantity": 5, "billing_term": "Monthly", "commitment_term_id": monthly});
+
+    let preview = h.ok("order_preview", order.clone()).await;
+    assert_eq!(preview["preview"]["validated_by_dry_run"], true);
+    assert_eq!(preview["preview"]["unit_price"], 18.81);
+    let token = preview["confirmation_token"].as_str().unwrap().to_string();
+    let c = h.sandbox.counters();
+    assert_eq!((c.orders_created, c.mock_orders), (0, 1), "nothing written on preview");
+
+    // Wrong token, changed arguments: refused, nothing written.
+    let mut wrong = order.clone();
+    wrong["confirmation_token"] = json!("not-a-token");
+    assert!(h.err("order_execute", wrong).await.contains("unknown or already used"));
+    let mut changed = order.clone();
+    changed["quantity"] = json!(50);
+    changed["confirmation_token"] = json!(token);
+    assert!(h.err("order_execute", changed).await.contains("differs from the preview"));
+    assert_eq!(h.sandbox.counters().orders_created, 0);
+    // The refused attempt used the token up: preview again, then execute once.
+    let token = h.ok("order_preview", order.clone()).await["confirmation_token"].as_str().unwrap().to_string();
+    let mut exec = order.clone();
+    exec["confirmation_token"] = json!(token);
+    let placed = h.ok("order_execute", exec.clone()).await;
+    assert_eq!(placed["placed"], true);
+    assert_eq!(h.sandbox.counters().orders_created, 1);
+    assert!(h.err("order_execute", exec).await.contains("already used"), "replayed token refused");
+    assert_eq!(h.sandbox.counters().orders_created, 1);
+
+    // Quantity change and cancel: preview, execute.
+    let sub = placed["order"]["line_items"][0]["subscription_id"].clone();
+    let q = h.ok("subscription_quantity_preview", json!({"subscription_id": sub, "quantity": 8})).await;
+    assert_eq!(q["preview"]["quantity_now"], 5.0);
+    assert!((q["preview"]["monthly_revenue_change"].as_f64().unwrap() - 3.0 * 22.0).abs() < 1e-9);
+    let t = q["confirmation_token"].clone();
+    let updated = h
+        .ok("subscription_quantity_execute", json!({"subscription_id": sub, "quantity": 8, "confirmation_token": t}))
+        .await;
+    assert_eq!(updated["subscription"]["quantity"], 8.0);
+    assert!(
+        h.err("subscription_quantity_preview", json!({"subscription_id": sub, "quantity": 0}))
+            .await
+            .contains("at least 1")
+    );
+    let c = h.ok("subscription_cancel_preview", json!({"subscription_id": sub})).await;
+    let t = c["confirmation_token"].clone();
+    h.ok("subscription_cancel_execute", json!({"subscription_id": sub, "confirmation_token": t})).await;
+    assert_eq!(h.ok("subscription_get", json!({"subscription_id": sub})).await["status"], "Cancelled");
+
+    // Every call is audited, the token never appears.
+    let lines = h.audit_lines();
+    assert!(lines.len() >= 12, "{}", lines.len());
+    let text = std::fs::read_to_string(&h.audit).unwrap();
+    assert!(!text.contains(&token));
+    let refused = lines.iter().find(|l| l["tool"] == "order_execute" && l["outcome"] == "error").unwrap();
+    assert_eq!(refused["arguments"]["confirmation_token"], "[redacted]");
+    assert!(lines.iter().all(|l| l["time"].is_string() && l["duration_ms"].is_u64()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn streamable_http_listens_on_loopback_only() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let api = Pax8Client::builder()
+        .client_id(sandbox.client_id())
+        .client_secret(sandbox.client_secret())
+        .base_url(sandbox.base_url())
+        .build()
+        .unwrap();
+    let tools = Pax8Tools::new(api, Options::default()).unwrap();
+    let err = pax8_mcp::serve_http(tools.clone(), "0.0.0.0:0".parse().unwrap()).await.unwrap_err();
+    assert!(err.to_string().contains("not a loopback address"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    tokio::spawn(pax8_mcp::serve_http(tools, addr));
+    let http = reqwest::Client::new();
+    let mut response = None;
+    for _ in 0..50 {
+        let r = http
+            .post(format!("http://{addr}/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}))
+            .send()
+            .await;
+        if let Ok(r) = r {
+            response = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let response = response.expect("the HTTP server answers");
+    assert!(response.status().is_success(), "{}", response.status());
+    let body = response.text().await.unwrap();
+    assert!(body.contains("serverInfo") || body.contains("capabilities"), "{body}");
+}
