@@ -9,7 +9,7 @@
 //!   client the server is built with, never from tool arguments.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let client = pax8_ext::Pax8Client::from_env()?;
 //! let tools = pax8_mcp::Pax8Tools::new(client, pax8_mcp::Options::default())?;
 //! pax8_mcp::serve_stdio(tools).await?;
