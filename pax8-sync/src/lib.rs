@@ -1,0 +1,644 @@
+//! Mirror a Pax8 tenant into SQL (SQLite, embedded, or PostgreSQL) and keep it current.
+//!
+//! - [`sync`]: pages through companies (with contacts), products, subscriptions, invoices (with
+//!   items) and Azure usage summaries; upserts keyed by Pax8 ids, one transaction per page with
+//!   its checkpoint, so an interrupted sync leaves the database consistent and the next run
+//!   continues where it stopped. Unchanged rows are not rewritten (a content hash decides);
+//!   rows that disappeared upstream are marked `removed_at`, never deleted. Each sync adds one
+//!   `subscription_snapshots` row per subscription, so seat drift is a query ([`drift`]).
+//! - [`receiver`]: a webhook endpoint that checks the bearer token in constant time, bounds the
+//!   body, stores each raw event once and applies subscription and company events to the mirror.
+//!
+//! ```no_run
+//! # async fn demo(client: pax8_ext::Pax8Client) -> Result<(), pax8_sync::SyncError> {
+//! let store = pax8_sync::Store::open("sqlite://pax8.db").await?;
+//! let summary = pax8_sync::sync(&store, &client, &pax8_sync::SyncOptions::default(), &|_, _| {}).await?;
+//! println!("{summary:?}");
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod receiver;
+
+use chrono::{DateTime, Utc};
+use pax8_api::partner::types::Subscription;
+use pax8_ext::{Page, Pax8Client};
+use serde::Serialize;
+use sha2::Digest;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Row, Transaction};
+use uuid::Uuid;
+
+/// Why a sync or a query failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The Pax8 API failed (after the client's retries); the next run resumes.
+    #[error("Pax8: {0}")]
+    Api(#[from] pax8_ext::Error),
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Stopped on request (tests simulate a kill with this).
+    #[error("sync interrupted; the next run resumes from the last checkpoint")]
+    Interrupted,
+    /// Bad arguments (database URL...).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A database connection pool with the schema in place.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+}
+
+const SCHEMA: &str = include_str!("schema.sql");
+
+impl Store {
+    /// Opens (creating if needed) `sqlite://FILE` or `postgres://...` and applies the schema.
+    pub async fn open(url: &str) -> Result<Store, SyncError> {
+        install_default_drivers();
+        let url = if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.contains('?') { url.to_string() } else { format!("sqlite://{path}?mode=rwc") }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            url.to_string()
+        } else {
+            return Err(SyncError::Invalid(format!("unsupported database URL `{url}`: use sqlite://FILE or postgres://...")));
+        };
+        let max = if url.starts_with("sqlite") { 1 } else { 4 };
+        let pool = AnyPoolOptions::new().max_connections(max).connect(&url).await?;
+        let store = Store { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), SyncError> {
+        let mut tx = self.pool.begin().await?;
+        let without_comments: String =
+            SCHEMA.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+        for sql in without_comments.split(';') {
+            if !sql.trim().is_empty() {
+                dyn_query(sql.to_string()).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The pool (for queries of your own).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Rows of `table` (not marked removed).
+    pub async fn count(&self, table: &str) -> Result<i64, SyncError> {
+        let removed = if table == "subscription_snapshots" || table == "webhook_events" { "" } else { " WHERE removed_at IS NULL" };
+        let row = dyn_query(format!("SELECT COUNT(*) AS n FROM {table}{removed}")).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("n")?)
+    }
+}
+
+/// How a sync runs.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Items per page (the API maximum, 200, by default).
+    pub page_size: u32,
+    /// The time recorded for snapshots and removals.
+    pub now: DateTime<Utc>,
+    /// Stop after this many committed pages (simulates a kill in tests).
+    pub stop_after_pages: Option<usize>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self { page_size: 200, now: Utc::now(), stop_after_pages: None }
+    }
+}
+
+/// What a sync did (this run only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SyncSummary {
+    /// Items fetched from Pax8.
+    pub fetched: u64,
+    /// Rows inserted (snapshots excluded).
+    pub inserted: u64,
+    /// Rows whose content changed.
+    pub updated: u64,
+    /// Rows seen again unchanged.
+    pub unchanged: u64,
+    /// Rows marked removed (no longer upstream).
+    pub removed: u64,
+    /// Snapshot rows written.
+    pub snapshots: u64,
+    /// Whether this run continued an interrupted one.
+    pub resumed: bool,
+}
+
+/// A query whose text is built from this crate's own table and column names (never from input).
+pub(crate) fn dyn_query(sql: String) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+}
+
+/// A value bound to a column.
+enum Val {
+    Text(Option<String>),
+    Num(Option<f64>),
+}
+
+struct Record {
+    table: &'static str,
+    id: String,
+    columns: Vec<(&'static str, Val)>,
+    data: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+fn hash(data: &str) -> String {
+    sha2::Sha256::digest(data.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn text<T: ToString>(v: Option<T>) -> Val {
+    Val::Text(v.map(|x| x.to_string()))
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serializes")
+}
+
+fn bind<'q>(q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>, v: &Val) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    match v {
+        Val::Text(t) => q.bind(t.clone()),
+        Val::Num(n) => q.bind(*n),
+    }
+}
+
+async fn upsert(tx: &mut Transaction<'_, Any>, r: Record, sync_id: &str) -> Result<Outcome, sqlx::Error> {
+    let h = hash(&r.data);
+    let existing = dyn_query(format!("SELECT hash, removed_at FROM {} WHERE id = $1", r.table))
+        .bind(r.id.clone())
+        .fetch_optional(&mut **tx)
+        .await?;
+    match existing {
+        None => {
+            let names: Vec<&str> = r.columns.iter().map(|c| c.0).collect();
+            let n = names.len();
+            let placeholders: Vec<String> = (1..=n + 4).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "INSERT INTO {} (id, {}, data, hash, last_seen_sync) VALUES ({})",
+                r.table,
+                names.join(", "),
+                placeholders.join(", ")
+            );
+            let mut q = dyn_query(sql).bind(r.id.clone());
+            for (_, v) in &r.columns {
+                q = bind(q, v);
+            }
+            q.bind(r.data.clone()).bind(h).bind(sync_id.to_string()).execute(&mut **tx).await?;
+            Ok(Outcome::Inserted)
+        }
+        Some(row) => {
+            let old: String = row.try_get("hash")?;
+            let removed: Option<String> = row.try_get("removed_at")?;
+            if old == h && removed.is_none() {
+                dyn_query(format!("UPDATE {} SET last_seen_sync = $1 WHERE id = $2", r.table))
+                    .bind(sync_id.to_string())
+                    .bind(r.id.clone())
+                    .execute(&mut **tx)
+                    .await?;
+                return Ok(Outcome::Unchanged);
+            }
+            let sets: Vec<String> = r.columns.iter().enumerate().map(|(i, (name, _))| format!("{name} = ${}", i + 1)).collect();
+            let n = r.columns.len();
+            let sql = format!(
+                "UPDATE {} SET {}, data = ${}, hash = ${}, last_seen_sync = ${}, removed_at = NULL WHERE id = ${}",
+                r.table,
+                sets.join(", "),
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4
+            );
+            let mut q = dyn_query(sql);
+            for (_, v) in &r.columns {
+                q = bind(q, v);
+            }
+            q.bind(r.data.clone()).bind(h).bind(sync_id.to_string()).bind(r.id.clone()).execute(&mut **tx).await?;
+            Ok(Outcome::Updated)
+        }
+    }
+}
+
+fn subscription_record(s: &Subscription) -> Option<Record> {
+    Some(Record {
+        table: "subscriptions",
+        id: s.id?.to_string(),
+        columns: vec![
+            ("company_id", text(s.company_id)),
+            ("product_id", text(s.product_id)),
+            ("product_name", text(s.product_name.as_ref())),
+            ("quantity", Val::Num(s.quantity)),
+            ("price", Val::Num(s.price)),
+            ("partner_cost", Val::Num(s.partner_cost)),
+            ("billing_term", text(s.billing_term.as_ref())),
+            ("status", text(s.status.as_ref())),
+            ("commitment_end", text(pax8_ext::insights::commitment_end(s).map(|d| d.to_rfc3339()))),
+        ],
+        data: json(s),
+    })
+}
+
+/// The resources in sync order.
+const RESOURCES: [&str; 5] = ["companies", "products", "subscriptions", "invoices", "usage_summaries"];
+
+struct Run<'a> {
+    store: &'a Store,
+    client: &'a Pax8Client,
+    options: &'a SyncOptions,
+    sync_id: String,
+    summary: SyncSummary,
+    pages: usize,
+}
+
+impl Run<'_> {
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Inserted => self.summary.inserted += 1,
+            Outcome::Updated => self.summary.updated += 1,
+            Outcome::Unchanged => self.summary.unchanged += 1,
+        }
+    }
+
+    async fn next_page(&self, resource: &str) -> Result<Option<u32>, SyncError> {
+        let row = sqlx::query("SELECT next_page, done FROM sync_checkpoints WHERE sync_id = $1 AND resource = $2")
+            .bind(self.sync_id.clone())
+            .bind(resource.to_string())
+            .fetch_optional(&self.store.pool)
+            .await?;
+        Ok(match row {
+            None => Some(0),
+            Some(r) if r.try_get::<i64, _>("done")? == 1 => None,
+            Some(r) => Some(r.try_get::<i64, _>("next_page")? as u32),
+        })
+    }
+
+    async fn checkpoint(&self, tx: &mut Transaction<'_, Any>, resource: &str, next: u32, done: bool) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO sync_checkpoints (sync_id, resource, next_page, done) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (sync_id, resource) DO UPDATE SET next_page = excluded.next_page, done = excluded.done",
+        )
+        .bind(self.sync_id.clone())
+        .bind(resource.to_string())
+        .bind(i64::from(next))
+        .bind(i64::from(done))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Commits a page's checkpoint and stops when asked to.
+    async fn finish_page(&mut self, mut tx: Transaction<'_, Any>, resource: &str, page: u32, last: bool) -> Result<(), SyncError> {
+        self.checkpoint(&mut tx, resource, page + 1, last).await?;
+        tx.commit().await?;
+        self.pages += 1;
+        if self.options.stop_after_pages.is_some_and(|n| self.pages >= n) {
+            return Err(SyncError::Interrupted);
+        }
+        Ok(())
+    }
+
+    fn is_last<T>(&self, page: &Page<T>, number: u32) -> bool {
+        page.items.len() < self.options.page_size as usize || page.total_pages.is_none_or(|t| number + 1 >= t)
+    }
+}
+
+/// Mirrors the tenant behind `client` into `store`. `progress(resource, page)` is called after
+/// each committed page.
+pub async fn sync(
+    store: &Store,
+    client: &Pax8Client,
+    options: &SyncOptions,
+    progress: &(dyn Fn(&str, u32) + Send + Sync),
+) -> Result<SyncSummary, SyncError> {
+    let running = sqlx::query("SELECT id FROM syncs WHERE status = 'running' ORDER BY started_at DESC")
+        .fetch_optional(&store.pool)
+        .await?
+        .map(|r| r.try_get::<String, _>("id"))
+        .transpose()?;
+    let resumed = running.is_some();
+    let sync_id = match running {
+        Some(id) => id,
+        None => {
+            let id = Uuid::new_v4().to_string();
+            sqlx::query("INSERT INTO syncs (id, started_at, status) VALUES ($1, $2, 'running')")
+                .bind(id.clone())
+                .bind(options.now.to_rfc3339())
+                .execute(&store.pool)
+                .await?;
+            id
+        }
+    };
+    let mut run = Run { store, client, options, sync_id, summary: SyncSummary { resumed, ..Default::default() }, pages: 0 };
+    for resource in RESOURCES {
+        while let Some(page) = run.next_page(resource).await? {
+            match resource {
+                "companies" => sync_companies(&mut run, page).await?,
+                "products" => sync_products(&mut run, page).await?,
+                "subscriptions" => sync_subscriptions(&mut run, page).await?,
+                "invoices" => sync_invoices(&mut run, page).await?,
+                _ => sync_usage(&mut run, page).await?,
+            }
+            progress(resource, page);
+        }
+    }
+    // Everything not seen in this sync disappeared upstream.
+    let mut tx = store.pool.begin().await?;
+    for table in ["companies", "contacts", "products", "subscriptions", "invoices", "invoice_items", "usage_summaries"] {
+        let done = dyn_query(format!(
+            "UPDATE {table} SET removed_at = $1 WHERE removed_at IS NULL AND (last_seen_sync IS NULL OR last_seen_sync <> $2)"
+        ))
+        .bind(options.now.to_rfc3339())
+        .bind(run.sync_id.clone())
+        .execute(&mut *tx)
+        .await?;
+        run.summary.removed += done.rows_affected();
+    }
+    sqlx::query(
+        "UPDATE syncs SET status = 'finished', finished_at = $1, fetched = fetched + $2, inserted = inserted + $3, \
+         updated = updated + $4, removed = removed + $5 WHERE id = $6",
+    )
+    .bind(options.now.to_rfc3339())
+    .bind(run.summary.fetched as i64)
+    .bind(run.summary.inserted as i64)
+    .bind(run.summary.updated as i64)
+    .bind(run.summary.removed as i64)
+    .bind(run.sync_id.clone())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(run.summary)
+}
+
+async fn sync_companies(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+    let page = run.client.companies().list().page_size(run.options.page_size).page(number).await?;
+    // Contacts are fetched before the transaction: a failure leaves nothing half-written.
+    let mut contacts = Vec::new();
+    for c in &page.items {
+        if let Some(id) = c.id {
+            contacts.push((id, run.client.contacts(id).list().collect_all().await?));
+        }
+    }
+    let mut tx = run.store.pool.begin().await?;
+    for c in &page.items {
+        let Some(id) = c.id else { continue };
+        run.summary.fetched += 1;
+        let record = Record {
+            table: "companies",
+            id: id.to_string(),
+            columns: vec![
+                ("name", Val::Text(Some(c.name.clone()))),
+                ("status", text(c.status.as_ref())),
+                ("city", text(c.address.city.as_ref())),
+                ("country", text(c.address.country.as_ref())),
+            ],
+            data: json(c),
+        };
+        let o = upsert(&mut tx, record, &run.sync_id).await?;
+        run.count(o);
+    }
+    for (company, list) in contacts {
+        for x in list {
+            let Some(id) = x.id else { continue };
+            run.summary.fetched += 1;
+            let record = Record {
+                table: "contacts",
+                id: id.to_string(),
+                columns: vec![
+                    ("company_id", Val::Text(Some(company.to_string()))),
+                    ("name", Val::Text(Some(format!("{} {}", x.first_name, x.last_name)))),
+                    ("email", Val::Text(Some(x.email.clone()))),
+                ],
+                data: json(&x),
+            };
+            let o = upsert(&mut tx, record, &run.sync_id).await?;
+            run.count(o);
+        }
+    }
+    let last = run.is_last(&page, number);
+    run.finish_page(tx, "companies", number, last).await
+}
+
+async fn sync_products(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+    let page = run.client.products().list().page_size(run.options.page_size).page(number).await?;
+    let mut tx = run.store.pool.begin().await?;
+    for p in &page.items {
+        let Some(id) = p.id else { continue };
+        run.summary.fetched += 1;
+        let record = Record {
+            table: "products",
+            id: id.to_string(),
+            columns: vec![("name", text(p.name.as_ref())), ("vendor", text(p.vendor_name.as_ref())), ("sku", text(p.sku.as_ref()))],
+            data: json(p),
+        };
+        let o = upsert(&mut tx, record, &run.sync_id).await?;
+        run.count(o);
+    }
+    let last = run.is_last(&page, number);
+    run.finish_page(tx, "products", number, last).await
+}
+
+async fn sync_subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+    let page = run.client.subscriptions().list().page_size(run.options.page_size).page(number).await?;
+    let mut tx = run.store.pool.begin().await?;
+    for s in &page.items {
+        let Some(record) = subscription_record(s) else { continue };
+        run.summary.fetched += 1;
+        let id = record.id.clone();
+        let o = upsert(&mut tx, record, &run.sync_id).await?;
+        run.count(o);
+        sqlx::query(
+            "INSERT INTO subscription_snapshots (sync_id, subscription_id, taken_at, quantity, price, status) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sync_id, subscription_id) DO UPDATE SET \
+             taken_at = excluded.taken_at, quantity = excluded.quantity, price = excluded.price, status = excluded.status",
+        )
+        .bind(run.sync_id.clone())
+        .bind(id)
+        .bind(run.options.now.to_rfc3339())
+        .bind(s.quantity)
+        .bind(s.price)
+        .bind(s.status.as_ref().map(|x| x.to_string()))
+        .execute(&mut *tx)
+        .await?;
+        run.summary.snapshots += 1;
+    }
+    let last = run.is_last(&page, number);
+    run.finish_page(tx, "subscriptions", number, last).await
+}
+
+async fn sync_invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+    let page = run.client.invoices().list().page_size(run.options.page_size).page(number).await?;
+    let mut items = Vec::new();
+    for i in &page.items {
+        if let Some(id) = i.id {
+            items.push((id, run.client.invoices().items(id).concurrency(4).collect_all().await?));
+        }
+    }
+    let mut tx = run.store.pool.begin().await?;
+    for i in &page.items {
+        let Some(id) = i.id else { continue };
+        run.summary.fetched += 1;
+        let record = Record {
+            table: "invoices",
+            id: id.to_string(),
+            columns: vec![
+                ("invoice_date", text(i.invoice_date)),
+                ("status", text(i.status.as_ref())),
+                ("total", Val::Num(i.total)),
+                ("balance", Val::Num(i.balance)),
+            ],
+            data: json(i),
+        };
+        let o = upsert(&mut tx, record, &run.sync_id).await?;
+        run.count(o);
+    }
+    for (invoice, list) in items {
+        for it in list {
+            let Some(id) = it.id else { continue };
+            run.summary.fetched += 1;
+            let record = Record {
+                table: "invoice_items",
+                id: id.to_string(),
+                columns: vec![
+                    ("invoice_id", Val::Text(Some(invoice.to_string()))),
+                    ("company_id", text(it.company_id)),
+                    ("subscription_id", text(it.subscription_id)),
+                    ("product_name", text(it.product_name.as_ref())),
+                    ("quantity", Val::Num(it.quantity)),
+                    ("cost_total", Val::Num(it.cost_total)),
+                    ("total", Val::Num(it.total)),
+                ],
+                data: json(&it),
+            };
+            let o = upsert(&mut tx, record, &run.sync_id).await?;
+            run.count(o);
+        }
+    }
+    let last = run.is_last(&page, number);
+    run.finish_page(tx, "invoices", number, last).await
+}
+
+/// Usage summaries of the Azure subscriptions in the mirror, `page_size` subscriptions a "page".
+async fn sync_usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+    let rows = sqlx::query(
+        "SELECT id FROM subscriptions WHERE removed_at IS NULL AND product_name LIKE '%Azure%' ORDER BY id",
+    )
+    .fetch_all(&run.store.pool)
+    .await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.try_get::<String, _>("id")).collect::<Result<_, _>>()?;
+    let size = run.options.page_size as usize;
+    let chunk: Vec<&String> = ids.iter().skip(number as usize * size).take(size).collect();
+    let mut fetched = Vec::new();
+    for id in &chunk {
+        let sub: Uuid = id.parse().map_err(|_| SyncError::Invalid(format!("bad id {id}")))?;
+        fetched.push((sub, run.client.subscriptions().usage_summaries(sub).collect_all().await?));
+    }
+    let mut tx = run.store.pool.begin().await?;
+    for (sub, list) in fetched {
+        for u in list {
+            let Some(id) = u.id else { continue };
+            run.summary.fetched += 1;
+            let record = Record {
+                table: "usage_summaries",
+                id: id.to_string(),
+                columns: vec![
+                    ("subscription_id", Val::Text(Some(sub.to_string()))),
+                    ("company_id", text(u.company_id)),
+                    ("resource_group", text(u.resource_group.as_ref())),
+                    ("current_charges", Val::Num(u.current_charges)),
+                ],
+                data: json(&u),
+            };
+            let o = upsert(&mut tx, record, &run.sync_id).await?;
+            run.count(o);
+        }
+    }
+    let last = (number as usize + 1) * size >= ids.len();
+    run.checkpoint(&mut tx, "usage_summaries", number + 1, last).await?;
+    tx.commit().await?;
+    run.pages += 1;
+    if run.options.stop_after_pages.is_some_and(|n| run.pages >= n) {
+        return Err(SyncError::Interrupted);
+    }
+    Ok(())
+}
+
+/// A subscription whose quantity or price changed between two snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drift {
+    /// The subscription.
+    pub subscription_id: String,
+    /// Its company.
+    pub company_id: Option<String>,
+    /// Its product.
+    pub product_name: Option<String>,
+    /// Quantity in the baseline snapshot.
+    pub quantity_before: Option<f64>,
+    /// Quantity in the latest snapshot.
+    pub quantity_now: Option<f64>,
+    /// Price in the baseline snapshot.
+    pub price_before: Option<f64>,
+    /// Price in the latest snapshot.
+    pub price_now: Option<f64>,
+}
+
+/// Changes between the latest finished sync and the last one finished before `now - since`
+/// (or the first one, if all are more recent).
+pub async fn drift(store: &Store, since: chrono::Duration, now: DateTime<Utc>) -> Result<Vec<Drift>, SyncError> {
+    let syncs = sqlx::query("SELECT id, started_at FROM syncs WHERE status = 'finished' ORDER BY started_at")
+        .fetch_all(&store.pool)
+        .await?;
+    let syncs: Vec<(String, String)> = syncs
+        .iter()
+        .map(|r| Ok((r.try_get::<String, _>("id")?, r.try_get::<String, _>("started_at")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    let (Some(first), Some(latest)) = (syncs.first(), syncs.last()) else { return Ok(Vec::new()) };
+    let cutoff = (now - since).to_rfc3339();
+    let baseline = syncs.iter().rev().find(|(_, at)| *at <= cutoff).unwrap_or(first);
+    if baseline.0 == latest.0 {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT a.subscription_id AS id, a.quantity AS q0, b.quantity AS q1, a.price AS p0, b.price AS p1, \
+         s.company_id AS company_id, s.product_name AS product_name \
+         FROM subscription_snapshots a JOIN subscription_snapshots b ON a.subscription_id = b.subscription_id \
+         LEFT JOIN subscriptions s ON s.id = a.subscription_id \
+         WHERE a.sync_id = $1 AND b.sync_id = $2 ORDER BY a.subscription_id",
+    )
+    .bind(baseline.0.clone())
+    .bind(latest.0.clone())
+    .fetch_all(&store.pool)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (q0, q1): (Option<f64>, Option<f64>) = (r.try_get("q0")?, r.try_get("q1")?);
+        let (p0, p1): (Option<f64>, Option<f64>) = (r.try_get("p0")?, r.try_get("p1")?);
+        if q0 != q1 || p0 != p1 {
+            out.push(Drift {
+                subscription_id: r.try_get("id")?,
+                company_id: r.try_get("company_id")?,
+                product_name: r.try_get("product_name")?,
+                quantity_before: q0,
+                quantity_now: q1,
+                price_before: p0,
+                price_now: p1,
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,289 @@
+//! The mirror against the simulator: counts, idempotence, removals, interrupted and resumed
+//! syncs, faults, drift, and the webhook receiver. SQLite always; PostgreSQL when
+//! PAX8_TEST_POSTGRES_URL names a server (CI starts one).
+
+use std::time::Duration;
+
+use pax8_ext::{Pax8Client, RetryPolicy};
+use pax8_sandbox::{Faults, Sandbox, SandboxConfig};
+use pax8_sync::{Store, SyncError, SyncOptions, sync};
+use rand::{Rng, SeedableRng};
+use sqlx::Row;
+
+async fn sandbox(companies: usize, faults: Faults) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        companies,
+        today: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()),
+        faults,
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn client(s: &Sandbox) -> Pax8Client {
+    Pax8Client::builder()
+        .client_id(s.client_id())
+        .client_secret(s.client_secret())
+        .base_url(s.base_url())
+        .http_client(reqwest::Client::new())
+        .no_rate_limit()
+        .retry_policy(RetryPolicy { base_delay: Duration::from_millis(20), max_attempts: 6, ..RetryPolicy::default() })
+        .build()
+        .unwrap()
+}
+
+async fn sqlite(dir: &tempfile::TempDir, name: &str) -> Store {
+    Store::open(&format!("sqlite://{}", dir.path().join(name).display())).await.unwrap()
+}
+
+fn opts(page_size: u32) -> SyncOptions {
+    SyncOptions { page_size, now: "2026-11-23T12:00:00Z".parse().unwrap(), stop_after_pages: None }
+}
+
+struct Expected {
+    companies: i64,
+    contacts: i64,
+    products: i64,
+    subscriptions: i64,
+    invoices: i64,
+    usage: i64,
+}
+
+fn expected(s: &Sandbox) -> Expected {
+    s.with_world(|w| Expected {
+        companies: w.companies.len() as i64,
+        contacts: w.contacts.values().map(Vec::len).sum::<usize>() as i64,
+        products: w.products.len() as i64,
+        subscriptions: w.subscriptions.len() as i64,
+        invoices: w.invoices.len() as i64,
+        usage: w.usage_summaries.values().map(Vec::len).sum::<usize>() as i64,
+    })
+}
+
+async fn check_counts(store: &Store, e: &Expected) {
+    assert_eq!(store.count("companies").await.unwrap(), e.companies);
+    assert_eq!(store.count("contacts").await.unwrap(), e.contacts);
+    assert_eq!(store.count("products").await.unwrap(), e.products);
+    assert_eq!(store.count("subscriptions").await.unwrap(), e.subscriptions);
+    assert_eq!(store.count("invoices").await.unwrap(), e.invoices);
+    assert_eq!(store.count("usage_summaries").await.unwrap(), e.usage);
+    assert!(store.count("invoice_items").await.unwrap() > e.subscriptions, "several invoices' items");
+}
+
+/// Every mirrored row, for comparing two databases.
+async fn content(store: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for table in ["companies", "contacts", "products", "subscriptions", "invoices", "invoice_items", "usage_summaries"] {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id, hash, removed_at FROM {table} ORDER BY id")))
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        for r in rows {
+            out.push(format!("{table} {} {} {:?}", r.get::<String, _>("id"), r.get::<String, _>("hash"), r.get::<Option<String>, _>("removed_at")));
+        }
+    }
+    let snaps = sqlx::query("SELECT subscription_id, COUNT(*) AS n FROM subscription_snapshots GROUP BY subscription_id ORDER BY subscription_id")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    for r in snaps {
+        out.push(format!("snapshots {} {}", r.get::<String, _>("subscription_id"), r.get::<i64, _>("n")));
+    }
+    out
+}
+
+async fn full_then_idempotent(store: &Store, s: &Sandbox) {
+    let c = client(s);
+    let e = expected(s);
+    let first = sync(store, &c, &opts(25), &|_, _| {}).await.unwrap();
+    check_counts(store, &e).await;
+    assert!(!first.resumed && first.inserted > 0 && first.updated == 0);
+    assert_eq!(first.snapshots as i64, e.subscriptions);
+    let second = sync(store, &c, &SyncOptions { now: "2026-11-24T12:00:00Z".parse().unwrap(), ..opts(25) }, &|_, _| {}).await.unwrap();
+    assert_eq!((second.inserted, second.updated, second.removed), (0, 0, 0), "{second:?}");
+    assert_eq!(second.unchanged, first.inserted);
+    check_counts(store, &e).await;
+    assert_eq!(store.count("subscription_snapshots").await.unwrap(), 2 * e.subscriptions, "only the snapshots are new");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn full_sync_matches_the_fixture_and_a_second_sync_writes_only_snapshots() {
+    let s = sandbox(12, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    full_then_idempotent(&sqlite(&dir, "a.db").await, &s).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_gone_upstream_are_marked_not_deleted() {
+    let s = sandbox(6, Faults::default()).await;
+    let c = client(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "r.db").await;
+    sync(&store, &c, &opts(50), &|_, _| {}).await.unwrap();
+    let before = store.count("contacts").await.unwrap();
+    let (company, contact) = s.with_world(|w| {
+        let company = w.companies[0].id.unwrap();
+        (company, w.contacts[&company][0].id.unwrap())
+    });
+    c.contacts(company).delete(contact).await.unwrap();
+    let summary = sync(&store, &c, &opts(50), &|_, _| {}).await.unwrap();
+    assert_eq!(summary.removed, 1);
+    assert_eq!(store.count("contacts").await.unwrap(), before - 1);
+    let row = sqlx::query("SELECT removed_at FROM contacts WHERE id = $1").bind(contact.to_string()).fetch_one(store.pool()).await.unwrap();
+    assert!(row.get::<Option<String>, _>("removed_at").is_some(), "kept, marked removed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_killed_at_random_points_then_resumed_ends_identical() {
+    let s = sandbox(10, Faults::default()).await;
+    let c = client(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let reference = sqlite(&dir, "reference.db").await;
+    sync(&reference, &c, &opts(15), &|_, _| {}).await.unwrap();
+    let expected = content(&reference).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    for round in 0..4 {
+        let store = sqlite(&dir, &format!("killed-{round}.db")).await;
+        let mut kills = 0;
+        loop {
+            let stop = rng.random_range(1..6);
+            match sync(&store, &c, &SyncOptions { stop_after_pages: Some(stop), ..opts(15) }, &|_, _| {}).await {
+                Err(SyncError::Interrupted) => kills += 1,
+                Ok(summary) => {
+                    assert!(kills == 0 || summary.resumed);
+                    break;
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
+        assert!(kills > 2, "round {round} was interrupted {kills} times");
+        assert_eq!(content(&store).await, expected, "round {round}: nothing lost or duplicated");
+    }
+    // A kill in the middle of a page (the future dropped) rolls that page back.
+    let store = sqlite(&dir, "dropped.db").await;
+    let _ = tokio::time::timeout(Duration::from_millis(30), sync(&store, &c, &opts(15), &|_, _| {})).await;
+    sync(&store, &c, &opts(15), &|_, _| {}).await.unwrap();
+    assert_eq!(content(&store).await, expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn faults_lose_nothing() {
+    let s = sandbox(10, Faults { server_error_rate: 0.08, drop_before_rate: 0.04, drop_after_rate: 0.03, ..Faults::default() }).await;
+    let c = client(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "f.db").await;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match sync(&store, &c, &opts(15), &|_, _| {}).await {
+            Ok(_) => break,
+            Err(SyncError::Api(e)) if attempts < 10 => eprintln!("sync failed ({e}); the next run resumes"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let e = expected(&s);
+    check_counts(&store, &e).await;
+    let counters = s.counters();
+    assert!(counters.server_errors + counters.dropped_before + counters.dropped_after > 0, "{counters:?}");
+    let dups = sqlx::query("SELECT COUNT(*) AS n FROM (SELECT subscription_id FROM subscription_snapshots GROUP BY subscription_id HAVING COUNT(*) > 1) d")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(dups.get::<i64, _>("n"), 0, "one snapshot per subscription");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_shows_quantity_changes_between_snapshots() {
+    let s = sandbox(5, Faults::default()).await;
+    let c = client(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "d.db").await;
+    sync(&store, &c, &SyncOptions { now: "2026-11-10T12:00:00Z".parse().unwrap(), ..opts(50) }, &|_, _| {}).await.unwrap();
+    let sub = s.with_world(|w| w.subscriptions.iter().find(|x| x.status.as_ref().unwrap().as_str() == "Active").unwrap().clone());
+    let id = sub.id.unwrap();
+    c.subscriptions().update_quantity(id, sub.quantity.unwrap() as i64 + 3).await.unwrap();
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+    sync(&store, &c, &SyncOptions { now, ..opts(50) }, &|_, _| {}).await.unwrap();
+    let drift = pax8_sync::drift(&store, chrono::Duration::days(7), now).await.unwrap();
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert_eq!(drift[0].subscription_id, id.to_string());
+    assert_eq!(drift[0].quantity_now, Some(sub.quantity.unwrap() + 3.0));
+    assert_eq!(drift[0].quantity_before, sub.quantity);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_receiver_authenticates_dedupes_bounds_and_applies() {
+    let s = sandbox(3, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "w.db").await;
+    sync(&store, &client(&s), &opts(50), &|_, _| {}).await.unwrap();
+    let receiver = pax8_sync::receiver::Receiver { store: store.clone(), token: "wh-token".into(), max_body: 4096 };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, pax8_sync::receiver::router(receiver)).await });
+    let url = format!("http://{addr}/webhooks/pax8");
+    let http = reqwest::Client::new();
+    let sub = s.with_world(|w| w.subscriptions[0].id.unwrap());
+    let event = serde_json::json!({"id": "evt-1", "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"},
+        "payloadData": {"subscriptionId": sub, "quantity": 77}});
+
+    for auth in [None, Some("Bearer nope")] {
+        let mut r = http.post(&url).json(&event);
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        assert_eq!(r.send().await.unwrap().status(), 401);
+    }
+    assert_eq!(store.count("webhook_events").await.unwrap(), 0, "refused bodies are not stored");
+
+    let send = |body: serde_json::Value| http.post(&url).header("authorization", "Bearer wh-token").json(&body).send();
+    assert_eq!(send(event.clone()).await.unwrap().status(), 200);
+    let again = send(event.clone()).await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<serde_json::Value>().await.unwrap()["status"], "duplicate");
+    assert_eq!(store.count("webhook_events").await.unwrap(), 1, "stored once");
+    let q: f64 = sqlx::query("SELECT quantity FROM subscriptions WHERE id = $1").bind(sub.to_string()).fetch_one(store.pool()).await.unwrap().get("quantity");
+    assert_eq!(q, 77.0, "the mirror follows the event");
+
+    let cancel = serde_json::json!({"id": "evt-2", "webhookTopic": {"topic": "SUBSCRIPTION_CANCELLED"}, "payloadData": {"subscriptionId": sub}});
+    assert_eq!(send(cancel).await.unwrap().status(), 200);
+    let status: String = sqlx::query("SELECT status FROM subscriptions WHERE id = $1").bind(sub.to_string()).fetch_one(store.pool()).await.unwrap().get("status");
+    assert_eq!(status, "Cancelled");
+
+    let company = serde_json::json!({"id": "evt-3", "webhookTopic": {"topic": "COMPANY_CREATED"},
+        "payloadData": {"companyId": "11111111-2222-4333-8444-555555555555", "name": "Newco", "status": "Active"}});
+    assert_eq!(send(company).await.unwrap().status(), 200);
+    assert_eq!(store.count("companies").await.unwrap(), 4);
+
+    let malformed = http.post(&url).header("authorization", "Bearer wh-token").body("{not json").send().await.unwrap();
+    assert_eq!(malformed.status(), 422);
+    let missing = send(serde_json::json!({"id": "evt-4", "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"}, "payloadData": {}})).await.unwrap();
+    assert_eq!(missing.status(), 422);
+    let rejected = sqlx::query("SELECT reason FROM webhook_events WHERE status = 'rejected' ORDER BY received_at").fetch_all(store.pool()).await.unwrap();
+    let reasons: Vec<String> = rejected.iter().map(|r| r.get::<String, _>("reason")).collect();
+    assert!(reasons.iter().any(|r| r.contains("not JSON")) && reasons.iter().any(|r| r.contains("no subscriptionId")), "{reasons:?}");
+
+    let big = http.post(&url).header("authorization", "Bearer wh-token").body(vec![b'x'; 10_000]).send().await.unwrap();
+    assert_eq!(big.status(), 413);
+    assert_eq!(store.count("webhook_events").await.unwrap(), 5, "3 applied and 2 rejected events, each once; the oversized one is not stored");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_variant() {
+    let Some(admin) = std::env::var("PAX8_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty()) else {
+        assert!(std::env::var_os("CI").is_none(), "CI must provide PAX8_TEST_POSTGRES_URL (see .ci/run)");
+        eprintln!("PAX8_TEST_POSTGRES_URL is not set: the PostgreSQL variant runs in CI");
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("pax8_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
+    let store = Store::open(&format!("{base}/{name}")).await.unwrap();
+    let s = sandbox(8, Faults::default()).await;
+    full_then_idempotent(&store, &s).await;
+    let now: chrono::DateTime<chrono::Utc> = "2026-12-30T12:00:00Z".parse().unwrap();
+    assert!(pax8_sync::drift(&store, chrono::Duration::days(7), now).await.unwrap().is_empty());
+}
