@@ -691,6 +691,90 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         Command::Renewals { within } => reports::renewals(&s, resolve::days(&within)?).await?,
         Command::Report(crate::ReportCommand::Mrr { by }) => reports::mrr(&s, by).await?,
         Command::Status => reports::status(&s).await?,
+        Command::Sync { db } => {
+            let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
+            let bar = (std::io::stderr().is_terminal() && p.format != Format::Quiet).then(|| {
+                let bar = ProgressBar::new_spinner();
+                bar.set_style(ProgressStyle::with_template("{spinner} syncing {msg}").expect("template"));
+                bar
+            });
+            let tick = |resource: &str, page: u32| {
+                if let Some(b) = &bar {
+                    b.set_message(format!("{resource}, page {}", page + 1));
+                    b.tick();
+                }
+            };
+            let options = pax8_sync::SyncOptions { now: now()?, ..Default::default() };
+            let summary = pax8_sync::sync(&store, client, &options, &tick).await.map_err(sync_failure)?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            p.record(&[
+                ("fetched", "Fetched", Value::from(summary.fetched)),
+                ("inserted", "Inserted", Value::from(summary.inserted)),
+                ("updated", "Updated", Value::from(summary.updated)),
+                ("unchanged", "Unchanged", Value::from(summary.unchanged)),
+                ("removed", "Marked removed", Value::from(summary.removed)),
+                ("snapshots", "Snapshots", Value::from(summary.snapshots)),
+                ("resumed", "Resumed an interrupted sync", Value::from(summary.resumed)),
+            ]);
+        }
+        Command::Drift { since, db } => {
+            let days = resolve::days(&since)?;
+            let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
+            let found = pax8_sync::drift(&store, chrono::Duration::days(days), now()?).await.map_err(sync_failure)?;
+            let mut t = Table::new(&[
+                col("subscription_id", "SUBSCRIPTION"),
+                col("product", "PRODUCT"),
+                col("quantity_before", "QTY BEFORE"),
+                col("quantity_now", "QTY NOW"),
+                col("price_before", "PRICE BEFORE"),
+                col("price_now", "PRICE NOW"),
+            ]);
+            for d in &found {
+                t.push(vec![
+                    Value::from(d.subscription_id.clone()),
+                    text(d.product_name.as_ref()),
+                    text(d.quantity_before),
+                    text(d.quantity_now),
+                    text(d.price_before.map(|x| format!("{x:.2}"))),
+                    text(d.price_now.map(|x| format!("{x:.2}"))),
+                ]);
+            }
+            t.footer = Some(format!("{} subscriptions changed in the last {days} days", found.len()));
+            p.table(&t);
+        }
+        Command::Webhooks(WebhooksCommand::Serve { listen, db }) => {
+            let token = webhook_token()?;
+            let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
+            let receiver =
+                pax8_sync::receiver::Receiver { store, token, max_body: pax8_sync::receiver::DEFAULT_MAX_BODY };
+            eprintln!("receiving Pax8 webhooks on http://{listen}/webhooks/pax8 into {db}");
+            pax8_sync::receiver::serve(receiver, listen).await.map_err(|e| Failure {
+                message: format!("cannot serve on {listen}: {e}"),
+                code: crate::fail::code::NETWORK,
+            })?;
+        }
+        Command::Webhooks(WebhooksCommand::Register { url, topics, name }) => {
+            if topics.is_empty() {
+                return Err(Failure::usage("name at least one topic with --topics"));
+            }
+            let token = webhook_token()?;
+            let body = serde_json::json!({
+                "displayName": name, "url": url, "active": true, "errorThreshold": 5,
+                "authorization": format!("Bearer {}", token.expose()),
+                "webhookTopics": topics.iter().map(|t| serde_json::json!({"topic": t, "filters": []})).collect::<Vec<_>>(),
+            });
+            let create = serde_json::from_value(body).map_err(|e| Failure::usage(e.to_string()))?;
+            let w = client.webhooks().create(create).await?;
+            p.note(&format!("Webhook {} registered for {}.", w.id, topics.join(", ")));
+            p.record(&[("id", "ID", text(Some(w.id))), ("url", "URL", text(w.url.as_ref()))]);
+        }
+        Command::Webhooks(WebhooksCommand::Test { webhook, topic }) => {
+            let id = resolve::id("webhook", &webhook)?;
+            let test = client.webhooks().test(id, &topic).await?;
+            p.record(&[("url", "Delivered to", Value::from(test.url)), ("topic", "Topic", Value::from(topic))]);
+        }
         Command::Mcp { allow_writes, audit_log, http } => {
             let audit_log = match audit_log {
                 Some(path) => path,
@@ -719,6 +803,24 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+fn sync_failure(e: pax8_sync::SyncError) -> Failure {
+    match e {
+        pax8_sync::SyncError::Api(api) => Failure::from(api),
+        other => Failure {
+            message: format!("{other}\n  hint: run the same command again: a sync resumes where it stopped"),
+            code: crate::fail::code::API,
+        },
+    }
+}
+
+fn webhook_token() -> Result<pax8_ext::SecretString, Failure> {
+    std::env::var("PAX8_WEBHOOK_TOKEN")
+        .ok()
+        .filter(|t| t.len() >= 16)
+        .map(pax8_ext::SecretString::new)
+        .ok_or_else(|| Failure::usage("set PAX8_WEBHOOK_TOKEN to a random token of at least 16 characters"))
 }
 
 fn show_subscription(p: &Printer, s: &Subscription) {

@@ -84,6 +84,20 @@ pub enum Command {
     Report(ReportCommand),
     /// A one-screen summary: customers, subscriptions, MRR, renewals, unpaid invoices.
     Status,
+    /// Mirror the tenant into a database (SQLite by default; Postgres with --db postgres://...).
+    Sync {
+        /// sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
+        #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
+        db: String,
+    },
+    /// Subscriptions whose quantity or price changed between snapshots of the mirror.
+    Drift {
+        /// Window, e.g. 7d, 4w.
+        #[arg(long, default_value = "7d")]
+        since: String,
+        #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
+        db: String,
+    },
     /// Serve the agent tools over MCP (stdio by default).
     Mcp {
         /// Offer the write tools (create order, change quantity, cancel), each previewed first.
@@ -295,6 +309,31 @@ pub enum WebhooksCommand {
     },
     /// Show a webhook.
     Show { webhook: String },
+    /// Receive Pax8 lifecycle events into the mirror (token from PAX8_WEBHOOK_TOKEN).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8787.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
+        db: String,
+    },
+    /// Create a webhook in Pax8 that sends the given topics to URL with the bearer token from
+    /// PAX8_WEBHOOK_TOKEN.
+    Register {
+        #[arg(long)]
+        url: String,
+        /// Comma-separated topics, e.g. SUBSCRIPTION_UPDATED,COMPANY_CREATED.
+        #[arg(long, value_delimiter = ',')]
+        topics: Vec<String>,
+        #[arg(long, default_value = "pax8-rs mirror")]
+        name: String,
+    },
+    /// Trigger a test delivery of a topic.
+    Test {
+        webhook: String,
+        #[arg(long)]
+        topic: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -268,3 +268,74 @@ fn mcp_over_stdio_lists_tools_and_audits_calls() {
     let audit = std::fs::read_to_string(config.path().join("mcp-audit.jsonl")).unwrap();
     assert!(audit.contains("\"tool\":\"company_resolve\""), "{audit}");
 }
+
+#[test]
+fn sync_drift_and_webhooks() {
+    let config = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", config.path().join("mirror.db").display());
+    let run = |args: &[&str]| {
+        let out = pax8(&config)
+            .env("PAX8_WEBHOOK_TOKEN", "0123456789abcdef-token")
+            .arg("--sandbox")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first: serde_json::Value = serde_json::from_str(&run(&["--json", "sync", "--db", &db])).unwrap();
+    assert!(first["inserted"].as_u64().unwrap() > 300 && first["updated"] == 0, "{first}");
+    let second: serde_json::Value = serde_json::from_str(&run(&["--json", "sync", "--db", &db])).unwrap();
+    assert_eq!((second["inserted"].as_u64(), second["updated"].as_u64()), (Some(0), Some(0)), "{second}");
+    assert!(run(&["drift", "--since", "7d", "--db", &db]).contains("0 subscriptions changed"));
+    let registered = run(&[
+        "webhooks",
+        "register",
+        "--url",
+        "https://psa.example/hooks",
+        "--topics",
+        "SUBSCRIPTION_UPDATED,COMPANY_CREATED",
+    ]);
+    assert!(registered.contains("registered for SUBSCRIPTION_UPDATED, COMPANY_CREATED"), "{registered}");
+    assert!(!registered.contains("0123456789abcdef-token"));
+    let missing = pax8(&config)
+        .args(["--sandbox", "webhooks", "register", "--url", "https://x.example", "--topics", "A"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2), "no token, no webhook");
+
+    // The receiver, as a process.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin("pax8"))
+        .args(["webhooks", "serve", "--listen", &format!("127.0.0.1:{port}"), "--db", &db])
+        .env("PAX8_WEBHOOK_TOKEN", "0123456789abcdef-token")
+        .env("PAX8_CONFIG_DIR", config.path())
+        .env("PAX8_CLIENT_ID", "unused")
+        .env("PAX8_CLIENT_SECRET", "unused")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/webhooks/pax8");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let statuses = rt.block_on(async {
+        let http = reqwest::Client::new();
+        let event = serde_json::json!({"id": "e1", "webhookTopic": {"topic": "COMPANY_UPDATED"},
+            "payloadData": {"companyId": "11111111-2222-4333-8444-555555555555", "name": "Newco"}});
+        let mut out = Vec::new();
+        for _ in 0..100 {
+            if http.get(&url).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        for token in ["wrong", "0123456789abcdef-token"] {
+            let r =
+                http.post(&url).header("authorization", format!("Bearer {token}")).json(&event).send().await.unwrap();
+            out.push(r.status().as_u16());
+        }
+        out
+    });
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(statuses, [401, 200], "wrong token refused, the event applied");
+}

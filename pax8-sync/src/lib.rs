@@ -64,7 +64,9 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             url.to_string()
         } else {
-            return Err(SyncError::Invalid(format!("unsupported database URL `{url}`: use sqlite://FILE or postgres://...")));
+            return Err(SyncError::Invalid(format!(
+                "unsupported database URL `{url}`: use sqlite://FILE or postgres://..."
+            )));
         };
         let max = if url.starts_with("sqlite") { 1 } else { 4 };
         let pool = AnyPoolOptions::new().max_connections(max).connect(&url).await?;
@@ -93,7 +95,11 @@ impl Store {
 
     /// Rows of `table` (not marked removed).
     pub async fn count(&self, table: &str) -> Result<i64, SyncError> {
-        let removed = if table == "subscription_snapshots" || table == "webhook_events" { "" } else { " WHERE removed_at IS NULL" };
+        let removed = if table == "subscription_snapshots" || table == "webhook_events" {
+            ""
+        } else {
+            " WHERE removed_at IS NULL"
+        };
         let row = dyn_query(format!("SELECT COUNT(*) AS n FROM {table}{removed}")).fetch_one(&self.pool).await?;
         Ok(row.try_get::<i64, _>("n")?)
     }
@@ -172,7 +178,10 @@ fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serializes")
 }
 
-fn bind<'q>(q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>, v: &Val) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+fn bind<'q>(
+    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    v: &Val,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
     match v {
         Val::Text(t) => q.bind(t.clone()),
         Val::Num(n) => q.bind(*n),
@@ -214,7 +223,8 @@ async fn upsert(tx: &mut Transaction<'_, Any>, r: Record, sync_id: &str) -> Resu
                     .await?;
                 return Ok(Outcome::Unchanged);
             }
-            let sets: Vec<String> = r.columns.iter().enumerate().map(|(i, (name, _))| format!("{name} = ${}", i + 1)).collect();
+            let sets: Vec<String> =
+                r.columns.iter().enumerate().map(|(i, (name, _))| format!("{name} = ${}", i + 1)).collect();
             let n = r.columns.len();
             let sql = format!(
                 "UPDATE {} SET {}, data = ${}, hash = ${}, last_seen_sync = ${}, removed_at = NULL WHERE id = ${}",
@@ -288,7 +298,13 @@ impl Run<'_> {
         })
     }
 
-    async fn checkpoint(&self, tx: &mut Transaction<'_, Any>, resource: &str, next: u32, done: bool) -> Result<(), sqlx::Error> {
+    async fn checkpoint(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        resource: &str,
+        next: u32,
+        done: bool,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO sync_checkpoints (sync_id, resource, next_page, done) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (sync_id, resource) DO UPDATE SET next_page = excluded.next_page, done = excluded.done",
@@ -303,7 +319,13 @@ impl Run<'_> {
     }
 
     /// Commits a page's checkpoint and stops when asked to.
-    async fn finish_page(&mut self, mut tx: Transaction<'_, Any>, resource: &str, page: u32, last: bool) -> Result<(), SyncError> {
+    async fn finish_page(
+        &mut self,
+        mut tx: Transaction<'_, Any>,
+        resource: &str,
+        page: u32,
+        last: bool,
+    ) -> Result<(), SyncError> {
         self.checkpoint(&mut tx, resource, page + 1, last).await?;
         tx.commit().await?;
         self.pages += 1;
@@ -344,7 +366,8 @@ pub async fn sync(
             id
         }
     };
-    let mut run = Run { store, client, options, sync_id, summary: SyncSummary { resumed, ..Default::default() }, pages: 0 };
+    let mut run =
+        Run { store, client, options, sync_id, summary: SyncSummary { resumed, ..Default::default() }, pages: 0 };
     for resource in RESOURCES {
         while let Some(page) = run.next_page(resource).await? {
             match resource {
@@ -359,7 +382,8 @@ pub async fn sync(
     }
     // Everything not seen in this sync disappeared upstream.
     let mut tx = store.pool.begin().await?;
-    for table in ["companies", "contacts", "products", "subscriptions", "invoices", "invoice_items", "usage_summaries"] {
+    for table in ["companies", "contacts", "products", "subscriptions", "invoices", "invoice_items", "usage_summaries"]
+    {
         let done = dyn_query(format!(
             "UPDATE {table} SET removed_at = $1 WHERE removed_at IS NULL AND (last_seen_sync IS NULL OR last_seen_sync <> $2)"
         ))
@@ -443,7 +467,11 @@ async fn sync_products(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> 
         let record = Record {
             table: "products",
             id: id.to_string(),
-            columns: vec![("name", text(p.name.as_ref())), ("vendor", text(p.vendor_name.as_ref())), ("sku", text(p.sku.as_ref()))],
+            columns: vec![
+                ("name", text(p.name.as_ref())),
+                ("vendor", text(p.vendor_name.as_ref())),
+                ("sku", text(p.sku.as_ref())),
+            ],
             data: json(p),
         };
         let o = upsert(&mut tx, record, &run.sync_id).await?;

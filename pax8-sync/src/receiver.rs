@@ -59,7 +59,11 @@ fn answer(status: StatusCode, body: Value) -> Response {
 }
 
 async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
-    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
     if !constant_time_eq(presented.as_bytes(), r.token.expose().as_bytes()) {
         return answer(StatusCode::UNAUTHORIZED, json!({"error": "invalid or missing bearer token"}));
     }
@@ -67,7 +71,9 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
         Ok(Handled::Applied(id)) => answer(StatusCode::OK, json!({"event_id": id, "status": "applied"})),
         Ok(Handled::Stored(id)) => answer(StatusCode::OK, json!({"event_id": id, "status": "stored"})),
         Ok(Handled::Duplicate(id)) => answer(StatusCode::OK, json!({"event_id": id, "status": "duplicate"})),
-        Ok(Handled::Rejected(id, reason)) => answer(StatusCode::UNPROCESSABLE_ENTITY, json!({"event_id": id, "status": "rejected", "reason": reason})),
+        Ok(Handled::Rejected(id, reason)) => {
+            answer(StatusCode::UNPROCESSABLE_ENTITY, json!({"event_id": id, "status": "rejected", "reason": reason}))
+        }
         Err(e) => {
             tracing::error!(error = %e, "webhook event could not be stored");
             answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "storage unavailable, retry"}))
@@ -159,7 +165,9 @@ fn field<'a>(payload: &'a Value, names: &[&str]) -> Option<&'a Value> {
 async fn apply(tx: &mut sqlx::Transaction<'_, sqlx::Any>, topic: &str, payload: &Value) -> Result<bool, String> {
     let db = |e: sqlx::Error| format!("database: {e}");
     if topic.starts_with("SUBSCRIPTION_") {
-        let id = field(payload, &["subscriptionId", "id"]).and_then(Value::as_str).ok_or("no subscriptionId in payloadData")?;
+        let id = field(payload, &["subscriptionId", "id"])
+            .and_then(Value::as_str)
+            .ok_or("no subscriptionId in payloadData")?;
         uuid::Uuid::parse_str(id).map_err(|_| format!("subscriptionId `{id}` is not a UUID"))?;
         let status = if topic == "SUBSCRIPTION_CANCELLED" {
             Some("Cancelled".to_string())
@@ -169,7 +177,11 @@ async fn apply(tx: &mut sqlx::Transaction<'_, sqlx::Any>, topic: &str, payload: 
         let quantity = field(payload, &["quantity"]).and_then(Value::as_f64);
         let price = field(payload, &["price"]).and_then(Value::as_f64);
         let company = field(payload, &["companyId"]).and_then(Value::as_str).map(str::to_string);
-        let exists = sqlx::query("SELECT id FROM subscriptions WHERE id = $1").bind(id.to_string()).fetch_optional(&mut **tx).await.map_err(db)?;
+        let exists = sqlx::query("SELECT id FROM subscriptions WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db)?;
         if exists.is_some() {
             sqlx::query(
                 "UPDATE subscriptions SET quantity = COALESCE($1, quantity), price = COALESCE($2, price), \
@@ -206,7 +218,11 @@ async fn apply(tx: &mut sqlx::Transaction<'_, sqlx::Any>, topic: &str, payload: 
         uuid::Uuid::parse_str(id).map_err(|_| format!("companyId `{id}` is not a UUID"))?;
         let name = field(payload, &["name"]).and_then(Value::as_str).map(str::to_string);
         let status = field(payload, &["status"]).and_then(Value::as_str).map(str::to_string);
-        let exists = sqlx::query("SELECT id FROM companies WHERE id = $1").bind(id.to_string()).fetch_optional(&mut **tx).await.map_err(db)?;
+        let exists = sqlx::query("SELECT id FROM companies WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db)?;
         if exists.is_some() {
             sqlx::query("UPDATE companies SET name = COALESCE($1, name), status = COALESCE($2, status), removed_at = NULL WHERE id = $3")
                 .bind(name)

@@ -74,13 +74,19 @@ async fn check_counts(store: &Store, e: &Expected) {
 /// Every mirrored row, for comparing two databases.
 async fn content(store: &Store) -> Vec<String> {
     let mut out = Vec::new();
-    for table in ["companies", "contacts", "products", "subscriptions", "invoices", "invoice_items", "usage_summaries"] {
+    for table in ["companies", "contacts", "products", "subscriptions", "invoices", "invoice_items", "usage_summaries"]
+    {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id, hash, removed_at FROM {table} ORDER BY id")))
             .fetch_all(store.pool())
             .await
             .unwrap();
         for r in rows {
-            out.push(format!("{table} {} {} {:?}", r.get::<String, _>("id"), r.get::<String, _>("hash"), r.get::<Option<String>, _>("removed_at")));
+            out.push(format!(
+                "{table} {} {} {:?}",
+                r.get::<String, _>("id"),
+                r.get::<String, _>("hash"),
+                r.get::<Option<String>, _>("removed_at")
+            ));
         }
     }
     let snaps = sqlx::query("SELECT subscription_id, COUNT(*) AS n FROM subscription_snapshots GROUP BY subscription_id ORDER BY subscription_id")
@@ -100,7 +106,9 @@ async fn full_then_idempotent(store: &Store, s: &Sandbox) {
     check_counts(store, &e).await;
     assert!(!first.resumed && first.inserted > 0 && first.updated == 0);
     assert_eq!(first.snapshots as i64, e.subscriptions);
-    let second = sync(store, &c, &SyncOptions { now: "2026-11-24T12:00:00Z".parse().unwrap(), ..opts(25) }, &|_, _| {}).await.unwrap();
+    let second = sync(store, &c, &SyncOptions { now: "2026-11-24T12:00:00Z".parse().unwrap(), ..opts(25) }, &|_, _| {})
+        .await
+        .unwrap();
     assert_eq!((second.inserted, second.updated, second.removed), (0, 0, 0), "{second:?}");
     assert_eq!(second.unchanged, first.inserted);
     check_counts(store, &e).await;
@@ -130,7 +138,11 @@ async fn rows_gone_upstream_are_marked_not_deleted() {
     let summary = sync(&store, &c, &opts(50), &|_, _| {}).await.unwrap();
     assert_eq!(summary.removed, 1);
     assert_eq!(store.count("contacts").await.unwrap(), before - 1);
-    let row = sqlx::query("SELECT removed_at FROM contacts WHERE id = $1").bind(contact.to_string()).fetch_one(store.pool()).await.unwrap();
+    let row = sqlx::query("SELECT removed_at FROM contacts WHERE id = $1")
+        .bind(contact.to_string())
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert!(row.get::<Option<String>, _>("removed_at").is_some(), "kept, marked removed");
 }
 
@@ -169,7 +181,11 @@ async fn a_sync_killed_at_random_points_then_resumed_ends_identical() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn faults_lose_nothing() {
-    let s = sandbox(10, Faults { server_error_rate: 0.08, drop_before_rate: 0.04, drop_after_rate: 0.03, ..Faults::default() }).await;
+    let s = sandbox(
+        10,
+        Faults { server_error_rate: 0.08, drop_before_rate: 0.04, drop_after_rate: 0.03, ..Faults::default() },
+    )
+    .await;
     let c = client(&s);
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(&dir, "f.db").await;
@@ -199,8 +215,12 @@ async fn drift_shows_quantity_changes_between_snapshots() {
     let c = client(&s);
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(&dir, "d.db").await;
-    sync(&store, &c, &SyncOptions { now: "2026-11-10T12:00:00Z".parse().unwrap(), ..opts(50) }, &|_, _| {}).await.unwrap();
-    let sub = s.with_world(|w| w.subscriptions.iter().find(|x| x.status.as_ref().unwrap().as_str() == "Active").unwrap().clone());
+    sync(&store, &c, &SyncOptions { now: "2026-11-10T12:00:00Z".parse().unwrap(), ..opts(50) }, &|_, _| {})
+        .await
+        .unwrap();
+    let sub = s.with_world(|w| {
+        w.subscriptions.iter().find(|x| x.status.as_ref().unwrap().as_str() == "Active").unwrap().clone()
+    });
     let id = sub.id.unwrap();
     c.subscriptions().update_quantity(id, sub.quantity.unwrap() as i64 + 3).await.unwrap();
     let now: chrono::DateTime<chrono::Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
@@ -243,12 +263,22 @@ async fn the_receiver_authenticates_dedupes_bounds_and_applies() {
     assert_eq!(again.status(), 200);
     assert_eq!(again.json::<serde_json::Value>().await.unwrap()["status"], "duplicate");
     assert_eq!(store.count("webhook_events").await.unwrap(), 1, "stored once");
-    let q: f64 = sqlx::query("SELECT quantity FROM subscriptions WHERE id = $1").bind(sub.to_string()).fetch_one(store.pool()).await.unwrap().get("quantity");
+    let q: f64 = sqlx::query("SELECT quantity FROM subscriptions WHERE id = $1")
+        .bind(sub.to_string())
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get("quantity");
     assert_eq!(q, 77.0, "the mirror follows the event");
 
     let cancel = serde_json::json!({"id": "evt-2", "webhookTopic": {"topic": "SUBSCRIPTION_CANCELLED"}, "payloadData": {"subscriptionId": sub}});
     assert_eq!(send(cancel).await.unwrap().status(), 200);
-    let status: String = sqlx::query("SELECT status FROM subscriptions WHERE id = $1").bind(sub.to_string()).fetch_one(store.pool()).await.unwrap().get("status");
+    let status: String = sqlx::query("SELECT status FROM subscriptions WHERE id = $1")
+        .bind(sub.to_string())
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get("status");
     assert_eq!(status, "Cancelled");
 
     let company = serde_json::json!({"id": "evt-3", "webhookTopic": {"topic": "COMPANY_CREATED"},
@@ -258,15 +288,28 @@ async fn the_receiver_authenticates_dedupes_bounds_and_applies() {
 
     let malformed = http.post(&url).header("authorization", "Bearer wh-token").body("{not json").send().await.unwrap();
     assert_eq!(malformed.status(), 422);
-    let missing = send(serde_json::json!({"id": "evt-4", "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"}, "payloadData": {}})).await.unwrap();
+    let missing =
+        send(serde_json::json!({"id": "evt-4", "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"}, "payloadData": {}}))
+            .await
+            .unwrap();
     assert_eq!(missing.status(), 422);
-    let rejected = sqlx::query("SELECT reason FROM webhook_events WHERE status = 'rejected' ORDER BY received_at").fetch_all(store.pool()).await.unwrap();
+    let rejected = sqlx::query("SELECT reason FROM webhook_events WHERE status = 'rejected' ORDER BY received_at")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
     let reasons: Vec<String> = rejected.iter().map(|r| r.get::<String, _>("reason")).collect();
-    assert!(reasons.iter().any(|r| r.contains("not JSON")) && reasons.iter().any(|r| r.contains("no subscriptionId")), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("not JSON")) && reasons.iter().any(|r| r.contains("no subscriptionId")),
+        "{reasons:?}"
+    );
 
     let big = http.post(&url).header("authorization", "Bearer wh-token").body(vec![b'x'; 10_000]).send().await.unwrap();
     assert_eq!(big.status(), 413);
-    assert_eq!(store.count("webhook_events").await.unwrap(), 5, "3 applied and 2 rejected events, each once; the oversized one is not stored");
+    assert_eq!(
+        store.count("webhook_events").await.unwrap(),
+        5,
+        "3 applied and 2 rejected events, each once; the oversized one is not stored"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
