@@ -408,21 +408,10 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
             let order = NewOrder::for_company(company_id).line(product_id, quantity, &term, commitment).build();
             client.orders().create(order.clone()).mock(true).send().await?; // the server validates, creates nothing
             let pricing = client.products().pricing(product_id, Some(company_id)).await?;
-            let rate = pricing
-                .iter()
-                .find(|x| x.billing_term.as_ref().is_some_and(|t| t.as_str().eq_ignore_ascii_case(&term)))
-                .and_then(|x| {
-                    x.rates.iter().rev().find(|r| r.start_quantity_range.unwrap_or(0.0) <= f64::from(quantity))
-                })
-                .cloned();
-            let unit = rate.as_ref().and_then(|r| r.partner_buy_rate).unwrap_or(0.0);
-            let retail = rate.as_ref().and_then(|r| r.suggested_retail_price).unwrap_or(0.0);
-            let months = match term.as_str() {
-                "Annual" => 12.0,
-                "2-Year" => 24.0,
-                "3-Year" => 36.0,
-                _ => 1.0,
-            };
+            let rate = pax8_ext::insights::rate_for(&pricing, &term, f64::from(quantity));
+            let unit = rate.and_then(|r| r.partner_buy_rate).unwrap_or(0.0);
+            let retail = rate.and_then(|r| r.suggested_retail_price).unwrap_or(0.0);
+            let months = pax8_ext::insights::months_for_term(&term);
             let total = unit * f64::from(quantity);
             p.record(&[
                 ("company", "Company", Value::from(c.name.clone())),

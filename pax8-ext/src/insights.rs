@@ -8,17 +8,30 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use pax8_api::partner::types::{InvoiceItem, Subscription, SubscriptionStatus};
+use pax8_api::partner::types::{InvoiceItem, Pricing, Rate, Subscription, SubscriptionStatus};
 use uuid::Uuid;
 
-/// Months one billing period covers (1 for monthly and unknown terms).
-pub fn months_per_period(sub: &Subscription) -> f64 {
-    match sub.billing_term.as_ref().map(|t| t.as_str()) {
-        Some("Annual") => 12.0,
-        Some("2-Year") => 24.0,
-        Some("3-Year") => 36.0,
+/// Months a billing term covers (1 for monthly and unknown terms).
+pub fn months_for_term(term: &str) -> f64 {
+    match term {
+        "Annual" => 12.0,
+        "2-Year" => 24.0,
+        "3-Year" => 36.0,
         _ => 1.0,
     }
+}
+
+/// Months one billing period of a subscription covers.
+pub fn months_per_period(sub: &Subscription) -> f64 {
+    sub.billing_term.as_ref().map_or(1.0, |t| months_for_term(t.as_str()))
+}
+
+/// The rate that applies to `quantity` units on `term` (the highest band starting at or below it).
+pub fn rate_for<'a>(pricing: &'a [Pricing], term: &str, quantity: f64) -> Option<&'a Rate> {
+    pricing
+        .iter()
+        .find(|p| p.billing_term.as_ref().is_some_and(|t| t.as_str().eq_ignore_ascii_case(term)))
+        .and_then(|p| p.rates.iter().rev().find(|r| r.start_quantity_range.unwrap_or(0.0) <= quantity))
 }
 
 /// Whether a subscription bills (active, or waiting on provisioning).

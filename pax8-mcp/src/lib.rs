@@ -784,20 +784,10 @@ impl Pax8Tools {
         }
         let validated = self.client.orders().create(self.new_order(a)).mock(true).send().await.map_err(e)?;
         let pricing = self.client.products().pricing(a.product_id, Some(a.company_id)).await.map_err(e)?;
-        let rate = pricing
-            .iter()
-            .find(|p| p.billing_term.as_ref().is_some_and(|t| t.as_str().eq_ignore_ascii_case(&a.billing_term)))
-            .and_then(|p| {
-                p.rates.iter().rev().find(|r| r.start_quantity_range.unwrap_or(0.0) <= f64::from(a.quantity))
-            });
+        let rate = pax8_ext::insights::rate_for(&pricing, &a.billing_term, f64::from(a.quantity));
         let unit = rate.and_then(|r| r.partner_buy_rate).unwrap_or(0.0);
         let retail = rate.and_then(|r| r.suggested_retail_price).unwrap_or(0.0);
-        let months = match a.billing_term.as_str() {
-            "Annual" => 12.0,
-            "2-Year" => 24.0,
-            "3-Year" => 36.0,
-            _ => 1.0,
-        };
+        let months = pax8_ext::insights::months_for_term(&a.billing_term);
         let q = f64::from(a.quantity);
         Ok(json!({"validated_by_dry_run": true, "line_items": validated.line_items.len(), "unit_price": unit,
             "total_per_term": unit * q, "monthly_cost": unit * q / months, "monthly_revenue": retail * q / months}))

@@ -10,6 +10,28 @@ use pax8_api::{ErrorBody, ErrorDetail};
 use serde::Serialize;
 use uuid::Uuid;
 
+/// Unwraps a `Result<T, Response>` or returns the response (the early answer of a handler).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(response) => return response,
+        }
+    };
+}
+
+/// A JSON request body, or a 422 saying what is wrong with it.
+pub fn body<T: serde::de::DeserializeOwned>(bytes: &[u8], instance: &str) -> Result<T, Response> {
+    serde_json::from_slice(bytes).map_err(|e| invalid("body", format!("the request body is invalid: {e}"), instance))
+}
+
+/// The same JSON object as another generated type (request and response variants of one object).
+pub fn convert<A: Serialize, B: serde::de::DeserializeOwned>(a: &A) -> B {
+    serde_json::from_value(serde_json::to_value(a).expect("serializes")).expect("same shape")
+}
+
 /// The largest page size the v1 API allows.
 pub const MAX_PAGE_SIZE: i64 = 200;
 

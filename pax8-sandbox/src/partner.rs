@@ -24,8 +24,9 @@ use crate::app::App;
 use crate::counters_bump;
 use crate::fixture::{add_months, round2};
 use crate::http::{
-    MAX_PAGE_SIZE, Query, detail, error_with, invalid, not_found, ok, path_id, slice, slice_refs, sort_spec,
+    MAX_PAGE_SIZE, Query, body, detail, error_with, invalid, not_found, ok, path_id, slice, slice_refs, sort_spec,
 };
+use crate::tri;
 
 type Params = AxumQuery<HashMap<String, String>>;
 
@@ -61,27 +62,6 @@ fn page_info(number: i64, size: i64, total: i64, pages: i64) -> Option<Page> {
         total_elements: Some(total),
         total_pages: Some(pages),
     })
-}
-
-fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes, instance: &str) -> Result<T, Response> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        error_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "INVALID_BODY",
-            format!("the request body is invalid: {e}"),
-            instance,
-            vec![],
-        )
-    })
-}
-
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(response) => return response,
-        }
-    };
 }
 
 fn cmp_opt<T: PartialOrd>(a: &Option<T>, b: &Option<T>) -> Ordering {

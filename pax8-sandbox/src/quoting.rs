@@ -16,13 +16,12 @@ use pax8_api::quoting::types::{
     QuotePreferencesResult, QuoteResponse, QuoteResponseStatus, Section, SectionsPayload, SectionsResponse,
     UpdateQuotePayload,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::app::App;
 use crate::fixture::round2;
-use crate::http::{Query, invalid, not_found, ok, path_id, slice};
+use crate::http::{Query, body, convert, invalid, not_found, ok, path_id, slice};
+use crate::tri;
 
 /// Quotes, their sections and access lists, and the quoting preferences.
 #[derive(Debug, Default)]
@@ -45,23 +44,6 @@ pub(crate) fn routes() -> Router<App> {
         .route("/v2/quotes/{id}/access-list", get(access_list).post(share))
         .route("/v2/quotes/{id}/access-list/{entry}", delete(unshare))
         .route("/v2/quote-preferences", get(preferences).put(save_preferences))
-}
-
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(response) => return response,
-        }
-    };
-}
-
-fn body<T: DeserializeOwned>(bytes: &Bytes, instance: &str) -> Result<T, Response> {
-    serde_json::from_slice(bytes).map_err(|e| invalid("body", e.to_string(), instance))
-}
-
-fn convert<A: Serialize, B: DeserializeOwned>(a: &A) -> B {
-    serde_json::from_value(serde_json::to_value(a).expect("serializes")).expect("same shape")
 }
 
 fn usd(amount: f64) -> AmountCurrency {

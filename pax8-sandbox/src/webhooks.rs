@@ -14,13 +14,12 @@ use pax8_api::webhooks::types::{
     WebhookDeliveryStatus, WebhookLog, WebhookLogPagedResult, WebhookPagedResult, WebhookPayload, WebhookTest,
     WebhookTopic,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::http::{Query, invalid, not_found, ok, path_id, slice};
+use crate::http::{Query, body, convert, invalid, not_found, ok, path_id, slice};
+use crate::tri;
 
 /// Webhooks and their delivery logs.
 #[derive(Debug, Default)]
@@ -57,24 +56,6 @@ pub(crate) fn routes() -> Router<App> {
         .route("/api/v2/webhooks/{id}/logs", get(logs))
         .route("/api/v2/webhooks/{id}/logs/{log}", get(log))
         .route("/api/v2/webhooks/{id}/logs/{log}/retry", post(retry))
-}
-
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(response) => return response,
-        }
-    };
-}
-
-fn body<T: DeserializeOwned>(bytes: &Bytes, instance: &str) -> Result<T, Response> {
-    serde_json::from_slice(bytes).map_err(|e| invalid("body", e.to_string(), instance))
-}
-
-/// Same JSON shape, another generated type (request and response variants of one object).
-fn convert<A: Serialize, B: DeserializeOwned>(a: &A) -> B {
-    serde_json::from_value(serde_json::to_value(a).expect("serializes")).expect("same shape")
 }
 
 fn page(number: i64, size: i64, total: i64, pages: i64) -> Page {
