@@ -71,34 +71,24 @@ async fn main() -> Result<()> {
     }
 
     // 3. Upcoming renewals across all customers: commitments ending in the next 60 days.
-    let now = Utc::now();
-    let horizon = now + chrono::Duration::days(60);
-    let mut renewals: Vec<(chrono::DateTime<Utc>, Subscription)> = client
-        .subscriptions()
-        .list_with(|q| q.status("Active"))
-        .concurrency(4)
-        .items()
-        .try_filter_map(|s| async move {
-            let end = s.commitment.as_ref().or(s.commitment_term.as_ref()).and_then(|c| c.end_date).map(|t| t.to_utc());
-            Ok(end.filter(|e| *e >= now && *e <= horizon).map(|e| (e, s)))
-        })
-        .try_collect()
-        .await?;
-    renewals.sort_by_key(|(end, _)| *end);
-    let at_risk: f64 = renewals.iter().map(|(_, s)| monthly_value(s)).sum();
+    let active: Vec<Subscription> =
+        client.subscriptions().list_with(|q| q.status("Active")).concurrency(4).collect_all().await?;
+    let renewals = pax8_ext::insights::renewals(&active, Utc::now(), 60);
+    let at_risk: f64 = renewals.iter().map(|r| r.monthly_revenue).sum();
     println!(
         "\n== {} renewals in the next 60 days, {} a month at stake (first 5)",
         renewals.len(),
         money(at_risk).trim()
     );
-    for (end, s) in renewals.iter().take(5) {
+    for r in renewals.iter().take(5) {
+        let s = &r.subscription;
         let company = companies.iter().find(|c| c.id == s.company_id).map(|c| c.name.as_str()).unwrap_or("?");
         println!(
             "   {}  {:<30} {:<38} {}",
-            end.format("%Y-%m-%d"),
+            r.ends.format("%Y-%m-%d"),
             company,
             s.product_name.as_deref().unwrap_or("?"),
-            money(monthly_value(s))
+            money(r.monthly_revenue)
         );
     }
 
