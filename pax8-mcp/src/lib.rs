@@ -148,6 +148,11 @@ pub struct InvoicesList {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InvoiceId {
+    pub invoice_id: Uuid,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InvoiceItems {
     #[serde(flatten)]
     pub paging: PageArgs,
@@ -492,7 +497,7 @@ impl Pax8Tools {
     }
 
     #[tool(description = "One invoice.")]
-    async fn invoice_get(&self, Parameters(a): Parameters<OrderIdLike>) -> ToolResult {
+    async fn invoice_get(&self, Parameters(a): Parameters<InvoiceId>) -> ToolResult {
         self.run("invoice_get", &a, async {
             Ok(support::invoice(&self.client.invoices().get(a.invoice_id).await.map_err(e)?))
         })
@@ -763,12 +768,6 @@ impl Pax8Tools {
         })
         .await
     }
-}
-
-/// The invoice id argument.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct OrderIdLike {
-    pub invoice_id: Uuid,
 }
 
 impl Pax8Tools {

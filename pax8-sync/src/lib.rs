@@ -142,7 +142,7 @@ pub struct SyncSummary {
 }
 
 /// A query whose text is built from this crate's own table and column names (never from input).
-pub(crate) fn dyn_query(sql: String) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+fn dyn_query(sql: String) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
     sqlx::query(sqlx::AssertSqlSafe(sql))
 }
 

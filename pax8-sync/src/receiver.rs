@@ -17,7 +17,7 @@ use pax8_ext::SecretString;
 use serde_json::{Value, json};
 use sha2::Digest;
 
-use crate::{Store, SyncError, dyn_query};
+use crate::{Store, SyncError};
 
 /// The largest body accepted by default (1 MiB).
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
@@ -235,7 +235,7 @@ async fn apply(tx: &mut sqlx::Transaction<'_, sqlx::Any>, topic: &str, payload: 
             let name = name.ok_or("a new company needs a name")?;
             let data = payload.to_string();
             let hash: String = sha2::Sha256::digest(data.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-            dyn_query("INSERT INTO companies (id, name, status, data, hash) VALUES ($1, $2, $3, $4, $5)".to_string())
+            sqlx::query("INSERT INTO companies (id, name, status, data, hash) VALUES ($1, $2, $3, $4, $5)")
                 .bind(id.to_string())
                 .bind(name)
                 .bind(status)
