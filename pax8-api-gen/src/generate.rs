@@ -4,7 +4,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
 use proc_macro2::TokenStream;
-use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
+use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
 use quote::{format_ident, quote};
 use serde_json::Value;
 
@@ -31,8 +31,6 @@ pub fn generate(document: &str, module: &str, spec_file: &str, doc: &Value, enum
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
-        .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote!(crate::runtime::Seam))
         .with_derive("PartialEq");
     for e in enums {
         settings.with_replacement(
@@ -82,6 +80,7 @@ pub fn generate(document: &str, module: &str, spec_file: &str, doc: &Value, enum
     for e in enums {
         types.1.push(syn::parse2(open_enum_tokens(e)).expect("open enum tokens parse"));
     }
+    crate::endpoint::rewrite(&mut file, doc, module)?;
     for item in operation_table(doc)? {
         file.items.push(syn::parse2(item).expect("operation table parses"));
     }

@@ -11,6 +11,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod endpoint;
 pub mod error;
 pub mod generate;
 pub mod normalize;

@@ -4,15 +4,16 @@
 //! [`auth`], [`partner`], [`quoting`], [`webhooks`], [`vendor_provisioning`], [`vendor_usage`].
 //! Every module has a `Client` with one builder method per operation and an `OPERATIONS` table.
 //!
-//! The generated code is never edited by hand; the only hand-written parts are the [`runtime`]
-//! seam (through which pax8-ext adds authentication, retries, rate limiting and tracing to every
-//! request) and the [`open_enum!`] macro behind the generated enums, which keep values the
-//! server adds later instead of failing to decode.
+//! The generated code is never edited by hand. Every request builder implements [`Endpoint`]
+//! (build the request; decode a complete answer) and every list operation [`Paged`] (its paging
+//! facts from the document): that is the seam pax8-ext drives to add authentication, retries,
+//! rate limiting and tracing, with no hidden state. Used alone, a builder's `send()` is a plain
+//! progenitor call. The [`open_enum!`] macro behind the generated enums keeps values the server
+//! adds later instead of failing to decode.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use pax8_api::partner::Client;
-//! use pax8_api::runtime::Seam;
 //!
 //! // A plain progenitor client: no runtime, so the caller sets the bearer token itself.
 //! let http = reqwest::Client::builder()
@@ -20,7 +21,7 @@
 //!         [(reqwest::header::AUTHORIZATION, "Bearer <token>".parse()?)].into_iter().collect(),
 //!     )
 //!     .build()?;
-//! let client = Client::new_with_client("https://api.pax8.com/v1", http, Seam::default());
+//! let client = Client::new_with_client("https://api.pax8.com/v1", http);
 //! let page = client.find_companies().size(50).send().await?;
 //! println!("{} companies", page.content.len());
 //! # Ok(()) }
@@ -28,13 +29,14 @@
 #![forbid(unsafe_code)]
 
 mod dates;
+pub mod endpoint;
 mod error_body;
 mod open_enum;
-pub mod runtime;
 mod secret;
 mod token;
 
 pub use dates::{Date, ParseDateError, Timestamp};
+pub use endpoint::{Endpoint, PageParts, Paged, Paging};
 pub use error_body::{ErrorBody, ErrorDetail};
 pub use secret::SecretString;
 pub use token::{TokenRequest, TokenResponse};
@@ -157,30 +159,3 @@ pub mod vendor_usage;
 #[rustfmt::skip]
 #[path = "generated/webhooks.rs"]
 pub mod webhooks;
-
-macro_rules! seam_for {
-    ($($feature:literal => $module:ident, $api:expr;)*) => {
-        $(
-            #[cfg(feature = $feature)]
-            impl progenitor_client::ClientHooks<runtime::Seam> for $module::Client {
-                async fn exec(
-                    &self,
-                    request: reqwest::Request,
-                    info: &progenitor_client::OperationInfo,
-                ) -> reqwest::Result<reqwest::Response> {
-                    let operation = runtime::find_operation(&$module::OPERATIONS, info.operation_id);
-                    runtime::dispatch(&self.inner, &self.client, $api, operation, request).await
-                }
-            }
-        )*
-    };
-}
-
-seam_for! {
-    "auth" => auth, Api::Auth;
-    "partner" => partner, Api::Partner;
-    "quoting" => quoting, Api::Quoting;
-    "webhooks" => webhooks, Api::Webhooks;
-    "vendor_provisioning" => vendor_provisioning, Api::VendorProvisioning;
-    "vendor_usage" => vendor_usage, Api::VendorUsage;
-}

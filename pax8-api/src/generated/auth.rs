@@ -64,7 +64,6 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::runtime::Seam,
 }
 impl Client {
     /// Create a new client.
@@ -72,7 +71,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::runtime::Seam) -> Self {
+    pub fn new(baseurl: &str) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -80,7 +79,7 @@ impl Client {
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
+        Self::new_with_client(baseurl, client.build().unwrap())
     }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
@@ -88,19 +87,14 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(
-        baseurl: &str,
-        client: reqwest::Client,
-        inner: crate::runtime::Seam,
-    ) -> Self {
+    pub fn new_with_client(baseurl: &str, client: reqwest::Client) -> Self {
         Self {
             baseurl: baseurl.to_string(),
             client,
-            inner,
         }
     }
 }
-impl ClientInfo<crate::runtime::Seam> for Client {
+impl ClientInfo<()> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -110,17 +104,11 @@ impl ClientInfo<crate::runtime::Seam> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::runtime::Seam {
-        &self.inner
+    fn inner(&self) -> &() {
+        &()
     }
 }
-const _: () = {
-    #[allow(dead_code)]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<crate::runtime::Seam>,
-    {}
-};
+impl ClientHooks<()> for &Client {}
 impl Client {
     /**Create a new Access Token
 
@@ -179,6 +167,25 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<crate::TokenResponse>, Error<crate::ErrorBody>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "create_access_token",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    impl<'a> crate::Endpoint for CreateAccessToken<'a> {
+        type Output = crate::TokenResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Auth;
+        const OPERATION: crate::Operation = super::OPERATIONS[0usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!("{}/token", client.baseurl,);
@@ -201,13 +208,11 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_access_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<crate::TokenResponse>, Error<crate::ErrorBody>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {

@@ -7570,7 +7570,6 @@ Version: 2.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::runtime::Seam,
 }
 impl Client {
     /// Create a new client.
@@ -7578,7 +7577,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::runtime::Seam) -> Self {
+    pub fn new(baseurl: &str) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -7586,7 +7585,7 @@ impl Client {
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
+        Self::new_with_client(baseurl, client.build().unwrap())
     }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
@@ -7594,19 +7593,14 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(
-        baseurl: &str,
-        client: reqwest::Client,
-        inner: crate::runtime::Seam,
-    ) -> Self {
+    pub fn new_with_client(baseurl: &str, client: reqwest::Client) -> Self {
         Self {
             baseurl: baseurl.to_string(),
             client,
-            inner,
         }
     }
 }
-impl ClientInfo<crate::runtime::Seam> for Client {
+impl ClientInfo<()> for Client {
     fn api_version() -> &'static str {
         "2.0.0"
     }
@@ -7616,17 +7610,11 @@ impl ClientInfo<crate::runtime::Seam> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::runtime::Seam {
-        &self.inner
+    fn inner(&self) -> &() {
+        &()
     }
 }
-const _: () = {
-    #[allow(dead_code)]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<crate::runtime::Seam>,
-    {}
-};
+impl ClientHooks<()> for &Client {}
 impl Client {
     /**Get attachments from the library
 
@@ -8211,26 +8199,9 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
             Error<crate::ErrorBody>,
         > {
-            let Self { client } = self;
-            let url = format!("{}/v2/quote-attachments", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "get_library_attachments_metadata",
             };
@@ -8238,87 +8209,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::update_library_attachments`]
@@ -8355,28 +8246,9 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
             Error<crate::ErrorBody>,
         > {
-            let Self { client, body } = self;
-            let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/quote-attachments", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .put(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "update_library_attachments",
             };
@@ -8384,87 +8256,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::upload_attachment_to_library`]
@@ -8500,34 +8292,9 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
             Error<crate::ErrorBody>,
         > {
-            let Self { client, body } = self;
-            let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/quote-attachments", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .header(
-                    ::reqwest::header::CONTENT_TYPE,
-                    ::reqwest::header::HeaderValue::from_static(
-                        "application/octet-stream",
-                    ),
-                )
-                .body(body)
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "upload_attachment_to_library",
             };
@@ -8535,87 +8302,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::add_quote_attachments_to_library`]
@@ -8652,28 +8339,9 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
             Error<crate::ErrorBody>,
         > {
-            let Self { client, body } = self;
-            let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/quote-attachments/shared", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "add_quote_attachments_to_library",
             };
@@ -8681,87 +8349,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::get_library_attachment_metadata`]
@@ -8807,32 +8395,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::AttachmentResponse>, Error<crate::ErrorBody>> {
-            let Self { client, attachment_id, download } = self;
-            let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
-            let download = download.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/quote-attachments/{}", client.baseurl, encode_path(& attachment_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .query(&progenitor_client::QueryParam::new("download", &download))
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "get_library_attachment_metadata",
             };
@@ -8840,87 +8405,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::delete_single_library_attachment`]
@@ -8952,30 +8437,9 @@ pub mod builder {
         }
         ///Sends a `DELETE` request to `/v2/quote-attachments/{attachmentId}`
         pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
-            let Self { client, attachment_id } = self;
-            let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/quote-attachments/{}", client.baseurl, encode_path(& attachment_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .delete(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "delete_single_library_attachment",
             };
@@ -8983,87 +8447,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::replace_library_attachment`]
@@ -9110,38 +8494,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::AttachmentResponse>, Error<crate::ErrorBody>> {
-            let Self { client, attachment_id, body } = self;
-            let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
-            let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/quote-attachments/{}", client.baseurl, encode_path(& attachment_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .patch(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .header(
-                    ::reqwest::header::CONTENT_TYPE,
-                    ::reqwest::header::HeaderValue::from_static(
-                        "application/octet-stream",
-                    ),
-                )
-                .body(body)
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "replace_library_attachment",
             };
@@ -9149,87 +8504,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::get_quote_preferences`]
@@ -9247,26 +8522,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::PreferencesResponse>, Error<crate::ErrorBody>> {
-            let Self { client } = self;
-            let url = format!("{}/v2/quote-preferences", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "get_quote_preferences",
             };
@@ -9274,87 +8532,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::persist_quote_preferences`]
@@ -9403,32 +8581,9 @@ pub mod builder {
             ResponseValue<types::QuotePreferencesResult>,
             Error<crate::ErrorBody>,
         > {
-            let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::PreferencesPayload::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/quote-preferences", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .put(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "persist_quote_preferences",
             };
@@ -9436,88 +8591,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::upload_preferences_attachments`]
@@ -9569,33 +8643,9 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
             Error<crate::ErrorBody>,
         > {
-            let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::AddPreferenceAttachmentsPayload::try_from(v)
-                        .map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/quote-preferences/attachments", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "upload_preferences_attachments",
             };
@@ -9603,87 +8653,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::delete_preference_attachment`]
@@ -9715,30 +8685,9 @@ pub mod builder {
         }
         ///Sends a `DELETE` request to `/v2/quote-preferences/attachments/{attachmentId}`
         pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
-            let Self { client, attachment_id } = self;
-            let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/quote-preferences/attachments/{}", client.baseurl, encode_path(&
-                attachment_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .delete(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "delete_preference_attachment",
             };
@@ -9746,87 +8695,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::get_quotes_list`]
@@ -9840,7 +8709,7 @@ pub mod builder {
             Option<crate::quoting::types::GetQuotesListIntentType>,
             String,
         >,
-        limit: Result<Option<i32>, String>,
+        limit: Result<Option<::std::num::NonZeroU32>, String>,
         page: Result<Option<i32>, String>,
         partner_id: Result<Option<::uuid::Uuid>, String>,
         search: Result<Option<::std::string::String>, String>,
@@ -9889,12 +8758,15 @@ pub mod builder {
         }
         pub fn limit<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i32>,
+            V: std::convert::TryInto<::std::num::NonZeroU32>,
         {
             self.limit = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i32` for limit failed".to_string());
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU32` for limit failed"
+                        .to_string()
+                });
             self
         }
         pub fn page<V>(mut self, value: V) -> Self
@@ -9962,52 +8834,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::ListResponse>, Error<crate::ErrorBody>> {
-            let Self {
-                client,
-                account,
-                intent_type,
-                limit,
-                page,
-                partner_id,
-                search,
-                sort,
-                status,
-            } = self;
-            let account = account.map_err(Error::InvalidRequest)?;
-            let intent_type = intent_type.map_err(Error::InvalidRequest)?;
-            let limit = limit.map_err(Error::InvalidRequest)?;
-            let page = page.map_err(Error::InvalidRequest)?;
-            let partner_id = partner_id.map_err(Error::InvalidRequest)?;
-            let search = search.map_err(Error::InvalidRequest)?;
-            let sort = sort.map_err(Error::InvalidRequest)?;
-            let status = status.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/quotes", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .query(&progenitor_client::QueryParam::new("account", &account))
-                .query(&progenitor_client::QueryParam::new("intentType", &intent_type))
-                .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .query(&progenitor_client::QueryParam::new("page", &page))
-                .query(&progenitor_client::QueryParam::new("partnerId", &partner_id))
-                .query(&progenitor_client::QueryParam::new("search", &search))
-                .query(&progenitor_client::QueryParam::new("sort", &sort))
-                .query(&progenitor_client::QueryParam::new("status", &status))
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "get_quotes_list",
             };
@@ -10015,87 +8844,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::create_quote`]
@@ -10141,32 +8890,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
-            let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::CreateQuotePayload::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/quotes", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "create_quote",
             };
@@ -10174,87 +8900,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::get_quote_by_id`]
@@ -10287,29 +8933,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
-            let Self { client, quote_id } = self;
-            let quote_id = quote_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/quotes/{}", client.baseurl, encode_path(& quote_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "get_quote_by_id",
             };
@@ -10317,87 +8943,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::update_quote`]
@@ -10456,35 +9002,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
-            let Self { client, quote_id, body } = self;
-            let quote_id = quote_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::UpdateQuotePayload::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/quotes/{}", client.baseurl, encode_path(& quote_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .put(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "update_quote",
             };
@@ -10492,87 +9012,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::delete_quote_by_id`]
@@ -10603,29 +9043,9 @@ pub mod builder {
         }
         ///Sends a `DELETE` request to `/v2/quotes/{quoteId}`
         pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
-            let Self { client, quote_id } = self;
-            let quote_id = quote_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/quotes/{}", client.baseurl, encode_path(& quote_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .delete(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "delete_quote_by_id",
             };
@@ -10633,87 +9053,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                204u16 => Ok(ResponseValue::empty(response)),
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::get_quote_access_list`]
@@ -10746,30 +9086,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::AccessListResponse>, Error<crate::ErrorBody>> {
-            let Self { client, quote_id } = self;
-            let quote_id = quote_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/quotes/{}/access-list", client.baseurl, encode_path(& quote_id
-                .to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "get_quote_access_list",
             };
@@ -10777,87 +9096,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::add_quote_access_list_entry`]
@@ -10907,13 +9146,1148 @@ pub mod builder {
             ResponseValue<::std::vec::Vec<types::AccessListEntry>>,
             Error<crate::ErrorBody>,
         > {
-            let Self { client, quote_id, body } = self;
-            let quote_id = quote_id.map_err(Error::InvalidRequest)?;
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "add_quote_access_list_entry",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::delete_quote_share_entry`]
+
+[`Client::delete_quote_share_entry`]: super::Client::delete_quote_share_entry*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteQuoteShareEntry<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        access_list_entry_id: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> DeleteQuoteShareEntry<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                access_list_entry_id: Err(
+                    "access_list_entry_id was not initialized".to_string(),
+                ),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn access_list_entry_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.access_list_entry_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for access_list_entry_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/v2/quotes/{quoteId}/access-list/{accessListEntryId}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "delete_quote_share_entry",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::download_all_attachments_as_zip`]
+
+[`Client::download_all_attachments_as_zip`]: super::Client::download_all_attachments_as_zip*/
+    #[derive(Debug, Clone)]
+    pub struct DownloadAllAttachmentsAsZip<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        download_zip: Result<Option<bool>, String>,
+    }
+    impl<'a> DownloadAllAttachmentsAsZip<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                download_zip: Ok(None),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn download_zip<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.download_zip = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for download_zip failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/v2/quotes/{quoteId}/attachments`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<crate::ErrorBody>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "download_all_attachments_as_zip",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::update_attachments_metadata`]
+
+[`Client::update_attachments_metadata`]: super::Client::update_attachments_metadata*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateAttachmentsMetadata<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        body: Result<::std::vec::Vec<types::UpdateAttachmentPayload>, String>,
+    }
+    impl<'a> UpdateAttachmentsMetadata<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<types::UpdateAttachmentPayload>>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < UpdateAttachmentPayload >` for body failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `PUT` request to `/v2/quotes/{quoteId}/attachments`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
+            Error<crate::ErrorBody>,
+        > {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "update_attachments_metadata",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::upload_attachment_to_quote`]
+
+[`Client::upload_attachment_to_quote`]: super::Client::upload_attachment_to_quote*/
+    #[derive(Debug)]
+    pub struct UploadAttachmentToQuote<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        body: Result<reqwest::Body, String>,
+    }
+    impl<'a> UploadAttachmentToQuote<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn body<B>(mut self, value: B) -> Self
+        where
+            B: std::convert::TryInto<reqwest::Body>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `reqwest::Body` for body failed".to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/v2/quotes/{quoteId}/attachments`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
+            Error<crate::ErrorBody>,
+        > {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "upload_attachment_to_quote",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::copy_attachments_to_quote_from_library`]
+
+[`Client::copy_attachments_to_quote_from_library`]: super::Client::copy_attachments_to_quote_from_library*/
+    #[derive(Debug, Clone)]
+    pub struct CopyAttachmentsToQuoteFromLibrary<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        body: Result<::std::vec::Vec<types::CopyAttachmentPayload>, String>,
+    }
+    impl<'a> CopyAttachmentsToQuoteFromLibrary<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<types::CopyAttachmentPayload>>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < CopyAttachmentPayload >` for body failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/v2/quotes/{quoteId}/attachments/shared`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
+            Error<crate::ErrorBody>,
+        > {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "copy_attachments_to_quote_from_library",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::get_attachment_metadata`]
+
+[`Client::get_attachment_metadata`]: super::Client::get_attachment_metadata*/
+    #[derive(Debug, Clone)]
+    pub struct GetAttachmentMetadata<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        attachment_id: Result<::uuid::Uuid, String>,
+        download: Result<Option<bool>, String>,
+    }
+    impl<'a> GetAttachmentMetadata<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                attachment_id: Err("attachment_id was not initialized".to_string()),
+                download: Ok(None),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn attachment_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.attachment_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for attachment_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn download<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.download = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for download failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/v2/quotes/{quoteId}/attachments/{attachmentId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AttachmentResponse>, Error<crate::ErrorBody>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "get_attachment_metadata",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::delete_attachment`]
+
+[`Client::delete_attachment`]: super::Client::delete_attachment*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteAttachment<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        attachment_id: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> DeleteAttachment<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                attachment_id: Err("attachment_id was not initialized".to_string()),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn attachment_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.attachment_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for attachment_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/v2/quotes/{quoteId}/attachments/{attachmentId}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "delete_attachment",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::update_line_items`]
+
+[`Client::update_line_items`]: super::Client::update_line_items*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateLineItems<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        body: Result<::std::vec::Vec<types::UpdateLineItemsBodyItem>, String>,
+    }
+    impl<'a> UpdateLineItems<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<types::UpdateLineItemsBodyItem>>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < UpdateLineItemsBodyItem >` for body failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `PUT` request to `/v2/quotes/{quoteId}/line-items`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::LineItemResponse>>,
+            Error<crate::ErrorBody>,
+        > {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "update_line_items",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::add_line_items`]
+
+[`Client::add_line_items`]: super::Client::add_line_items*/
+    #[derive(Debug, Clone)]
+    pub struct AddLineItems<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        body: Result<::std::vec::Vec<types::AddLineItemsBodyItem>, String>,
+    }
+    impl<'a> AddLineItems<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<types::AddLineItemsBodyItem>>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < AddLineItemsBodyItem >` for body failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/v2/quotes/{quoteId}/line-items`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::LineItemResponse>>,
+            Error<crate::ErrorBody>,
+        > {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "add_line_items",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::bulk_delete_line_items`]
+
+[`Client::bulk_delete_line_items`]: super::Client::bulk_delete_line_items*/
+    #[derive(Debug, Clone)]
+    pub struct BulkDeleteLineItems<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::DeleteLineItemsPayload, String>,
+    }
+    impl<'a> BulkDeleteLineItems<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeleteLineItemsPayload>,
+            <V as std::convert::TryInto<
+                types::DeleteLineItemsPayload,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `DeleteLineItemsPayload` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DeleteLineItemsPayload,
+            ) -> types::builder::DeleteLineItemsPayload,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/quotes/{quoteId}/line-items/bulk-delete`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "bulk_delete_line_items",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::delete_line_item_by_id`]
+
+[`Client::delete_line_item_by_id`]: super::Client::delete_line_item_by_id*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteLineItemById<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        line_item_id: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> DeleteLineItemById<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                line_item_id: Err("line_item_id was not initialized".to_string()),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn line_item_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.line_item_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for line_item_id failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/v2/quotes/{quoteId}/line-items/{lineItemId}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "delete_line_item_by_id",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::get_sections`]
+
+[`Client::get_sections`]: super::Client::get_sections*/
+    #[derive(Debug, Clone)]
+    pub struct GetSections<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> GetSections<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/v2/quotes/{quoteId}/sections`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SectionsResponse>, Error<crate::ErrorBody>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "get_sections",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::update_sections`]
+
+[`Client::update_sections`]: super::Client::update_sections*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateSections<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::SectionsPayload, String>,
+    }
+    impl<'a> UpdateSections<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SectionsPayload>,
+            <V as std::convert::TryInto<
+                types::SectionsPayload,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SectionsPayload` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SectionsPayload,
+            ) -> types::builder::SectionsPayload,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/v2/quotes/{quoteId}/sections`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SectionsResponse>, Error<crate::ErrorBody>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "update_sections",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::create_section`]
+
+[`Client::create_section`]: super::Client::create_section*/
+    #[derive(Debug, Clone)]
+    pub struct CreateSection<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::CreateSectionPayload, String>,
+    }
+    impl<'a> CreateSection<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateSectionPayload>,
+            <V as std::convert::TryInto<
+                types::CreateSectionPayload,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreateSectionPayload` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateSectionPayload,
+            ) -> types::builder::CreateSectionPayload,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/quotes/{quoteId}/sections`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SectionsResponse>, Error<crate::ErrorBody>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "create_section",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    /**Builder for [`Client::take_quote_ownership`]
+
+[`Client::take_quote_ownership`]: super::Client::take_quote_ownership*/
+    #[derive(Debug, Clone)]
+    pub struct TakeQuoteOwnership<'a> {
+        client: &'a super::Client,
+        quote_id: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> TakeQuoteOwnership<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                quote_id: Err("quote_id was not initialized".to_string()),
+            }
+        }
+        pub fn quote_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.quote_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/v2/quotes/{quoteId}/take-ownership`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "take_quote_ownership",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    impl<'a> crate::Endpoint for GetLibraryAttachmentsMetadata<'a> {
+        type Output = ::std::vec::Vec<types::AttachmentResponse>;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[0usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client } = self;
+            let url = format!("{}/v2/quote-attachments", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
+            Error<crate::ErrorBody>,
+        > {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for UpdateLibraryAttachments<'a> {
+        type Output = ::std::vec::Vec<types::AttachmentResponse>;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[2usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/quotes/{}/access-list", client.baseurl, encode_path(& quote_id
-                .to_string()),
-            );
+            let url = format!("{}/v2/quote-attachments", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
+            Error<crate::ErrorBody>,
+        > {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for UploadAttachmentToLibrary<'a> {
+        type Output = ::std::vec::Vec<types::AttachmentResponse>;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[1usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, body } = self;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/quote-attachments", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -10930,16 +10304,23 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .json(&body)
+                .header(
+                    ::reqwest::header::CONTENT_TYPE,
+                    ::reqwest::header::HeaderValue::from_static(
+                        "application/octet-stream",
+                    ),
+                )
+                .body(body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "add_quote_access_list_entry",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
+            Error<crate::ErrorBody>,
+        > {
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
                 400u16 => {
@@ -11023,57 +10404,256 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::delete_quote_share_entry`]
-
-[`Client::delete_quote_share_entry`]: super::Client::delete_quote_share_entry*/
-    #[derive(Debug, Clone)]
-    pub struct DeleteQuoteShareEntry<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        access_list_entry_id: Result<::uuid::Uuid, String>,
-    }
-    impl<'a> DeleteQuoteShareEntry<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                access_list_entry_id: Err(
-                    "access_list_entry_id was not initialized".to_string(),
-                ),
+    impl<'a> crate::Endpoint for AddQuoteAttachmentsToLibrary<'a> {
+        type Output = ::std::vec::Vec<types::AttachmentResponse>;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[3usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, body } = self;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/quote-attachments/shared", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
+            Error<crate::ErrorBody>,
+        > {
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        pub fn access_list_entry_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.access_list_entry_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for access_list_entry_id failed"
-                        .to_string()
-                });
-            self
-        }
-        ///Sends a `DELETE` request to `/v2/quotes/{quoteId}/access-list/{accessListEntryId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
-            let Self { client, quote_id, access_list_entry_id } = self;
-            let quote_id = quote_id.map_err(Error::InvalidRequest)?;
-            let access_list_entry_id = access_list_entry_id
-                .map_err(Error::InvalidRequest)?;
+    }
+    impl<'a> crate::Endpoint for GetLibraryAttachmentMetadata<'a> {
+        type Output = types::AttachmentResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[5usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, attachment_id, download } = self;
+            let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
+            let download = download.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/quotes/{}/access-list/{}", client.baseurl, encode_path(& quote_id
-                .to_string()), encode_path(& access_list_entry_id.to_string()),
+                "{}/v2/quote-attachments/{}", client.baseurl, encode_path(& attachment_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("download", &download))
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::AttachmentResponse>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for DeleteSingleLibraryAttachment<'a> {
+        type Output = ();
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[4usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, attachment_id } = self;
+            let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/quote-attachments/{}", client.baseurl, encode_path(& attachment_id
+                .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
@@ -11093,13 +10673,11 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_quote_share_entry",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
@@ -11183,48 +10761,1625 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::download_all_attachments_as_zip`]
-
-[`Client::download_all_attachments_as_zip`]: super::Client::download_all_attachments_as_zip*/
-    #[derive(Debug, Clone)]
-    pub struct DownloadAllAttachmentsAsZip<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        download_zip: Result<Option<bool>, String>,
-    }
-    impl<'a> DownloadAllAttachmentsAsZip<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                download_zip: Ok(None),
+    impl<'a> crate::Endpoint for ReplaceLibraryAttachment<'a> {
+        type Output = types::AttachmentResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[6usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, attachment_id, body } = self;
+            let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/quote-attachments/{}", client.baseurl, encode_path(& attachment_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .header(
+                    ::reqwest::header::CONTENT_TYPE,
+                    ::reqwest::header::HeaderValue::from_static(
+                        "application/octet-stream",
+                    ),
+                )
+                .body(body)
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::AttachmentResponse>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
             }
         }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
+    }
+    impl<'a> crate::Endpoint for GetQuotePreferences<'a> {
+        type Output = types::PreferencesResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[7usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client } = self;
+            let url = format!("{}/v2/quote-preferences", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            Ok(request)
         }
-        pub fn download_zip<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<bool>,
-        {
-            self.download_zip = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `bool` for download_zip failed".to_string());
-            self
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::PreferencesResponse>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
         }
-        ///Sends a `GET` request to `/v2/quotes/{quoteId}/attachments`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<ByteStream>, Error<crate::ErrorBody>> {
+    }
+    impl<'a> crate::Endpoint for PersistQuotePreferences<'a> {
+        type Output = types::QuotePreferencesResult;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[8usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::PreferencesPayload::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/quote-preferences", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<types::QuotePreferencesResult>,
+            Error<crate::ErrorBody>,
+        > {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for UploadPreferencesAttachments<'a> {
+        type Output = ::std::vec::Vec<types::AttachmentResponse>;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[9usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AddPreferenceAttachmentsPayload::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/quote-preferences/attachments", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
+            Error<crate::ErrorBody>,
+        > {
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for DeletePreferenceAttachment<'a> {
+        type Output = ();
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[10usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, attachment_id } = self;
+            let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/quote-preferences/attachments/{}", client.baseurl, encode_path(&
+                attachment_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for GetQuotesList<'a> {
+        type Output = types::ListResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[11usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self {
+                client,
+                account,
+                intent_type,
+                limit,
+                page,
+                partner_id,
+                search,
+                sort,
+                status,
+            } = self;
+            let account = account.map_err(Error::InvalidRequest)?;
+            let intent_type = intent_type.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let partner_id = partner_id.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let sort = sort.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/quotes", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("account", &account))
+                .query(&progenitor_client::QueryParam::new("intentType", &intent_type))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("partnerId", &partner_id))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(&progenitor_client::QueryParam::new("sort", &sort))
+                .query(&progenitor_client::QueryParam::new("status", &status))
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::ListResponse>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Paged for GetQuotesList<'a> {
+        type Item = types::ListContent;
+        const PAGING: crate::Paging = crate::Paging {
+            page_param: "page",
+            size_param: "limit",
+            first_page: 0u32,
+            max_size: 100u32,
+            default_size: 10u32,
+        };
+        fn with_page(self, number: u32) -> Self {
+            self.page(number)
+        }
+        fn with_size(self, size: u32) -> Self {
+            self.limit(size)
+        }
+        fn into_parts(output: Self::Output) -> crate::PageParts<Self::Item> {
+            let holder = Some(&output.page);
+            let number = holder.and_then(|h| u64::try_from(h.number).ok());
+            let total_pages = holder.and_then(|h| u64::try_from(h.total_pages).ok());
+            let total_elements = holder
+                .and_then(|h| u64::try_from(h.total_elements).ok());
+            crate::PageParts {
+                items: output.content,
+                number,
+                total_pages,
+                total_elements,
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for CreateQuote<'a> {
+        type Output = types::QuoteResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[12usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateQuotePayload::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/quotes", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for GetQuoteById<'a> {
+        type Output = types::QuoteResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[14usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, quote_id } = self;
+            let quote_id = quote_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/quotes/{}", client.baseurl, encode_path(& quote_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for UpdateQuote<'a> {
+        type Output = types::QuoteResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[15usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, quote_id, body } = self;
+            let quote_id = quote_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateQuotePayload::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/quotes/{}", client.baseurl, encode_path(& quote_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for DeleteQuoteById<'a> {
+        type Output = ();
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[13usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, quote_id } = self;
+            let quote_id = quote_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/quotes/{}", client.baseurl, encode_path(& quote_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for GetQuoteAccessList<'a> {
+        type Output = types::AccessListResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[16usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, quote_id } = self;
+            let quote_id = quote_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/quotes/{}/access-list", client.baseurl, encode_path(& quote_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::AccessListResponse>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for AddQuoteAccessListEntry<'a> {
+        type Output = ::std::vec::Vec<types::AccessListEntry>;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[17usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, quote_id, body } = self;
+            let quote_id = quote_id.map_err(Error::InvalidRequest)?;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/quotes/{}/access-list", client.baseurl, encode_path(& quote_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::AccessListEntry>>,
+            Error<crate::ErrorBody>,
+        > {
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for DeleteQuoteShareEntry<'a> {
+        type Output = ();
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[18usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self { client, quote_id, access_list_entry_id } = self;
+            let quote_id = quote_id.map_err(Error::InvalidRequest)?;
+            let access_list_entry_id = access_list_entry_id
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/quotes/{}/access-list/{}", client.baseurl, encode_path(& quote_id
+                .to_string()), encode_path(& access_list_entry_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for DownloadAllAttachmentsAsZip<'a> {
+        type Output = ByteStream;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[19usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id, download_zip } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let download_zip = download_zip.map_err(Error::InvalidRequest)?;
@@ -11247,13 +12402,11 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("downloadZip", &download_zip))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "download_all_attachments_as_zip",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<ByteStream>, Error<crate::ErrorBody>> {
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::stream(response)),
                 400u16 => {
@@ -11337,53 +12490,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::update_attachments_metadata`]
-
-[`Client::update_attachments_metadata`]: super::Client::update_attachments_metadata*/
-    #[derive(Debug, Clone)]
-    pub struct UpdateAttachmentsMetadata<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        body: Result<::std::vec::Vec<types::UpdateAttachmentPayload>, String>,
-    }
-    impl<'a> UpdateAttachmentsMetadata<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                body: Err("body was not initialized".to_string()),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::std::vec::Vec<types::UpdateAttachmentPayload>>,
-        {
-            self.body = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: vec :: Vec < UpdateAttachmentPayload >` for body failed"
-                        .to_string()
-                });
-            self
-        }
-        ///Sends a `PUT` request to `/v2/quotes/{quoteId}/attachments`
-        pub async fn send(
-            self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
-            Error<crate::ErrorBody>,
-        > {
+    impl<'a> crate::Endpoint for UpdateAttachmentsMetadata<'a> {
+        type Output = ::std::vec::Vec<types::AttachmentResponse>;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[21usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -11410,13 +12522,14 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_attachments_metadata",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
+            Error<crate::ErrorBody>,
+        > {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
@@ -11500,52 +12613,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::upload_attachment_to_quote`]
-
-[`Client::upload_attachment_to_quote`]: super::Client::upload_attachment_to_quote*/
-    #[derive(Debug)]
-    pub struct UploadAttachmentToQuote<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        body: Result<reqwest::Body, String>,
-    }
-    impl<'a> UploadAttachmentToQuote<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                body: Err("body was not initialized".to_string()),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        pub fn body<B>(mut self, value: B) -> Self
-        where
-            B: std::convert::TryInto<reqwest::Body>,
-        {
-            self.body = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `reqwest::Body` for body failed".to_string()
-                });
-            self
-        }
-        ///Sends a `POST` request to `/v2/quotes/{quoteId}/attachments`
-        pub async fn send(
-            self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
-            Error<crate::ErrorBody>,
-        > {
+    impl<'a> crate::Endpoint for UploadAttachmentToQuote<'a> {
+        type Output = ::std::vec::Vec<types::AttachmentResponse>;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[20usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -11578,13 +12651,14 @@ pub mod builder {
                 .body(body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "upload_attachment_to_quote",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
+            Error<crate::ErrorBody>,
+        > {
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
                 400u16 => {
@@ -11668,53 +12742,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::copy_attachments_to_quote_from_library`]
-
-[`Client::copy_attachments_to_quote_from_library`]: super::Client::copy_attachments_to_quote_from_library*/
-    #[derive(Debug, Clone)]
-    pub struct CopyAttachmentsToQuoteFromLibrary<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        body: Result<::std::vec::Vec<types::CopyAttachmentPayload>, String>,
-    }
-    impl<'a> CopyAttachmentsToQuoteFromLibrary<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                body: Err("body was not initialized".to_string()),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::std::vec::Vec<types::CopyAttachmentPayload>>,
-        {
-            self.body = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: vec :: Vec < CopyAttachmentPayload >` for body failed"
-                        .to_string()
-                });
-            self
-        }
-        ///Sends a `POST` request to `/v2/quotes/{quoteId}/attachments/shared`
-        pub async fn send(
-            self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
-            Error<crate::ErrorBody>,
-        > {
+    impl<'a> crate::Endpoint for CopyAttachmentsToQuoteFromLibrary<'a> {
+        type Output = ::std::vec::Vec<types::AttachmentResponse>;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[22usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -11741,13 +12774,14 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "copy_attachments_to_quote_from_library",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::AttachmentResponse>>,
+            Error<crate::ErrorBody>,
+        > {
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
                 400u16 => {
@@ -11831,62 +12865,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_attachment_metadata`]
-
-[`Client::get_attachment_metadata`]: super::Client::get_attachment_metadata*/
-    #[derive(Debug, Clone)]
-    pub struct GetAttachmentMetadata<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        attachment_id: Result<::uuid::Uuid, String>,
-        download: Result<Option<bool>, String>,
-    }
-    impl<'a> GetAttachmentMetadata<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                attachment_id: Err("attachment_id was not initialized".to_string()),
-                download: Ok(None),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        pub fn attachment_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.attachment_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for attachment_id failed"
-                        .to_string()
-                });
-            self
-        }
-        pub fn download<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<bool>,
-        {
-            self.download = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `bool` for download failed".to_string());
-            self
-        }
-        ///Sends a `GET` request to `/v2/quotes/{quoteId}/attachments/{attachmentId}`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AttachmentResponse>, Error<crate::ErrorBody>> {
+    impl<'a> crate::Endpoint for GetAttachmentMetadata<'a> {
+        type Output = types::AttachmentResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[24usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id, attachment_id, download } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
@@ -11914,13 +12898,11 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("download", &download))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "get_attachment_metadata",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::AttachmentResponse>, Error<crate::ErrorBody>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
@@ -12004,48 +12986,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::delete_attachment`]
-
-[`Client::delete_attachment`]: super::Client::delete_attachment*/
-    #[derive(Debug, Clone)]
-    pub struct DeleteAttachment<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        attachment_id: Result<::uuid::Uuid, String>,
-    }
-    impl<'a> DeleteAttachment<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                attachment_id: Err("attachment_id was not initialized".to_string()),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        pub fn attachment_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.attachment_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for attachment_id failed"
-                        .to_string()
-                });
-            self
-        }
-        ///Sends a `DELETE` request to `/v2/quotes/{quoteId}/attachments/{attachmentId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
+    impl<'a> crate::Endpoint for DeleteAttachment<'a> {
+        type Output = ();
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[23usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id, attachment_id } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let attachment_id = attachment_id.map_err(Error::InvalidRequest)?;
@@ -12071,13 +13017,11 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_attachment",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
@@ -12161,53 +13105,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::update_line_items`]
-
-[`Client::update_line_items`]: super::Client::update_line_items*/
-    #[derive(Debug, Clone)]
-    pub struct UpdateLineItems<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        body: Result<::std::vec::Vec<types::UpdateLineItemsBodyItem>, String>,
-    }
-    impl<'a> UpdateLineItems<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                body: Err("body was not initialized".to_string()),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::std::vec::Vec<types::UpdateLineItemsBodyItem>>,
-        {
-            self.body = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: vec :: Vec < UpdateLineItemsBodyItem >` for body failed"
-                        .to_string()
-                });
-            self
-        }
-        ///Sends a `PUT` request to `/v2/quotes/{quoteId}/line-items`
-        pub async fn send(
-            self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<types::LineItemResponse>>,
-            Error<crate::ErrorBody>,
-        > {
+    impl<'a> crate::Endpoint for UpdateLineItems<'a> {
+        type Output = ::std::vec::Vec<types::LineItemResponse>;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[26usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -12234,13 +13137,14 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_line_items",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::LineItemResponse>>,
+            Error<crate::ErrorBody>,
+        > {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
@@ -12324,53 +13228,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::add_line_items`]
-
-[`Client::add_line_items`]: super::Client::add_line_items*/
-    #[derive(Debug, Clone)]
-    pub struct AddLineItems<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        body: Result<::std::vec::Vec<types::AddLineItemsBodyItem>, String>,
-    }
-    impl<'a> AddLineItems<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                body: Err("body was not initialized".to_string()),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::std::vec::Vec<types::AddLineItemsBodyItem>>,
-        {
-            self.body = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: vec :: Vec < AddLineItemsBodyItem >` for body failed"
-                        .to_string()
-                });
-            self
-        }
-        ///Sends a `POST` request to `/v2/quotes/{quoteId}/line-items`
-        pub async fn send(
-            self,
-        ) -> Result<
-            ResponseValue<::std::vec::Vec<types::LineItemResponse>>,
-            Error<crate::ErrorBody>,
-        > {
+    impl<'a> crate::Endpoint for AddLineItems<'a> {
+        type Output = ::std::vec::Vec<types::LineItemResponse>;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[25usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -12397,13 +13260,14 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "add_line_items",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::LineItemResponse>>,
+            Error<crate::ErrorBody>,
+        > {
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
                 400u16 => {
@@ -12487,62 +13351,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::bulk_delete_line_items`]
-
-[`Client::bulk_delete_line_items`]: super::Client::bulk_delete_line_items*/
-    #[derive(Debug, Clone)]
-    pub struct BulkDeleteLineItems<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        body: Result<types::builder::DeleteLineItemsPayload, String>,
-    }
-    impl<'a> BulkDeleteLineItems<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::DeleteLineItemsPayload>,
-            <V as std::convert::TryInto<
-                types::DeleteLineItemsPayload,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `DeleteLineItemsPayload` for body failed: {}", s
-                    )
-                });
-            self
-        }
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::DeleteLineItemsPayload,
-            ) -> types::builder::DeleteLineItemsPayload,
-        {
-            self.body = self.body.map(f);
-            self
-        }
-        ///Sends a `POST` request to `/v2/quotes/{quoteId}/line-items/bulk-delete`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
+    impl<'a> crate::Endpoint for BulkDeleteLineItems<'a> {
+        type Output = ();
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[27usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -12573,13 +13387,11 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "bulk_delete_line_items",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
@@ -12663,47 +13475,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::delete_line_item_by_id`]
-
-[`Client::delete_line_item_by_id`]: super::Client::delete_line_item_by_id*/
-    #[derive(Debug, Clone)]
-    pub struct DeleteLineItemById<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        line_item_id: Result<::uuid::Uuid, String>,
-    }
-    impl<'a> DeleteLineItemById<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                line_item_id: Err("line_item_id was not initialized".to_string()),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        pub fn line_item_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.line_item_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for line_item_id failed".to_string()
-                });
-            self
-        }
-        ///Sends a `DELETE` request to `/v2/quotes/{quoteId}/line-items/{lineItemId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
+    impl<'a> crate::Endpoint for DeleteLineItemById<'a> {
+        type Output = ();
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[28usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id, line_item_id } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let line_item_id = line_item_id.map_err(Error::InvalidRequest)?;
@@ -12729,13 +13506,11 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_line_item_by_id",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<()>, Error<crate::ErrorBody>> {
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
@@ -12819,36 +13594,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::get_sections`]
-
-[`Client::get_sections`]: super::Client::get_sections*/
-    #[derive(Debug, Clone)]
-    pub struct GetSections<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-    }
-    impl<'a> GetSections<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        ///Sends a `GET` request to `/v2/quotes/{quoteId}/sections`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::SectionsResponse>, Error<crate::ErrorBody>> {
+    impl<'a> crate::Endpoint for GetSections<'a> {
+        type Output = types::SectionsResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[29usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -12873,13 +13624,11 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "get_sections",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::SectionsResponse>, Error<crate::ErrorBody>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
@@ -12963,62 +13712,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::update_sections`]
-
-[`Client::update_sections`]: super::Client::update_sections*/
-    #[derive(Debug, Clone)]
-    pub struct UpdateSections<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        body: Result<types::builder::SectionsPayload, String>,
-    }
-    impl<'a> UpdateSections<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::SectionsPayload>,
-            <V as std::convert::TryInto<
-                types::SectionsPayload,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `SectionsPayload` for body failed: {}", s)
-                });
-            self
-        }
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::SectionsPayload,
-            ) -> types::builder::SectionsPayload,
-        {
-            self.body = self.body.map(f);
-            self
-        }
-        ///Sends a `PUT` request to `/v2/quotes/{quoteId}/sections`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::SectionsResponse>, Error<crate::ErrorBody>> {
+    impl<'a> crate::Endpoint for UpdateSections<'a> {
+        type Output = types::SectionsResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[31usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -13049,13 +13748,11 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "update_sections",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::SectionsResponse>, Error<crate::ErrorBody>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
@@ -13139,64 +13836,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::create_section`]
-
-[`Client::create_section`]: super::Client::create_section*/
-    #[derive(Debug, Clone)]
-    pub struct CreateSection<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-        body: Result<types::builder::CreateSectionPayload, String>,
-    }
-    impl<'a> CreateSection<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::CreateSectionPayload>,
-            <V as std::convert::TryInto<
-                types::CreateSectionPayload,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `CreateSectionPayload` for body failed: {}", s
-                    )
-                });
-            self
-        }
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::CreateSectionPayload,
-            ) -> types::builder::CreateSectionPayload,
-        {
-            self.body = self.body.map(f);
-            self
-        }
-        ///Sends a `POST` request to `/v2/quotes/{quoteId}/sections`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::SectionsResponse>, Error<crate::ErrorBody>> {
+    impl<'a> crate::Endpoint for CreateSection<'a> {
+        type Output = types::SectionsResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[30usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id, body } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -13227,13 +13872,11 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_section",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::SectionsResponse>, Error<crate::ErrorBody>> {
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
                 400u16 => {
@@ -13317,36 +13960,12 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::take_quote_ownership`]
-
-[`Client::take_quote_ownership`]: super::Client::take_quote_ownership*/
-    #[derive(Debug, Clone)]
-    pub struct TakeQuoteOwnership<'a> {
-        client: &'a super::Client,
-        quote_id: Result<::uuid::Uuid, String>,
-    }
-    impl<'a> TakeQuoteOwnership<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                quote_id: Err("quote_id was not initialized".to_string()),
-            }
-        }
-        pub fn quote_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.quote_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for quote_id failed".to_string()
-                });
-            self
-        }
-        ///Sends a `POST` request to `/v2/quotes/{quoteId}/take-ownership`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
+    impl<'a> crate::Endpoint for TakeQuoteOwnership<'a> {
+        type Output = types::QuoteResponse;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::Quoting;
+        const OPERATION: crate::Operation = super::OPERATIONS[32usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self { client, quote_id } = self;
             let quote_id = quote_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -13371,13 +13990,11 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "take_quote_ownership",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::QuoteResponse>, Error<crate::ErrorBody>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {

@@ -762,7 +762,6 @@ Version: v0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::runtime::Seam,
 }
 impl Client {
     /// Create a new client.
@@ -770,7 +769,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::runtime::Seam) -> Self {
+    pub fn new(baseurl: &str) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -778,7 +777,7 @@ impl Client {
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
+        Self::new_with_client(baseurl, client.build().unwrap())
     }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
@@ -786,19 +785,14 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(
-        baseurl: &str,
-        client: reqwest::Client,
-        inner: crate::runtime::Seam,
-    ) -> Self {
+    pub fn new_with_client(baseurl: &str, client: reqwest::Client) -> Self {
         Self {
             baseurl: baseurl.to_string(),
             client,
-            inner,
         }
     }
 }
-impl ClientInfo<crate::runtime::Seam> for Client {
+impl ClientInfo<()> for Client {
     fn api_version() -> &'static str {
         "v0"
     }
@@ -808,17 +802,11 @@ impl ClientInfo<crate::runtime::Seam> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::runtime::Seam {
-        &self.inner
+    fn inner(&self) -> &() {
+        &()
     }
 }
-const _: () = {
-    #[allow(dead_code)]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<crate::runtime::Seam>,
-    {}
-};
+impl ClientHooks<()> for &Client {}
 impl Client {
     /**Get Usage Lines
 
@@ -980,53 +968,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::PageDtoUsageLine>, Error<crate::ErrorBody>> {
-            let Self {
-                client,
-                billing_period,
-                external_subscription_id,
-                subscription_id,
-                summary_key,
-            } = self;
-            let billing_period = billing_period.map_err(Error::InvalidRequest)?;
-            let external_subscription_id = external_subscription_id
-                .map_err(Error::InvalidRequest)?;
-            let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
-            let summary_key = summary_key.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/lines", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new("billingPeriod", &billing_period),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "externalSubscriptionId",
-                        &external_subscription_id,
-                    ),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "subscriptionId",
-                        &subscription_id,
-                    ),
-                )
-                .query(&progenitor_client::QueryParam::new("summaryKey", &summary_key))
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "get_usage_lines",
             };
@@ -1034,87 +978,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::save_usage_lines`]
@@ -1207,62 +1071,9 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::PageDtoUsageLine>, Error<crate::ErrorBody>> {
-            let Self {
-                client,
-                billing_period,
-                external_subscription_id,
-                overwrite_same_day_usage,
-                subscription_id,
-                body,
-            } = self;
-            let billing_period = billing_period.map_err(Error::InvalidRequest)?;
-            let external_subscription_id = external_subscription_id
-                .map_err(Error::InvalidRequest)?;
-            let overwrite_same_day_usage = overwrite_same_day_usage
-                .map_err(Error::InvalidRequest)?;
-            let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
-            let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/lines", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let client = self.client;
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .query(
-                    &progenitor_client::QueryParam::new("billingPeriod", &billing_period),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "externalSubscriptionId",
-                        &external_subscription_id,
-                    ),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "overwriteSameDayUsage",
-                        &overwrite_same_day_usage,
-                    ),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "subscriptionId",
-                        &subscription_id,
-                    ),
-                )
-                .headers(header_map)
-                .build()?;
+            let mut request = crate::Endpoint::into_request(self)?;
             let info = OperationInfo {
                 operation_id: "save_usage_lines",
             };
@@ -1270,87 +1081,7 @@ pub mod builder {
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
             let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                422u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                429u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                502u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                504u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            <Self as crate::Endpoint>::decode_response(response).await
         }
     }
     /**Builder for [`Client::save_usage_lines_with_aggregate`]
@@ -1443,6 +1174,316 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::PageDtoUsageLine>, Error<crate::ErrorBody>> {
+            let client = self.client;
+            #[allow(unused_mut)]
+            let mut request = crate::Endpoint::into_request(self)?;
+            let info = OperationInfo {
+                operation_id: "save_usage_lines_with_aggregate",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            <Self as crate::Endpoint>::decode_response(response).await
+        }
+    }
+    impl<'a> crate::Endpoint for GetUsageLines<'a> {
+        type Output = types::PageDtoUsageLine;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::VendorUsage;
+        const OPERATION: crate::Operation = super::OPERATIONS[0usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self {
+                client,
+                billing_period,
+                external_subscription_id,
+                subscription_id,
+                summary_key,
+            } = self;
+            let billing_period = billing_period.map_err(Error::InvalidRequest)?;
+            let external_subscription_id = external_subscription_id
+                .map_err(Error::InvalidRequest)?;
+            let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
+            let summary_key = summary_key.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/lines", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("billingPeriod", &billing_period),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "externalSubscriptionId",
+                        &external_subscription_id,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "subscriptionId",
+                        &subscription_id,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("summaryKey", &summary_key))
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::PageDtoUsageLine>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for SaveUsageLines<'a> {
+        type Output = types::PageDtoUsageLine;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::VendorUsage;
+        const OPERATION: crate::Operation = super::OPERATIONS[1usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
+            let Self {
+                client,
+                billing_period,
+                external_subscription_id,
+                overwrite_same_day_usage,
+                subscription_id,
+                body,
+            } = self;
+            let billing_period = billing_period.map_err(Error::InvalidRequest)?;
+            let external_subscription_id = external_subscription_id
+                .map_err(Error::InvalidRequest)?;
+            let overwrite_same_day_usage = overwrite_same_day_usage
+                .map_err(Error::InvalidRequest)?;
+            let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/lines", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(
+                    &progenitor_client::QueryParam::new("billingPeriod", &billing_period),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "externalSubscriptionId",
+                        &external_subscription_id,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "overwriteSameDayUsage",
+                        &overwrite_same_day_usage,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "subscriptionId",
+                        &subscription_id,
+                    ),
+                )
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::PageDtoUsageLine>, Error<crate::ErrorBody>> {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                504u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    impl<'a> crate::Endpoint for SaveUsageLinesWithAggregate<'a> {
+        type Output = types::PageDtoUsageLine;
+        type ErrorBody = crate::ErrorBody;
+        const API: crate::Api = crate::Api::VendorUsage;
+        const OPERATION: crate::Operation = super::OPERATIONS[2usize];
+        fn into_request(self) -> Result<reqwest::Request, Error<crate::ErrorBody>> {
             let Self {
                 client,
                 billing_period,
@@ -1499,13 +1540,11 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "save_usage_lines_with_aggregate",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            Ok(request)
+        }
+        async fn decode_response(
+            response: reqwest::Response,
+        ) -> Result<ResponseValue<types::PageDtoUsageLine>, Error<crate::ErrorBody>> {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
