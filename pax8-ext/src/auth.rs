@@ -1,17 +1,21 @@
 //! OAuth2 client-credentials tokens: fetched lazily, cached per audience, refreshed before
 //! expiry, single-flight (any number of concurrent callers cause one token request).
+//!
+//! [`TokenManager`] decides *when* a token is needed; the request itself goes through the same
+//! pipeline as every other request (rate limit, retries, budget, hooks), see
+//! [`crate::pipeline`].
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
-use pax8_api::runtime::capture_runtime_error;
 
 use crate::SecretString;
-use crate::error::{Error, OAuthError, Result};
-use crate::retry::{Decision, Outcome, RetryPolicy, classify};
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
 
 /// Who a token is for. Partner APIs use [`Audience::PARTNER`]; the vendor APIs their own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -126,13 +130,29 @@ impl Clock {
     }
 }
 
-/// Obtains, caches and refreshes tokens.
+/// The shortest and longest token lifetimes believed. A server's `expires_in` is clamped into
+/// this range (0, negative, 1e20 and NaN included), so no lifetime can overflow a clock.
+pub const LIFETIME_BOUNDS: (Duration, Duration) = (Duration::from_secs(60), Duration::from_secs(366 * 24 * 3600));
+/// The lifetime assumed when the server gives none: the documents' 86400 seconds.
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(86_400);
+
+/// The lifetime of a token whose response said `expires_in` seconds, within [`LIFETIME_BOUNDS`].
+pub fn lifetime(expires_in: Option<f64>) -> Duration {
+    let (min, max) = LIFETIME_BOUNDS;
+    match expires_in {
+        Some(seconds) if seconds.is_nan() => DEFAULT_LIFETIME,
+        Some(seconds) => Duration::from_secs_f64(seconds.clamp(min.as_secs_f64(), max.as_secs_f64())),
+        None => DEFAULT_LIFETIME,
+    }
+}
+
+/// Caches and refreshes tokens; what fetches one is given by the caller (the pipeline).
 pub(crate) struct TokenManager {
     pub(crate) credentials: Credentials,
-    pub(crate) endpoint: pax8_api::auth::Client,
     pub(crate) store: Arc<dyn TokenStore>,
     pub(crate) refresh_margin: Duration,
     pub(crate) auto_refresh: bool,
+    /// Retry policy of token requests.
     pub(crate) retry: RetryPolicy,
     pub(crate) clock: Clock,
     flights: Mutex<HashMap<Audience, Arc<tokio::sync::Mutex<()>>>>,
@@ -143,7 +163,6 @@ impl std::fmt::Debug for TokenManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenManager")
             .field("client_id", &self.credentials.client_id)
-            .field("token_endpoint", &pax8_api::auth::ClientInfo::baseurl(&self.endpoint))
             .field("auto_refresh", &self.auto_refresh)
             .field("refresh_margin", &self.refresh_margin)
             .finish_non_exhaustive()
@@ -153,7 +172,6 @@ impl std::fmt::Debug for TokenManager {
 impl TokenManager {
     pub(crate) fn new(
         credentials: Credentials,
-        endpoint: pax8_api::auth::Client,
         store: Arc<dyn TokenStore>,
         refresh_margin: Duration,
         auto_refresh: bool,
@@ -161,7 +179,6 @@ impl TokenManager {
     ) -> Self {
         Self {
             credentials,
-            endpoint,
             store,
             refresh_margin,
             auto_refresh,
@@ -177,9 +194,14 @@ impl TokenManager {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// Counts one token request.
+    pub(crate) fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Valid and not inside the refresh margin (at most half the lifetime, so short-lived
     /// tokens are still used).
-    fn is_fresh(&self, token: &AccessToken) -> bool {
+    pub(crate) fn is_fresh(&self, token: &AccessToken) -> bool {
         let margin = self.refresh_margin.min(token.lifetime() / 2);
         token.expires_at.checked_sub(margin).is_some_and(|t| t > self.clock.now())
     }
@@ -189,11 +211,16 @@ impl TokenManager {
     }
 
     fn flight(&self, audience: &Audience) -> Arc<tokio::sync::Mutex<()>> {
-        self.flights.lock().expect("flights lock").entry(audience.clone()).or_default().clone()
+        let mut flights = self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        flights.entry(audience.clone()).or_default().clone()
     }
 
-    /// A usable token for `audience`, fetching one if needed (single-flight).
-    pub(crate) async fn token(&self, audience: &Audience) -> Result<AccessToken> {
+    /// A usable token for `audience`; `fetch` is called (once, single-flight) when none is.
+    pub(crate) async fn token<F, Fut>(&self, audience: &Audience, fetch: F) -> Result<AccessToken>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<AccessToken>>,
+    {
         if let Some(t) = self.store.load(audience).await {
             if self.is_fresh(&t) {
                 return Ok(t);
@@ -217,103 +244,106 @@ impl TokenManager {
         {
             return Ok(t);
         }
-        self.fetch_and_store(audience).await
+        self.store_fetched(audience, fetch().await?).await
     }
 
     /// Fetches a new token now (manual refresh), single-flight with automatic ones.
-    pub(crate) async fn refresh(&self, audience: &Audience) -> Result<AccessToken> {
+    pub(crate) async fn refresh<F, Fut>(&self, audience: &Audience, fetch: F) -> Result<AccessToken>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<AccessToken>>,
+    {
         let flight = self.flight(audience);
         let _guard = flight.lock().await;
-        self.fetch_and_store(audience).await
+        self.store_fetched(audience, fetch().await?).await
+    }
+
+    async fn store_fetched(&self, audience: &Audience, token: AccessToken) -> Result<AccessToken> {
+        self.store.save(audience, token.clone()).await;
+        Ok(token)
     }
 
     /// Forgets `used` after the API refused it (401).
     pub(crate) async fn invalidate(&self, audience: &Audience, used: &AccessToken) {
         self.store.discard(audience, used).await;
     }
+}
 
-    async fn fetch_and_store(&self, audience: &Audience) -> Result<AccessToken> {
-        let token = self.fetch(audience).await?;
-        self.store.save(audience, token.clone()).await;
-        Ok(token)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manager(margin: Duration, auto_refresh: bool) -> TokenManager {
+        TokenManager::new(
+            Credentials { client_id: "id".into(), client_secret: SecretString::new("s") },
+            Arc::new(InMemoryTokenStore::default()),
+            margin,
+            auto_refresh,
+            RetryPolicy::default(),
+        )
     }
 
-    async fn fetch(&self, audience: &Audience) -> Result<AccessToken> {
-        let body = pax8_api::TokenRequest {
-            client_id: self.credentials.client_id.clone(),
-            client_secret: self.credentials.client_secret.expose().to_string(),
-            audience: audience.as_str().to_string(),
-            grant_type: "client_credentials".into(),
-        };
-        let started = tokio::time::Instant::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let issued_at = self.clock.now();
-            let (result, _) =
-                capture_runtime_error(self.endpoint.create_access_token().body(body.clone()).send()).await;
-            let outcome = match result {
-                Ok(response) => {
-                    let response = response.into_inner();
-                    let lifetime = Duration::from_secs_f64(response.expires_in.unwrap_or(86_400.0).max(1.0));
-                    tracing::debug!(
-                        audience = audience.as_str(),
-                        lifetime_s = lifetime.as_secs(),
-                        "pax8: new access token"
-                    );
-                    return Ok(AccessToken {
-                        token: SecretString::new(response.access_token),
-                        issued_at,
-                        expires_at: issued_at + lifetime,
-                    });
-                }
-                Err(pax8_api::auth::Error::ErrorResponse(response)) => {
-                    let status = response.status().as_u16();
-                    let body = response.into_inner();
-                    let oauth = body
-                        .error
-                        .clone()
-                        .map(|error| Box::new(OAuthError { error, description: body.error_description.clone() }));
-                    let err = Error::Authentication {
-                        message: format!(
-                            "token endpoint answered {status}: {}",
-                            body.error_description.as_deref().or(body.message.as_deref()).unwrap_or("no description")
-                        ),
-                        oauth,
-                        api: None,
-                    };
-                    (Outcome::Status { status, retry_after: None }, err)
-                }
-                Err(pax8_api::auth::Error::CommunicationError(e)) => {
-                    let outcome = if e.is_connect() {
-                        Outcome::ConnectFailed
-                    } else if e.is_timeout() {
-                        Outcome::TimedOut
-                    } else {
-                        Outcome::Interrupted
-                    };
-                    (outcome, Error::from_reqwest(e))
-                }
-                Err(other) => {
-                    return Err(Error::Authentication {
-                        message: format!("token endpoint: {other}"),
-                        oauth: None,
-                        api: None,
-                    });
-                }
-            };
-            let (outcome, err) = outcome;
-            // A token request changes nothing on the server: retried like an idempotent call.
-            let wait = match classify(true, outcome) {
-                Decision::Stop => return Err(err),
-                Decision::Retry => self.retry.backoff(attempt - 1, rand::random::<f64>()),
-                Decision::RetryAfter(d) => d,
-            };
-            if attempt >= self.retry.max_attempts || started.elapsed() + wait > self.retry.max_elapsed {
-                return Err(err);
-            }
-            tokio::time::sleep(wait).await;
+    fn token(manager: &TokenManager, lifetime: Duration) -> AccessToken {
+        let now = manager.clock.now();
+        AccessToken { token: SecretString::new("t"), issued_at: now, expires_at: now + lifetime }
+    }
+
+    #[test]
+    fn every_lifetime_is_clamped_without_panicking() {
+        let (min, max) = LIFETIME_BOUNDS;
+        assert_eq!(lifetime(Some(86_400.0)), Duration::from_secs(86_400));
+        assert_eq!(lifetime(Some(3599.5)), Duration::from_secs_f64(3599.5));
+        for absurd in [1e19, 1e20, f64::MAX, f64::INFINITY] {
+            assert_eq!(lifetime(Some(absurd)), max, "{absurd}");
         }
+        for tiny in [0.0, -1.0, -1e20, f64::NEG_INFINITY, 59.0] {
+            assert_eq!(lifetime(Some(tiny)), min, "{tiny}");
+        }
+        assert_eq!(lifetime(Some(f64::NAN)), DEFAULT_LIFETIME);
+        assert_eq!(lifetime(None), DEFAULT_LIFETIME);
+        let now = SystemTime::now();
+        let _ = now + max; // the largest lifetime still fits the clock
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_refresh_margin_is_at_most_half_the_lifetime() {
+        let m = manager(Duration::from_secs(300), true);
+        // A 10-minute token with a 5-minute margin: fresh for 5 minutes.
+        let t = token(&m, Duration::from_secs(600));
+        tokio::time::advance(Duration::from_secs(299)).await;
+        assert!(m.is_fresh(&t));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(!m.is_fresh(&t), "inside the margin");
+        // A 4-minute token: the margin shrinks to 2 minutes, so it is used at all.
+        let short = token(&m, Duration::from_secs(240));
+        tokio::time::advance(Duration::from_secs(119)).await;
+        assert!(m.is_fresh(&short), "half the lifetime is left");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(!m.is_fresh(&short));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_auto_refresh_a_token_inside_the_margin_is_still_used() {
+        let m = manager(Duration::from_secs(300), false);
+        let t = token(&m, Duration::from_secs(600));
+        m.store.save(&Audience::partner(), t.clone()).await;
+        tokio::time::advance(Duration::from_secs(400)).await; // inside the margin, not expired
+        let used = m.token(&Audience::partner(), || async { panic!("no fetch without auto refresh") }).await;
+        assert_eq!(used.unwrap(), t);
+        tokio::time::advance(Duration::from_secs(300)).await; // expired
+        let err = m.token(&Audience::partner(), || async { panic!("no fetch without auto refresh") }).await;
+        assert!(matches!(err, Err(Error::Authentication { .. })), "{err:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_auto_refresh_a_token_inside_the_margin_is_replaced() {
+        let m = manager(Duration::from_secs(300), true);
+        let old = token(&m, Duration::from_secs(600));
+        m.store.save(&Audience::partner(), old.clone()).await;
+        tokio::time::advance(Duration::from_secs(400)).await;
+        let new = token(&m, Duration::from_secs(600));
+        let got = m.token(&Audience::partner(), || async { Ok(new.clone()) }).await.unwrap();
+        assert_eq!(got, new);
+        assert_eq!(m.store.load(&Audience::partner()).await, Some(new), "stored");
     }
 }

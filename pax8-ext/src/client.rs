@@ -4,14 +4,13 @@
 use std::sync::Arc;
 
 use pax8_api::Api;
-use pax8_api::runtime::Seam;
 
 use crate::auth::{Audience, Credentials, InMemoryTokenStore, TokenManager};
 use crate::config::{ClientBuilder, Environment};
 use crate::error::{Error, Result};
+use crate::pipeline::Pipeline;
 use crate::rate_limit::RateLimiter;
 use crate::retry::RetryBudget;
-use crate::runtime::{ExtRuntime, Shared};
 
 /// The Pax8 client.
 ///
@@ -25,7 +24,7 @@ use crate::runtime::{ExtRuntime, Shared};
 /// ```
 #[derive(Clone)]
 pub struct Pax8Client {
-    pub(crate) shared: Arc<Shared>,
+    pipeline: Arc<Pipeline>,
     environment: Arc<Environment>,
     partner: pax8_api::partner::Client,
     quoting: pax8_api::quoting::Client,
@@ -37,10 +36,10 @@ pub struct Pax8Client {
 impl std::fmt::Debug for Pax8Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pax8Client")
-            .field("client_id", &self.shared.tokens.credentials.client_id)
+            .field("client_id", &self.pipeline.tokens.credentials.client_id)
             .field("environment", &self.environment)
-            .field("retry", &self.shared.retry)
-            .field("rate_limit_per_minute", &self.shared.limiter.as_ref().map(RateLimiter::per_minute))
+            .field("retry", &self.pipeline.retry)
+            .field("rate_limit_per_minute", &self.pipeline.limiter.as_ref().map(RateLimiter::per_minute))
             .finish_non_exhaustive()
     }
 }
@@ -86,37 +85,38 @@ pub(crate) fn build(b: ClientBuilder) -> Result<Pax8Client> {
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
     };
-    let token_endpoint =
-        pax8_api::auth::Client::new_with_client(environment.token_base(), http.clone(), Seam::default());
+    if b.max_response_bytes == 0 {
+        return Err(Error::Config("the response size limit must be at least 1 byte".into()));
+    }
     let tokens = TokenManager::new(
         Credentials { client_id: b.client_id.clone(), client_secret: b.client_secret.clone() },
-        token_endpoint,
         b.token_store.clone().unwrap_or_else(|| Arc::new(InMemoryTokenStore::default())),
         b.refresh_margin,
         b.auto_refresh,
         b.retry,
     );
-    let shared = Arc::new(Shared {
+    let pipeline = Arc::new(Pipeline {
+        http: http.clone(),
+        token_endpoint: pax8_api::auth::Client::new_with_client(environment.token_base(), http.clone()),
         tokens,
         limiter: b.rate_limit.map(|(per_minute, burst)| RateLimiter::new(per_minute, burst)),
         budget: RetryBudget::new(b.retry_budget),
         retry: b.retry,
         hooks: b.hooks.clone(),
         audiences,
+        max_response_bytes: b.max_response_bytes,
     });
-    let seam = Seam::new(Arc::new(ExtRuntime(shared.clone())));
     Ok(Pax8Client {
-        partner: pax8_api::partner::Client::new_with_client(&environment.partner, http.clone(), seam.clone()),
-        quoting: pax8_api::quoting::Client::new_with_client(&environment.quoting, http.clone(), seam.clone()),
-        webhooks: pax8_api::webhooks::Client::new_with_client(&environment.webhooks, http.clone(), seam.clone()),
+        partner: pax8_api::partner::Client::new_with_client(&environment.partner, http.clone()),
+        quoting: pax8_api::quoting::Client::new_with_client(&environment.quoting, http.clone()),
+        webhooks: pax8_api::webhooks::Client::new_with_client(&environment.webhooks, http.clone()),
         vendor_provisioning: pax8_api::vendor_provisioning::Client::new_with_client(
             &environment.vendor_provisioning,
             http.clone(),
-            seam.clone(),
         ),
-        vendor_usage: pax8_api::vendor_usage::Client::new_with_client(&environment.vendor_usage, http, seam),
+        vendor_usage: pax8_api::vendor_usage::Client::new_with_client(&environment.vendor_usage, http),
         environment: Arc::new(environment),
-        shared,
+        pipeline,
     })
 }
 
@@ -136,8 +136,8 @@ impl Pax8Client {
         &self.environment
     }
 
-    /// The generated partner v1 client; its calls go through this client's runtime
-    /// (wrap them in [`crate::send`] for typed errors).
+    /// The generated partner v1 client: build a request with it, send it with
+    /// [`Pax8Client::send`] or [`crate::Call::call`] (its own `send()` bypasses this client).
     pub fn partner(&self) -> &pax8_api::partner::Client {
         &self.partner
     }
@@ -166,16 +166,26 @@ impl Pax8Client {
 
     /// Fetches a new token for the audience of `api` now.
     pub async fn refresh_token_for(&self, api: Api) -> Result<()> {
-        self.shared.tokens.refresh(self.shared.audience(api)).await.map(|_| ())
+        self.pipeline.refresh_token(&self.pipeline.audience(api)).await.map(|_| ())
     }
 
     /// Token requests this client has sent (all audiences).
     pub fn token_requests_sent(&self) -> u64 {
-        self.shared.tokens.requests_sent()
+        self.pipeline.tokens.requests_sent()
     }
 
     /// Retry budget tokens left.
     pub fn retry_budget_left(&self) -> u32 {
-        self.shared.budget.available()
+        self.pipeline.budget.available()
+    }
+
+    /// The rate limiter's current rate in requests a minute (lower than configured after the
+    /// server pushed back), if the client limits its rate.
+    pub fn current_rate_per_minute(&self) -> Option<f64> {
+        self.pipeline.limiter.as_ref().map(RateLimiter::current_per_minute)
+    }
+
+    pub(crate) fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
 }

@@ -136,6 +136,7 @@ pub struct ClientBuilder {
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) token_store: Option<Arc<dyn TokenStore>>,
     pub(crate) hooks: Vec<Arc<dyn Hooks>>,
+    pub(crate) max_response_bytes: u64,
 }
 
 impl std::fmt::Debug for dyn TokenStore {
@@ -157,13 +158,14 @@ impl Default for ClientBuilder {
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             retry_budget: 500,
-            rate_limit: Some((1000, 50)),
+            rate_limit: Some((1000, 200)),
             auto_refresh: true,
             refresh_margin: Duration::from_secs(300),
             user_agent: concat!("pax8-rs/", env!("CARGO_PKG_VERSION")).into(),
             http: None,
             token_store: None,
             hooks: Vec::new(),
+            max_response_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -223,13 +225,15 @@ impl ClientBuilder {
         self.retry_budget = tokens;
         self
     }
-    /// Requests per minute for the whole client (default 1000; some tenants are held to 100).
+    /// Requests per minute for the whole client (default 1000, Pax8's published limit), with
+    /// bursts of a fifth of that. The limiter adapts below it when the server answers 429.
     pub fn rate_limit_per_minute(mut self, per_minute: u32) -> Self {
-        let burst = (per_minute / 20).max(1);
+        let burst = (per_minute / 5).max(1);
         self.rate_limit = Some((per_minute, burst));
         self
     }
-    /// Requests per minute and burst size.
+    /// Requests per minute and burst size (default 1000 and 200): never more than `per_minute`
+    /// start in any 60 seconds, at most `burst` at once. See [`crate::rate_limit`].
     pub fn rate_limit(mut self, per_minute: u32, burst: u32) -> Self {
         self.rate_limit = Some((per_minute, burst));
         self
@@ -262,6 +266,12 @@ impl ClientBuilder {
     /// Where tokens are kept (default: in memory).
     pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
         self.token_store = Some(store);
+        self
+    }
+    /// The largest response body read (default 64 MiB); a larger one is
+    /// [`Error::ResponseTooLarge`].
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
         self
     }
     /// Adds hooks run around every request.

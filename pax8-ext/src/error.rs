@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 /// An error response from the API: status, the Pax8 error body when there is one, and the
 /// operation that failed.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
@@ -15,6 +16,16 @@ pub struct ApiError {
     pub body: Option<Box<ErrorBody>>,
     /// operationId of the failed call, when known.
     pub operation: Option<&'static str>,
+    /// The start of a body that is not a Pax8 error body (an HTML page from a proxy), bounded
+    /// and with secret values removed.
+    pub text: Option<String>,
+}
+
+impl ApiError {
+    /// An error response with its status only.
+    pub fn new(status: StatusCode, operation: Option<&'static str>) -> Self {
+        Self { status, body: None, operation, text: None }
+    }
 }
 
 impl std::fmt::Display for ApiError {
@@ -25,6 +36,8 @@ impl std::fmt::Display for ApiError {
         }
         if let Some(body) = &self.body {
             write!(f, " ({body})")?;
+        } else if let Some(text) = self.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            write!(f, ": {text}")?;
         }
         Ok(())
     }
@@ -91,6 +104,49 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    /// A write (POST, PATCH) may have been carried out, but no complete answer came back (a
+    /// timeout, a dropped connection, a gateway's 502 or 504). It was not sent again. Look for
+    /// what it would have created or changed before sending it again (for an order:
+    /// [`crate::resources::Orders::find_recent_matching`]).
+    #[error(
+        "the outcome of {operation} is unknown: {reason}. The change may have happened; \
+         look for it (for an order, list the company's recent orders) before sending it again"
+    )]
+    OutcomeUnknown {
+        /// operationId.
+        operation: &'static str,
+        /// What happened to the answer.
+        reason: String,
+        /// The transport error behind it, if any.
+        #[source]
+        source: Option<reqwest::Error>,
+    },
+    /// A write succeeded (the server answered with a success status) but its answer could not be
+    /// read: do not send it again.
+    #[error(
+        "{operation} succeeded (HTTP {status}) but its answer could not be read{}: {reason}",
+        id.as_deref().map(|id| format!(" (id {id})")).unwrap_or_default()
+    )]
+    AnswerUnreadable {
+        /// operationId.
+        operation: &'static str,
+        /// The success status.
+        status: StatusCode,
+        /// The `id` found in what was read, if any.
+        id: Option<String>,
+        /// Why it could not be read.
+        reason: String,
+        /// The start of the body, bounded and redacted.
+        excerpt: String,
+    },
+    /// A response larger than the client accepts ([`crate::ClientBuilder::max_response_bytes`]).
+    #[error("the answer of {operation} is larger than {limit} bytes")]
+    ResponseTooLarge {
+        /// operationId.
+        operation: &'static str,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// A response body that does not match its type.
     #[error("cannot decode the response of {operation} at `{path}`: {source} (body starts: {excerpt})")]
     Decode {
@@ -98,7 +154,7 @@ pub enum Error {
         operation: String,
         /// serde path of the field that failed (`content[3].status`).
         path: String,
-        /// The start of the body, at most 512 bytes.
+        /// The start of the body, at most 512 bytes, with secret values removed.
         excerpt: String,
         /// serde's error.
         #[source]
@@ -125,14 +181,22 @@ impl Error {
                 Some(e.status)
             }
             Error::RateLimited { error, .. } => Some(error.status),
+            Error::AnswerUnreadable { status, .. } => Some(*status),
             Error::Timeout { source } | Error::Transport { source } => source.status(),
             _ => None,
         }
     }
 
-    /// Whether the same call might succeed later (rate limits, timeouts, transport and server errors).
+    /// Whether the same call might succeed later (rate limits, timeouts, transport and server
+    /// errors). Never for [`Error::OutcomeUnknown`] or [`Error::AnswerUnreadable`]: sending a
+    /// write again could do it twice.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } | Error::Server(_))
+    }
+
+    /// Whether a write may or may not have happened ([`Error::OutcomeUnknown`]).
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
     }
 
     /// The Pax8 error body, on every API error that carried one.
@@ -172,9 +236,3 @@ impl Error {
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// At most `max` bytes of `bytes` as text, cut on a character boundary.
-pub(crate) fn excerpt(bytes: &[u8], max: usize) -> String {
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(max)]).into_owned();
-    if bytes.len() > max { format!("{text}…") } else { text }
-}

@@ -25,6 +25,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod answer;
 pub mod auth;
 mod call;
 mod client;
@@ -33,13 +34,14 @@ mod error;
 mod hooks;
 pub mod insights;
 pub mod pagination;
+pub mod pipeline;
 pub mod rate_limit;
+mod redact;
 pub mod resources;
 pub mod retry;
-mod runtime;
 
 pub use auth::{AccessToken, Audience, InMemoryTokenStore, TokenStore};
-pub use call::{CallOptions, send, send_bytes, send_response, send_with};
+pub use call::{Call, CallOptions};
 pub use client::Pax8Client;
 pub use config::{ClientBuilder, Environment};
 pub use error::{ApiError, Error, OAuthError, Result};

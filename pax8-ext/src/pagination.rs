@@ -1,83 +1,182 @@
 //! Pagination streams for every list operation.
 //!
-//! A [`Paginator`] knows how to fetch page `n` of a listing. It yields a stream of pages or of
-//! items (both `Unpin`), stops on the last page, on an empty or short page, and refuses to loop:
-//! a page identical to the previous one ends the stream with [`Error::Pagination`]. With
-//! [`Paginator::concurrency`], once the first page tells `totalPages`, the rest is fetched with
-//! up to N requests in flight, still yielded in order; memory stays proportional to N pages.
+//! A [`Paginator`] walks a listing whose paging facts (first page, largest size, where the
+//! counters are) come from the generated [`pax8_api::Paged`] impl of its operation. It yields
+//! pages or items (both `Unpin`), in order, and:
+//!
+//! - asks for the largest page the document allows unless told otherwise;
+//! - follows the page number the server reports: a server that counts from 1 when the document
+//!   says 0 is followed, and any other disagreement stops the stream with [`Error::Pagination`]
+//!   rather than skip or repeat items;
+//! - stops on the last page, an empty page after the first, or a short page; a page identical to
+//!   the one before is an error (a server ignoring the page number);
+//! - once the first page tells `totalPages`, fetches up to [`Paginator::concurrency`] pages at
+//!   once (8 by default; memory stays proportional to that), and carries on one page at a time
+//!   if the server's total was too low;
+//! - can start anywhere ([`Paginator::starting_at`]), so a failed listing resumes after the last
+//!   page it yielded.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use pax8_api::{ErrorBody, Paged, Paging};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
+use crate::call::CallOptions;
 use crate::error::{Error, Result};
+use crate::Pax8Client;
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,
-    /// The page number as the API counts (0-based for v1 and webhooks, 1-based for quotes).
+    /// The page number as the server counts (what it reported, else what was asked for).
     pub number: u32,
     /// The page size asked for.
     pub size: u32,
     /// Pages in all, when the server says.
-    pub total_pages: Option<u32>,
+    pub total_pages: Option<u64>,
     /// Items in all, when the server says.
     pub total_elements: Option<u64>,
 }
 
-/// Fetches page `number` with `size` items.
-pub type FetchPage<T> = Arc<dyn Fn(u32, u32) -> BoxFuture<'static, Result<Page<T>>> + Send + Sync>;
+/// Fetches page `number` with `size` items and the given options.
+pub type FetchPage<T> = Arc<dyn Fn(u32, u32, CallOptions) -> BoxFuture<'static, Result<Page<T>>> + Send + Sync>;
 
-/// A listing that can be walked page by page. Created by the resource handlers.
+/// The default number of pages in flight once the total is known.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Hard stop for a listing whose server never ends it (a million pages).
+const MAX_PAGES: u64 = 1_000_000;
+
+/// A listing that can be walked page by page. Created by the resource handlers, or by
+/// [`Paginator::for_endpoint`] over any generated list builder.
 pub struct Paginator<T> {
     fetch: FetchPage<T>,
-    first: u32,
+    paging: Paging,
+    start: u32,
     size: u32,
-    max_size: u32,
     concurrency: usize,
+    options: CallOptions,
 }
 
 impl<T> std::fmt::Debug for Paginator<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Paginator")
-            .field("first", &self.first)
+            .field("paging", &self.paging)
+            .field("start", &self.start)
             .field("size", &self.size)
             .field("concurrency", &self.concurrency)
             .finish_non_exhaustive()
     }
 }
 
-/// Hard stop for a listing whose server never ends it (a million pages).
-const MAX_PAGES: u32 = 1_000_000;
+/// The paging facts of a generated list builder.
+pub fn paging_of<E: Paged>(_builder: &E) -> Paging {
+    E::PAGING
+}
+
+/// Fetches one page of a generated list builder through the client's pipeline.
+pub async fn fetch_page<E>(endpoint: E, number: u32, size: u32, client: &Pax8Client, options: &CallOptions) -> Result<Page<E::Item>>
+where
+    E: Paged<ErrorBody = ErrorBody>,
+    E::Output: DeserializeOwned,
+{
+    let body = client.pipeline().execute(endpoint.with_page(number).with_size(size), options).await?;
+    let parts = E::into_parts(body);
+    let number = match parts.number {
+        None => number,
+        Some(reported) => u32::try_from(reported)
+            .map_err(|_| Error::Pagination(format!("asked for page {number}, the server answered page {reported}")))?,
+    };
+    Ok(Page { items: parts.items, number, size, total_pages: parts.total_pages, total_elements: parts.total_elements })
+}
 
 impl<T: Serialize + Send + 'static> Paginator<T> {
-    /// A paginator whose first page is `first` (0 or 1) and whose page size is at most `max_size`
-    /// (the default size).
-    pub fn new(first: u32, max_size: u32, fetch: FetchPage<T>) -> Self {
-        Self { fetch, first, size: max_size, max_size, concurrency: 1 }
+    /// A paginator over `fetch`, with `paging` facts and `options` for every page.
+    pub fn new(paging: Paging, options: CallOptions, fetch: FetchPage<T>) -> Self {
+        Self {
+            fetch,
+            paging,
+            start: paging.first_page,
+            size: paging.max_size,
+            concurrency: DEFAULT_CONCURRENCY,
+            options,
+        }
     }
 
-    /// Items per page (default: the API's maximum, 200 for v1). Over the maximum or 0 is an
+    /// A paginator over a generated list builder; `make` builds it (with any filters) for each page.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: pax8_ext::Pax8Client) -> pax8_ext::Result<()> {
+    /// use pax8_ext::Paginator;
+    /// let denver = Paginator::for_endpoint(&client, |c| c.partner().find_companies().city("Denver"))
+    ///     .collect_all()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn for_endpoint<E, F>(client: &Pax8Client, make: F) -> Self
+    where
+        F: for<'a> Fn(&'a Pax8Client) -> E + Send + Sync + 'static,
+        E: Paged<Item = T, ErrorBody = ErrorBody>,
+        E::Output: DeserializeOwned,
+        T: DeserializeOwned,
+    {
+        let paging = E::PAGING;
+        let client = client.clone();
+        let make = Arc::new(make);
+        Self::new(
+            paging,
+            CallOptions::default(),
+            Arc::new(move |number, size, options| {
+                let (client, make) = (client.clone(), make.clone());
+                Box::pin(async move { fetch_page(make(&client), number, size, &client, &options).await })
+            }),
+        )
+    }
+
+    /// Items per page (default: the largest the document allows). 0 or over the maximum is an
     /// [`Error::InvalidRequest`] when fetching.
     pub fn page_size(mut self, size: u32) -> Self {
         self.size = size;
         self
     }
 
-    /// Pages in flight at once after the first (default 1: sequential).
+    /// Pages in flight at once after the first (default [`DEFAULT_CONCURRENCY`]; 1: strictly
+    /// one page at a time). Items are yielded in order either way.
     pub fn concurrency(mut self, pages: usize) -> Self {
         self.concurrency = pages.max(1);
         self
     }
 
+    /// Starts at page `number` as the server counts (to resume a listing after the last page it
+    /// yielded) instead of the first.
+    pub fn starting_at(mut self, number: u32) -> Self {
+        self.start = number;
+        self
+    }
+
+    /// Options (retry policy, timeout, headers) for every page request.
+    pub fn options(mut self, options: CallOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The paging facts of the listing.
+    pub fn paging(&self) -> Paging {
+        self.paging
+    }
+
     fn check(&self) -> Result<()> {
-        if self.size == 0 || self.size > self.max_size {
-            return Err(Error::InvalidRequest(format!("page size {} is outside 1..={}", self.size, self.max_size)));
+        if self.size == 0 || self.size > self.paging.max_size {
+            return Err(Error::InvalidRequest(format!(
+                "page size {} is not between 1 and {}",
+                self.size, self.paging.max_size
+            )));
         }
         Ok(())
     }
@@ -85,12 +184,12 @@ impl<T: Serialize + Send + 'static> Paginator<T> {
     /// Fetches one page by its number (as the API counts).
     pub async fn page(&self, number: u32) -> Result<Page<T>> {
         self.check()?;
-        (self.fetch)(number, self.size).await
+        (self.fetch)(number, self.size, self.options.clone()).await
     }
 
-    /// Fetches the first page.
+    /// Fetches the first page (or the one set by [`Paginator::starting_at`]).
     pub async fn first_page(&self) -> Result<Page<T>> {
-        self.page(self.first).await
+        self.page(self.start).await
     }
 
     /// Every page, in order.
@@ -98,15 +197,17 @@ impl<T: Serialize + Send + 'static> Paginator<T> {
         if let Err(e) = self.check() {
             return stream::once(async move { Err(e) }).boxed();
         }
-        let state = State {
+        let state = Walk {
             fetch: self.fetch,
-            first: self.first,
+            first: self.start,
             size: self.size,
             concurrency: self.concurrency,
-            phase: Phase::Next(self.first),
+            options: self.options,
+            phase: Phase::Next(self.start),
             last: None,
+            yielded: 0,
         };
-        stream::unfold(state, State::advance).boxed()
+        stream::unfold(state, Walk::advance).boxed()
     }
 
     /// Every item, in order.
@@ -126,18 +227,22 @@ impl<T: Serialize + Send + 'static> Paginator<T> {
 }
 
 enum Phase<T> {
+    /// Fetch this page next, alone.
     Next(u32),
-    Parallel(BoxStream<'static, Result<Page<T>>>),
+    /// Pages in flight, each with the number asked for; the number after the last of them.
+    Parallel(BoxStream<'static, (u32, Result<Page<T>>)>, u32),
     Done,
 }
 
-struct State<T> {
+struct Walk<T> {
     fetch: FetchPage<T>,
     first: u32,
     size: u32,
     concurrency: usize,
+    options: CallOptions,
     phase: Phase<T>,
     last: Option<u64>,
+    yielded: u64,
 }
 
 fn fingerprint<T: Serialize>(items: &[T]) -> u64 {
@@ -146,27 +251,45 @@ fn fingerprint<T: Serialize>(items: &[T]) -> u64 {
     h.finish()
 }
 
-impl<T: Serialize + Send + 'static> State<T> {
+fn mismatch(asked: u32, answered: u32) -> Error {
+    Error::Pagination(format!(
+        "asked for page {asked}, the server answered page {answered}: stopping rather than skip or repeat items"
+    ))
+}
+
+impl<T: Serialize + Send + 'static> Walk<T> {
+    fn stop(mut self, error: Error) -> Option<(Result<Page<T>>, Self)> {
+        self.phase = Phase::Done;
+        Some((Err(error), self))
+    }
+
     async fn advance(mut self) -> Option<(Result<Page<T>>, Self)> {
-        let page = match std::mem::replace(&mut self.phase, Phase::Done) {
+        let (page, asked) = match std::mem::replace(&mut self.phase, Phase::Done) {
             Phase::Done => return None,
-            Phase::Next(number) => match (self.fetch)(number, self.size).await {
-                Ok(page) => {
-                    self.phase = self.after(&page, number);
-                    page
-                }
-                Err(e) => return Some((Err(e), self)),
+            Phase::Next(number) => match (self.fetch)(number, self.size, self.options.clone()).await {
+                Ok(page) => (page, number),
+                Err(e) => return self.stop(e),
             },
-            Phase::Parallel(mut rest) => match rest.next().await {
-                None => return None,
-                Some(Err(e)) => return Some((Err(e), self)),
-                Some(Ok(page)) => {
-                    self.phase = Phase::Parallel(rest);
-                    page
+            Phase::Parallel(mut rest, after) => match rest.next().await {
+                None => {
+                    // The server's total was reached with a full last page: it may have been
+                    // too low, so look further one page at a time.
+                    self.phase = Phase::Next(after);
+                    return Box::pin(self.advance()).await;
+                }
+                Some((_, Err(e))) => return self.stop(e),
+                Some((asked, Ok(page))) => {
+                    self.phase = Phase::Parallel(rest, after);
+                    (page, asked)
                 }
             },
         };
-        let is_first = page.number == self.first;
+        let is_first = self.yielded == 0;
+        // Follow the server's numbering: the first page may come back one higher (a server
+        // counting from 1); anything else would skip or repeat items.
+        if page.number != asked && !(is_first && page.number == asked.saturating_add(1)) {
+            return self.stop(mismatch(asked, page.number));
+        }
         if page.items.is_empty() && !is_first {
             // A server that said there were more pages than there are.
             self.phase = Phase::Done;
@@ -174,132 +297,42 @@ impl<T: Serialize + Send + 'static> State<T> {
         }
         let print = fingerprint(&page.items);
         if !page.items.is_empty() && self.last == Some(print) {
-            self.phase = Phase::Done;
-            return Some((Err(Error::Pagination(format!("page {} repeats the previous page", page.number))), self));
+            return self.stop(Error::Pagination(format!("page {} repeats the previous page", page.number)));
         }
         self.last = Some(print);
-        if page.items.len() < self.size as usize && matches!(self.phase, Phase::Parallel(_)) {
-            // A short page in the middle: whatever the server claimed, this is the end.
+        self.yielded += 1;
+        let full = !page.items.is_empty() && page.items.len() >= self.size as usize;
+        if !full || self.yielded >= MAX_PAGES {
             self.phase = Phase::Done;
+        } else if matches!(self.phase, Phase::Done) {
+            self.phase = self.after(&page);
         }
         Some((Ok(page), self))
     }
 
-    /// What comes after `page` (page `number`).
-    fn after(&self, page: &Page<T>, number: u32) -> Phase<T> {
-        let index = number - self.first; // 0-based position of this page
-        let full = page.items.len() >= self.size as usize && !page.items.is_empty();
-        let more = full && page.total_pages.is_none_or(|total| index + 1 < total) && index + 1 < MAX_PAGES;
-        if !more {
-            return Phase::Done;
-        }
+    /// What comes after the full page `page`, fetched alone. A full page may have more after
+    /// it whatever the server's total says (totals can be too low), so the walk ends only on a
+    /// short or empty page.
+    fn after(&self, page: &Page<T>) -> Phase<T> {
+        let Some(next) = page.number.checked_add(1) else { return Phase::Done };
+        let seen = u64::from(page.number.saturating_sub(self.first)) + 1;
         match page.total_pages {
-            Some(total) if self.concurrency > 1 && index == 0 => {
-                let fetch = self.fetch.clone();
-                let size = self.size;
-                let numbers = (number + 1)..(self.first + total.min(MAX_PAGES));
-                Phase::Parallel(stream::iter(numbers).map(move |n| fetch(n, size)).buffered(self.concurrency).boxed())
+            Some(total) if self.concurrency > 1 && total > seen => {
+                let remaining = (total - seen).min(MAX_PAGES);
+                let end = u32::try_from(u64::from(next) + remaining).unwrap_or(u32::MAX);
+                let (fetch, size, options) = (self.fetch.clone(), self.size, self.options.clone());
+                let pages = stream::iter(next..end)
+                    .map(move |n| {
+                        let page = fetch(n, size, options.clone());
+                        async move { (n, page.await) }
+                    })
+                    .buffered(self.concurrency);
+                Phase::Parallel(pages.boxed(), end)
             }
-            _ => Phase::Next(number + 1),
+            _ => Phase::Next(next),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    /// A fake listing of `total` items; `claimed_pages` overrides what the server says.
-    fn listing(total: u32, claimed_pages: Option<u32>, first: u32, calls: Arc<AtomicU32>) -> FetchPage<u32> {
-        Arc::new(move |number, size| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            let index = number - first;
-            let start = index * size;
-            let items: Vec<u32> = (start..(start + size).min(total)).collect();
-            let pages = claimed_pages.unwrap_or(total.div_ceil(size));
-            Box::pin(async move {
-                Ok(Page { items, number, size, total_pages: Some(pages), total_elements: Some(total as u64) })
-            })
-        })
-    }
-
-    async fn run(total: u32, claimed: Option<u32>, concurrency: usize) -> (Vec<u32>, u32) {
-        let calls = Arc::new(AtomicU32::new(0));
-        let items = Paginator::new(0, 200, listing(total, claimed, 0, calls.clone()))
-            .concurrency(concurrency)
-            .collect_all()
-            .await
-            .unwrap();
-        (items, calls.load(Ordering::SeqCst))
-    }
-
-    #[tokio::test]
-    async fn edge_cases_sequential_and_concurrent() {
-        for concurrency in [1, 4] {
-            let (items, calls) = run(0, None, concurrency).await;
-            assert_eq!((items.len(), calls), (0, 1), "0 items");
-            let (items, calls) = run(200, None, concurrency).await;
-            assert_eq!((items.len(), calls), (200, 1), "exactly one full page");
-            let (items, calls) = run(201, None, concurrency).await;
-            assert_eq!((items, calls), ((0..201).collect(), 2), "201 items");
-            let (items, calls) = run(1000, None, concurrency).await;
-            assert_eq!((items, calls), ((0..1000).collect(), 5), "in order");
-            let (items, _) = run(450, Some(10), concurrency).await;
-            assert_eq!(items, (0..450).collect::<Vec<_>>(), "totalPages lying high ends on the empty page");
-        }
-    }
-
-    #[tokio::test]
-    async fn one_based_listings() {
-        let calls = Arc::new(AtomicU32::new(0));
-        let items = Paginator::new(1, 50, listing(120, None, 1, calls.clone())).collect_all().await.unwrap();
-        assert_eq!(items, (0..120).collect::<Vec<_>>());
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
-    }
-
-    #[tokio::test]
-    async fn without_total_pages_a_full_last_page_costs_one_empty_request() {
-        let fetch: FetchPage<u32> = Arc::new(|number, size| {
-            let items: Vec<u32> = if number < 2 { (0..size).map(|i| number * size + i).collect() } else { vec![] };
-            Box::pin(async move { Ok(Page { items, number, size, total_pages: None, total_elements: None }) })
-        });
-        let items = Paginator::new(0, 10, fetch).collect_all().await.unwrap();
-        assert_eq!(items, (0..20).collect::<Vec<_>>());
-    }
-
-    #[tokio::test]
-    async fn a_server_that_ignores_the_page_number_is_caught() {
-        let fetch: FetchPage<u32> = Arc::new(|number, size| {
-            Box::pin(async move {
-                Ok(Page { items: (0..size).collect(), number, size, total_pages: None, total_elements: None })
-            })
-        });
-        let result = Paginator::new(0, 10, fetch).collect_all().await;
-        assert!(matches!(result, Err(Error::Pagination(ref m)) if m.contains("repeats")), "{result:?}");
-    }
-
-    #[tokio::test]
-    async fn page_size_is_validated_before_sending() {
-        let calls = Arc::new(AtomicU32::new(0));
-        let result = Paginator::new(0, 200, listing(10, None, 0, calls.clone())).page_size(201).collect_all().await;
-        assert!(matches!(result, Err(Error::InvalidRequest(_))));
-        assert_eq!(calls.load(Ordering::SeqCst), 0);
-    }
-
-    #[tokio::test]
-    async fn errors_end_the_stream() {
-        let fetch: FetchPage<u32> = Arc::new(|number, size| {
-            Box::pin(async move {
-                if number == 1 {
-                    Err(Error::InvalidRequest("boom".into()))
-                } else {
-                    Ok(Page { items: (0..size).collect(), number, size, total_pages: Some(3), total_elements: None })
-                }
-            })
-        });
-        let pages: Vec<_> = Paginator::new(0, 5, fetch).pages().collect().await;
-        assert_eq!(pages.len(), 2);
-        assert!(pages[1].is_err());
-    }
-}
+mod tests;

@@ -12,6 +12,9 @@ use std::time::{Duration, SystemTime};
 ///
 /// Defaults: 3 attempts in all, 1 s base wait doubling per retry up to 20 s (full jitter),
 /// at most 60 s from the first attempt, and a server's `Retry-After` honoured up to 60 s.
+/// Throttled attempts (429) are counted apart: up to 20 of them, each after the wait the server
+/// asked for, because the client's adaptive rate limiter slows every call down meanwhile; a long
+/// listing against a server stricter than its published limit then finishes instead of failing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (1 disables retries).
@@ -24,6 +27,8 @@ pub struct RetryPolicy {
     pub max_elapsed: Duration,
     /// The longest `Retry-After` honoured; a longer one ends the retries.
     pub max_retry_after: Duration,
+    /// Retries after a 429, counted apart from `max_attempts` and not bounded by `max_elapsed`.
+    pub max_throttled_retries: u32,
 }
 
 impl Default for RetryPolicy {
@@ -34,14 +39,15 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(20),
             max_elapsed: Duration::from_secs(60),
             max_retry_after: Duration::from_secs(60),
+            max_throttled_retries: 20,
         }
     }
 }
 
 impl RetryPolicy {
-    /// One attempt, no retries.
+    /// One attempt, no retries (not even after a 429).
     pub fn none() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
+        Self { max_attempts: 1, max_throttled_retries: 0, ..Self::default() }
     }
 
     /// The default policy with `attempts` attempts in all.
@@ -71,8 +77,33 @@ pub enum Outcome {
     ConnectFailed,
     /// No answer in time: the server may have processed the request.
     TimedOut,
-    /// The connection broke after the request was sent (reset, incomplete body).
+    /// The connection broke after the request was sent, before any answer.
     Interrupted,
+    /// The status and headers arrived, the body did not (connection broke or timed out while
+    /// reading it): the server did answer with `status`.
+    BodyCut {
+        /// HTTP status of the answer.
+        status: u16,
+    },
+    /// A success status whose JSON body does not parse (cut short, an HTML page).
+    MalformedSuccess {
+        /// HTTP status of the answer.
+        status: u16,
+    },
+}
+
+impl Outcome {
+    /// Whether a non-idempotent request may have been carried out without the client learning
+    /// whether it was: no answer (a timeout, a broken connection), or a gateway's 502 or 504
+    /// answered on the server's behalf. A success status with an unreadable body is not unknown:
+    /// the server said it succeeded.
+    pub fn outcome_unknown(self) -> bool {
+        match self {
+            Outcome::TimedOut | Outcome::Interrupted => true,
+            Outcome::Status { status, .. } | Outcome::BodyCut { status } => matches!(status, 502 | 504),
+            Outcome::ConnectFailed | Outcome::MalformedSuccess { .. } => false,
+        }
+    }
 }
 
 /// The verdict on one attempt.
@@ -90,12 +121,13 @@ pub enum Decision {
 ///
 /// Retried for every request: connection failures (nothing was sent), 429 (refused without
 /// processing), 503 with `Retry-After`. Retried only for idempotent requests: timeouts,
-/// interrupted connections, 408, 500, 502, 503 without `Retry-After`, 504. Never: other statuses.
+/// interrupted connections, bodies cut short, success bodies that are not JSON, 408, 500, 502,
+/// 503 without `Retry-After`, 504. Never: other statuses.
 pub fn classify(idempotent: bool, outcome: Outcome) -> Decision {
     let after = |retry_after: Option<Duration>| retry_after.map_or(Decision::Retry, Decision::RetryAfter);
     match outcome {
         Outcome::ConnectFailed => Decision::Retry,
-        Outcome::TimedOut | Outcome::Interrupted => {
+        Outcome::TimedOut | Outcome::Interrupted | Outcome::BodyCut { .. } | Outcome::MalformedSuccess { .. } => {
             if idempotent {
                 Decision::Retry
             } else {
@@ -139,7 +171,7 @@ impl RetryBudget {
         Self { capacity, tokens: Mutex::new(capacity) }
     }
 
-    /// Takes `cost` tokens if there are that many.
+    /// Takes `cost` tokens if there are that many (a cost of 0 always succeeds).
     pub fn try_withdraw(&self, cost: u32) -> bool {
         let mut tokens = self.tokens.lock().expect("budget lock");
         if *tokens >= cost {
@@ -191,6 +223,8 @@ mod tests {
             (true, S(504), Retry),
             (true, S(400), Stop), (true, S(401), Stop), (true, S(403), Stop), (true, S(404), Stop),
             (true, S(409), Stop), (true, S(422), Stop), (true, S(501), Stop), (true, S(200), Stop),
+            (true, Outcome::BodyCut { status: 200 }, Retry), (true, Outcome::BodyCut { status: 500 }, Retry),
+            (true, Outcome::MalformedSuccess { status: 200 }, Retry),
             // not idempotent (POST/PATCH: create order, create company)
             (false, Outcome::ConnectFailed, Retry),
             (false, Outcome::TimedOut, Stop),
@@ -199,10 +233,42 @@ mod tests {
             (false, RA(503, 4), wait(4)), (false, S(503), Stop),
             (false, S(408), Stop), (false, S(500), Stop), (false, S(502), Stop), (false, S(504), Stop),
             (false, S(400), Stop), (false, S(422), Stop),
+            (false, Outcome::BodyCut { status: 201 }, Stop), (false, Outcome::MalformedSuccess { status: 200 }, Stop),
         ];
         for (idempotent, outcome, expected) in table {
             assert_eq!(classify(*idempotent, *outcome), *expected, "idempotent={idempotent} {outcome:?}");
         }
+    }
+
+    #[test]
+    fn which_outcomes_leave_a_write_unsettled() {
+        let unknown = [Outcome::TimedOut, Outcome::Interrupted, Outcome::BodyCut { status: 502 }, S(502), S(504)];
+        for outcome in unknown {
+            assert!(outcome.outcome_unknown(), "{outcome:?}");
+        }
+        let known = [
+            Outcome::ConnectFailed,
+            Outcome::BodyCut { status: 201 },
+            Outcome::BodyCut { status: 400 },
+            Outcome::MalformedSuccess { status: 200 },
+            S(200),
+            S(400),
+            S(429),
+            S(500),
+            S(503),
+            RA(503, 1),
+        ];
+        for outcome in known {
+            assert!(!outcome.outcome_unknown(), "{outcome:?}");
+        }
+    }
+
+    #[test]
+    fn policies_count_throttled_retries_apart() {
+        assert_eq!(RetryPolicy::default().max_throttled_retries, 20);
+        assert_eq!(RetryPolicy::none().max_throttled_retries, 0);
+        assert_eq!(RetryPolicy::attempts(0).max_attempts, 1);
+        assert_eq!(RetryPolicy::attempts(4).max_attempts, 4);
     }
 
     #[test]

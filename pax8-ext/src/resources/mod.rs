@@ -1,9 +1,10 @@
 //! Resource handlers: the ergonomic API over the generated builders.
 //!
 //! Each handler borrows the client (`client.companies()`), takes typed ids, validates what it can
-//! before sending ([`Error::InvalidRequest`]), and returns decoded values or [`Paginator`]s. List
-//! filters are the generated builder's own setters, passed as a closure to `list_with`, so every
-//! filter the API has is available:
+//! before sending ([`Error::InvalidRequest`]), and returns decoded values or
+//! [`Paginator`](crate::Paginator)s. `.options(CallOptions)` on a handler applies to every call
+//! it makes and every paginator it returns. List filters are the generated builder's own
+//! setters, passed as a closure to `list_with`, so every filter the API has is available:
 //!
 //! ```no_run
 //! # async fn demo(client: pax8_ext::Pax8Client) -> pax8_ext::Result<()> {
@@ -25,7 +26,6 @@ pub use webhooks::*;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::pagination::Page;
 
 /// Parses an id given as text (command lines, config files): empty or malformed ids are an
 /// [`Error::InvalidRequest`] naming the field.
@@ -37,120 +37,69 @@ pub fn parse_id(field: &str, value: &str) -> Result<Uuid> {
     Uuid::parse_str(value).map_err(|_| Error::InvalidRequest(format!("{field} `{value}` is not a UUID")))
 }
 
-/// A list response that carries one page.
-pub trait PagedBody {
-    /// The item type.
-    type Item;
-    /// Converts the body, given the page number and size asked for.
-    fn into_page(self, number: u32, size: u32) -> Page<Self::Item>;
-}
+/// Per-call options on a handler: `options()` and the `send` every method uses.
+macro_rules! handler_options {
+    ($($handler:ident),* $(,)?) => {$(
+        impl<'c> $handler<'c> {
+            /// Options (retry policy, timeout, headers) for every call of this handler and of the
+            /// paginators it returns.
+            pub fn options(mut self, options: crate::CallOptions) -> Self {
+                self.options = options;
+                self
+            }
 
-fn to_u32(n: Option<i64>) -> Option<u32> {
-    n.and_then(|n| u32::try_from(n).ok())
-}
-
-macro_rules! v1_paged {
-    ($($body:ty => $item:ty),* $(,)?) => {$(
-        impl PagedBody for $body {
-            type Item = $item;
-            fn into_page(self, number: u32, size: u32) -> Page<$item> {
-                let info = self.page;
-                Page {
-                    items: self.content,
-                    number,
-                    size,
-                    total_pages: to_u32(info.as_ref().and_then(|p| p.total_pages)),
-                    total_elements: info.as_ref().and_then(|p| p.total_elements).and_then(|n| u64::try_from(n).ok()),
-                }
+            #[allow(dead_code)]
+            async fn send<E>(&self, endpoint: E) -> crate::Result<E::Output>
+            where
+                E: pax8_api::Endpoint<ErrorBody = pax8_api::ErrorBody>,
+                E::Output: serde::de::DeserializeOwned,
+            {
+                self.client.send_with(endpoint, &self.options).await
             }
         }
     )*};
 }
+pub(crate) use handler_options;
 
-use pax8_api::partner::types as v1;
-v1_paged! {
-    v1::FindCompaniesResponse => v1::Company,
-    v1::GetCompaniesByCompanyIdContactsResponse => v1::Contact,
-    v1::FindAllProductsResponse => v1::Product,
-    v1::FindOrdersResponse => v1::Order,
-    v1::FindSubscriptionsResponse => v1::Subscription,
-    v1::FindPartnerInvoicesResponse => v1::Invoice,
-    v1::FindPartnerInvoiceItemsResponse => v1::InvoiceItem,
-    v1::FindSubscriptionUsageSummariesResponse => v1::UsageSummary,
-    v1::FindPartnerDraftInvoiceItemsResponse => v1::InvoiceItem,
-}
-
-macro_rules! v2_paged {
-    ($($body:ty => $item:ty),* $(,)?) => {$(
-        impl PagedBody for $body {
-            type Item = $item;
-            fn into_page(self, number: u32, size: u32) -> Page<$item> {
-                Page {
-                    items: self.content,
-                    number,
-                    size,
-                    total_pages: u32::try_from(self.page.total_pages).ok(),
-                    total_elements: u64::try_from(self.page.total_elements).ok(),
-                }
-            }
-        }
-    )*};
-}
-
-v2_paged! {
-    pax8_api::quoting::types::ListResponse => pax8_api::quoting::types::ListContent,
-    pax8_api::webhooks::types::WebhookPagedResult => pax8_api::webhooks::types::Webhook,
-    pax8_api::webhooks::types::WebhookLogPagedResult => pax8_api::webhooks::types::WebhookLog,
-}
-
-impl PagedBody for pax8_api::webhooks::types::TopicDefinitionPagedResult {
-    type Item = pax8_api::webhooks::types::TopicDefinition;
-    fn into_page(self, number: u32, size: u32) -> Page<Self::Item> {
-        Page {
-            items: self.content,
-            number,
-            size,
-            total_pages: u32::try_from(self.total_pages).ok(),
-            total_elements: u64::try_from(self.total_elements).ok(),
-        }
-    }
-}
-
-/// Builds a [`crate::Paginator`] over a generated list operation.
-///
-/// `$client` is a `Pax8Client`; `$make` builds the generated builder from the generated client
-/// `$c`, `$filter` is applied to it, then the page and size setters.
+/// Builds a [`crate::Paginator`] over a generated list operation from a handler (`$handler`
+/// holds `client` and `options`). `$make` builds the generated builder from the client `$c`;
+/// `filter`, when given, is applied to it. The paging facts come from the builder's
+/// generated [`pax8_api::Paged`] impl.
 macro_rules! paginator {
-    ($client:expr, $first:expr, $max:expr, $size_setter:ident($size:expr), |$c:ident| $make:expr) => {{
-        let client: crate::Pax8Client = $client.clone();
+    ($handler:expr, |$c:ident| $make:expr) => {{
+        let client: crate::Pax8Client = $handler.client.clone();
+        let paging = {
+            let $c = &client;
+            crate::pagination::paging_of(&$make)
+        };
         crate::pagination::Paginator::new(
-            $first,
-            $max,
-            std::sync::Arc::new(move |number: u32, size: u32| {
+            paging,
+            $handler.options.clone(),
+            std::sync::Arc::new(move |number: u32, size: u32, options: crate::CallOptions| {
                 let client = client.clone();
                 Box::pin(async move {
                     let $c = &client;
-                    let builder = $make.page(number as i32).$size_setter(($size)(size));
-                    let body = crate::send(builder.send()).await?;
-                    Ok(crate::resources::PagedBody::into_page(body, number, size))
+                    crate::pagination::fetch_page($make, number, size, $c, &options).await
                 }) as futures::future::BoxFuture<'static, crate::Result<_>>
             }),
         )
     }};
-    ($client:expr, $first:expr, $max:expr, $size_setter:ident($size:expr), |$c:ident| $make:expr, filter = $filter:expr) => {{
-        let client: crate::Pax8Client = $client.clone();
+    ($handler:expr, |$c:ident| $make:expr, filter = $filter:expr) => {{
+        let client: crate::Pax8Client = $handler.client.clone();
+        let paging = {
+            let $c = &client;
+            crate::pagination::paging_of(&$make)
+        };
         let filter = std::sync::Arc::new($filter);
         crate::pagination::Paginator::new(
-            $first,
-            $max,
-            std::sync::Arc::new(move |number: u32, size: u32| {
+            paging,
+            $handler.options.clone(),
+            std::sync::Arc::new(move |number: u32, size: u32, options: crate::CallOptions| {
                 let client = client.clone();
                 let filter = filter.clone();
                 Box::pin(async move {
                     let $c = &client;
-                    let builder = filter($make).page(number as i32).$size_setter(($size)(size));
-                    let body = crate::send(builder.send()).await?;
-                    Ok(crate::resources::PagedBody::into_page(body, number, size))
+                    crate::pagination::fetch_page(filter($make), number, size, $c, &options).await
                 }) as futures::future::BoxFuture<'static, crate::Result<_>>
             }),
         )

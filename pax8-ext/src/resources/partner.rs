@@ -8,59 +8,59 @@ use pax8_api::partner::types::{
 use uuid::Uuid;
 
 use super::paginator;
-use crate::call::{CallOptions, send_with};
+use super::handler_options;
+use crate::call::CallOptions;
 use crate::error::{Error, Result};
 use crate::pagination::Paginator;
 use crate::{Date, Pax8Client, Timestamp};
 
-/// The v1 maximum page size.
-pub const V1_MAX_PAGE_SIZE: u32 = 200;
+/// The v1 maximum page size (from the document).
+pub const V1_MAX_PAGE_SIZE: u32 = <builder::FindCompanies<'static> as pax8_api::Paged>::PAGING.max_size;
 
-fn v1_size(size: u32) -> u32 {
-    size
-}
+handler_options!(Companies, Contacts, Products, Orders, Subscriptions, Invoices, Usage);
 
 impl Pax8Client {
     /// Companies (customers).
     pub fn companies(&self) -> Companies<'_> {
-        Companies { client: self }
+        Companies { client: self, options: CallOptions::default() }
     }
     /// Contacts of a company.
     pub fn contacts(&self, company_id: Uuid) -> Contacts<'_> {
-        Contacts { client: self, company_id }
+        Contacts { client: self, company_id, options: CallOptions::default() }
     }
     /// The product catalogue.
     pub fn products(&self) -> Products<'_> {
-        Products { client: self }
+        Products { client: self, options: CallOptions::default() }
     }
     /// Orders.
     pub fn orders(&self) -> Orders<'_> {
-        Orders { client: self }
+        Orders { client: self, options: CallOptions::default() }
     }
     /// Subscriptions.
     pub fn subscriptions(&self) -> Subscriptions<'_> {
-        Subscriptions { client: self }
+        Subscriptions { client: self, options: CallOptions::default() }
     }
     /// Invoices and draft invoice items.
     pub fn invoices(&self) -> Invoices<'_> {
-        Invoices { client: self }
+        Invoices { client: self, options: CallOptions::default() }
     }
     /// Azure usage summaries and lines.
     pub fn usage(&self) -> Usage<'_> {
-        Usage { client: self }
+        Usage { client: self, options: CallOptions::default() }
     }
 }
 
 /// Companies handler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Companies<'c> {
     client: &'c Pax8Client,
+    options: CallOptions,
 }
 
 impl<'c> Companies<'c> {
     /// Every company.
     pub fn list(&self) -> Paginator<Company> {
-        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_companies())
+        paginator!(self, |c| c.partner().find_companies())
     }
 
     /// Companies matching the filters set on the generated builder (`city`, `status`, `sort`...).
@@ -68,12 +68,12 @@ impl<'c> Companies<'c> {
     where
         F: for<'a> Fn(builder::FindCompanies<'a>) -> builder::FindCompanies<'a> + Send + Sync + 'static,
     {
-        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_companies(), filter = filter)
+        paginator!(self, |c| c.partner().find_companies(), filter = filter)
     }
 
     /// One company.
     pub async fn get(&self, id: Uuid) -> Result<Company> {
-        crate::send(self.client.partner().get_companies_by_company_id().company_id(id.to_string()).send()).await
+        self.send(self.client.partner().get_companies_by_company_id().company_id(id.to_string())).await
     }
 
     /// Creates a company (not retried once it may have reached the server).
@@ -81,12 +81,12 @@ impl<'c> Companies<'c> {
         if company.name.trim().is_empty() {
             return Err(Error::InvalidRequest("company name is empty".into()));
         }
-        crate::send(self.client.partner().create_company().body(company).send()).await
+        self.send(self.client.partner().create_company().body(company)).await
     }
 
     /// Updates a company.
     pub async fn update(&self, id: Uuid, update: CompanyUpdate) -> Result<Company> {
-        crate::send(self.client.partner().update_company().company_id(id).body(update).send()).await
+        self.send(self.client.partner().update_company().company_id(id).body(update)).await
     }
 
     /// Companies whose name matches `name`: exact matches (ignoring case) if any, else those
@@ -106,9 +106,10 @@ impl<'c> Companies<'c> {
 }
 
 /// Contacts of one company.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Contacts<'c> {
     client: &'c Pax8Client,
+    options: CallOptions,
     company_id: Uuid,
 }
 
@@ -116,84 +117,72 @@ impl<'c> Contacts<'c> {
     /// Every contact of the company.
     pub fn list(&self) -> Paginator<Contact> {
         let company = self.company_id;
-        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c
+        paginator!(self, |c| c
             .partner()
             .get_companies_by_company_id_contacts()
             .company_id(company.to_string()))
     }
     /// One contact.
     pub async fn get(&self, contact_id: Uuid) -> Result<Contact> {
-        crate::send(
-            self.client
+        self.send(self.client
                 .partner()
                 .get_companies_by_company_id_contacts_by_contact_id()
                 .company_id(self.company_id.to_string())
                 .contact_id(contact_id.to_string())
-                .send(),
-        )
+                )
         .await
     }
     /// Creates a contact.
     pub async fn create(&self, contact: Contact) -> Result<Contact> {
-        crate::send(
-            self.client
+        self.send(self.client
                 .partner()
                 .post_companies_by_company_id_contacts()
                 .company_id(self.company_id.to_string())
                 .body(contact)
-                .send(),
-        )
+                )
         .await
     }
     /// Replaces a contact.
     pub async fn update(&self, contact_id: Uuid, contact: Contact) -> Result<Contact> {
-        crate::send(
-            self.client
+        self.send(self.client
                 .partner()
                 .put_companies_by_company_id_contacts_by_contact_id()
                 .company_id(self.company_id.to_string())
                 .contact_id(contact_id.to_string())
                 .body(contact)
-                .send(),
-        )
+                )
         .await
     }
     /// Deletes a contact.
     pub async fn delete(&self, contact_id: Uuid) -> Result<()> {
-        crate::send(
-            self.client
+        self.send(self.client
                 .partner()
                 .delete_companies_by_company_id_contacts_by_contact_id()
                 .company_id(self.company_id.to_string())
                 .contact_id(contact_id.to_string())
-                .send(),
-        )
+                )
         .await
     }
 }
 
 /// Products handler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Products<'c> {
     client: &'c Pax8Client,
+    options: CallOptions,
 }
 
 impl<'c> Products<'c> {
     /// The whole catalogue.
     pub fn list(&self) -> Paginator<Product> {
-        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_all_products())
+        paginator!(self, |c| c.partner().find_all_products())
     }
     /// Products matching the filters set on the generated builder (`vendor_name`, `search`, `sort`).
     pub fn list_with<F>(&self, filter: F) -> Paginator<Product>
     where
         F: for<'a> Fn(builder::FindAllProducts<'a>) -> builder::FindAllProducts<'a> + Send + Sync + 'static,
     {
-        paginator!(
-            self.client,
-            0,
-            V1_MAX_PAGE_SIZE,
-            size(v1_size),
-            |c| c.partner().find_all_products(),
+        paginator!(self, |c| c.partner().find_all_products(),
             filter = filter
         )
     }
@@ -208,7 +197,7 @@ impl<'c> Products<'c> {
     }
     /// One product.
     pub async fn get(&self, id: Uuid) -> Result<ProductDetail> {
-        crate::send(self.client.partner().find_product_by_product_id().product_id(id.to_string()).send()).await
+        self.send(self.client.partner().find_product_by_product_id().product_id(id.to_string())).await
     }
     /// Pricing, with the company's own rates when `company_id` is given.
     pub async fn pricing(&self, id: Uuid, company_id: Option<Uuid>) -> Result<Vec<Pricing>> {
@@ -216,47 +205,48 @@ impl<'c> Products<'c> {
         if let Some(company) = company_id {
             b = b.company_id(company);
         }
-        Ok(crate::send(b.send()).await?.content)
+        Ok(self.send(b).await?.content)
     }
     /// Dependencies (commitments, required products).
     pub async fn dependencies(&self, id: Uuid) -> Result<Dependencies> {
-        crate::send(self.client.partner().find_product_dependencies_by_product_id().product_id(id.to_string()).send())
+        self.send(self.client.partner().find_product_dependencies_by_product_id().product_id(id.to_string()))
             .await
     }
     /// Provisioning details an order of this product needs.
     pub async fn provisioning_details(&self, id: Uuid) -> Result<Vec<ProvisioningDetail>> {
         let body =
-            crate::send(self.client.partner().find_provision_details_by_product_id().product_id(id.to_string()).send())
+            self.send(self.client.partner().find_provision_details_by_product_id().product_id(id.to_string()))
                 .await?;
         Ok(body.content)
     }
 }
 
 /// Orders handler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Orders<'c> {
     client: &'c Pax8Client,
+    options: CallOptions,
 }
 
 impl<'c> Orders<'c> {
     /// Every order.
     pub fn list(&self) -> Paginator<Order> {
-        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_orders())
+        paginator!(self, |c| c.partner().find_orders())
     }
     /// Orders matching the filters (`company_id`).
     pub fn list_with<F>(&self, filter: F) -> Paginator<Order>
     where
         F: for<'a> Fn(builder::FindOrders<'a>) -> builder::FindOrders<'a> + Send + Sync + 'static,
     {
-        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_orders(), filter = filter)
+        paginator!(self, |c| c.partner().find_orders(), filter = filter)
     }
     /// One order.
     pub async fn get(&self, id: Uuid) -> Result<Order> {
-        crate::send(self.client.partner().find_orders_by_order_id().order_id(id.to_string()).send()).await
+        self.send(self.client.partner().find_orders_by_order_id().order_id(id.to_string())).await
     }
     /// Starts an order; `.mock(true)` validates it without placing it.
     pub fn create(&self, order: CreateOrder) -> CreateOrderRequest<'c> {
-        CreateOrderRequest { client: self.client, order, mock: false, options: CallOptions::default() }
+        CreateOrderRequest { client: self.client, order, mock: false, options: self.options.clone() }
     }
 }
 
@@ -353,38 +343,34 @@ impl CreateOrderRequest<'_> {
                 return Err(Error::InvalidRequest(format!("line item {i}: quantity {} is not >= 0", item.quantity)));
             }
         }
-        send_with(self.options, self.client.partner().create_order().is_mock(self.mock).body(self.order).send()).await
+        self.client.send_with(self.client.partner().create_order().is_mock(self.mock).body(self.order), &self.options).await
     }
 }
 
 /// Subscriptions handler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Subscriptions<'c> {
     client: &'c Pax8Client,
+    options: CallOptions,
 }
 
 impl<'c> Subscriptions<'c> {
     /// Every subscription.
     pub fn list(&self) -> Paginator<Subscription> {
-        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_subscriptions())
+        paginator!(self, |c| c.partner().find_subscriptions())
     }
     /// Subscriptions matching the filters (`company_id`, `product_id`, `status`, `billing_term`, `sort`).
     pub fn list_with<F>(&self, filter: F) -> Paginator<Subscription>
     where
         F: for<'a> Fn(builder::FindSubscriptions<'a>) -> builder::FindSubscriptions<'a> + Send + Sync + 'static,
     {
-        paginator!(
-            self.client,
-            0,
-            V1_MAX_PAGE_SIZE,
-            size(v1_size),
-            |c| c.partner().find_subscriptions(),
+        paginator!(self, |c| c.partner().find_subscriptions(),
             filter = filter
         )
     }
     /// One subscription.
     pub async fn get(&self, id: Uuid) -> Result<Subscription> {
-        crate::send(self.client.partner().find_subscription_by_subscription_id().subscription_id(id.to_string()).send())
+        self.send(self.client.partner().find_subscription_by_subscription_id().subscription_id(id.to_string()))
             .await
     }
     /// Changes price, billing term, quantity or start date (at least one).
@@ -403,7 +389,7 @@ impl<'c> Subscriptions<'c> {
         {
             return Err(Error::InvalidRequest(format!("quantity {q} is not >= 0")));
         }
-        crate::send(self.client.partner().update_subscription().subscription_id(id.to_string()).body(update).send())
+        self.send(self.client.partner().update_subscription().subscription_id(id.to_string()).body(update))
             .await
     }
     /// Sets the quantity (seats).
@@ -420,19 +406,17 @@ impl<'c> Subscriptions<'c> {
         if let Some(date) = cancel_date {
             b = b.cancel_date(date);
         }
-        crate::send(b.send()).await
+        self.send(b).await
     }
     /// The subscription's change history.
     pub async fn history(&self, id: Uuid) -> Result<Vec<Subscription>> {
-        let body = crate::send(
-            self.client.partner().find_subscription_history_by_subscription_id().subscription_id(id.to_string()).send(),
-        )
+        let body = self.send(self.client.partner().find_subscription_history_by_subscription_id().subscription_id(id.to_string()))
         .await?;
         Ok(body.content)
     }
     /// Usage summaries of an Azure-style subscription.
     pub fn usage_summaries(&self, id: Uuid) -> Paginator<UsageSummary> {
-        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c
+        paginator!(self, |c| c
             .partner()
             .find_subscription_usage_summaries()
             .subscription_id(id))
@@ -440,44 +424,40 @@ impl<'c> Subscriptions<'c> {
 }
 
 /// Invoices handler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Invoices<'c> {
     client: &'c Pax8Client,
+    options: CallOptions,
 }
 
 impl<'c> Invoices<'c> {
     /// Every invoice.
     pub fn list(&self) -> Paginator<Invoice> {
-        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c.partner().find_partner_invoices())
+        paginator!(self, |c| c.partner().find_partner_invoices())
     }
     /// Invoices matching the filters (`status`, `company_id`, date ranges, `sort`).
     pub fn list_with<F>(&self, filter: F) -> Paginator<Invoice>
     where
         F: for<'a> Fn(builder::FindPartnerInvoices<'a>) -> builder::FindPartnerInvoices<'a> + Send + Sync + 'static,
     {
-        paginator!(
-            self.client,
-            0,
-            V1_MAX_PAGE_SIZE,
-            size(v1_size),
-            |c| c.partner().find_partner_invoices(),
+        paginator!(self, |c| c.partner().find_partner_invoices(),
             filter = filter
         )
     }
     /// One invoice.
     pub async fn get(&self, id: Uuid) -> Result<Invoice> {
-        crate::send(self.client.partner().get_partner_invoice().invoice_id(id).send()).await
+        self.send(self.client.partner().get_partner_invoice().invoice_id(id)).await
     }
     /// The items of an invoice.
     pub fn items(&self, id: Uuid) -> Paginator<InvoiceItem> {
-        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| c
+        paginator!(self, |c| c
             .partner()
             .find_partner_invoice_items()
             .invoice_id(id))
     }
     /// Draft (not yet invoiced) items; `month_offset` 0 is this month, 1 next month.
     pub fn draft_items(&self, month_offset: Option<i32>, company_id: Option<Uuid>) -> Paginator<InvoiceItem> {
-        paginator!(self.client, 0, V1_MAX_PAGE_SIZE, size(v1_size), |c| {
+        paginator!(self, |c| {
             let mut q = c.partner().find_partner_draft_invoice_items();
             if let Some(m) = month_offset {
                 q = q.month_offset(i64::from(m));
@@ -491,15 +471,16 @@ impl<'c> Invoices<'c> {
 }
 
 /// Usage handler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Usage<'c> {
     client: &'c Pax8Client,
+    options: CallOptions,
 }
 
 impl<'c> Usage<'c> {
     /// One usage summary.
     pub async fn summary(&self, id: Uuid) -> Result<UsageSummary> {
-        crate::send(self.client.partner().find_subscription_usage_summary().usage_summary_id(id).send()).await
+        self.send(self.client.partner().find_subscription_usage_summary().usage_summary_id(id)).await
     }
     /// The usage lines of a summary for one day (optionally one product).
     pub async fn lines(&self, summary_id: Uuid, usage_date: Date, product_id: Option<Uuid>) -> Result<Vec<UsageLine>> {
@@ -507,6 +488,6 @@ impl<'c> Usage<'c> {
         if let Some(p) = product_id {
             b = b.product_id(p);
         }
-        Ok(crate::send(b.send()).await?.content)
+        Ok(self.send(b).await?.content)
     }
 }

@@ -11,23 +11,21 @@ use pax8_api::quoting::types::{
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use uuid::Uuid;
 
-use super::paginator;
+use super::{handler_options, paginator};
 use crate::Pax8Client;
-use crate::call::{CallOptions, send_bytes, send_file, send_with};
+use crate::call::CallOptions;
 use crate::error::{Error, Result};
 use crate::pagination::Paginator;
 
-/// Largest `limit` the quote list is asked for.
-pub const QUOTES_MAX_PAGE_SIZE: u32 = 100;
+/// Largest `limit` the quote list is asked for (from the patched document).
+pub const QUOTES_MAX_PAGE_SIZE: u32 = <builder::GetQuotesList<'static> as pax8_api::Paged>::PAGING.max_size;
 
-fn i32_size(size: u32) -> i32 {
-    size as i32
-}
+handler_options!(Quotes);
 
 impl Pax8Client {
     /// Quotes (quoting API v2).
     pub fn quotes(&self) -> Quotes<'_> {
-        Quotes { client: self }
+        Quotes { client: self, options: CallOptions::default() }
     }
 }
 
@@ -66,62 +64,58 @@ fn multipart(files: &[Attachment]) -> Result<(String, Vec<u8>)> {
     Ok((format!("multipart/form-data; boundary={boundary}"), body))
 }
 
-fn multipart_options(content_type: &str) -> Result<CallOptions> {
+fn multipart_options(options: &CallOptions, content_type: &str) -> Result<CallOptions> {
     let value = HeaderValue::from_str(content_type).map_err(|e| Error::InvalidRequest(e.to_string()))?;
-    Ok(CallOptions::default().header(CONTENT_TYPE, value))
+    Ok(options.clone().header(CONTENT_TYPE, value))
 }
 
 /// Quotes handler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Quotes<'c> {
     client: &'c Pax8Client,
+    options: CallOptions,
 }
 
 impl<'c> Quotes<'c> {
-    /// Every quote (the quoting API counts pages from 1).
+    /// Every quote.
     pub fn list(&self) -> Paginator<ListContent> {
-        paginator!(self.client, 1, QUOTES_MAX_PAGE_SIZE, limit(i32_size), |c| c.quoting().get_quotes_list())
+        paginator!(self, |c| c.quoting().get_quotes_list())
     }
     /// Quotes matching the filters (`search`, `status`, `account`, `sort`, `intent_type`).
     pub fn list_with<F>(&self, filter: F) -> Paginator<ListContent>
     where
         F: for<'a> Fn(builder::GetQuotesList<'a>) -> builder::GetQuotesList<'a> + Send + Sync + 'static,
     {
-        paginator!(
-            self.client,
-            1,
-            QUOTES_MAX_PAGE_SIZE,
-            limit(i32_size),
-            |c| c.quoting().get_quotes_list(),
+        paginator!(self, |c| c.quoting().get_quotes_list(),
             filter = filter
         )
     }
     /// One quote.
     pub async fn get(&self, id: Uuid) -> Result<QuoteResponse> {
-        crate::send(self.client.quoting().get_quote_by_id().quote_id(id).send()).await
+        self.send(self.client.quoting().get_quote_by_id().quote_id(id)).await
     }
     /// Creates a quote.
     pub async fn create(&self, quote: CreateQuotePayload) -> Result<QuoteResponse> {
-        crate::send(self.client.quoting().create_quote().body(quote).send()).await
+        self.send(self.client.quoting().create_quote().body(quote)).await
     }
     /// Updates a quote.
     pub async fn update(&self, id: Uuid, quote: UpdateQuotePayload) -> Result<QuoteResponse> {
-        crate::send(self.client.quoting().update_quote().quote_id(id).body(quote).send()).await
+        self.send(self.client.quoting().update_quote().quote_id(id).body(quote)).await
     }
     /// Deletes a quote.
     pub async fn delete(&self, id: Uuid) -> Result<()> {
-        crate::send(self.client.quoting().delete_quote_by_id().quote_id(id).send()).await
+        self.send(self.client.quoting().delete_quote_by_id().quote_id(id)).await
     }
     /// Takes ownership of a quote.
     pub async fn take_ownership(&self, id: Uuid) -> Result<QuoteResponse> {
-        crate::send(self.client.quoting().take_quote_ownership().quote_id(id).send()).await
+        self.send(self.client.quoting().take_quote_ownership().quote_id(id)).await
     }
     /// Adds line items.
     pub async fn add_line_items(&self, id: Uuid, items: Vec<AddLineItemsBodyItem>) -> Result<Vec<LineItemResponse>> {
         if items.is_empty() {
             return Err(Error::InvalidRequest("no line item to add".into()));
         }
-        crate::send(self.client.quoting().add_line_items().quote_id(id).body(items).send()).await
+        self.send(self.client.quoting().add_line_items().quote_id(id).body(items)).await
     }
     /// Updates line items.
     pub async fn update_line_items(
@@ -129,77 +123,63 @@ impl<'c> Quotes<'c> {
         id: Uuid,
         items: Vec<UpdateLineItemsBodyItem>,
     ) -> Result<Vec<LineItemResponse>> {
-        crate::send(self.client.quoting().update_line_items().quote_id(id).body(items).send()).await
+        self.send(self.client.quoting().update_line_items().quote_id(id).body(items)).await
     }
     /// Deletes one line item.
     pub async fn delete_line_item(&self, id: Uuid, line_item_id: Uuid) -> Result<()> {
-        crate::send(self.client.quoting().delete_line_item_by_id().quote_id(id).line_item_id(line_item_id).send()).await
+        self.send(self.client.quoting().delete_line_item_by_id().quote_id(id).line_item_id(line_item_id)).await
     }
     /// Deletes several line items.
     pub async fn delete_line_items(&self, id: Uuid, line_item_ids: Vec<Uuid>) -> Result<()> {
         let body = DeleteLineItemsPayload { line_item_ids };
-        crate::send(self.client.quoting().bulk_delete_line_items().quote_id(id).body(body).send()).await
+        self.send(self.client.quoting().bulk_delete_line_items().quote_id(id).body(body)).await
     }
     /// The quote's sections.
     pub async fn sections(&self, id: Uuid) -> Result<SectionsResponse> {
-        crate::send(self.client.quoting().get_sections().quote_id(id).send()).await
+        self.send(self.client.quoting().get_sections().quote_id(id)).await
     }
     /// Adds a section.
     pub async fn create_section(&self, id: Uuid, section: CreateSectionPayload) -> Result<SectionsResponse> {
-        crate::send(self.client.quoting().create_section().quote_id(id).body(section).send()).await
+        self.send(self.client.quoting().create_section().quote_id(id).body(section)).await
     }
     /// Replaces the sections.
     pub async fn update_sections(&self, id: Uuid, sections: SectionsPayload) -> Result<SectionsResponse> {
-        crate::send(self.client.quoting().update_sections().quote_id(id).body(sections).send()).await
+        self.send(self.client.quoting().update_sections().quote_id(id).body(sections)).await
     }
     /// Who the quote is shared with.
     pub async fn access_list(&self, id: Uuid) -> Result<AccessListResponse> {
-        crate::send(self.client.quoting().get_quote_access_list().quote_id(id).send()).await
+        self.send(self.client.quoting().get_quote_access_list().quote_id(id)).await
     }
     /// Shares the quote.
     pub async fn share(&self, id: Uuid, entries: Vec<AddAccessListEntryPayload>) -> Result<Vec<AccessListEntry>> {
-        crate::send(self.client.quoting().add_quote_access_list_entry().quote_id(id).body(entries).send()).await
+        self.send(self.client.quoting().add_quote_access_list_entry().quote_id(id).body(entries)).await
     }
     /// Stops sharing with one entry.
     pub async fn unshare(&self, id: Uuid, entry_id: Uuid) -> Result<()> {
-        crate::send(self.client.quoting().delete_quote_share_entry().quote_id(id).access_list_entry_id(entry_id).send())
+        self.send(self.client.quoting().delete_quote_share_entry().quote_id(id).access_list_entry_id(entry_id))
             .await
     }
     /// Uploads files as attachments of the quote (multipart/form-data).
     pub async fn upload_attachments(&self, id: Uuid, files: &[Attachment]) -> Result<Vec<AttachmentResponse>> {
         let (content_type, body) = multipart(files)?;
-        send_with(
-            multipart_options(&content_type)?,
-            self.client.quoting().upload_attachment_to_quote().quote_id(id).body(body).send(),
-        )
-        .await
+        let options = multipart_options(&self.options, &content_type)?;
+        self.client.send_with(self.client.quoting().upload_attachment_to_quote().quote_id(id).body(body), &options).await
     }
     /// Attachment metadata.
     pub async fn attachment(&self, id: Uuid, attachment_id: Uuid) -> Result<AttachmentResponse> {
-        crate::send(self.client.quoting().get_attachment_metadata().quote_id(id).attachment_id(attachment_id).send())
+        self.send(self.client.quoting().get_attachment_metadata().quote_id(id).attachment_id(attachment_id))
             .await
     }
     /// Downloads one attachment (the PDF).
     pub async fn download_attachment(&self, id: Uuid, attachment_id: Uuid) -> Result<Bytes> {
-        send_file(
-            CallOptions::default().header(ACCEPT, HeaderValue::from_static("application/pdf")),
-            self.client
-                .quoting()
-                .get_attachment_metadata()
-                .quote_id(id)
-                .attachment_id(attachment_id)
-                .download(true)
-                .send(),
-        )
-        .await
+        let options = self.options.clone().header(ACCEPT, HeaderValue::from_static("application/pdf"));
+        let request = self.client.quoting().get_attachment_metadata().quote_id(id).attachment_id(attachment_id);
+        self.client.send_file(request.download(true), &options).await
     }
     /// Downloads every attachment as one ZIP.
     pub async fn download_all_attachments(&self, id: Uuid) -> Result<Bytes> {
-        send_bytes(
-            CallOptions::default(),
-            self.client.quoting().download_all_attachments_as_zip().quote_id(id).download_zip(true).send(),
-        )
-        .await
+        let request = self.client.quoting().download_all_attachments_as_zip().quote_id(id).download_zip(true);
+        self.client.send_file(request, &self.options).await
     }
     /// Renames or reorders attachments.
     pub async fn update_attachments(
@@ -207,28 +187,25 @@ impl<'c> Quotes<'c> {
         id: Uuid,
         updates: Vec<UpdateAttachmentPayload>,
     ) -> Result<Vec<AttachmentResponse>> {
-        crate::send(self.client.quoting().update_attachments_metadata().quote_id(id).body(updates).send()).await
+        self.send(self.client.quoting().update_attachments_metadata().quote_id(id).body(updates)).await
     }
     /// Removes an attachment.
     pub async fn delete_attachment(&self, id: Uuid, attachment_id: Uuid) -> Result<()> {
-        crate::send(self.client.quoting().delete_attachment().quote_id(id).attachment_id(attachment_id).send()).await
+        self.send(self.client.quoting().delete_attachment().quote_id(id).attachment_id(attachment_id)).await
     }
     /// Uploads files to the partner's attachment library.
     pub async fn upload_library_attachments(&self, files: &[Attachment]) -> Result<Vec<AttachmentResponse>> {
         let (content_type, body) = multipart(files)?;
-        send_with(
-            multipart_options(&content_type)?,
-            self.client.quoting().upload_attachment_to_library().body(body).send(),
-        )
-        .await
+        let options = multipart_options(&self.options, &content_type)?;
+        self.client.send_with(self.client.quoting().upload_attachment_to_library().body(body), &options).await
     }
     /// The quoting preferences.
     pub async fn preferences(&self) -> Result<PreferencesResponse> {
-        crate::send(self.client.quoting().get_quote_preferences().send()).await
+        self.send(self.client.quoting().get_quote_preferences()).await
     }
     /// Saves the quoting preferences.
     pub async fn save_preferences(&self, preferences: PreferencesPayload) -> Result<QuotePreferencesResult> {
-        crate::send(self.client.quoting().persist_quote_preferences().body(preferences).send()).await
+        self.send(self.client.quoting().persist_quote_preferences().body(preferences)).await
     }
 }
 

@@ -1,0 +1,253 @@
+//! A complete answer, read inside the attempt that received it, and what it becomes: a typed
+//! value, or a typed error that keeps the status.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use pax8_api::{Api, Endpoint, ErrorBody, Operation};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, Error, Result};
+use crate::redact::excerpt;
+use crate::retry::parse_retry_after;
+
+/// How much of a body an error quotes.
+pub(crate) const EXCERPT_BYTES: usize = 512;
+/// What an error says instead of quoting a token endpoint body.
+pub(crate) const WITHHELD: &str = "[token endpoint body withheld]";
+
+/// Status, headers and the whole body of one response.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+/// Why a body could not be read in full.
+pub(crate) enum BodyError {
+    /// Larger than the client accepts.
+    TooLarge,
+    /// The connection broke or timed out; what arrived before is kept.
+    Failed { partial: Bytes, source: reqwest::Error },
+}
+
+impl Answer {
+    /// Reads the whole body of `response`, at most `limit` bytes.
+    pub(crate) async fn read(
+        mut response: reqwest::Response,
+        limit: u64,
+    ) -> std::result::Result<Self, (StatusCode, HeaderMap, BodyError)> {
+        let (status, headers) = (response.status(), response.headers().clone());
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err((status, headers, BodyError::TooLarge));
+        }
+        let mut body = BytesMut::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if u64::try_from(body.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
+                        return Err((status, headers, BodyError::TooLarge));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(Self { status, headers, body: body.freeze() }),
+                Err(source) => return Err((status, headers, BodyError::Failed { partial: body.freeze(), source })),
+            }
+        }
+    }
+
+    /// The server's `Retry-After`, if it sent one.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        retry_after(&self.headers)
+    }
+
+    /// A success whose body should be JSON but does not parse (cut short, an HTML page).
+    /// `expects_json`: the request asked for JSON. Files (PDF, ZIP) are never checked.
+    pub(crate) fn is_malformed_success(&self, expects_json: bool) -> bool {
+        if !self.status.is_success() || !expects_json || self.body.is_empty() {
+            return false;
+        }
+        let content_type = self.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if ["pdf", "zip", "octet-stream"].iter().any(|kind| content_type.contains(kind)) {
+            return false;
+        }
+        serde_json::from_slice::<serde::de::IgnoredAny>(&self.body).is_err()
+    }
+
+    /// The typed error of an error status. The Pax8 error body is decoded when there is one;
+    /// otherwise a bounded, redacted excerpt of the body is kept (never for the token endpoint).
+    pub(crate) fn into_error(self, api: Api, operation: &'static str) -> Error {
+        let retry_after = self.retry_after();
+        let body = serde_json::from_slice::<ErrorBody>(&self.body).ok().filter(|b| *b != ErrorBody::default());
+        let text = match (&body, api) {
+            (Some(_), _) => None,
+            (None, Api::Auth) => None,
+            (None, _) => Some(excerpt(&self.body, EXCERPT_BYTES)).filter(|t| !t.trim().is_empty()),
+        };
+        let mut error = ApiError::new(self.status, Some(operation));
+        error.body = body.map(Box::new);
+        error.text = text;
+        Error::from_response(error, retry_after)
+    }
+
+    fn into_response(self) -> reqwest::Response {
+        let mut builder = http::Response::builder().status(self.status);
+        if let Some(headers) = builder.headers_mut() {
+            *headers = self.headers;
+        }
+        match builder.body(self.body) {
+            Ok(response) => reqwest::Response::from(response),
+            // Unreachable: the status and headers came from a response.
+            Err(_) => reqwest::Response::from(http::Response::new(Bytes::new())),
+        }
+    }
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, SystemTime::now()))
+}
+
+/// Decodes a success answer of `E` with the generated decoder. A write whose success answer does
+/// not decode is [`Error::AnswerUnreadable`]: it happened, and must not be sent again.
+pub(crate) async fn decode<E>(answer: Answer) -> Result<progenitor_client::ResponseValue<E::Output>>
+where
+    E: Endpoint<ErrorBody = ErrorBody>,
+    E::Output: DeserializeOwned,
+{
+    let op = E::OPERATION;
+    let (status, body) = (answer.status, answer.body.clone());
+    let failed = |source: serde_json::Error| {
+        if !op.is_idempotent() {
+            return unreadable(op, status, &body, format!("its body does not decode: {source}"));
+        }
+        decode_error::<E::Output>(E::API, op.operation_id, &body, source)
+    };
+    match E::decode_response(answer.into_response()).await {
+        Ok(value) => Ok(value),
+        Err(progenitor_client::Error::InvalidResponsePayload(_, source)) => Err(failed(source)),
+        // A success status the document does not list (201 where it says 200): decode it all the same.
+        Err(progenitor_client::Error::UnexpectedResponse(response)) if status.is_success() => {
+            let headers = response.headers().clone();
+            let json = if body.is_empty() { b"null".as_slice() } else { &body[..] };
+            match serde_json::from_slice::<E::Output>(json) {
+                Ok(value) => Ok(progenitor_client::ResponseValue::new(value, status, headers)),
+                Err(source) => Err(failed(source)),
+            }
+        }
+        Err(progenitor_client::Error::UnexpectedResponse(_)) => {
+            Err(Error::from_response(ApiError::new(status, Some(op.operation_id)), None))
+        }
+        Err(other) => Err(Error::InvalidRequest(format!("{}: {other}", op.operation_id))),
+    }
+}
+
+/// A write that succeeded but whose answer could not be read.
+pub(crate) fn unreadable(op: Operation, status: StatusCode, body: &[u8], reason: String) -> Error {
+    Error::AnswerUnreadable {
+        operation: op.operation_id,
+        status,
+        id: find_id(body),
+        reason,
+        excerpt: excerpt(body, EXCERPT_BYTES),
+    }
+}
+
+/// A body that does not match its type: where it failed, and a redacted excerpt (none for the
+/// token endpoint, whose bodies hold secrets).
+pub(crate) fn decode_error<T: DeserializeOwned>(
+    api: Api,
+    operation: &'static str,
+    bytes: &[u8],
+    source: serde_json::Error,
+) -> Error {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let path = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => e.path().to_string(),
+        Ok(_) => ".".into(),
+    };
+    let excerpt = if api == Api::Auth { WITHHELD.to_string() } else { excerpt(bytes, EXCERPT_BYTES) };
+    Error::Decode { operation: operation.to_string(), path, excerpt, source }
+}
+
+/// The first `"id": "<value>"` of a body, even one cut short (the id of what a write created).
+pub(crate) fn find_id(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let mut rest = text.as_ref();
+    while let Some(at) = rest.find("\"id\"") {
+        rest = &rest[at + 4..];
+        let Some(value) = rest.trim_start().strip_prefix(':') else { continue };
+        let Some(value) = value.trim_start().strip_prefix('"') else { continue };
+        let end = value.find('"')?;
+        let id = &value[..end];
+        if !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Some(id.to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, content_type: &str, body: &'static str) -> Answer {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, content_type.parse().unwrap());
+        Answer { status: StatusCode::from_u16(status).unwrap(), headers, body: Bytes::from_static(body.as_bytes()) }
+    }
+
+    #[test]
+    fn malformed_successes_are_json_successes_that_do_not_parse() {
+        assert!(answer(200, "application/json", r#"{"content":[{"id"#).is_malformed_success(true));
+        assert!(answer(200, "text/html", "<html>proxy</html>").is_malformed_success(true));
+        assert!(!answer(200, "application/json", r#"{"a":1}"#).is_malformed_success(true));
+        assert!(!answer(200, "application/json", "").is_malformed_success(true), "an empty body is for the decoder");
+        assert!(!answer(200, "application/pdf", "%PDF-1.7").is_malformed_success(true));
+        assert!(!answer(200, "text/html", "<html/>").is_malformed_success(false), "no JSON was asked for");
+        assert!(!answer(502, "text/html", "<html/>").is_malformed_success(true), "errors are not successes");
+    }
+
+    #[test]
+    fn error_statuses_keep_their_status_whatever_the_body() {
+        let html = answer(502, "text/html", "<html><body>Bad Gateway</body></html>").into_error(Api::Partner, "findOrders");
+        assert_eq!(html.status(), Some(StatusCode::BAD_GATEWAY));
+        assert!(html.is_retryable());
+        let text = html.api_error().and_then(|e| e.text.clone()).unwrap();
+        assert!(text.contains("Bad Gateway"), "{text}");
+        assert!(html.to_string().contains("Bad Gateway"), "{html}");
+        let empty = answer(429, "application/json", "").into_error(Api::Partner, "findOrders");
+        assert_eq!(empty.status(), Some(StatusCode::TOO_MANY_REQUESTS));
+        assert!(matches!(empty, Error::RateLimited { .. }) && empty.is_retryable());
+        assert_eq!(empty.api_error().unwrap().text, None);
+        let pax8 = answer(404, "application/json", r#"{"type":"NOT_FOUND","message":"no such order"}"#)
+            .into_error(Api::Partner, "findOrdersByOrderId");
+        assert_eq!(pax8.body().and_then(|b| b.message.as_deref()), Some("no such order"));
+        assert_eq!(pax8.api_error().unwrap().text, None);
+    }
+
+    #[test]
+    fn token_endpoint_bodies_are_never_quoted() {
+        let err = answer(500, "text/plain", "access_token=eyJ-leaked").into_error(Api::Auth, "createAccessToken");
+        assert!(!format!("{err} {err:?}").contains("eyJ"));
+        let err = decode_error::<pax8_api::TokenResponse>(
+            Api::Auth,
+            "createAccessToken",
+            br#"{"access_token":"eyJ-leaked","expires_in":"soon"}"#,
+            serde_json::from_str::<u8>("x").unwrap_err(),
+        );
+        assert!(!format!("{err} {err:?}").contains("eyJ"), "{err}");
+        assert!(err.to_string().contains(WITHHELD));
+    }
+
+    #[test]
+    fn ids_are_found_in_bodies_cut_short() {
+        assert_eq!(find_id(br#"{"id":"5b1e","companyId":"c","lineItems":[{"id"#).as_deref(), Some("5b1e"));
+        assert_eq!(find_id(br#"{"companyId": "c", "id" : "a-b-c"}"#).as_deref(), Some("a-b-c"));
+        assert_eq!(find_id(br#"{"name":"x","id":12}"#), None, "not a string id");
+        assert_eq!(find_id(br#"{"id":"abc"#), None, "the value itself is cut");
+        assert_eq!(find_id(b"<html>"), None);
+    }
+}

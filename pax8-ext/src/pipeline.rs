@@ -1,0 +1,388 @@
+//! The one path every request of a client takes, token requests included:
+//!
+//! ```text
+//! builder ──into_request──▶ reqwest::Request
+//!   loop per attempt:
+//!     rate limiter ─▶ bearer token (not for the token endpoint) ─▶ per-call headers, timeout
+//!     ─▶ hooks.before_request ─▶ socket ─▶ hooks.after_response
+//!     ─▶ read the whole body (bounded) ─▶ Outcome ─▶ retry::classify ─▶ wait and retry, or stop
+//!   stop: success ─▶ Answer ──decode_response──▶ typed value
+//!         failure ─▶ typed Error (OutcomeUnknown for a write that may have happened)
+//! ```
+//!
+//! Nothing rides along hidden: the options are an argument, the answer or error is the return
+//! value.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use pax8_api::{Api, Endpoint, ErrorBody, Operation};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::SecretString;
+use crate::answer::{Answer, BodyError, decode, unreadable};
+use crate::auth::{AccessToken, Audience, TokenManager};
+use crate::call::CallOptions;
+use crate::error::{Error, OAuthError, Result};
+use crate::hooks::{Hooks, RequestInfo};
+use crate::rate_limit::RateLimiter;
+use crate::retry::{Decision, Outcome, RetryBudget, RetryPolicy, classify};
+
+/// State shared by every clone of a client: the pipeline and what it consults.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    pub(crate) http: reqwest::Client,
+    pub(crate) token_endpoint: pax8_api::auth::Client,
+    pub(crate) tokens: TokenManager,
+    pub(crate) limiter: Option<RateLimiter>,
+    pub(crate) budget: RetryBudget,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) hooks: Vec<Arc<dyn Hooks>>,
+    pub(crate) audiences: Vec<(Api, Audience)>,
+    pub(crate) max_response_bytes: u64,
+}
+
+/// What one attempt came to.
+struct Attempt {
+    outcome: Outcome,
+    answer: Option<Answer>,
+    error: Option<reqwest::Error>,
+}
+
+impl Pipeline {
+    pub(crate) fn audience(&self, api: Api) -> Audience {
+        self.audiences.iter().find(|(a, _)| *a == api).map_or_else(Audience::partner, |(_, audience)| audience.clone())
+    }
+
+    /// Sends `endpoint` and decodes its answer.
+    pub(crate) async fn execute<E>(&self, endpoint: E, options: &CallOptions) -> Result<E::Output>
+    where
+        E: Endpoint<ErrorBody = ErrorBody>,
+        E::Output: DeserializeOwned,
+    {
+        self.execute_response(endpoint, options).await.map(progenitor_client::ResponseValue::into_inner)
+    }
+
+    /// [`Pipeline::execute`], keeping the status and headers.
+    pub(crate) async fn execute_response<E>(
+        &self,
+        endpoint: E,
+        options: &CallOptions,
+    ) -> Result<progenitor_client::ResponseValue<E::Output>>
+    where
+        E: Endpoint<ErrorBody = ErrorBody>,
+        E::Output: DeserializeOwned,
+    {
+        let answer = self.execute_raw(endpoint, options).await?;
+        decode::<E>(answer).await
+    }
+
+    /// Sends `endpoint` and returns its complete success answer undecoded (files).
+    pub(crate) async fn execute_raw<E>(&self, endpoint: E, options: &CallOptions) -> Result<Answer>
+    where
+        E: Endpoint<ErrorBody = ErrorBody>,
+    {
+        let op = E::OPERATION;
+        let request = endpoint.into_request().map_err(|e| Error::InvalidRequest(format!("{}: {e}", op.operation_id)))?;
+        self.send(E::API, op, request, options).await
+    }
+
+    /// The attempt loop of one request, traced as one `pax8.request` span.
+    pub(crate) async fn send(
+        &self,
+        api: Api,
+        op: Operation,
+        request: reqwest::Request,
+        options: &CallOptions,
+    ) -> Result<Answer> {
+        let span = tracing::info_span!(
+            "pax8.request",
+            operation = op.operation_id,
+            method = op.method,
+            path = op.path,
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        async move {
+            let started = Instant::now();
+            let result = self.attempts(api, op, request, options).await;
+            let span = tracing::Span::current();
+            span.record("duration_ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+            match &result {
+                Ok(answer) => span.record("status", answer.status.as_u16()),
+                Err(error) => {
+                    tracing::debug!(%error, "pax8: request failed");
+                    span.record("status", error.status().map_or(0, |s| s.as_u16()))
+                }
+            };
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn attempts(&self, api: Api, op: Operation, original: reqwest::Request, options: &CallOptions) -> Result<Answer> {
+        let policy = options.retry.unwrap_or(self.retry);
+        let idempotent = op.is_idempotent();
+        let audience = (api != Api::Auth).then(|| self.audience(api));
+        let expects_json = original.headers().get(ACCEPT).is_some_and(|v| v.as_bytes().ends_with(b"json"))
+            && !options.headers.iter().any(|(name, _)| name == ACCEPT);
+        let started = Instant::now();
+        // A streaming body cannot be copied: such a request is sent once.
+        let mut original = Some(original);
+        let (mut attempt, mut retries, mut throttled) = (0u32, 0u32, 0u32);
+        let mut replayed_unauthorized = false;
+        loop {
+            attempt += 1;
+            let info = RequestInfo { operation: Some(op.operation_id), method: op.method, path: op.path, attempt };
+            let mut request = match original.as_ref().and_then(reqwest::Request::try_clone) {
+                Some(copy) => copy,
+                None => original.take().ok_or_else(|| Error::InvalidRequest("a streamed body cannot be sent again".into()))?,
+            };
+            if let Some(limiter) = &self.limiter {
+                limiter.acquire().await;
+            }
+            let token = match &audience {
+                Some(audience) => Some(self.token(audience).await?),
+                None => None,
+            };
+            if let Some(token) = &token {
+                request.headers_mut().insert(AUTHORIZATION, bearer(&token.token)?);
+            }
+            for (name, value) in &options.headers {
+                request.headers_mut().insert(name.clone(), value.clone());
+            }
+            if let Some(timeout) = options.timeout {
+                *request.timeout_mut() = Some(timeout);
+            }
+            for hook in &self.hooks {
+                hook.before_request(&mut request, &info);
+            }
+            let result = self.attempt(request, &info, expects_json).await?;
+            let outcome = result.outcome;
+            if let (Outcome::Status { status: 401, .. }, Some(token), Some(audience)) = (outcome, &token, &audience)
+                && self.tokens.auto_refresh
+                && !replayed_unauthorized
+                && original.is_some()
+            {
+                // The token may have been revoked: drop it, fetch a new one, replay once.
+                replayed_unauthorized = true;
+                tracing::debug!("pax8: 401, refreshing the token and replaying once");
+                self.tokens.invalidate(audience, token).await;
+                continue;
+            }
+            if let Outcome::Status { status, .. } = outcome
+                && status < 400
+                && let Some(answer) = result.answer
+            {
+                self.budget.deposit_success();
+                if let Some(limiter) = &self.limiter {
+                    limiter.on_success();
+                }
+                tracing::Span::current().record("attempts", attempt);
+                return Ok(answer);
+            }
+            let is_throttle = matches!(outcome, Outcome::Status { status: 429, .. });
+            if is_throttle && let Some(limiter) = &self.limiter {
+                limiter.on_throttled(outcome_retry_after(outcome));
+            }
+            let wait = match classify(idempotent, outcome) {
+                Decision::Stop => None,
+                Decision::Retry => Some(policy.backoff(retries, rand::random::<f64>())),
+                Decision::RetryAfter(wait) if wait <= policy.max_retry_after => Some(wait),
+                Decision::RetryAfter(_) => None,
+            };
+            let may_retry = original.is_some()
+                && wait.is_some_and(|wait| {
+                    if is_throttle {
+                        // Paced by the adaptive limiter: bounded by count, free of the budget.
+                        throttled < policy.max_throttled_retries
+                    } else {
+                        let cost = if outcome == Outcome::TimedOut {
+                            RetryBudget::TIMEOUT_RETRY_COST
+                        } else {
+                            RetryBudget::RETRY_COST
+                        };
+                        retries + 1 < policy.max_attempts
+                            && started.elapsed() + wait <= policy.max_elapsed
+                            && self.budget.try_withdraw(cost)
+                    }
+                });
+            if let (true, Some(wait)) = (may_retry, wait) {
+                if is_throttle {
+                    throttled += 1;
+                } else {
+                    retries += 1;
+                }
+                tracing::info!(
+                    attempt,
+                    ?outcome,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "pax8: retrying"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            tracing::Span::current().record("attempts", attempt);
+            let error = match final_error(api, op, idempotent, result) {
+                Ok(answer) => return Ok(answer),
+                Err(error) => error,
+            };
+            for hook in &self.hooks {
+                hook.on_error(&error, &info);
+            }
+            return Err(error);
+        }
+    }
+
+    /// Sends one attempt and reads its whole answer.
+    async fn attempt(&self, request: reqwest::Request, info: &RequestInfo, expects_json: bool) -> Result<Attempt> {
+        let response = match self.http.execute(request).await {
+            Ok(response) => response,
+            Err(error) => {
+                let outcome = if error.is_connect() {
+                    Outcome::ConnectFailed
+                } else if error.is_timeout() {
+                    Outcome::TimedOut
+                } else {
+                    Outcome::Interrupted
+                };
+                return Ok(Attempt { outcome, answer: None, error: Some(error) });
+            }
+        };
+        for hook in &self.hooks {
+            hook.after_response(&response, info);
+        }
+        if let Some(limiter) = &self.limiter {
+            limiter.observe_headers(response.headers());
+        }
+        match Answer::read(response, self.max_response_bytes).await {
+            Ok(answer) => {
+                let status = answer.status.as_u16();
+                let outcome = if answer.is_malformed_success(expects_json) {
+                    Outcome::MalformedSuccess { status }
+                } else {
+                    Outcome::Status { status, retry_after: answer.retry_after() }
+                };
+                Ok(Attempt { outcome, answer: Some(answer), error: None })
+            }
+            Err((_, _, BodyError::TooLarge)) => Err(Error::ResponseTooLarge {
+                operation: info.operation.unwrap_or("?"),
+                limit: self.max_response_bytes,
+            }),
+            Err((status, headers, BodyError::Failed { partial, source })) => Ok(Attempt {
+                outcome: Outcome::BodyCut { status: status.as_u16() },
+                answer: Some(Answer { status, headers, body: partial }),
+                error: Some(source),
+            }),
+        }
+    }
+
+    /// A usable token for `audience`: cached, or fetched through this pipeline (single-flight).
+    pub(crate) async fn token(&self, audience: &Audience) -> Result<AccessToken> {
+        self.tokens.token(audience, || self.fetch_token(audience)).await
+    }
+
+    /// Fetches a new token now, single-flight with automatic refreshes.
+    pub(crate) async fn refresh_token(&self, audience: &Audience) -> Result<AccessToken> {
+        self.tokens.refresh(audience, || self.fetch_token(audience)).await
+    }
+
+    /// One token request through the pipeline (boxed: the pipeline calls itself).
+    fn fetch_token<'a>(&'a self, audience: &'a Audience) -> BoxFuture<'a, Result<AccessToken>> {
+        Box::pin(async move {
+            let body = pax8_api::TokenRequest {
+                client_id: self.tokens.credentials.client_id.clone(),
+                client_secret: self.tokens.credentials.client_secret.expose().to_string(),
+                audience: audience.as_str().to_string(),
+                grant_type: "client_credentials".into(),
+            };
+            self.tokens.count_request();
+            let issued_at = self.tokens.clock.now();
+            let options = CallOptions { retry: Some(self.tokens.retry), ..CallOptions::default() };
+            let response =
+                self.execute(self.token_endpoint.create_access_token().body(body), &options).await.map_err(token_error)?;
+            let lifetime = crate::auth::lifetime(response.expires_in);
+            tracing::debug!(audience = audience.as_str(), lifetime_s = lifetime.as_secs(), "pax8: new access token");
+            Ok(AccessToken {
+                token: SecretString::new(response.access_token),
+                issued_at,
+                expires_at: issued_at + lifetime,
+            })
+        })
+    }
+}
+
+fn outcome_retry_after(outcome: Outcome) -> Option<Duration> {
+    match outcome {
+        Outcome::Status { retry_after, .. } => retry_after,
+        _ => None,
+    }
+}
+
+fn bearer(token: &SecretString) -> Result<HeaderValue> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| Error::Authentication {
+        message: "the access token is not a valid header value".into(),
+        oauth: None,
+        api: None,
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// What an attempt that will not be retried becomes.
+fn final_error(api: Api, op: Operation, idempotent: bool, attempt: Attempt) -> Result<Answer> {
+    let Attempt { outcome, answer, error } = attempt;
+    if !idempotent && outcome.outcome_unknown() {
+        let reason = match outcome {
+            Outcome::TimedOut => "no answer came in time".to_string(),
+            Outcome::Interrupted => "the connection closed before an answer came".to_string(),
+            Outcome::Status { status, .. } | Outcome::BodyCut { status } => {
+                format!("a gateway answered HTTP {status} for the server")
+            }
+            Outcome::ConnectFailed | Outcome::MalformedSuccess { .. } => "no complete answer came".to_string(),
+        };
+        return Err(Error::OutcomeUnknown { operation: op.operation_id, reason, source: error });
+    }
+    match (outcome, answer, error) {
+        (Outcome::MalformedSuccess { .. }, Some(answer), _) if !idempotent => {
+            Err(unreadable(op, answer.status, &answer.body, "its body is not valid JSON".into()))
+        }
+        (Outcome::BodyCut { .. }, Some(answer), Some(source)) if answer.status.is_success() => {
+            if idempotent {
+                Err(Error::from_reqwest(source))
+            } else {
+                Err(unreadable(op, answer.status, &answer.body, format!("the connection broke while reading it: {source}")))
+            }
+        }
+        // A cut error body, or a success retried until the policy gave up: the decoder reports it.
+        (_, Some(answer), _) if answer.status.is_success() || answer.status.is_redirection() => Ok(answer),
+        (_, Some(answer), _) => Err(answer.into_error(api, op.operation_id)),
+        (_, None, Some(source)) => Err(Error::from_reqwest(source)),
+        (_, None, None) => Err(Error::InvalidRequest(format!("{}: no answer and no error", op.operation_id))),
+    }
+}
+
+/// A token endpoint failure as an authentication error with the OAuth fields, never the body.
+fn token_error(error: Error) -> Error {
+    let Some(api) = error.api_error() else { return error };
+    let status = api.status.as_u16();
+    let body = api.body.as_deref();
+    let oauth = body
+        .and_then(|b| b.error.clone())
+        .map(|code| Box::new(OAuthError { error: code, description: body.and_then(|b| b.error_description.clone()) }));
+    let description = body
+        .and_then(|b| b.error_description.as_deref().or(b.message.as_deref()))
+        .unwrap_or("no description")
+        .to_string();
+    if error.is_retryable() {
+        // A 5xx or 429 after the retries: keep its kind, so callers know to try later.
+        return error;
+    }
+    Error::Authentication { message: format!("token endpoint answered {status}: {description}"), oauth, api: None }
+}
