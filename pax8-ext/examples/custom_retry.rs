@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use pax8_ext::{CallOptions, Pax8Client, RetryPolicy};
+use pax8_ext::{Call, CallOptions, Pax8Client, RetryPolicy};
 use pax8_sandbox::{Faults, Sandbox, SandboxConfig};
 
 #[tokio::main]
@@ -30,8 +30,7 @@ async fn main() -> pax8_ext::Result<()> {
     println!("{} companies despite 30% server errors", companies.len());
 
     // One call that must not wait: no retries.
-    let once =
-        pax8_ext::send_with(CallOptions::retry(RetryPolicy::none()), client.partner().find_all_products().send()).await;
+    let once = client.partner().find_all_products().call(&client, &CallOptions::retry(RetryPolicy::none())).await;
     println!("single attempt: {}", if once.is_ok() { "ok" } else { "failed (not retried)" });
     println!("server saw {:?}", sandbox.counters());
     Ok(())

@@ -132,7 +132,7 @@ impl Clock {
 
 /// The shortest and longest token lifetimes believed. A server's `expires_in` is clamped into
 /// this range (0, negative, 1e20 and NaN included), so no lifetime can overflow a clock.
-pub const LIFETIME_BOUNDS: (Duration, Duration) = (Duration::from_secs(60), Duration::from_secs(366 * 24 * 3600));
+pub const LIFETIME_BOUNDS: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(366 * 24 * 3600));
 /// The lifetime assumed when the server gives none: the documents' 86400 seconds.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(86_400);
 
@@ -293,10 +293,11 @@ mod tests {
         let (min, max) = LIFETIME_BOUNDS;
         assert_eq!(lifetime(Some(86_400.0)), Duration::from_secs(86_400));
         assert_eq!(lifetime(Some(3599.5)), Duration::from_secs_f64(3599.5));
+        assert_eq!(lifetime(Some(10.0)), Duration::from_secs(10), "short lifetimes are believed");
         for absurd in [1e19, 1e20, f64::MAX, f64::INFINITY] {
             assert_eq!(lifetime(Some(absurd)), max, "{absurd}");
         }
-        for tiny in [0.0, -1.0, -1e20, f64::NEG_INFINITY, 59.0] {
+        for tiny in [0.0, -1.0, -1e20, f64::NEG_INFINITY, 0.5] {
             assert_eq!(lifetime(Some(tiny)), min, "{tiny}");
         }
         assert_eq!(lifetime(Some(f64::NAN)), DEFAULT_LIFETIME);

@@ -53,8 +53,8 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 /// Hard stop for a listing whose server never ends it (a million pages).
 const MAX_PAGES: u64 = 1_000_000;
 
-/// A listing that can be walked page by page. Created by the resource handlers, or by
-/// [`Paginator::for_endpoint`] over any generated list builder.
+/// A listing that can be walked page by page. Created by the resource handlers (one for every
+/// list operation of the documents).
 pub struct Paginator<T> {
     fetch: FetchPage<T>,
     paging: Paging,
@@ -107,36 +107,6 @@ impl<T: Serialize + Send + 'static> Paginator<T> {
             concurrency: DEFAULT_CONCURRENCY,
             options,
         }
-    }
-
-    /// A paginator over a generated list builder; `make` builds it (with any filters) for each page.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: pax8_ext::Pax8Client) -> pax8_ext::Result<()> {
-    /// use pax8_ext::Paginator;
-    /// let denver = Paginator::for_endpoint(&client, |c| c.partner().find_companies().city("Denver"))
-    ///     .collect_all()
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn for_endpoint<E, F>(client: &Pax8Client, make: F) -> Self
-    where
-        F: for<'a> Fn(&'a Pax8Client) -> E + Send + Sync + 'static,
-        E: Paged<Item = T, ErrorBody = ErrorBody>,
-        E::Output: DeserializeOwned,
-        T: DeserializeOwned,
-    {
-        let paging = E::PAGING;
-        let client = client.clone();
-        let make = Arc::new(make);
-        Self::new(
-            paging,
-            CallOptions::default(),
-            Arc::new(move |number, size, options| {
-                let (client, make) = (client.clone(), make.clone());
-                Box::pin(async move { fetch_page(make(&client), number, size, &client, &options).await })
-            }),
-        )
     }
 
     /// Items per page (default: the largest the document allows). 0 or over the maximum is an

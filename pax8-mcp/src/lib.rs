@@ -520,7 +520,7 @@ impl Pax8Tools {
                     let total = mine.len() as u64;
                     let pages = total.div_ceil(u64::from(size)) as u32;
                     let items = mine.into_iter().skip((page * size) as usize).take(size as usize).collect();
-                    Ok(support::page(items, page, size, Some(pages), Some(total)))
+                    Ok(support::page(items, page, size, Some(u64::from(pages)), Some(total)))
                 }
             }
         })

@@ -56,7 +56,7 @@ pub fn order(o: &Order) -> Value {
 }
 
 /// A page of results with the paging an agent needs to ask for the next one.
-pub fn page(items: Vec<Value>, page: u32, size: u32, p_total_pages: Option<u32>, total: Option<u64>) -> Value {
+pub fn page(items: Vec<Value>, page: u32, size: u32, p_total_pages: Option<u64>, total: Option<u64>) -> Value {
     json!({"items": items, "page": page, "size": size, "totalPages": p_total_pages, "totalElements": total})
 }
 

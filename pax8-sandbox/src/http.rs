@@ -130,8 +130,8 @@ impl Query<'_> {
 pub fn slice<T: Clone>(items: &[T], index: i64, size: i64) -> (Vec<T>, i64, i64) {
     let total = items.len() as i64;
     let pages = (total + size - 1) / size;
-    let start = (index * size).min(total) as usize;
-    let end = ((index + 1) * size).min(total) as usize;
+    let start = index.saturating_mul(size).min(total) as usize;
+    let end = index.saturating_add(1).saturating_mul(size).min(total) as usize;
     (items[start..end].to_vec(), total, pages)
 }
 

@@ -1,56 +1,81 @@
 //! `pax8-sandbox`: runs the simulator for people and tools.
 //!
 //! ```text
-//! cargo run -p pax8-sandbox -- --port 8080 --seed 7 --companies 25
+//! cargo run -p pax8-sandbox -- --port 8080 --seed 7 --companies 25 --drop-after-rate 0.2
 //! ```
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
 use pax8_sandbox::{Faults, Sandbox, SandboxConfig};
 
-const USAGE: &str = "\
-usage: pax8-sandbox [--port N] [--seed N] [--companies N] [--token-lifetime SECONDS]
-                    [--rate-limit PER_MINUTE] [--error-rate SHARE] [--latency-ms N]
-                    [--drop-rate SHARE] [--malformed-rate SHARE]";
+/// A stateful local Pax8 (token endpoint, partner v1, quoting v2, webhooks v2, vendor APIs)
+/// with fault injection.
+#[derive(Debug, Parser)]
+#[command(name = "pax8-sandbox", version)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Seed of the generated fixture and of the fault dice.
+    #[arg(long, default_value_t = SandboxConfig::default().seed)]
+    seed: u64,
+    /// Companies in the fixture (about 10 subscriptions each).
+    #[arg(long, default_value_t = SandboxConfig::default().companies)]
+    companies: usize,
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    token_lifetime: Option<u64>,
+    /// Requests a minute before 429 with Retry-After (a fixed one-minute window).
+    #[arg(long, value_name = "PER_MINUTE")]
+    rate_limit: Option<u32>,
+    /// Share (0 to 1) of requests answered 500, 502 or 503 without being processed.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
+    error_rate: f64,
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency_ms: u64,
+    /// Share of connections closed before the request is processed.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
+    drop_rate: f64,
+    /// Share of connections closed after the request was processed: the answer is lost, the change is made.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
+    drop_after_rate: f64,
+    /// Share of successful answers whose JSON body is cut short.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
+    malformed_rate: f64,
+}
 
-fn parse() -> Result<SandboxConfig, String> {
-    let mut config = SandboxConfig { port: 8080, ..SandboxConfig::default() };
-    let mut faults = Faults::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        if flag == "--help" || flag == "-h" {
-            return Err(USAGE.into());
+fn share(value: &str) -> Result<f64, String> {
+    let share: f64 = value.parse().map_err(|_| format!("`{value}` is not a number"))?;
+    if (0.0..=1.0).contains(&share) { Ok(share) } else { Err(format!("{share} is not between 0 and 1")) }
+}
+
+impl Args {
+    fn config(&self) -> SandboxConfig {
+        let mut config =
+            SandboxConfig { port: self.port, seed: self.seed, companies: self.companies, ..SandboxConfig::default() };
+        if let Some(seconds) = self.token_lifetime {
+            config.token_lifetime = Duration::from_secs(seconds);
         }
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
-        let bad = || format!("{flag}: `{value}` is not valid\n{USAGE}");
-        match flag.as_str() {
-            "--port" => config.port = value.parse().map_err(|_| bad())?,
-            "--seed" => config.seed = value.parse().map_err(|_| bad())?,
-            "--companies" => config.companies = value.parse().map_err(|_| bad())?,
-            "--token-lifetime" => config.token_lifetime = Duration::from_secs(value.parse().map_err(|_| bad())?),
-            "--rate-limit" => faults.rate_limit_per_minute = Some(value.parse().map_err(|_| bad())?),
-            "--error-rate" => faults.server_error_rate = value.parse().map_err(|_| bad())?,
-            "--latency-ms" => faults.latency = Duration::from_millis(value.parse().map_err(|_| bad())?),
-            "--drop-rate" => faults.drop_before_rate = value.parse().map_err(|_| bad())?,
-            "--malformed-rate" => faults.malformed_rate = value.parse().map_err(|_| bad())?,
-            other => return Err(format!("unknown flag `{other}`\n{USAGE}")),
-        }
+        config.faults = Faults {
+            rate_limit_per_minute: self.rate_limit,
+            server_error_rate: self.error_rate,
+            latency: Duration::from_millis(self.latency_ms),
+            drop_before_rate: self.drop_rate,
+            drop_after_rate: self.drop_after_rate,
+            malformed_rate: self.malformed_rate,
+            ..Faults::default()
+        };
+        config
     }
-    config.faults = faults;
-    Ok(config)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match parse() {
-        Ok(c) => c,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
+    let config = Args::parse().config();
     let sandbox = match Sandbox::start(config.clone()).await {
         Ok(s) => s,
         Err(e) => {

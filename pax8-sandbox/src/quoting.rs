@@ -108,7 +108,9 @@ fn summary(q: &QuoteResponse) -> ListContent {
 
 async fn list(State(app): State<App>, uri: Uri, AxumQuery(params): AxumQuery<HashMap<String, String>>) -> Response {
     let q = Query { params: &params, instance: uri.path() };
-    let (page, size) = tri!(q.paging(1, 200, "limit"));
+    // Pages count from 0, as the quoting document's `page` default says; `limit` is capped at the
+    // bound the patched document states.
+    let (page, size) = tri!(q.paging(0, 100, "limit"));
     let store = app.0.quotes.lock().expect("quotes lock");
     let all: Vec<&QuoteResponse> = store.quotes.iter().collect();
     let count = |s: &str| all.iter().filter(|q| q.status.as_str() == s).count() as i32;
@@ -132,10 +134,15 @@ async fn list(State(app): State<App>, uri: Uri, AxumQuery(params): AxumQuery<Has
         })
         .map(|x| summary(x))
         .collect();
-    let (content, total, pages) = slice(&items, page - 1, size);
+    let (content, total, pages) = slice(&items, page, size);
     ok(&ListResponse {
         content,
-        page: PageInfo { number: page as i32, size: size as i32, total_elements: total, total_pages: pages as i32 },
+        page: PageInfo {
+            number: i32::try_from(page).unwrap_or(i32::MAX),
+            size: i32::try_from(size).unwrap_or(i32::MAX),
+            total_elements: total,
+            total_pages: i32::try_from(pages).unwrap_or(i32::MAX),
+        },
         status_counts,
     })
 }

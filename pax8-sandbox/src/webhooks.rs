@@ -59,7 +59,8 @@ pub(crate) fn routes() -> Router<App> {
 }
 
 fn page(number: i64, size: i64, total: i64, pages: i64) -> Page {
-    Page { number: number as i32, size: size as i32, total_elements: total, total_pages: pages as i32 }
+    let narrow = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+    Page { number: narrow(number), size: narrow(size), total_elements: total, total_pages: narrow(pages) }
 }
 
 fn topics(app: &App, add: &[AddWebhookTopic], instance: &str) -> Result<Vec<WebhookTopic>, Response> {
@@ -367,9 +368,9 @@ async fn topic_definitions(
     let (content, total, pages) = slice(&items, number, size);
     ok(&TopicDefinitionPagedResult {
         content,
-        number: number as i32,
-        size: size as i32,
+        number: i32::try_from(number).unwrap_or(i32::MAX),
+        size: i32::try_from(size).unwrap_or(i32::MAX),
         total_elements: total,
-        total_pages: pages as i32,
+        total_pages: i32::try_from(pages).unwrap_or(i32::MAX),
     })
 }

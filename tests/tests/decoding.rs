@@ -3,11 +3,10 @@
 
 use httpmock::prelude::*;
 use pax8_api::partner::types;
-use pax8_api::runtime::Seam;
 use serde_json::json;
 
 fn partner(server: &MockServer) -> pax8_api::partner::Client {
-    pax8_api::partner::Client::new_with_client(&server.base_url(), reqwest::Client::new(), Seam::default())
+    pax8_api::partner::Client::new_with_client(&server.base_url(), reqwest::Client::new())
 }
 
 #[tokio::test]
@@ -178,7 +177,7 @@ async fn token_error_body_decodes() {
             then.status(401).json_body(json!({"error": "access_denied", "error_description": "Unauthorized"}));
         })
         .await;
-    let client = pax8_api::auth::Client::new_with_client(&server.base_url(), reqwest::Client::new(), Seam::default());
+    let client = pax8_api::auth::Client::new_with_client(&server.base_url(), reqwest::Client::new());
     let body = pax8_api::TokenRequest {
         audience: "https://api.pax8.com".into(),
         client_id: "id".into(),

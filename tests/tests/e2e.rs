@@ -68,7 +68,7 @@ async fn filters_sort_and_size_limits_behave_as_documented() {
     expected.sort();
     assert_eq!(names, expected);
     // The server refuses a size over 200 with a Pax8 error body (sent raw, bypassing the client check).
-    let err = pax8_ext::send(client.partner().find_companies().size(201u32).send()).await.unwrap_err();
+    let err = client.send(client.partner().find_companies().size(201u32)).await.unwrap_err();
     assert!(matches!(err, Error::Validation(_)), "{err:?}");
     assert_eq!(err.body().unwrap().details[0].field.as_deref(), Some("size"));
     // Unknown ids are 404 with `instance`.
@@ -225,7 +225,7 @@ async fn tokens_expire_and_are_refreshed_during_a_long_listing() {
     .unwrap();
     let client = client(&sandbox).build().unwrap();
     let expected = sandbox.with_world(|w| w.subscriptions.len());
-    let subs = client.subscriptions().list().page_size(10).collect_all().await.unwrap();
+    let subs = client.subscriptions().list().page_size(10).concurrency(1).collect_all().await.unwrap();
     assert_eq!(subs.len(), expected);
     let c = sandbox.counters();
     assert!(c.tokens_issued >= 5, "a 10 s token over a {}-page listing at 1 s a page: {c:?}", expected / 10);
@@ -237,7 +237,7 @@ async fn revoked_tokens_are_replaced_and_the_request_replayed() {
     let sandbox = sandbox(20, Faults { revoke_tokens_every: Some(5), ..Faults::default() }).await;
     let client = client(&sandbox).build().unwrap();
     let expected = sandbox.with_world(|w| w.subscriptions.len());
-    let subs = client.subscriptions().list().page_size(10).collect_all().await.unwrap();
+    let subs = client.subscriptions().list().page_size(10).concurrency(1).collect_all().await.unwrap();
     assert_eq!(subs.len(), expected);
     let c = sandbox.counters();
     assert!(c.revocations > 0 && c.unauthorized > 0, "{c:?}");

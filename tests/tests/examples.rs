@@ -1,7 +1,6 @@
 //! Every documented response example decodes into its generated type: catches schemas that
 //! compile but do not match what the documents themselves say the server sends.
 
-use pax8_api::runtime::Seam;
 use pax8_api_gen::pointer::{operation_pointer, operations};
 use pax8_tests::{upstream_dir, workspace_root};
 use serde_json::Value;
@@ -13,7 +12,7 @@ fn decoder(module: &str) -> Decoder {
     let url = "http://127.0.0.1:9";
     macro_rules! d {
         ($m:ident) => {{
-            let c = pax8_api::$m::Client::new_with_client(url, http, Seam::default());
+            let c = pax8_api::$m::Client::new_with_client(url, http);
             Box::new(move |id: &str, body: &str| pax8_api::$m::__decode_success(&c, id, body))
         }};
     }

@@ -244,10 +244,64 @@ impl<'c> Orders<'c> {
     pub async fn get(&self, id: Uuid) -> Result<Order> {
         self.send(self.client.partner().find_orders_by_order_id().order_id(id.to_string())).await
     }
+    /// Orders of `order`'s company that look like `order` (the same products, quantities and
+    /// billing terms, in any order) and were created on or after the day of `since`: how to
+    /// settle an [`Error::OutcomeUnknown`] create. Newest first.
+    ///
+    /// Pax8 dates orders by day, so an identical order placed earlier that same day matches
+    /// too: when one match is not enough to be sure, compare with the company's order ids from
+    /// before the attempt.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: pax8_ext::Pax8Client, order: pax8_ext::api::partner::types::CreateOrder) -> pax8_ext::Result<()> {
+    /// let attempt = pax8_ext::Timestamp::from(chrono::Utc::now());
+    /// match client.orders().create(order.clone()).send().await {
+    ///     Err(e) if e.is_outcome_unknown() => {
+    ///         let found = client.orders().find_recent_matching(&order, attempt).await?;
+    ///         match found.as_slice() {
+    ///             [one] => println!("the order was placed: {:?}", one.id),
+    ///             [] => println!("no such order: it was not placed"),
+    ///             _ => println!("{} orders match: check before ordering again", found.len()),
+    ///         }
+    ///     }
+    ///     other => println!("{:?}", other.map(|o| o.id)),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn find_recent_matching(&self, order: &CreateOrder, since: Timestamp) -> Result<Vec<Order>> {
+        let company = order.company_id;
+        let since = since.date();
+        let wanted = order_signature(order.line_items.iter().map(|l| (l.product_id, l.quantity, l.billing_term.as_str())));
+        let mut found: Vec<Order> = self
+            .list_with(move |q| q.company_id(company))
+            .collect_all()
+            .await?
+            .into_iter()
+            .filter(|o| o.company_id == company)
+            .filter(|o| o.created_date.is_none_or(|d| d >= since))
+            .filter(|o| {
+                let terms: Vec<String> =
+                    o.line_items.iter().map(|l| l.billing_term.as_ref().map(ToString::to_string).unwrap_or_default()).collect();
+                order_signature(o.line_items.iter().zip(&terms).map(|(l, t)| (l.product_id, l.quantity, t.as_str())))
+                    == wanted
+            })
+            .collect();
+        found.sort_by(|a, b| b.created_date.cmp(&a.created_date));
+        Ok(found)
+    }
+
     /// Starts an order; `.mock(true)` validates it without placing it.
     pub fn create(&self, order: CreateOrder) -> CreateOrderRequest<'c> {
         CreateOrderRequest { client: self.client, order, mock: false, options: self.options.clone() }
     }
+}
+
+/// What identifies an order's contents: (product, quantity, billing term) of each line, sorted.
+fn order_signature<'a>(lines: impl Iterator<Item = (Uuid, f64, &'a str)>) -> Vec<(Uuid, String, String)> {
+    let mut lines: Vec<(Uuid, String, String)> =
+        lines.map(|(product, quantity, term)| (product, quantity.to_string(), term.to_ascii_lowercase())).collect();
+    lines.sort();
+    lines
 }
 
 /// Builds a [`CreateOrder`] line by line (line item numbers are assigned in order).
