@@ -76,7 +76,9 @@ fn is_required(schema: &Value, name: &str) -> bool {
 }
 
 fn field(schema: &Value, name: &str) -> Option<Field> {
-    schema.pointer(&format!("/properties/{name}")).map(|_| Field { name: name.into(), required: is_required(schema, name) })
+    schema
+        .pointer(&format!("/properties/{name}"))
+        .map(|_| Field { name: name.into(), required: is_required(schema, name) })
 }
 
 fn int_of(schema: Option<&Value>, key: &str) -> Option<u32> {
@@ -238,7 +240,8 @@ fn paged_impl(self_ty: &syn::Type, p: &PagingFacts) -> TokenStream {
             }
         }
     };
-    let [number, total_pages, total_elements] = [counter(&p.counters[0]), counter(&p.counters[1]), counter(&p.counters[2])];
+    let [number, total_pages, total_elements] =
+        [counter(&p.counters[0]), counter(&p.counters[1]), counter(&p.counters[2])];
     quote! {
         impl<'a> crate::Paged for #self_ty {
             type Item = types::#item;
@@ -303,12 +306,8 @@ fn split_send(send: &mut syn::ImplItemFn) -> std::result::Result<Split, String> 
     let info_at = stmts.iter().position(|s| local_named(s, "info")).ok_or("no `let info`")?;
     let response_at = stmts.iter().position(|s| local_named(s, "response")).ok_or("no `let response`")?;
     let info = &stmts[info_at];
-    let operation_id = quote!(#info)
-        .to_string()
-        .split('"')
-        .nth(1)
-        .map(str::to_string)
-        .ok_or("no operation id in `let info`")?;
+    let operation_id =
+        quote!(#info).to_string().split('"').nth(1).map(str::to_string).ok_or("no operation id in `let info`")?;
     let build = stmts[..info_at].to_vec();
     let decode = stmts[response_at + 1..].to_vec();
     let info = info.clone();

@@ -28,10 +28,7 @@ pub fn generate(document: &str, module: &str, spec_file: &str, doc: &Value, enum
         serde_json::from_value(doc.clone()).map_err(|e| GenError::invalid(document, e.to_string()))?;
 
     let mut settings = GenerationSettings::new();
-    settings
-        .with_interface(InterfaceStyle::Builder)
-        .with_tag(TagStyle::Merged)
-        .with_derive("PartialEq");
+    settings.with_interface(InterfaceStyle::Builder).with_tag(TagStyle::Merged).with_derive("PartialEq");
     for e in enums {
         settings.with_replacement(
             &e.name,

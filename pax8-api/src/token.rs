@@ -16,17 +16,33 @@ pub struct TokenRequest {
     pub grant_type: String,
 }
 
-/// Token response.
+/// Token response. The older camelCase form (`accessToken`, `expiresIn`, `tokenType`) is
+/// accepted too.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenResponse {
     /// The bearer token (never printed by `Debug`).
+    #[serde(alias = "accessToken")]
     pub access_token: String,
-    /// Lifetime in seconds (the documents say 86400).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Lifetime in seconds (the documents say 86400). A number, or a string holding one;
+    /// anything else reads as absent rather than failing the token.
+    #[serde(
+        default,
+        alias = "expiresIn",
+        deserialize_with = "lenient_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expires_in: Option<f64>,
     /// `Bearer`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, alias = "tokenType", skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
+}
+
+fn lenient_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    })
 }
 
 impl std::fmt::Debug for TokenRequest {
@@ -53,6 +69,22 @@ impl std::fmt::Debug for TokenResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_spellings_and_odd_lifetimes_decode() {
+        let snake: TokenResponse =
+            serde_json::from_str(r#"{"access_token":"a","expires_in":86400,"token_type":"Bearer"}"#).unwrap();
+        let camel: TokenResponse =
+            serde_json::from_str(r#"{"accessToken":"a","expiresIn":86400,"tokenType":"Bearer"}"#).unwrap();
+        assert!(snake == camel && snake.expires_in == Some(86400.0));
+        let cases =
+            [(r#""3600""#, Some(3600.0)), (r#""soon""#, None), ("null", None), ("1e20", Some(1e20)), ("[1]", None)];
+        for (lifetime, expected) in cases {
+            let body = format!(r#"{{"access_token":"a","expires_in":{lifetime}}}"#);
+            let token: TokenResponse = serde_json::from_str(&body).unwrap();
+            assert_eq!(token.expires_in, expected, "{lifetime}");
+        }
+    }
 
     #[test]
     fn debug_hides_secrets() {

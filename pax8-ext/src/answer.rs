@@ -120,7 +120,9 @@ where
     let op = E::OPERATION;
     let (status, body) = (answer.status, answer.body.clone());
     let failed = |source: serde_json::Error| {
-        if !op.is_idempotent() {
+        // A write that happened; never a token request, which changes nothing and whose body
+        // is never quoted.
+        if !op.is_idempotent() && E::API != Api::Auth {
             return unreadable(op, status, &body, format!("its body does not decode: {source}"));
         }
         decode_error::<E::Output>(E::API, op.operation_id, &body, source)
@@ -212,7 +214,8 @@ mod tests {
 
     #[test]
     fn error_statuses_keep_their_status_whatever_the_body() {
-        let html = answer(502, "text/html", "<html><body>Bad Gateway</body></html>").into_error(Api::Partner, "findOrders");
+        let html =
+            answer(502, "text/html", "<html><body>Bad Gateway</body></html>").into_error(Api::Partner, "findOrders");
         assert_eq!(html.status(), Some(StatusCode::BAD_GATEWAY));
         assert!(html.is_retryable());
         let text = html.api_error().and_then(|e| e.text.clone()).unwrap();

@@ -25,9 +25,9 @@ use pax8_api::{ErrorBody, Paged, Paging};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::Pax8Client;
 use crate::call::CallOptions;
 use crate::error::{Error, Result};
-use crate::Pax8Client;
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +81,13 @@ pub fn paging_of<E: Paged>(_builder: &E) -> Paging {
 }
 
 /// Fetches one page of a generated list builder through the client's pipeline.
-pub async fn fetch_page<E>(endpoint: E, number: u32, size: u32, client: &Pax8Client, options: &CallOptions) -> Result<Page<E::Item>>
+pub async fn fetch_page<E>(
+    endpoint: E,
+    number: u32,
+    size: u32,
+    client: &Pax8Client,
+    options: &CallOptions,
+) -> Result<Page<E::Item>>
 where
     E: Paged<ErrorBody = ErrorBody>,
     E::Output: DeserializeOwned,

@@ -87,7 +87,8 @@ impl Pipeline {
         E: Endpoint<ErrorBody = ErrorBody>,
     {
         let op = E::OPERATION;
-        let request = endpoint.into_request().map_err(|e| Error::InvalidRequest(format!("{}: {e}", op.operation_id)))?;
+        let request =
+            endpoint.into_request().map_err(|e| Error::InvalidRequest(format!("{}: {e}", op.operation_id)))?;
         self.send(E::API, op, request, options).await
     }
 
@@ -126,9 +127,16 @@ impl Pipeline {
         .await
     }
 
-    async fn attempts(&self, api: Api, op: Operation, original: reqwest::Request, options: &CallOptions) -> Result<Answer> {
+    async fn attempts(
+        &self,
+        api: Api,
+        op: Operation,
+        original: reqwest::Request,
+        options: &CallOptions,
+    ) -> Result<Answer> {
         let policy = options.retry.unwrap_or(self.retry);
-        let idempotent = op.is_idempotent();
+        // A token request changes nothing on the server: it is retried like a GET.
+        let idempotent = op.is_idempotent() || api == Api::Auth;
         let audience = (api != Api::Auth).then(|| self.audience(api));
         let expects_json = original.headers().get(ACCEPT).is_some_and(|v| v.as_bytes().ends_with(b"json"))
             && !options.headers.iter().any(|(name, _)| name == ACCEPT);
@@ -142,7 +150,9 @@ impl Pipeline {
             let info = RequestInfo { operation: Some(op.operation_id), method: op.method, path: op.path, attempt };
             let mut request = match original.as_ref().and_then(reqwest::Request::try_clone) {
                 Some(copy) => copy,
-                None => original.take().ok_or_else(|| Error::InvalidRequest("a streamed body cannot be sent again".into()))?,
+                None => original
+                    .take()
+                    .ok_or_else(|| Error::InvalidRequest("a streamed body cannot be sent again".into()))?,
             };
             if let Some(limiter) = &self.limiter {
                 limiter.acquire().await;
@@ -305,8 +315,10 @@ impl Pipeline {
             self.tokens.count_request();
             let issued_at = self.tokens.clock.now();
             let options = CallOptions { retry: Some(self.tokens.retry), ..CallOptions::default() };
-            let response =
-                self.execute(self.token_endpoint.create_access_token().body(body), &options).await.map_err(token_error)?;
+            let response = self
+                .execute(self.token_endpoint.create_access_token().body(body), &options)
+                .await
+                .map_err(token_error)?;
             let lifetime = crate::auth::lifetime(response.expires_in);
             tracing::debug!(audience = audience.as_str(), lifetime_s = lifetime.as_secs(), "pax8: new access token");
             Ok(AccessToken {
@@ -326,10 +338,8 @@ fn outcome_retry_after(outcome: Outcome) -> Option<Duration> {
 }
 
 fn bearer(token: &SecretString) -> Result<HeaderValue> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| Error::Authentication {
-        message: "the access token is not a valid header value".into(),
-        oauth: None,
-        api: None,
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+        Error::Authentication { message: "the access token is not a valid header value".into(), oauth: None, api: None }
     })?;
     value.set_sensitive(true);
     Ok(value)
@@ -338,6 +348,7 @@ fn bearer(token: &SecretString) -> Result<HeaderValue> {
 /// What an attempt that will not be retried becomes.
 fn final_error(api: Api, op: Operation, idempotent: bool, attempt: Attempt) -> Result<Answer> {
     let Attempt { outcome, answer, error } = attempt;
+    // (`idempotent` is true for token requests: they are never unknown or unreadable writes.)
     if !idempotent && outcome.outcome_unknown() {
         let reason = match outcome {
             Outcome::TimedOut => "no answer came in time".to_string(),
@@ -357,7 +368,12 @@ fn final_error(api: Api, op: Operation, idempotent: bool, attempt: Attempt) -> R
             if idempotent {
                 Err(Error::from_reqwest(source))
             } else {
-                Err(unreadable(op, answer.status, &answer.body, format!("the connection broke while reading it: {source}")))
+                Err(unreadable(
+                    op,
+                    answer.status,
+                    &answer.body,
+                    format!("the connection broke while reading it: {source}"),
+                ))
             }
         }
         // A cut error body, or a success retried until the policy gave up: the decoder reports it.

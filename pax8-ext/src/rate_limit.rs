@@ -187,7 +187,10 @@ impl RateLimiter {
             let until = Instant::now() + wait.min(MAX_PAUSE);
             let mut s = self.lock();
             s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
-            tracing::debug!(wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "rate limit: none remaining");
+            tracing::debug!(
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "rate limit: none remaining"
+            );
         }
     }
 }
@@ -196,9 +199,10 @@ impl RateLimiter {
 /// The reset is delta-seconds, or a Unix time when it is larger than a day's seconds.
 pub fn exhausted_for(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
-    let (remaining, reset) = [("x-ratelimit-remaining", "x-ratelimit-reset"), ("ratelimit-remaining", "ratelimit-reset")]
-        .into_iter()
-        .find_map(|(r, t)| Some((number(r)?, number(t)?)))?;
+    let (remaining, reset) =
+        [("x-ratelimit-remaining", "x-ratelimit-reset"), ("ratelimit-remaining", "ratelimit-reset")]
+            .into_iter()
+            .find_map(|(r, t)| Some((number(r)?, number(t)?)))?;
     if remaining > 0 {
         return None;
     }

@@ -65,8 +65,33 @@ async fn secrets_never_appear_in_debug_display_logs_or_errors() {
         "{client:?} {builder:?} {err} {err:?} {token:?} {request:?} {webhook:?} {} {:?}",
         token.token, token.token
     );
+
+    // Token responses that do not decode, cut short, or carry an error beside the token: the
+    // token is never echoed, whatever fails.
+    let mut failures = String::new();
+    for bad in [
+        Step::json(200, json!({"access_token": 12, "note": "eyJ-leaked-1"})),
+        Step::json(200, json!({"token": "eyJ-leaked-2"})),
+        Step::Cut { status: 200, body: r#"{"token_type":"Bearer","access_token":"eyJ-leaked-3"#.into() },
+        Step::text(500, "text/plain", "access_token=eyJ-leaked-4&expires_in=1"),
+        Step::json(400, json!({"error": "invalid_request", "access_token": "eyJ-leaked-5"})),
+    ] {
+        let server = ScriptServer::start().await;
+        server.script_token([bad.clone(), bad.clone(), bad.clone(), bad]);
+        let client = builder
+            .clone()
+            .base_url(&server.base_url)
+            .retry_policy(pax8_ext::RetryPolicy::attempts(2))
+            .build()
+            .unwrap();
+        let err = client.companies().get(COMPANY.parse().unwrap()).await.unwrap_err();
+        failures.push_str(&format!("{err} {err:?}\n"));
+    }
+
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("pax8.request"), "the calls were traced: {logs}");
+    assert!(!failures.contains("eyJ"), "a token was echoed: {failures}");
+    assert!(!logs.contains("eyJ"), "a token was logged: {logs}");
     for secret in ["s3cr3t-value", "tok3n-1", "tok3n-2", "wh00k-secret"] {
         assert!(!printed.contains(secret), "{secret} printed: {printed}");
         assert!(!logs.contains(secret), "{secret} logged: {logs}");

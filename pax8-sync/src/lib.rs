@@ -336,7 +336,8 @@ impl Run<'_> {
     }
 
     fn is_last<T>(&self, page: &Page<T>, number: u32) -> bool {
-        page.items.len() < self.options.page_size as usize || page.total_pages.is_none_or(|t| u64::from(number) + 1 >= t)
+        page.items.len() < self.options.page_size as usize
+            || page.total_pages.is_none_or(|t| u64::from(number) + 1 >= t)
     }
 }
 

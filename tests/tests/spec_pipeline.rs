@@ -38,25 +38,13 @@ fn every_listed_operation_builds_a_request() {
     let url = "http://127.0.0.1:9";
     let counts = [
         pax8_api::auth::__build_every_operation(&pax8_api::auth::Client::new_with_client(url, http.clone())),
-        pax8_api::partner::__build_every_operation(&pax8_api::partner::Client::new_with_client(
-            url,
-            http.clone()
-        )),
-        pax8_api::quoting::__build_every_operation(&pax8_api::quoting::Client::new_with_client(
-            url,
-            http.clone()
-        )),
-        pax8_api::webhooks::__build_every_operation(&pax8_api::webhooks::Client::new_with_client(
-            url,
-            http.clone()
-        )),
+        pax8_api::partner::__build_every_operation(&pax8_api::partner::Client::new_with_client(url, http.clone())),
+        pax8_api::quoting::__build_every_operation(&pax8_api::quoting::Client::new_with_client(url, http.clone())),
+        pax8_api::webhooks::__build_every_operation(&pax8_api::webhooks::Client::new_with_client(url, http.clone())),
         pax8_api::vendor_provisioning::__build_every_operation(
             &pax8_api::vendor_provisioning::Client::new_with_client(url, http.clone()),
         ),
-        pax8_api::vendor_usage::__build_every_operation(&pax8_api::vendor_usage::Client::new_with_client(
-            url,
-            http
-        )),
+        pax8_api::vendor_usage::__build_every_operation(&pax8_api::vendor_usage::Client::new_with_client(url, http)),
     ];
     assert_eq!(counts, [1, 29, 33, 15, 21, 3]);
 }

@@ -32,7 +32,13 @@ fn listing(total: u32, claimed_pages: Option<u64>, base: u32, shift: u32, seen: 
             let start = (number - base) * size;
             let items: Vec<u32> = (start.min(total)..(start + size).min(total)).collect();
             let pages = claimed_pages.unwrap_or(u64::from(total.div_ceil(size)));
-            Ok(Page { items, number: number + shift, size, total_pages: Some(pages), total_elements: Some(total.into()) })
+            Ok(Page {
+                items,
+                number: number + shift,
+                size,
+                total_pages: Some(pages),
+                total_elements: Some(total.into()),
+            })
         })
     })
 }
@@ -166,7 +172,8 @@ async fn a_short_page_ends_the_listing_whatever_the_total() {
             Box::pin(async move { Ok(Page { items, number, size, total_pages: Some(5), total_elements: None }) })
         })
     };
-    let items = Paginator::new(paging(0, 10), CallOptions::default(), fetch).concurrency(1).collect_all().await.unwrap();
+    let items =
+        Paginator::new(paging(0, 10), CallOptions::default(), fetch).concurrency(1).collect_all().await.unwrap();
     assert_eq!(items.len(), 19);
     assert_eq!(seen.calls.load(Ordering::SeqCst), 2, "nothing asked after the short page");
 }

@@ -7,8 +7,8 @@ use pax8_api::partner::types::{
 };
 use uuid::Uuid;
 
-use super::paginator;
 use super::handler_options;
+use super::paginator;
 use crate::call::CallOptions;
 use crate::error::{Error, Result};
 use crate::pagination::Paginator;
@@ -117,50 +117,51 @@ impl<'c> Contacts<'c> {
     /// Every contact of the company.
     pub fn list(&self) -> Paginator<Contact> {
         let company = self.company_id;
-        paginator!(self, |c| c
-            .partner()
-            .get_companies_by_company_id_contacts()
-            .company_id(company.to_string()))
+        paginator!(self, |c| c.partner().get_companies_by_company_id_contacts().company_id(company.to_string()))
     }
     /// One contact.
     pub async fn get(&self, contact_id: Uuid) -> Result<Contact> {
-        self.send(self.client
+        self.send(
+            self.client
                 .partner()
                 .get_companies_by_company_id_contacts_by_contact_id()
                 .company_id(self.company_id.to_string())
-                .contact_id(contact_id.to_string())
-                )
+                .contact_id(contact_id.to_string()),
+        )
         .await
     }
     /// Creates a contact.
     pub async fn create(&self, contact: Contact) -> Result<Contact> {
-        self.send(self.client
+        self.send(
+            self.client
                 .partner()
                 .post_companies_by_company_id_contacts()
                 .company_id(self.company_id.to_string())
-                .body(contact)
-                )
+                .body(contact),
+        )
         .await
     }
     /// Replaces a contact.
     pub async fn update(&self, contact_id: Uuid, contact: Contact) -> Result<Contact> {
-        self.send(self.client
+        self.send(
+            self.client
                 .partner()
                 .put_companies_by_company_id_contacts_by_contact_id()
                 .company_id(self.company_id.to_string())
                 .contact_id(contact_id.to_string())
-                .body(contact)
-                )
+                .body(contact),
+        )
         .await
     }
     /// Deletes a contact.
     pub async fn delete(&self, contact_id: Uuid) -> Result<()> {
-        self.send(self.client
+        self.send(
+            self.client
                 .partner()
                 .delete_companies_by_company_id_contacts_by_contact_id()
                 .company_id(self.company_id.to_string())
-                .contact_id(contact_id.to_string())
-                )
+                .contact_id(contact_id.to_string()),
+        )
         .await
     }
 }
@@ -182,9 +183,7 @@ impl<'c> Products<'c> {
     where
         F: for<'a> Fn(builder::FindAllProducts<'a>) -> builder::FindAllProducts<'a> + Send + Sync + 'static,
     {
-        paginator!(self, |c| c.partner().find_all_products(),
-            filter = filter
-        )
+        paginator!(self, |c| c.partner().find_all_products(), filter = filter)
     }
     /// Products whose name, vendor or SKU matches `query` (2 to 256 characters).
     pub fn search(&self, query: &str) -> Result<Paginator<Product>> {
@@ -209,14 +208,12 @@ impl<'c> Products<'c> {
     }
     /// Dependencies (commitments, required products).
     pub async fn dependencies(&self, id: Uuid) -> Result<Dependencies> {
-        self.send(self.client.partner().find_product_dependencies_by_product_id().product_id(id.to_string()))
-            .await
+        self.send(self.client.partner().find_product_dependencies_by_product_id().product_id(id.to_string())).await
     }
     /// Provisioning details an order of this product needs.
     pub async fn provisioning_details(&self, id: Uuid) -> Result<Vec<ProvisioningDetail>> {
         let body =
-            self.send(self.client.partner().find_provision_details_by_product_id().product_id(id.to_string()))
-                .await?;
+            self.send(self.client.partner().find_provision_details_by_product_id().product_id(id.to_string())).await?;
         Ok(body.content)
     }
 }
@@ -271,7 +268,8 @@ impl<'c> Orders<'c> {
     pub async fn find_recent_matching(&self, order: &CreateOrder, since: Timestamp) -> Result<Vec<Order>> {
         let company = order.company_id;
         let since = since.date();
-        let wanted = order_signature(order.line_items.iter().map(|l| (l.product_id, l.quantity, l.billing_term.as_str())));
+        let wanted =
+            order_signature(order.line_items.iter().map(|l| (l.product_id, l.quantity, l.billing_term.as_str())));
         let mut found: Vec<Order> = self
             .list_with(move |q| q.company_id(company))
             .collect_all()
@@ -280,8 +278,11 @@ impl<'c> Orders<'c> {
             .filter(|o| o.company_id == company)
             .filter(|o| o.created_date.is_none_or(|d| d >= since))
             .filter(|o| {
-                let terms: Vec<String> =
-                    o.line_items.iter().map(|l| l.billing_term.as_ref().map(ToString::to_string).unwrap_or_default()).collect();
+                let terms: Vec<String> = o
+                    .line_items
+                    .iter()
+                    .map(|l| l.billing_term.as_ref().map(ToString::to_string).unwrap_or_default())
+                    .collect();
                 order_signature(o.line_items.iter().zip(&terms).map(|(l, t)| (l.product_id, l.quantity, t.as_str())))
                     == wanted
             })
@@ -397,7 +398,9 @@ impl CreateOrderRequest<'_> {
                 return Err(Error::InvalidRequest(format!("line item {i}: quantity {} is not >= 0", item.quantity)));
             }
         }
-        self.client.send_with(self.client.partner().create_order().is_mock(self.mock).body(self.order), &self.options).await
+        self.client
+            .send_with(self.client.partner().create_order().is_mock(self.mock).body(self.order), &self.options)
+            .await
     }
 }
 
@@ -418,14 +421,11 @@ impl<'c> Subscriptions<'c> {
     where
         F: for<'a> Fn(builder::FindSubscriptions<'a>) -> builder::FindSubscriptions<'a> + Send + Sync + 'static,
     {
-        paginator!(self, |c| c.partner().find_subscriptions(),
-            filter = filter
-        )
+        paginator!(self, |c| c.partner().find_subscriptions(), filter = filter)
     }
     /// One subscription.
     pub async fn get(&self, id: Uuid) -> Result<Subscription> {
-        self.send(self.client.partner().find_subscription_by_subscription_id().subscription_id(id.to_string()))
-            .await
+        self.send(self.client.partner().find_subscription_by_subscription_id().subscription_id(id.to_string())).await
     }
     /// Changes price, billing term, quantity or start date (at least one).
     pub async fn update(&self, id: Uuid, update: SubscriptionUpdate) -> Result<Subscription> {
@@ -443,8 +443,7 @@ impl<'c> Subscriptions<'c> {
         {
             return Err(Error::InvalidRequest(format!("quantity {q} is not >= 0")));
         }
-        self.send(self.client.partner().update_subscription().subscription_id(id.to_string()).body(update))
-            .await
+        self.send(self.client.partner().update_subscription().subscription_id(id.to_string()).body(update)).await
     }
     /// Sets the quantity (seats).
     pub async fn update_quantity(&self, id: Uuid, quantity: i64) -> Result<Subscription> {
@@ -464,16 +463,14 @@ impl<'c> Subscriptions<'c> {
     }
     /// The subscription's change history.
     pub async fn history(&self, id: Uuid) -> Result<Vec<Subscription>> {
-        let body = self.send(self.client.partner().find_subscription_history_by_subscription_id().subscription_id(id.to_string()))
-        .await?;
+        let body = self
+            .send(self.client.partner().find_subscription_history_by_subscription_id().subscription_id(id.to_string()))
+            .await?;
         Ok(body.content)
     }
     /// Usage summaries of an Azure-style subscription.
     pub fn usage_summaries(&self, id: Uuid) -> Paginator<UsageSummary> {
-        paginator!(self, |c| c
-            .partner()
-            .find_subscription_usage_summaries()
-            .subscription_id(id))
+        paginator!(self, |c| c.partner().find_subscription_usage_summaries().subscription_id(id))
     }
 }
 
@@ -494,9 +491,7 @@ impl<'c> Invoices<'c> {
     where
         F: for<'a> Fn(builder::FindPartnerInvoices<'a>) -> builder::FindPartnerInvoices<'a> + Send + Sync + 'static,
     {
-        paginator!(self, |c| c.partner().find_partner_invoices(),
-            filter = filter
-        )
+        paginator!(self, |c| c.partner().find_partner_invoices(), filter = filter)
     }
     /// One invoice.
     pub async fn get(&self, id: Uuid) -> Result<Invoice> {
@@ -504,10 +499,7 @@ impl<'c> Invoices<'c> {
     }
     /// The items of an invoice.
     pub fn items(&self, id: Uuid) -> Paginator<InvoiceItem> {
-        paginator!(self, |c| c
-            .partner()
-            .find_partner_invoice_items()
-            .invoice_id(id))
+        paginator!(self, |c| c.partner().find_partner_invoice_items().invoice_id(id))
     }
     /// Draft (not yet invoiced) items; `month_offset` 0 is this month, 1 next month.
     pub fn draft_items(&self, month_offset: Option<i32>, company_id: Option<Uuid>) -> Paginator<InvoiceItem> {

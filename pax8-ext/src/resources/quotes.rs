@@ -86,9 +86,7 @@ impl<'c> Quotes<'c> {
     where
         F: for<'a> Fn(builder::GetQuotesList<'a>) -> builder::GetQuotesList<'a> + Send + Sync + 'static,
     {
-        paginator!(self, |c| c.quoting().get_quotes_list(),
-            filter = filter
-        )
+        paginator!(self, |c| c.quoting().get_quotes_list(), filter = filter)
     }
     /// One quote.
     pub async fn get(&self, id: Uuid) -> Result<QuoteResponse> {
@@ -156,19 +154,19 @@ impl<'c> Quotes<'c> {
     }
     /// Stops sharing with one entry.
     pub async fn unshare(&self, id: Uuid, entry_id: Uuid) -> Result<()> {
-        self.send(self.client.quoting().delete_quote_share_entry().quote_id(id).access_list_entry_id(entry_id))
-            .await
+        self.send(self.client.quoting().delete_quote_share_entry().quote_id(id).access_list_entry_id(entry_id)).await
     }
     /// Uploads files as attachments of the quote (multipart/form-data).
     pub async fn upload_attachments(&self, id: Uuid, files: &[Attachment]) -> Result<Vec<AttachmentResponse>> {
         let (content_type, body) = multipart(files)?;
         let options = multipart_options(&self.options, &content_type)?;
-        self.client.send_with(self.client.quoting().upload_attachment_to_quote().quote_id(id).body(body), &options).await
+        self.client
+            .send_with(self.client.quoting().upload_attachment_to_quote().quote_id(id).body(body), &options)
+            .await
     }
     /// Attachment metadata.
     pub async fn attachment(&self, id: Uuid, attachment_id: Uuid) -> Result<AttachmentResponse> {
-        self.send(self.client.quoting().get_attachment_metadata().quote_id(id).attachment_id(attachment_id))
-            .await
+        self.send(self.client.quoting().get_attachment_metadata().quote_id(id).attachment_id(attachment_id)).await
     }
     /// Downloads one attachment (the PDF).
     pub async fn download_attachment(&self, id: Uuid, attachment_id: Uuid) -> Result<Bytes> {

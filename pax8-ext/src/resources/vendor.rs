@@ -43,9 +43,10 @@ impl<'c> Provisioning<'c> {
     }
     /// The webhooks of a provisioner.
     pub async fn webhooks(&self, provisioner: Uuid) -> Result<Vec<Webhook>> {
-        Ok(self.send(self.client.vendor_provisioning().get_all_webhooks_for_provisioner().provisioner_id(provisioner))
-        .await?
-        .content)
+        Ok(self
+            .send(self.client.vendor_provisioning().get_all_webhooks_for_provisioner().provisioner_id(provisioner))
+            .await?
+            .content)
     }
     /// Every provision request.
     pub async fn requests(&self) -> Result<Vec<ProvisionRequest>> {
@@ -53,9 +54,7 @@ impl<'c> Provisioning<'c> {
     }
     /// Provision requests not fulfilled yet.
     pub async fn unfulfilled_requests(&self) -> Result<Vec<ProvisionRequest>> {
-        Ok(self.send(self.client.vendor_provisioning().get_all_unfulfilled_provision_requests())
-            .await?
-            .content)
+        Ok(self.send(self.client.vendor_provisioning().get_all_unfulfilled_provision_requests()).await?.content)
     }
     /// One provision request.
     pub async fn request(&self, id: Uuid) -> Result<ProvisionRequest> {
@@ -63,35 +62,34 @@ impl<'c> Provisioning<'c> {
     }
     /// The details of a provision request.
     pub async fn details(&self, request: Uuid) -> Result<Vec<ProvisionDetail>> {
-        Ok(self.send(self.client.vendor_provisioning().get_all_provision_details().provision_request_id(request))
-        .await?
-        .content)
+        Ok(self
+            .send(self.client.vendor_provisioning().get_all_provision_details().provision_request_id(request))
+            .await?
+            .content)
     }
     /// The attempts of a provision request.
     pub async fn attempts(&self, request: Uuid) -> Result<Vec<ProvisionAttempt>> {
-        Ok(self.send(self.client.vendor_provisioning().get_all_provision_attempts().provision_request_id(request))
-        .await?
-        .content)
+        Ok(self
+            .send(self.client.vendor_provisioning().get_all_provision_attempts().provision_request_id(request))
+            .await?
+            .content)
     }
     /// Starts an attempt on a provision request.
     pub async fn start_attempt(&self, request: Uuid) -> Result<ProvisionAttempt> {
-        self.send(self.client.vendor_provisioning().create_attempt_for_request().provision_request_id(request))
-            .await
+        self.send(self.client.vendor_provisioning().create_attempt_for_request().provision_request_id(request)).await
     }
     /// The results of a provision request.
     pub async fn results(&self, request: Uuid) -> Result<Vec<ProvisionResult>> {
-        Ok(self.send(self.client.vendor_provisioning().get_all_provision_results().provision_request_id(request))
-        .await?
-        .content)
+        Ok(self
+            .send(self.client.vendor_provisioning().get_all_provision_results().provision_request_id(request))
+            .await?
+            .content)
     }
     /// Reports the result of provisioning (not retried once it may have reached the server).
     pub async fn report_result(&self, request: Uuid, result: ProvisionResult) -> Result<ProvisionResult> {
-        self.send(self.client
-                .vendor_provisioning()
-                .create_provision_result()
-                .provision_request_id(request)
-                .body(result)
-                )
+        self.send(
+            self.client.vendor_provisioning().create_provision_result().provision_request_id(request).body(result),
+        )
         .await
     }
 }
@@ -106,14 +104,16 @@ pub struct UsageReporting<'c> {
 impl<'c> UsageReporting<'c> {
     /// Reported usage lines of a subscription for a billing period (`YYYY-MM`).
     pub async fn lines(&self, subscription: Uuid, billing_period: &str) -> Result<Vec<UsageLine>> {
-        Ok(self.send(self.client
-                .vendor_usage()
-                .get_usage_lines()
-                .subscription_id(subscription)
-                .billing_period(billing_period)
-                )
-        .await?
-        .content)
+        Ok(self
+            .send(
+                self.client
+                    .vendor_usage()
+                    .get_usage_lines()
+                    .subscription_id(subscription)
+                    .billing_period(billing_period),
+            )
+            .await?
+            .content)
     }
     /// Reports usage lines (not retried once it may have reached the server).
     pub async fn report(
@@ -126,15 +126,17 @@ impl<'c> UsageReporting<'c> {
         if lines.is_empty() {
             return Err(Error::InvalidRequest("no usage line to report".into()));
         }
-        Ok(self.send(self.client
-                .vendor_usage()
-                .save_usage_lines()
-                .subscription_id(subscription)
-                .billing_period(billing_period)
-                .overwrite_same_day_usage(overwrite_same_day)
-                .body(lines)
-                )
-        .await?
-        .content)
+        Ok(self
+            .send(
+                self.client
+                    .vendor_usage()
+                    .save_usage_lines()
+                    .subscription_id(subscription)
+                    .billing_period(billing_period)
+                    .overwrite_same_day_usage(overwrite_same_day)
+                    .body(lines),
+            )
+            .await?
+            .content)
     }
 }

@@ -8,9 +8,9 @@ use pax8_api::webhooks::types::{
 use uuid::Uuid;
 
 use super::{handler_options, paginator};
-use crate::{CallOptions, Pax8Client};
 use crate::error::{Error, Result};
 use crate::pagination::Paginator;
+use crate::{CallOptions, Pax8Client};
 
 /// Largest page size the webhooks API is asked for (from the patched document).
 pub const WEBHOOKS_MAX_PAGE_SIZE: u32 = <builder::WebhooksQuery<'static> as pax8_api::Paged>::PAGING.max_size;
@@ -41,9 +41,7 @@ impl<'c> Webhooks<'c> {
     where
         F: for<'a> Fn(builder::WebhooksQuery<'a>) -> builder::WebhooksQuery<'a> + Send + Sync + 'static,
     {
-        paginator!(self, |c| c.webhooks_api().webhooks_query(),
-            filter = filter
-        )
+        paginator!(self, |c| c.webhooks_api().webhooks_query(), filter = filter)
     }
     /// One webhook.
     pub async fn get(&self, id: Uuid) -> Result<Webhook> {
@@ -87,13 +85,9 @@ impl<'c> Webhooks<'c> {
         topic_id: Uuid,
         config: UpdateWebhookTopicConfiguration,
     ) -> Result<Webhook> {
-        self.send(self.client
-                .webhooks_api()
-                .update_webhook_topic_configuration()
-                .id(id)
-                .topic_id(topic_id)
-                .body(config)
-                )
+        self.send(
+            self.client.webhooks_api().update_webhook_topic_configuration().id(id).topic_id(topic_id).body(config),
+        )
         .await
     }
     /// Sends a test delivery of `topic`.
@@ -109,10 +103,7 @@ impl<'c> Webhooks<'c> {
     }
     /// Delivery logs of a webhook.
     pub fn logs(&self, id: Uuid) -> Paginator<WebhookLog> {
-        paginator!(self, |c| c
-            .webhooks_api()
-            .webhook_logs_query()
-            .webhook_id(id))
+        paginator!(self, |c| c.webhooks_api().webhook_logs_query().webhook_id(id))
     }
     /// One delivery log.
     pub async fn log(&self, id: Uuid, log_id: Uuid) -> Result<WebhookLog> {

@@ -19,11 +19,23 @@ pub enum Step {
     DropBeforeRead,
     /// Read the request (it counts as received), then close without answering.
     DropAfterRead,
+    /// Answer with this status and the start of `body`, announcing more bytes than are sent,
+    /// then close: the body is cut short.
+    Cut { status: u16, body: String },
 }
 
 impl Step {
     pub fn json(status: u16, body: serde_json::Value) -> Self {
         Step::Respond { status, headers: vec![], body: body.to_string(), delay: Duration::ZERO }
+    }
+    /// A body of any type (`content-type` as given), sent whole.
+    pub fn text(status: u16, content_type: &str, body: &str) -> Self {
+        Step::Respond {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
     }
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
         if let Step::Respond { headers, .. } = &mut self {
@@ -174,14 +186,22 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         };
         match step {
             Step::DropBeforeRead | Step::DropAfterRead => return,
+            Step::Cut { status, body } => {
+                let out = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len() + 100
+                );
+                let _ = stream.write_all(out.as_bytes()).await;
+                return;
+            }
             Step::Respond { status, headers, body, delay } => {
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
-                let mut out = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
-                    body.len()
-                );
+                let mut out = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
+                if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+                    out.push_str("content-type: application/json\r\n");
+                }
                 for (n, v) in headers {
                     out.push_str(&format!("{n}: {v}\r\n"));
                 }
