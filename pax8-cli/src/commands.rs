@@ -425,8 +425,47 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
                 ("validated", "Validated by a dry run", Value::from(true)),
             ]);
             confirm("Place this order?", yes)?;
-            let placed = client.orders().create(order).send().await?;
-            p.note(&format!("Order {} placed.", placed.id.map(|i| i.to_string()).unwrap_or_default()));
+            let attempt = pax8_ext::Timestamp::from(chrono::Utc::now());
+            match client.orders().create(order.clone()).send().await {
+                Ok(placed) => {
+                    p.note(&format!("Order {} placed.", placed.id.map(|i| i.to_string()).unwrap_or_default()))
+                }
+                Err(pax8_ext::Error::AnswerUnreadable { id, .. }) => p.note(&format!(
+                    "Order {} placed (its answer could not be read).",
+                    id.unwrap_or_else(|| "(id unknown)".into())
+                )),
+                Err(e) if e.is_outcome_unknown() => {
+                    let check = format!("pax8 orders list --company {company_id}");
+                    let found = client.orders().find_recent_matching(&order, attempt).await;
+                    match found.as_deref() {
+                        Ok([one]) => p.note(&format!(
+                            "The answer was lost, but order {} was created: do not order again.",
+                            one.id.map(|i| i.to_string()).unwrap_or_default()
+                        )),
+                        Ok(matches) => {
+                            let seen = match matches.len() {
+                                0 => "no matching order was found yet".to_string(),
+                                n => format!("{n} matching orders exist"),
+                            };
+                            return Err(Failure {
+                                message: format!(
+                                    "{e}\n  could not tell whether the order was placed ({seen}): check with `{check}` before retrying"
+                                ),
+                                code: crate::fail::code::UNSETTLED,
+                            });
+                        }
+                        Err(lookup) => {
+                            return Err(Failure {
+                                message: format!(
+                                    "{e}\n  could not tell whether the order was placed ({lookup}): check with `{check}` before retrying"
+                                ),
+                                code: crate::fail::code::UNSETTLED,
+                            });
+                        }
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Command::Subscriptions(SubscriptionsCommand::List { paging, company, status, term }) => {
             let company_id = match &company {

@@ -1,4 +1,4 @@
-//! Failures and exit codes: usage 2, authentication 3, API 4, network 5.
+//! Failures and exit codes: usage 2, authentication 3, API 4, network 5, outcome unknown 6.
 
 use pax8_ext::Error;
 
@@ -8,6 +8,8 @@ pub mod code {
     pub const AUTH: u8 = 3;
     pub const API: u8 = 4;
     pub const NETWORK: u8 = 5;
+    /// A write may or may not have happened (its answer was lost) and could not be settled.
+    pub const UNSETTLED: u8 = 6;
 }
 
 /// A failure with its message (saying what to do next) and exit code.
@@ -40,6 +42,10 @@ impl From<Error> for Failure {
             Error::Timeout { .. } | Error::Transport { .. } => {
                 (code::NETWORK, "check the network connection and try again")
             }
+            Error::OutcomeUnknown { .. } => {
+                (code::UNSETTLED, "do not repeat it blindly: list what it would have changed first")
+            }
+            Error::AnswerUnreadable { .. } => (code::API, "the change was made: do not repeat it"),
             _ => (code::API, "try again later; if it persists, report it with the output of --json"),
         };
         let mut message = e.to_string();

@@ -688,8 +688,29 @@ impl Pax8Tools {
                 &serde_json::to_value(&a.order).expect("json"),
             )?;
             let order = self.new_order(&a.order);
-            let placed = self.client.orders().create(order).send().await.map_err(e)?;
-            Ok(json!({"placed": true, "order": support::order(&placed)}))
+            let attempt = pax8_ext::Timestamp::from(chrono::Utc::now());
+            match self.client.orders().create(order.clone()).send().await {
+                Ok(placed) => Ok(json!({"placed": true, "order": support::order(&placed)})),
+                Err(pax8_ext::Error::AnswerUnreadable { id, .. }) => Ok(json!({
+                    "placed": true,
+                    "order_id": id,
+                    "note": "the order was placed but its answer could not be read; do not retry"
+                })),
+                Err(err) if err.is_outcome_unknown() => {
+                    match self.client.orders().find_recent_matching(&order, attempt).await.as_deref() {
+                        Ok([one]) => Ok(json!({
+                            "placed": true,
+                            "order": support::order(one),
+                            "note": "the answer was lost but the order exists: do not retry"
+                        })),
+                        _ => Err(format!(
+                            "unknown outcome: {err}. Do not retry: list the company's orders (orders_list) first; \
+                             only if no such order exists, preview and place it again"
+                        )),
+                    }
+                }
+                Err(err) => Err(e(err)),
+            }
         })
         .await
     }

@@ -95,6 +95,10 @@ pub fn explain(e: &Error) -> String {
         Error::Forbidden(_) => "these Pax8 credentials may not do this".into(),
         Error::InvalidRequest(m) => format!("invalid arguments: {m}"),
         Error::Timeout { .. } | Error::Transport { .. } => "Pax8 could not be reached; try again in a minute".into(),
+        Error::OutcomeUnknown { .. } => {
+            format!("unknown outcome: {e} Do not retry before checking whether the change was made.")
+        }
+        Error::AnswerUnreadable { .. } => format!("{e}. The change was made: do not retry."),
         other => format!("Pax8 error: {other}"),
     }
 }
