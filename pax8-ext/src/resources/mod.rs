@@ -13,11 +13,13 @@
 //! # Ok(()) }
 //! ```
 
+mod orders;
 mod partner;
 mod quotes;
 mod vendor;
 mod webhooks;
 
+pub use orders::*;
 pub use partner::*;
 pub use quotes::*;
 pub use vendor::*;
