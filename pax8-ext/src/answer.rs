@@ -26,6 +26,14 @@ pub(crate) struct Answer {
     pub(crate) body: Bytes,
 }
 
+/// Says whether a success body parses as JSON; a typed check may keep what it decoded.
+pub(crate) type JsonCheck<'a> = dyn FnMut(&[u8]) -> bool + Send + 'a;
+
+/// Whether `body` is JSON at all (for answers whose type the pipeline does not know).
+pub(crate) fn is_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+}
+
 /// Why a body could not be read in full.
 pub(crate) enum BodyError {
     /// Larger than the client accepts.
@@ -65,8 +73,9 @@ impl Answer {
     }
 
     /// A success whose body should be JSON but does not parse (cut short, an HTML page).
-    /// `expects_json`: the request asked for JSON. Files (PDF, ZIP) are never checked.
-    pub(crate) fn is_malformed_success(&self, expects_json: bool) -> bool {
+    /// `expects_json`: the request asked for JSON; `parses` says whether the body is JSON (the
+    /// typed decode, done once, inside the attempt). Files (PDF, ZIP) are never checked.
+    pub(crate) fn is_malformed_success(&self, expects_json: bool, parses: &mut JsonCheck<'_>) -> bool {
         if !self.status.is_success() || !expects_json || self.body.is_empty() {
             return false;
         }
@@ -74,7 +83,7 @@ impl Answer {
         if ["pdf", "zip", "octet-stream"].iter().any(|kind| content_type.contains(kind)) {
             return false;
         }
-        serde_json::from_slice::<serde::de::IgnoredAny>(&self.body).is_err()
+        !parses(&self.body)
     }
 
     /// The typed error of an error status. The Pax8 error body is decoded when there is one;
@@ -203,13 +212,15 @@ mod tests {
 
     #[test]
     fn malformed_successes_are_json_successes_that_do_not_parse() {
-        assert!(answer(200, "application/json", r#"{"content":[{"id"#).is_malformed_success(true));
-        assert!(answer(200, "text/html", "<html>proxy</html>").is_malformed_success(true));
-        assert!(!answer(200, "application/json", r#"{"a":1}"#).is_malformed_success(true));
-        assert!(!answer(200, "application/json", "").is_malformed_success(true), "an empty body is for the decoder");
-        assert!(!answer(200, "application/pdf", "%PDF-1.7").is_malformed_success(true));
-        assert!(!answer(200, "text/html", "<html/>").is_malformed_success(false), "no JSON was asked for");
-        assert!(!answer(502, "text/html", "<html/>").is_malformed_success(true), "errors are not successes");
+        let check = &mut is_json;
+        assert!(answer(200, "application/json", r#"{"content":[{"id"#).is_malformed_success(true, check));
+        assert!(answer(200, "text/html", "<html>proxy</html>").is_malformed_success(true, check));
+        assert!(!answer(200, "application/json", r#"{"a":1}"#).is_malformed_success(true, check));
+        let empty = answer(200, "application/json", "");
+        assert!(!empty.is_malformed_success(true, check), "an empty body is for the decoder");
+        assert!(!answer(200, "application/pdf", "%PDF-1.7").is_malformed_success(true, check));
+        assert!(!answer(200, "text/html", "<html/>").is_malformed_success(false, check), "no JSON was asked for");
+        assert!(!answer(502, "text/html", "<html/>").is_malformed_success(true, check), "errors are not successes");
     }
 
     #[test]

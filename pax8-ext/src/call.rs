@@ -101,7 +101,7 @@ impl Pax8Client {
     pub async fn send<E>(&self, endpoint: E) -> Result<E::Output>
     where
         E: Endpoint<ErrorBody = ErrorBody>,
-        E::Output: DeserializeOwned,
+        E::Output: DeserializeOwned + Send,
     {
         self.pipeline().execute(endpoint, &CallOptions::default()).await
     }
@@ -110,7 +110,7 @@ impl Pax8Client {
     pub async fn send_with<E>(&self, endpoint: E, options: &CallOptions) -> Result<E::Output>
     where
         E: Endpoint<ErrorBody = ErrorBody>,
-        E::Output: DeserializeOwned,
+        E::Output: DeserializeOwned + Send,
     {
         self.pipeline().execute(endpoint, options).await
     }
@@ -119,7 +119,7 @@ impl Pax8Client {
     pub async fn send_response<E>(&self, endpoint: E, options: &CallOptions) -> Result<ResponseValue<E::Output>>
     where
         E: Endpoint<ErrorBody = ErrorBody>,
-        E::Output: DeserializeOwned,
+        E::Output: DeserializeOwned + Send,
     {
         self.pipeline().execute_response(endpoint, options).await
     }

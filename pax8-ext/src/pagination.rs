@@ -90,7 +90,7 @@ pub async fn fetch_page<E>(
 ) -> Result<Page<E::Item>>
 where
     E: Paged<ErrorBody = ErrorBody>,
-    E::Output: DeserializeOwned,
+    E::Output: DeserializeOwned + Send,
 {
     let body = client.pipeline().execute(endpoint.with_page(number).with_size(size), options).await?;
     let parts = E::into_parts(body);

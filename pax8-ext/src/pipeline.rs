@@ -24,7 +24,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::SecretString;
-use crate::answer::{Answer, BodyError, decode, unreadable};
+use crate::answer::{Answer, BodyError, JsonCheck, decode, is_json, unreadable};
 use crate::auth::{AccessToken, Audience, TokenManager};
 use crate::call::CallOptions;
 use crate::error::{Error, OAuthError, Result};
@@ -62,12 +62,14 @@ impl Pipeline {
     pub(crate) async fn execute<E>(&self, endpoint: E, options: &CallOptions) -> Result<E::Output>
     where
         E: Endpoint<ErrorBody = ErrorBody>,
-        E::Output: DeserializeOwned,
+        E::Output: DeserializeOwned + Send,
     {
         self.execute_response(endpoint, options).await.map(progenitor_client::ResponseValue::into_inner)
     }
 
-    /// [`Pipeline::execute`], keeping the status and headers.
+    /// [`Pipeline::execute`], keeping the status and headers. A JSON success body is decoded
+    /// once, inside the attempt that read it: a body that is not JSON at all (cut short, an
+    /// HTML page) is classified there, and retried when the request is idempotent.
     pub(crate) async fn execute_response<E>(
         &self,
         endpoint: E,
@@ -75,10 +77,27 @@ impl Pipeline {
     ) -> Result<progenitor_client::ResponseValue<E::Output>>
     where
         E: Endpoint<ErrorBody = ErrorBody>,
-        E::Output: DeserializeOwned,
+        E::Output: DeserializeOwned + Send,
     {
-        let answer = self.execute_raw(endpoint, options).await?;
-        decode::<E>(answer).await
+        let op = E::OPERATION;
+        let request =
+            endpoint.into_request().map_err(|e| Error::InvalidRequest(format!("{}: {e}", op.operation_id)))?;
+        let mut decoded: Option<E::Output> = None;
+        let mut check = |body: &[u8]| match serde_json::from_slice::<E::Output>(body) {
+            Ok(value) => {
+                decoded = Some(value);
+                true
+            }
+            // Well-formed JSON of another shape is a decoding error, not a transient fault.
+            Err(e) => !(e.is_syntax() || e.is_eof()),
+        };
+        let answer = self.send(E::API, op, request, options, &mut check).await?;
+        match decoded {
+            Some(value) if answer.status.is_success() => {
+                Ok(progenitor_client::ResponseValue::new(value, answer.status, answer.headers))
+            }
+            _ => decode::<E>(answer).await,
+        }
     }
 
     /// Sends `endpoint` and returns its complete success answer undecoded (files).
@@ -89,7 +108,7 @@ impl Pipeline {
         let op = E::OPERATION;
         let request =
             endpoint.into_request().map_err(|e| Error::InvalidRequest(format!("{}: {e}", op.operation_id)))?;
-        self.send(E::API, op, request, options).await
+        self.send(E::API, op, request, options, &mut is_json).await
     }
 
     /// The attempt loop of one request, traced as one `pax8.request` span.
@@ -99,6 +118,7 @@ impl Pipeline {
         op: Operation,
         request: reqwest::Request,
         options: &CallOptions,
+        parses: &mut JsonCheck<'_>,
     ) -> Result<Answer> {
         let span = tracing::info_span!(
             "pax8.request",
@@ -111,7 +131,7 @@ impl Pipeline {
         );
         async move {
             let started = Instant::now();
-            let result = self.attempts(api, op, request, options).await;
+            let result = self.attempts(api, op, request, options, parses).await;
             let span = tracing::Span::current();
             span.record("duration_ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
             match &result {
@@ -133,6 +153,7 @@ impl Pipeline {
         op: Operation,
         original: reqwest::Request,
         options: &CallOptions,
+        parses: &mut JsonCheck<'_>,
     ) -> Result<Answer> {
         let policy = options.retry.unwrap_or(self.retry);
         // A token request changes nothing on the server: it is retried like a GET.
@@ -173,7 +194,7 @@ impl Pipeline {
             for hook in &self.hooks {
                 hook.before_request(&mut request, &info);
             }
-            let result = self.attempt(request, &info, expects_json).await?;
+            let result = self.attempt(request, &info, expects_json, parses).await?;
             let outcome = result.outcome;
             if let (Outcome::Status { status: 401, .. }, Some(token), Some(audience)) = (outcome, &token, &audience)
                 && self.tokens.auto_refresh
@@ -251,7 +272,13 @@ impl Pipeline {
     }
 
     /// Sends one attempt and reads its whole answer.
-    async fn attempt(&self, request: reqwest::Request, info: &RequestInfo, expects_json: bool) -> Result<Attempt> {
+    async fn attempt(
+        &self,
+        request: reqwest::Request,
+        info: &RequestInfo,
+        expects_json: bool,
+        parses: &mut JsonCheck<'_>,
+    ) -> Result<Attempt> {
         let response = match self.http.execute(request).await {
             Ok(response) => response,
             Err(error) => {
@@ -274,7 +301,7 @@ impl Pipeline {
         match Answer::read(response, self.max_response_bytes).await {
             Ok(answer) => {
                 let status = answer.status.as_u16();
-                let outcome = if answer.is_malformed_success(expects_json) {
+                let outcome = if answer.is_malformed_success(expects_json, parses) {
                     Outcome::MalformedSuccess { status }
                 } else {
                     Outcome::Status { status, retry_after: answer.retry_after() }

@@ -50,7 +50,7 @@ fn company() -> Uuid {
 #[tokio::test(start_paused = true)]
 async fn a_body_cut_short_is_retried_for_a_get() {
     let server = ScriptServer::start().await;
-    server.script([Step::Cut { status: 200, body: r#"{"id":"2aa4862a","na"#.into() }]);
+    server.script([Step::Cut { status: 200, body: r#"{"id":"2aa4862a-9474-4138-9863-4f0a8e4cec74","na"#.into() }]);
     server.fallback(Step::json(200, company_json()));
     let client = scripted(&server).build().unwrap();
     assert_eq!(client.companies().get(company()).await.unwrap().name, "Globex");
@@ -61,7 +61,7 @@ async fn a_body_cut_short_is_retried_for_a_get() {
 async fn a_success_that_is_not_json_is_retried_for_a_get() {
     let server = ScriptServer::start().await;
     server.script([
-        Step::text(200, "application/json", r#"{"id":"2aa4862a","name":"Glo"#),
+        Step::text(200, "application/json", r#"{"id":"2aa4862a-9474-4138-9863-4f0a8e4cec74","name":"Glo"#),
         Step::text(200, "text/html", "<html>captive portal</html>"),
     ]);
     server.fallback(Step::json(200, company_json()));
@@ -73,11 +73,21 @@ async fn a_success_that_is_not_json_is_retried_for_a_get() {
 #[tokio::test(start_paused = true)]
 async fn a_get_whose_bodies_stay_broken_fails_as_a_decode_error_after_the_retries() {
     let server = ScriptServer::start().await;
-    server.fallback(Step::text(200, "application/json", r#"{"id":"2aa4862a","name":"Glo"#));
+    server.fallback(Step::text(200, "application/json", r#"{"id":"2aa4862a-9474-4138-9863-4f0a8e4cec74","name":"Glo"#));
     let client = scripted(&server).retry_policy(RetryPolicy::attempts(2)).build().unwrap();
     let err = client.companies().get(company()).await.unwrap_err();
     assert!(matches!(err, Error::Decode { ref operation, .. } if operation == "getCompaniesByCompanyId"), "{err:?}");
     assert_eq!(server.api_calls(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_well_formed_success_of_another_shape_is_a_decode_error_at_once() {
+    let server = ScriptServer::start().await;
+    server.fallback(Step::json(200, json!({"id": 12, "name": ["not", "a", "name"]})));
+    let client = scripted(&server).retry_policy(RetryPolicy::attempts(5)).build().unwrap();
+    let err = client.companies().get(company()).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { ref path, .. } if path == "id"), "{err:?}");
+    assert_eq!(server.api_calls(), 1, "retrying cannot fix a shape");
 }
 
 #[tokio::test(start_paused = true)]

@@ -54,7 +54,7 @@ macro_rules! handler_options {
             async fn send<E>(&self, endpoint: E) -> crate::Result<E::Output>
             where
                 E: pax8_api::Endpoint<ErrorBody = pax8_api::ErrorBody>,
-                E::Output: serde::de::DeserializeOwned,
+                E::Output: serde::de::DeserializeOwned + Send,
             {
                 self.client.send_with(endpoint, &self.options).await
             }
