@@ -297,9 +297,11 @@ impl<T: Serialize + Send + 'static> Walk<T> {
                 let remaining = (total - seen).min(MAX_PAGES);
                 let end = u32::try_from(u64::from(next) + remaining).unwrap_or(u32::MAX);
                 let (fetch, size, options) = (self.fetch.clone(), self.size, self.options.clone());
+                // Each page is its own task, so pages are decoded on every worker thread, not
+                // only on the thread polling the stream; dropping the stream aborts them.
                 let pages = stream::iter(next..end)
                     .map(move |n| {
-                        let page = fetch(n, size, options.clone());
+                        let page = Spawned(tokio::spawn(fetch(n, size, options.clone())));
                         async move { (n, page.await) }
                     })
                     .buffered(self.concurrency);
@@ -307,6 +309,25 @@ impl<T: Serialize + Send + 'static> Walk<T> {
             }
             _ => Phase::Next(next),
         }
+    }
+}
+
+/// A page fetched on a task of its own, aborted when dropped unfinished.
+struct Spawned<T>(tokio::task::JoinHandle<Result<Page<T>>>);
+
+impl<T> std::future::Future for Spawned<T> {
+    type Output = Result<Page<T>>;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
+            Ok(page) => page,
+            Err(e) => Err(Error::Pagination(format!("a page fetch did not finish: {e}"))),
+        })
+    }
+}
+
+impl<T> Drop for Spawned<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

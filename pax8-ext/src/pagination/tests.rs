@@ -253,3 +253,20 @@ async fn options_reach_every_page_request() {
     let seen = seen_timeouts.lock().unwrap();
     assert!(seen.len() >= 3 && seen.iter().all(|t| *t == Some(Duration::from_secs(7))), "{seen:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_stream_stops_the_pages_in_flight() {
+    let seen = Arc::new(Seen::default());
+    let mut items = Paginator::new(paging(0, 10), CallOptions::default(), listing(1000, None, 0, 0, seen.clone()))
+        .concurrency(4)
+        .items();
+    for _ in 0..15 {
+        items.next().await.unwrap().unwrap();
+    }
+    let started_before = seen.calls.load(Ordering::SeqCst);
+    drop(items);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let started = seen.calls.load(Ordering::SeqCst);
+    assert_eq!(started, started_before, "no page started after the drop");
+    assert!(started <= 1 + 4 + 1, "at most the first page and those in flight: {started}");
+}
