@@ -11,7 +11,7 @@
 //! - stops on the last page, an empty page after the first, or a short page; a page identical to
 //!   the one before is an error (a server ignoring the page number);
 //! - once the first page tells `totalPages`, fetches up to [`Paginator::concurrency`] pages at
-//!   once (8 by default; memory stays proportional to that), and carries on one page at a time
+//!   once (16 by default; memory stays proportional to that), and carries on one page at a time
 //!   if the server's total was too low;
 //! - can start anywhere ([`Paginator::starting_at`]), so a failed listing resumes after the last
 //!   page it yielded.
@@ -48,7 +48,7 @@ pub struct Page<T> {
 pub type FetchPage<T> = Arc<dyn Fn(u32, u32, CallOptions) -> BoxFuture<'static, Result<Page<T>>> + Send + Sync>;
 
 /// The default number of pages in flight once the total is known.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+pub const DEFAULT_CONCURRENCY: usize = 16;
 
 /// Hard stop for a listing whose server never ends it (a million pages).
 const MAX_PAGES: u64 = 1_000_000;

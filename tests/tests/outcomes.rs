@@ -96,7 +96,7 @@ async fn a_long_listing_against_a_server_limited_to_60_a_minute_completes() {
     let sandbox = sandbox(160).await;
     let expected: Vec<Uuid> = sandbox.with_world(|w| w.subscriptions.iter().map(|s| s.id.unwrap()).collect());
     sandbox.set_faults(Faults { rate_limit_per_minute: Some(60), ..Faults::default() });
-    // Defaults: the published 1000 a minute, 8 pages in flight.
+    // Defaults: the published 1000 a minute, 16 pages in flight.
     let client = client(&sandbox).build().unwrap();
     let started = tokio::time::Instant::now();
     let got: Vec<Uuid> = client

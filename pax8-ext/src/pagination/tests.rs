@@ -86,7 +86,7 @@ async fn concurrency_keeps_that_many_pages_in_flight() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_default_is_eight_pages_in_flight_at_the_largest_size() {
+async fn the_default_prefetch_is_reached_at_the_largest_size() {
     let seen = Arc::new(Seen::default());
     let p = Paginator::new(paging(0, 50), CallOptions::default(), listing(1000, None, 0, 0, seen.clone()));
     let first = p.first_page().await.unwrap();
