@@ -110,7 +110,16 @@ async fn list<T: serde::Serialize + Send + 'static>(
     printer: &Printer,
     what: &str,
 ) -> Result<(Vec<T>, Option<String>), Failure> {
-    let paginator = paginator.page_size(paging.size).concurrency(if paging.all { 4 } else { 1 });
+    // --all asks for the largest pages the API allows (unless --size says otherwise) with the
+    // client's default prefetch; one page is 50 items unless --size says otherwise.
+    let paginator = match (paging.size, paging.all) {
+        (Some(size), _) => paginator.page_size(size),
+        (None, true) => paginator,
+        (None, false) => {
+            let size = paginator.paging().max_size.min(50);
+            paginator.page_size(size)
+        }
+    };
     if paging.all {
         let items = fetch_all(paginator, printer, what).await?;
         let footer = format!("{} {what}", items.len());
@@ -644,8 +653,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
             p.table(&t);
         }
         Command::Quotes(QuotesCommand::List { paging }) => {
-            let (items, footer) =
-                list(client.quotes().list(), Paging { size: paging.size.min(100), ..paging }, p, "quotes").await?;
+            let (items, footer) = list(client.quotes().list(), paging, p, "quotes").await?;
             let mut t = Table::new(&[
                 col("id", "ID"),
                 col("reference", "REFERENCE"),
@@ -678,8 +686,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
             ]);
         }
         Command::Webhooks(WebhooksCommand::List { paging }) => {
-            let (items, footer) =
-                list(client.webhooks().list(), Paging { size: paging.size.min(100), ..paging }, p, "webhooks").await?;
+            let (items, footer) = list(client.webhooks().list(), paging, p, "webhooks").await?;
             let mut t = Table::new(&[
                 col("id", "ID"),
                 col("name", "NAME"),

@@ -137,9 +137,9 @@ pub struct Paging {
     /// Page through everything (default: the first page).
     #[arg(long)]
     pub all: bool,
-    /// Items per page (1 to 200).
-    #[arg(long, default_value_t = 50)]
-    pub size: u32,
+    /// Items per page (1 to 200; default 50, or the largest the API allows with --all).
+    #[arg(long)]
+    pub size: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]

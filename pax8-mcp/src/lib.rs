@@ -258,12 +258,19 @@ pub struct CancelExecute {
 
 type ToolResult = Result<CallToolResult, ErrorData>;
 
+/// The largest page number a tool accepts (far past any real listing; no overflow below it).
+const MAX_PAGE: u32 = 1_000_000;
+
 fn paging(p: &PageArgs) -> Result<(u32, u32), String> {
     let size = p.size.unwrap_or(50);
     if !(1..=200).contains(&size) {
-        return Err(format!("size {size} is outside 1..=200"));
+        return Err(format!("size must be between 1 and 200, got {size}"));
     }
-    Ok((p.page.unwrap_or(0), size))
+    let page = p.page.unwrap_or(0);
+    if page > MAX_PAGE {
+        return Err(format!("page must be between 0 and {MAX_PAGE}, got {page}"));
+    }
+    Ok((page, size))
 }
 
 fn date(s: &str) -> Result<pax8_api::Date, String> {
@@ -287,7 +294,8 @@ async fn page_of<T: Serialize + Send + 'static>(
     size: u32,
     trim: impl Fn(&T) -> Value,
 ) -> Result<Value, String> {
-    let p = paginator.page_size(size).page(first + page).await.map_err(e)?;
+    let number = first.checked_add(page).ok_or_else(|| format!("page {page} is too large"))?;
+    let p = paginator.page_size(size).page(number).await.map_err(e)?;
     Ok(support::page(p.items.iter().map(trim).collect(), page, size, p.total_pages, p.total_elements))
 }
 
@@ -518,9 +526,10 @@ impl Pax8Tools {
                     let mine: Vec<Value> =
                         all.iter().filter(|i| i.company_id == Some(company)).map(support::invoice_item).collect();
                     let total = mine.len() as u64;
-                    let pages = total.div_ceil(u64::from(size)) as u32;
-                    let items = mine.into_iter().skip((page * size) as usize).take(size as usize).collect();
-                    Ok(support::page(items, page, size, Some(u64::from(pages)), Some(total)))
+                    let pages = total.div_ceil(u64::from(size));
+                    let skip = usize::try_from(u64::from(page) * u64::from(size)).unwrap_or(usize::MAX);
+                    let items = mine.into_iter().skip(skip).take(size as usize).collect();
+                    Ok(support::page(items, page, size, Some(pages), Some(total)))
                 }
             }
         })
@@ -642,7 +651,7 @@ impl Pax8Tools {
     async fn quotes_list(&self, Parameters(a): Parameters<PageArgs>) -> ToolResult {
         self.run("quotes_list", &a, async {
             let (page, size) = paging(&a)?;
-            page_of(self.client.quotes().list(), 1, page, size.min(100), |q| {
+            page_of(self.client.quotes().list(), 0, page, size.min(100), |q| {
                 json!({"id": q.id, "reference": q.reference_code, "client": q.client.name, "status": q.status,
                     "recurring_total": q.totals.recurring_total.amount})
             })

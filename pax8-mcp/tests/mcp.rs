@@ -176,7 +176,9 @@ async fn read_tools_answer_from_the_simulator() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_arguments_and_api_errors_are_actionable_tool_errors() {
     let h = start(false).await;
-    assert!(h.err("companies_list", json!({"size": 500})).await.contains("outside 1..=200"));
+    assert!(h.err("companies_list", json!({"size": 500})).await.contains("between 1 and 200"));
+    assert!(h.err("companies_list", json!({"page": u32::MAX})).await.contains("page must be between 0 and"));
+    assert!(h.err("quotes_list", json!({"page": u32::MAX})).await.contains("page must be between 0 and"));
     assert!(h.err("companies_list", json!({"sort": "revenue"})).await.contains("sort `revenue` is not one of"));
     assert!(h.err("subscriptions_list", json!({"sort": "revenue,desc"})).await.contains("is not one of"));
     let missing = h.err("subscription_get", json!({"subscription_id": "00000000-0000-4000-8000-000000000000"})).await;
