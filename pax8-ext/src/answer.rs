@@ -52,8 +52,15 @@ impl Answer {
         if response.content_length().is_some_and(|n| n > limit) {
             return Err((status, headers, BodyError::TooLarge));
         }
-        let mut body = BytesMut::new();
+        let expected = response.content_length();
+        // Reserve what the server announces, up to 1 MiB: an announced length is not a promise.
+        let mut body = BytesMut::with_capacity(usize::try_from(expected.unwrap_or(0).min(1 << 20)).unwrap_or(0));
         loop {
+            // Once the announced length has arrived, the body is complete: no need to wait
+            // for the end-of-body signal.
+            if expected.is_some_and(|n| n > 0 && u64::try_from(body.len()).is_ok_and(|len| len == n)) {
+                return Ok(Self { status, headers, body: body.freeze() });
+            }
             match response.chunk().await {
                 Ok(Some(chunk)) => {
                     if u64::try_from(body.len() + chunk.len()).unwrap_or(u64::MAX) > limit {

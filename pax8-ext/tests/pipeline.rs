@@ -283,3 +283,15 @@ async fn a_response_over_the_size_limit_is_refused() {
     assert!(matches!(err, Error::ResponseTooLarge { limit: 16, .. }), "{err:?}");
     assert!(scripted(&server).max_response_bytes(0).build().is_err());
 }
+
+#[tokio::test(start_paused = true)]
+async fn connections_are_reused_across_calls() {
+    let server = ScriptServer::start().await;
+    server.fallback(Step::json(200, company_json()));
+    let client = scripted(&server).build().unwrap();
+    for _ in 0..5 {
+        client.companies().get(company()).await.unwrap();
+    }
+    assert_eq!(server.api_calls(), 5);
+    assert_eq!(server.connections(), 1, "the token request and five calls on one kept-alive connection");
+}

@@ -74,6 +74,7 @@ struct State {
     token_lifetime: u64,
     tokens_issued: u32,
     received: Vec<Received>,
+    connections: u32,
 }
 
 #[derive(Clone)]
@@ -91,6 +92,7 @@ impl ScriptServer {
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
+                s.lock().unwrap().connections += 1;
                 tokio::spawn(serve(stream, s.clone()));
             }
         });
@@ -122,6 +124,10 @@ impl ScriptServer {
     /// Token requests received.
     pub fn token_requests(&self) -> Vec<Received> {
         self.state.lock().unwrap().received.iter().filter(|r| r.path.ends_with("/token")).cloned().collect()
+    }
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> u32 {
+        self.state.lock().unwrap().connections
     }
     pub fn api_calls(&self) -> usize {
         self.received().len()
