@@ -294,6 +294,8 @@ mod tests {
         assert_eq!(lifetime(Some(86_400.0)), Duration::from_secs(86_400));
         assert_eq!(lifetime(Some(3599.5)), Duration::from_secs_f64(3599.5));
         assert_eq!(lifetime(Some(10.0)), Duration::from_secs(10), "short lifetimes are believed");
+        let long = Duration::from_secs(300 * 24 * 3600);
+        assert_eq!(lifetime(Some(long.as_secs_f64())), long, "so are lifetimes of months");
         for absurd in [1e19, 1e20, f64::MAX, f64::INFINITY] {
             assert_eq!(lifetime(Some(absurd)), max, "{absurd}");
         }
@@ -306,6 +308,17 @@ mod tests {
         let _ = now + max; // the largest lifetime still fits the clock
     }
 
+    #[test]
+    fn debug_names_the_client_and_hides_the_secret() {
+        let m = manager(Duration::from_secs(300), true);
+        let printed = format!("{m:?}");
+        assert!(
+            printed.contains("TokenManager") && printed.contains("\"id\"") && printed.contains("300s"),
+            "{printed}"
+        );
+        assert!(!printed.contains("\"s\""), "{printed}");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_refresh_margin_is_at_most_half_the_lifetime() {
         let m = manager(Duration::from_secs(300), true);
@@ -313,8 +326,8 @@ mod tests {
         let t = token(&m, Duration::from_secs(600));
         tokio::time::advance(Duration::from_secs(299)).await;
         assert!(m.is_fresh(&t));
-        tokio::time::advance(Duration::from_secs(2)).await;
-        assert!(!m.is_fresh(&t), "inside the margin");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(!m.is_fresh(&t), "at the margin it is refreshed");
         // A 4-minute token: the margin shrinks to 2 minutes, so it is used at all.
         let short = token(&m, Duration::from_secs(240));
         tokio::time::advance(Duration::from_secs(119)).await;

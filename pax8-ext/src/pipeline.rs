@@ -92,11 +92,10 @@ impl Pipeline {
             Err(e) => !(e.is_syntax() || e.is_eof()),
         };
         let answer = self.send(E::API, op, request, options, &mut check).await?;
+        // `decoded` holds a value only when the last attempt was a success that decoded.
         match decoded {
-            Some(value) if answer.status.is_success() => {
-                Ok(progenitor_client::ResponseValue::new(value, answer.status, answer.headers))
-            }
-            _ => decode::<E>(answer).await,
+            Some(value) => Ok(progenitor_client::ResponseValue::new(value, answer.status, answer.headers)),
+            None => decode::<E>(answer).await,
         }
     }
 
@@ -159,8 +158,6 @@ impl Pipeline {
         // A token request changes nothing on the server: it is retried like a GET.
         let idempotent = op.is_idempotent() || api == Api::Auth;
         let audience = (api != Api::Auth).then(|| self.audience(api));
-        let expects_json = original.headers().get(ACCEPT).is_some_and(|v| v.as_bytes().ends_with(b"json"))
-            && !options.headers.iter().any(|(name, _)| name == ACCEPT);
         let started = Instant::now();
         // A streaming body cannot be copied: such a request is sent once.
         let mut original = Some(original);
@@ -188,11 +185,16 @@ impl Pipeline {
             for (name, value) in &options.headers {
                 request.headers_mut().insert(name.clone(), value.clone());
             }
+            // What the request asks for once the options are applied (a file download sets its own).
+            let expects_json = request.headers().get(ACCEPT).is_some_and(|v| v.as_bytes().ends_with(b"json"));
             if let Some(timeout) = options.timeout {
                 *request.timeout_mut() = Some(timeout);
             }
             for hook in &self.hooks {
                 hook.before_request(&mut request, &info);
+            }
+            if api == Api::Auth {
+                self.tokens.count_request();
             }
             let result = self.attempt(request, &info, expects_json, parses).await?;
             let outcome = result.outcome;
@@ -339,7 +341,6 @@ impl Pipeline {
                 audience: audience.as_str().to_string(),
                 grant_type: "client_credentials".into(),
             };
-            self.tokens.count_request();
             let issued_at = self.tokens.clock.now();
             let options = CallOptions { retry: Some(self.tokens.retry), ..CallOptions::default() };
             let response = self

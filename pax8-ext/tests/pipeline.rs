@@ -176,6 +176,7 @@ async fn token_requests_go_through_the_same_retries_and_budget() {
     let budget = client.retry_budget_left();
     assert_eq!(client.companies().get(company()).await.unwrap().name, "Globex");
     assert_eq!(server.token_requests().len(), 3, "503, cut short, then a token");
+    assert_eq!(client.token_requests_sent(), 3);
     assert_eq!(client.retry_budget_left(), budget - 2 * pax8_ext::RetryBudget::RETRY_COST + 2, "two retries paid");
 }
 
@@ -294,4 +295,15 @@ async fn connections_are_reused_across_calls() {
     }
     assert_eq!(server.api_calls(), 5);
     assert_eq!(server.connections(), 1, "the token request and five calls on one kept-alive connection");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_file_download_is_never_checked_as_json() {
+    let server = ScriptServer::start().await;
+    server.fallback(Step::text(200, "text/plain", "%PDF-1.7 not json"));
+    let client = scripted(&server).build().unwrap();
+    let pdf = client.quotes().download_attachment(company(), company()).await.unwrap();
+    assert_eq!(&pdf[..], b"%PDF-1.7 not json");
+    assert_eq!(server.api_calls(), 1, "a body that is not JSON is not a fault when a file was asked for");
+    assert_eq!(server.received()[0].header("accept"), Some("application/pdf"));
 }

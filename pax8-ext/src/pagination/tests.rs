@@ -14,6 +14,7 @@ struct Seen {
     calls: AtomicU32,
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
+    completed: AtomicU32,
     asked: Mutex<Vec<u32>>,
 }
 
@@ -22,13 +23,14 @@ struct Seen {
 fn listing(total: u32, claimed_pages: Option<u64>, base: u32, shift: u32, seen: Arc<Seen>) -> FetchPage<u32> {
     Arc::new(move |number, size, _options| {
         let seen = seen.clone();
+        seen.calls.fetch_add(1, Ordering::SeqCst);
+        seen.asked.lock().unwrap().push(number);
         Box::pin(async move {
-            seen.calls.fetch_add(1, Ordering::SeqCst);
-            seen.asked.lock().unwrap().push(number);
             let now = seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             seen.most_in_flight.fetch_max(now, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(20)).await;
             seen.in_flight.fetch_sub(1, Ordering::SeqCst);
+            seen.completed.fetch_add(1, Ordering::SeqCst);
             let start = (number - base) * size;
             let items: Vec<u32> = (start.min(total)..(start + size).min(total)).collect();
             let pages = claimed_pages.unwrap_or(u64::from(total.div_ceil(size)));
@@ -98,12 +100,15 @@ async fn the_default_prefetch_is_reached_at_the_largest_size() {
 #[tokio::test(start_paused = true)]
 async fn the_first_page_comes_from_the_paging_facts() {
     let seen = Arc::new(Seen::default());
-    let items = Paginator::new(paging(1, 50), CallOptions::default(), listing(120, None, 1, 0, seen.clone()))
+    let items = Paginator::new(paging(1, 50), CallOptions::default(), listing(480, None, 1, 0, seen.clone()))
+        .concurrency(4)
         .collect_all()
         .await
         .unwrap();
-    assert_eq!(items, (0..120).collect::<Vec<_>>());
-    assert_eq!(*seen.asked.lock().unwrap(), vec![1, 2, 3]);
+    assert_eq!(items, (0..480).collect::<Vec<_>>());
+    let mut asked = seen.asked.lock().unwrap().clone();
+    asked.sort_unstable();
+    assert_eq!(asked, (1..=10).collect::<Vec<_>>(), "pages 1 to 10 once each, nothing past the total");
 }
 
 #[tokio::test(start_paused = true)]
@@ -260,13 +265,46 @@ async fn dropping_the_stream_stops_the_pages_in_flight() {
     let mut items = Paginator::new(paging(0, 10), CallOptions::default(), listing(1000, None, 0, 0, seen.clone()))
         .concurrency(4)
         .items();
-    for _ in 0..15 {
+    // Pages 0 to 2, then page 5 starts when page 2 leaves the four in flight.
+    for _ in 0..25 {
         items.next().await.unwrap().unwrap();
     }
     let started_before = seen.calls.load(Ordering::SeqCst);
+    let completed_before = seen.completed.load(Ordering::SeqCst);
+    assert!(completed_before < started_before, "pages were in flight when the stream was dropped");
     drop(items);
     tokio::time::sleep(Duration::from_secs(5)).await;
     let started = seen.calls.load(Ordering::SeqCst);
     assert_eq!(started, started_before, "no page started after the drop");
-    assert!(started <= 1 + 4 + 1, "at most the first page and those in flight: {started}");
+    assert_eq!(seen.completed.load(Ordering::SeqCst), completed_before, "the pages in flight were aborted");
+    assert!(started <= 1 + 4 + 1, "the first page, four in flight and one refill: {started}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn pages_never_end_on_an_empty_page_but_an_empty_listing_has_one() {
+    let seen = Arc::new(Seen::default());
+    let empty: Vec<_> = Paginator::new(paging(0, 10), CallOptions::default(), listing(0, None, 0, 0, seen.clone()))
+        .pages()
+        .collect()
+        .await;
+    assert_eq!(empty.len(), 1, "an empty listing is one empty page");
+    assert!(empty[0].as_ref().is_ok_and(|p| p.items.is_empty() && p.number == 0));
+    let full: Vec<_> = Paginator::new(paging(0, 10), CallOptions::default(), listing(20, None, 0, 0, seen))
+        .concurrency(1)
+        .pages()
+        .collect()
+        .await;
+    let sizes: Vec<usize> = full.iter().map(|p| p.as_ref().unwrap().items.len()).collect();
+    assert_eq!(sizes, [10, 10], "the empty page after a full last page is not yielded");
+}
+
+#[test]
+fn debug_shows_the_paging() {
+    let fetch: FetchPage<u32> = Arc::new(|_, _, _| Box::pin(async { Err(Error::InvalidRequest("unused".into())) }));
+    let p = Paginator::new(paging(1, 50), CallOptions::default(), fetch).page_size(20).concurrency(3);
+    let printed = format!("{p:?}");
+    assert!(
+        printed.starts_with("Paginator") && printed.contains("size: 20") && printed.contains("concurrency: 3"),
+        "{printed}"
+    );
 }
