@@ -34,6 +34,7 @@ pub trait Endpoint: Sized + Send {
     const OPERATION: Operation;
 
     /// Validates the builder's values and builds the request, without sending it.
+    #[allow(clippy::result_large_err)] // progenitor's own error type, as the generated `send()` returns
     fn into_request(self) -> Result<reqwest::Request, Error<Self::ErrorBody>>;
 
     /// Decodes a response of this operation by its status, as the generated `send()` does.

@@ -93,7 +93,7 @@ pub async fn fetch_all<T: serde::Serialize + Send + 'static>(
     while let Some(page) = pages.next().await {
         let page = page?;
         if let Some(bar) = &bar {
-            bar.set_length(u64::from(page.total_pages.unwrap_or(0)).max(bar.position() + 1));
+            bar.set_length(page.total_pages.unwrap_or(0).max(bar.position() + 1));
             bar.inc(1);
         }
         items.extend(page.items);

@@ -116,14 +116,10 @@ async fn a_server_counting_from_one_is_followed_without_skipping() {
     // The document says pages start at 0; the server treats 0 as its first page, 1, and reports 1.
     for concurrency in [1, 4] {
         let seen = Arc::new(Seen::default());
+        // Page 0 is served as the server's first page, 1, and reported as 1.
         let fetch: FetchPage<u32> = {
-            let inner = listing(120, None, 0, 1, seen.clone());
-            Arc::new(move |number, size, options| inner(number.saturating_sub(1).max(0), size, options))
-        };
-        // Asked 0 → page 1 (items 0..50); asked 2 → page 2 (items 50..100); asked 3 → page 3.
-        let fetch: FetchPage<u32> = {
-            let f = fetch.clone();
-            Arc::new(move |number, size, options| f(if number == 0 { 1 } else { number }, size, options))
+            let inner = listing(120, None, 1, 0, seen.clone());
+            Arc::new(move |number, size, options| inner(number.max(1), size, options))
         };
         let items = Paginator::new(paging(0, 50), CallOptions::default(), fetch)
             .concurrency(concurrency)

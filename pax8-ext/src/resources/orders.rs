@@ -89,7 +89,7 @@ impl<'c> Orders<'c> {
                     == wanted
             })
             .collect();
-        found.sort_by(|a, b| b.created_date.cmp(&a.created_date));
+        found.sort_by_key(|o| std::cmp::Reverse(o.created_date));
         Ok(found)
     }
 
