@@ -1,15 +1,19 @@
 //! The lifecycle webhook receiver: `POST /webhooks/pax8`.
 //!
-//! Checks `Authorization: Bearer <token>` in constant time (401 otherwise, nothing stored), bounds
-//! the body (413), stores each raw event once (deduplicated on its id, or on the body's sha256
-//! when it has none), answers 2xx at once, and applies subscription and company events to the
-//! mirror. Malformed events are stored as `rejected` with the reason and answered 422.
+//! Checks `Authorization: Bearer <token>` (scheme in any case, token in constant time) from the
+//! headers *before* reading any of the body (401 otherwise, nothing read or stored), reads the
+//! body up to a bound (413), stores each raw event once (deduplicated on its id, or on the body's
+//! sha256 when it has none), and applies subscription and company events to the mirror.
+//! Malformed events (not JSON, no topic, no payload object, ids that are not UUIDs, quantities
+//! that are not whole numbers from 0 to 1,000,000) are stored as `rejected` with the reason and
+//! answered 422, and a redelivery of one gets the same answer. A database error is not a
+//! rejection: nothing is stored, the answer is 503, and Pax8's redelivery applies the event.
+//! Each event is one tracing line: id, topic, outcome, duration.
 
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -33,6 +37,11 @@ pub struct Receiver {
     pub max_body: usize,
 }
 
+/// How long one request may take, headers to answer, body included (slow senders are cut off).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Requests handled at once; more wait (and meet the timeout), so memory stays bounded.
+pub const MAX_CONCURRENT: usize = 64;
+
 /// Equal without an early exit, so timing reveals nothing of the token.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let mut diff = a.len() ^ b.len();
@@ -44,8 +53,23 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The axum router (mount it or use [`serve`]).
 pub fn router(receiver: Receiver) -> Router {
-    let limit = receiver.max_body;
-    Router::new().route("/webhooks/pax8", post(receive)).layer(DefaultBodyLimit::max(limit)).with_state(receiver)
+    router_with_timeout(receiver, REQUEST_TIMEOUT)
+}
+
+/// [`router`] with another request timeout.
+pub fn router_with_timeout(receiver: Receiver, timeout: std::time::Duration) -> Router {
+    Router::new()
+        .route("/webhooks/pax8", post(receive))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .with_state(receiver)
+}
+
+/// The token of `Authorization: Bearer <token>`, the scheme in any case.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// Serves the receiver on `addr` until the process ends.
@@ -58,24 +82,40 @@ fn answer(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+async fn receive(State(r): State<Receiver>, request: Request) -> Response {
+    // The headers decide before a byte of the body is read.
+    let presented = bearer(request.headers()).unwrap_or("");
     if !constant_time_eq(presented.as_bytes(), r.token.expose().as_bytes()) {
+        tracing::warn!(outcome = "unauthorized", "webhook refused");
         return answer(StatusCode::UNAUTHORIZED, json!({"error": "invalid or missing bearer token"}));
     }
-    match handle(&r.store, &body).await {
-        Ok(Handled::Applied(id)) => answer(StatusCode::OK, json!({"event_id": id, "status": "applied"})),
-        Ok(Handled::Stored(id)) => answer(StatusCode::OK, json!({"event_id": id, "status": "stored"})),
-        Ok(Handled::Duplicate(id)) => answer(StatusCode::OK, json!({"event_id": id, "status": "duplicate"})),
-        Ok(Handled::Rejected(id, reason)) => {
-            answer(StatusCode::UNPROCESSABLE_ENTITY, json!({"event_id": id, "status": "rejected", "reason": reason}))
+    let started = std::time::Instant::now();
+    let body = match axum::body::to_bytes(request.into_body(), r.max_body).await {
+        Ok(body) => body,
+        Err(_) => {
+            tracing::warn!(outcome = "too_large", limit = r.max_body, "webhook refused");
+            return answer(StatusCode::PAYLOAD_TOO_LARGE, json!({"error": "body too large or incomplete"}));
+        }
+    };
+    let result = handle(&r.store, &body).await;
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match result {
+        Ok(handled) => {
+            let (id, outcome) = handled.summary();
+            tracing::info!(event_id = id, topic = handled.topic(), outcome, duration_ms = ms, "webhook event");
+            match handled {
+                Handled::Rejected { id, reason, .. } => answer(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"event_id": id, "status": "rejected", "reason": reason}),
+                ),
+                other => {
+                    let (id, status) = other.summary();
+                    answer(StatusCode::OK, json!({"event_id": id, "status": status}))
+                }
+            }
         }
         Err(e) => {
-            tracing::error!(error = %e, "webhook event could not be stored");
+            tracing::error!(error = %e, outcome = "unavailable", duration_ms = ms, "webhook event not stored");
             answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "storage unavailable, retry"}))
         }
     }
@@ -85,13 +125,73 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {
     /// Stored and applied to the mirror.
-    Applied(String),
+    Applied { id: String, topic: String },
     /// Stored; its topic changes nothing in the mirror.
-    Stored(String),
-    /// Seen before: not stored or applied again.
-    Duplicate(String),
-    /// Stored as rejected, with the reason.
-    Rejected(String, String),
+    Stored { id: String, topic: String },
+    /// Seen before and accepted then: not stored or applied again.
+    Duplicate { id: String, topic: Option<String> },
+    /// Stored as rejected (now or when first delivered), with the reason.
+    Rejected { id: String, topic: Option<String>, reason: String },
+}
+
+impl Handled {
+    /// The event id and the outcome's name.
+    pub fn summary(&self) -> (&str, &'static str) {
+        match self {
+            Handled::Applied { id, .. } => (id, "applied"),
+            Handled::Stored { id, .. } => (id, "stored"),
+            Handled::Duplicate { id, .. } => (id, "duplicate"),
+            Handled::Rejected { id, .. } => (id, "rejected"),
+        }
+    }
+
+    /// The event's topic, if it had one.
+    pub fn topic(&self) -> Option<&str> {
+        match self {
+            Handled::Applied { topic, .. } | Handled::Stored { topic, .. } => Some(topic),
+            Handled::Duplicate { topic, .. } | Handled::Rejected { topic, .. } => topic.as_deref(),
+        }
+    }
+}
+
+/// Why an event could not be applied.
+enum ApplyError {
+    /// The event is wrong: stored as rejected.
+    Invalid(String),
+    /// The database failed: nothing is stored, the sender retries.
+    Database(sqlx::Error),
+}
+
+impl From<String> for ApplyError {
+    fn from(reason: String) -> Self {
+        ApplyError::Invalid(reason)
+    }
+}
+
+impl From<&str> for ApplyError {
+    fn from(reason: &str) -> Self {
+        ApplyError::Invalid(reason.to_string())
+    }
+}
+
+impl From<sqlx::Error> for ApplyError {
+    fn from(e: sqlx::Error) -> Self {
+        ApplyError::Database(e)
+    }
+}
+
+/// The largest seat count accepted from an event.
+pub const MAX_QUANTITY: i64 = 1_000_000;
+
+/// A quantity that is a whole number from 0 to [`MAX_QUANTITY`], or absent.
+fn quantity(payload: &Value) -> Result<Option<f64>, String> {
+    let Some(value) = field(payload, &["quantity"]) else { return Ok(None) };
+    let whole =
+        value.as_i64().or_else(|| value.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| f as i64));
+    match whole {
+        Some(n) if (0..=MAX_QUANTITY).contains(&n) => Ok(Some(n as f64)),
+        _ => Err(format!("quantity {value} is not a whole number from 0 to {MAX_QUANTITY}")),
+    }
 }
 
 /// Stores and applies one raw event body.
@@ -133,19 +233,34 @@ pub async fn handle(store: &Store, body: &[u8]) -> Result<Handled, SyncError> {
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
+        // Seen before: answer as the first delivery was answered.
+        let row = sqlx::query("SELECT status, reason, topic FROM webhook_events WHERE event_id = $1")
+            .bind(event_id.clone())
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
-        return Ok(Handled::Duplicate(event_id));
+        let status: String = sqlx::Row::try_get(&row, "status")?;
+        let topic: Option<String> = sqlx::Row::try_get(&row, "topic")?;
+        if status == "rejected" {
+            let reason: Option<String> = sqlx::Row::try_get(&row, "reason")?;
+            return Ok(Handled::Rejected { id: event_id, topic, reason: reason.unwrap_or_default() });
+        }
+        return Ok(Handled::Duplicate { id: event_id, topic });
     }
     if let Some(reason) = problem {
         tx.commit().await?;
-        return Ok(Handled::Rejected(event_id, reason));
+        return Ok(Handled::Rejected { id: event_id, topic, reason });
     }
     let topic = topic.unwrap_or_default();
     let outcome = apply(&mut tx, &topic, &payload).await;
     let (status, reason, handled) = match outcome {
-        Ok(true) => ("applied", None, Handled::Applied(event_id.clone())),
-        Ok(false) => ("stored", None, Handled::Stored(event_id.clone())),
-        Err(reason) => ("rejected", Some(reason.clone()), Handled::Rejected(event_id.clone(), reason)),
+        Ok(true) => ("applied", None, Handled::Applied { id: event_id.clone(), topic }),
+        Ok(false) => ("stored", None, Handled::Stored { id: event_id.clone(), topic }),
+        Err(ApplyError::Invalid(reason)) => {
+            ("rejected", Some(reason.clone()), Handled::Rejected { id: event_id.clone(), topic: Some(topic), reason })
+        }
+        // Dropping the transaction rolls the insert back: the redelivery starts afresh.
+        Err(ApplyError::Database(e)) => return Err(e.into()),
     };
     sqlx::query("UPDATE webhook_events SET status = $1, reason = $2 WHERE event_id = $3")
         .bind(status.to_string())
@@ -162,8 +277,8 @@ fn field<'a>(payload: &'a Value, names: &[&str]) -> Option<&'a Value> {
 }
 
 /// Applies an event to the mirror; Ok(false) when the topic changes nothing.
-async fn apply(tx: &mut sqlx::Transaction<'_, sqlx::Any>, topic: &str, payload: &Value) -> Result<bool, String> {
-    let db = |e: sqlx::Error| format!("database: {e}");
+async fn apply(tx: &mut sqlx::Transaction<'_, sqlx::Any>, topic: &str, payload: &Value) -> Result<bool, ApplyError> {
+    let db = ApplyError::Database;
     if topic.starts_with("SUBSCRIPTION_") {
         let id = field(payload, &["subscriptionId", "id"])
             .and_then(Value::as_str)
@@ -174,7 +289,7 @@ async fn apply(tx: &mut sqlx::Transaction<'_, sqlx::Any>, topic: &str, payload: 
         } else {
             field(payload, &["status"]).and_then(Value::as_str).map(str::to_string)
         };
-        let quantity = field(payload, &["quantity"]).and_then(Value::as_f64);
+        let quantity = quantity(payload)?;
         let price = field(payload, &["price"]).and_then(Value::as_f64);
         let company = field(payload, &["companyId"]).and_then(Value::as_str).map(str::to_string);
         let exists = sqlx::query("SELECT id FROM subscriptions WHERE id = $1")

@@ -288,6 +288,9 @@ async fn the_receiver_authenticates_dedupes_bounds_and_applies() {
 
     let malformed = http.post(&url).header("authorization", "Bearer wh-token").body("{not json").send().await.unwrap();
     assert_eq!(malformed.status(), 422);
+    let redelivered =
+        http.post(&url).header("authorization", "Bearer wh-token").body("{not json").send().await.unwrap();
+    assert_eq!(redelivered.status(), 422, "a rejected event redelivered gets the same answer");
     let missing =
         send(serde_json::json!({"id": "evt-4", "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"}, "payloadData": {}}))
             .await
@@ -310,6 +313,97 @@ async fn the_receiver_authenticates_dedupes_bounds_and_applies() {
         5,
         "3 applied and 2 rejected events, each once; the oversized one is not stored"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_receiver_checks_the_token_first_validates_and_never_loses_an_event_to_a_database_error() {
+    let s = sandbox(3, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "r.db").await;
+    sync(&store, &client(&s), &opts(50), &|_, _| {}).await.unwrap();
+    let receiver = pax8_sync::receiver::Receiver { store: store.clone(), token: "wh-token".into(), max_body: 4096 };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, pax8_sync::receiver::router(receiver)).await });
+    let url = format!("http://{addr}/webhooks/pax8");
+    let http = reqwest::Client::new();
+    let sub = s.with_world(|w| w.subscriptions[0].id.unwrap());
+    let quantity_of = |store: Store| async move {
+        sqlx::query("SELECT quantity FROM subscriptions WHERE id = $1")
+            .bind(sub.to_string())
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .get::<f64, _>("quantity")
+    };
+
+    // Unauthenticated: refused from the headers, whatever the body (larger than the limit here).
+    let huge = http.post(&url).header("authorization", "Bearer nope").body(vec![b'x'; 64 * 1024]).send().await.unwrap();
+    assert_eq!(huge.status(), 401, "the token is checked before the body is read");
+
+    // The scheme is case-insensitive.
+    let event = |id: &str, quantity: serde_json::Value| {
+        serde_json::json!({"id": id, "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"},
+            "payloadData": {"subscriptionId": sub, "quantity": quantity}})
+    };
+    let lower = http.post(&url).header("authorization", "bearer wh-token").json(&event("evt-a", 12.into())).send();
+    assert_eq!(lower.await.unwrap().status(), 200);
+    assert_eq!(quantity_of(store.clone()).await, 12.0);
+
+    // Bad values are rejected and never reach the mirror.
+    for (id, bad) in [
+        ("evt-neg", serde_json::json!(-5)),
+        ("evt-huge", serde_json::json!(1e308)),
+        ("evt-frac", serde_json::json!(2.5)),
+    ] {
+        let r = http
+            .post(&url)
+            .header("authorization", "Bearer wh-token")
+            .json(&event(id, bad.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "{bad}");
+    }
+    assert_eq!(quantity_of(store.clone()).await, 12.0);
+
+    // A database error while applying: 503, nothing stored, and the redelivery applies it.
+    sqlx::query("ALTER TABLE subscriptions RENAME TO subscriptions_away").execute(store.pool()).await.unwrap();
+    let failed = http.post(&url).header("authorization", "Bearer wh-token").json(&event("evt-db", 30.into())).send();
+    assert_eq!(failed.await.unwrap().status(), 503);
+    let stored: i64 = sqlx::query("SELECT COUNT(*) AS n FROM webhook_events WHERE event_id = 'evt-db'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(stored, 0, "a database error is not a rejection");
+    sqlx::query("ALTER TABLE subscriptions_away RENAME TO subscriptions").execute(store.pool()).await.unwrap();
+    let retried = http.post(&url).header("authorization", "Bearer wh-token").json(&event("evt-db", 30.into())).send();
+    let retried = retried.await.unwrap();
+    assert_eq!(retried.status(), 200);
+    assert_eq!(retried.json::<serde_json::Value>().await.unwrap()["status"], "applied");
+    assert_eq!(quantity_of(store.clone()).await, 30.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sender_that_stalls_mid_body_is_cut_off_and_nothing_is_stored() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "t.db").await;
+    let receiver = pax8_sync::receiver::Receiver { store: store.clone(), token: "wh-token".into(), max_body: 4096 };
+    let app = pax8_sync::receiver::router_with_timeout(receiver, std::time::Duration::from_millis(300));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = "POST /webhooks/pax8 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer wh-token\r\ncontent-length: 1000\r\n\r\n{\"id\":";
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), slow.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the receiver answered instead of waiting forever");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(store.count("webhook_events").await.unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
