@@ -269,7 +269,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         }
         Command::Contacts(ContactsCommand::List { company }) => {
             let c = resolve::company(client, &company).await?;
-            let contacts = client.contacts(c.id.expect("id")).list().collect_all().await?;
+            let contacts = client.contacts(crate::fail::id_of(c.id, "company")?).list().collect_all().await?;
             let mut t = Table::new(&[
                 col("id", "ID"),
                 col("name", "NAME"),
@@ -314,10 +314,10 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         Command::Products(ProductsCommand::Show { product: input, company }) => {
             let prod = product(client, &input).await?;
             let company_id = match &company {
-                Some(c) => Some(resolve::company(client, c).await?.id.expect("id")),
+                Some(c) => Some(crate::fail::id_of(resolve::company(client, c).await?.id, "company")?),
                 None => None,
             };
-            let pricing = client.products().pricing(prod.id.expect("id"), company_id).await?;
+            let pricing = client.products().pricing(crate::fail::id_of(prod.id, "product")?, company_id).await?;
             let mut t = Table::new(&[
                 col("term", "TERM"),
                 col("from", "FROM QTY"),
@@ -349,7 +349,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         }
         Command::Orders(OrdersCommand::List { paging, company }) => {
             let company_id = match &company {
-                Some(c) => Some(resolve::company(client, c).await?.id.expect("id")),
+                Some(c) => Some(crate::fail::id_of(resolve::company(client, c).await?.id, "company")?),
                 None => None,
             };
             let paginator = client.orders().list_with(move |q| match company_id {
@@ -406,7 +406,8 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
             }
             let c = resolve::company(client, &company).await?;
             let prod = product(client, &input).await?;
-            let (company_id, product_id) = (c.id.expect("id"), prod.id.expect("id"));
+            let (company_id, product_id) =
+                (crate::fail::id_of(c.id, "company")?, crate::fail::id_of(prod.id, "product")?);
             let deps = client.products().dependencies(product_id).await?;
             let commitment = deps
                 .commitment_dependencies
@@ -478,7 +479,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         }
         Command::Subscriptions(SubscriptionsCommand::List { paging, company, status, term }) => {
             let company_id = match &company {
-                Some(c) => Some(resolve::company(client, c).await?.id.expect("id")),
+                Some(c) => Some(crate::fail::id_of(resolve::company(client, c).await?.id, "company")?),
                 None => None,
             };
             let paginator = client.subscriptions().list_with(move |mut q| {

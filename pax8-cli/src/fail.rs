@@ -25,6 +25,14 @@ impl Failure {
     }
 }
 
+/// The id of an object the server sent, or a failure saying it sent none (never a panic).
+pub fn id_of(id: Option<uuid::Uuid>, what: &str) -> Result<uuid::Uuid, Failure> {
+    id.ok_or_else(|| Failure {
+        message: format!("the server sent a {what} without an id\n  hint: report it with the output of --json"),
+        code: code::API,
+    })
+}
+
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         let (code, hint) = match &e {

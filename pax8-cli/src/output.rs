@@ -192,7 +192,11 @@ impl Printer {
     /// A human message on stdout (tables only).
     pub fn note(&self, message: &str) {
         if self.format == Format::Table {
-            println!("{message}");
+            // A closed pipe (`| head`) is no reason to panic; the message (an order placed, say)
+            // then goes to stderr so it is not lost.
+            if writeln!(std::io::stdout().lock(), "{message}").is_err() {
+                let _ = writeln!(std::io::stderr().lock(), "{message}");
+            }
         }
     }
 }

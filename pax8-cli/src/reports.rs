@@ -113,7 +113,7 @@ pub async fn reconcile(s: &Session, invoice: Option<&str>) -> Result<(), Failure
             all.into_iter().next().ok_or_else(|| Failure::usage("there is no invoice to reconcile"))?
         }
     };
-    let invoice_id = invoice.id.expect("invoices have ids");
+    let invoice_id = crate::fail::id_of(invoice.id, "invoice")?;
     let items = fetch_all(s.client.invoices().items(invoice_id), &s.printer, "invoice items").await?;
     let (companies, subs) = everything(s).await?;
     let names = names(&companies);

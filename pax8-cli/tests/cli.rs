@@ -339,3 +339,24 @@ fn sync_drift_and_webhooks() {
     let _ = serve.wait();
     assert_eq!(statuses, [401, 200], "wrong token refused, the event applied");
 }
+
+#[test]
+fn a_closed_stdout_never_panics_and_a_placed_order_is_still_reported() {
+    let config = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pax8"))
+        .env("PAX8_TODAY", "2026-11-23")
+        .env("PAX8_CONFIG_DIR", config.path())
+        .env("NO_COLOR", "1")
+        .args(["--sandbox", "orders", "create", "--company", "Globex Corporation", "--product", "Keeper"])
+        .args(["--quantity", "2", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away, as with `| head -0`
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(101), "panicked: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("placed"), "the result of the write reaches stderr: {stderr}");
+}
