@@ -15,7 +15,6 @@ use futures::future::BoxFuture;
 
 use crate::SecretString;
 use crate::error::{Error, Result};
-use crate::retry::RetryPolicy;
 
 /// Who a token is for. Partner APIs use [`Audience::PARTNER`]; the vendor APIs their own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -152,8 +151,6 @@ pub(crate) struct TokenManager {
     pub(crate) store: Arc<dyn TokenStore>,
     pub(crate) refresh_margin: Duration,
     pub(crate) auto_refresh: bool,
-    /// Retry policy of token requests.
-    pub(crate) retry: RetryPolicy,
     pub(crate) clock: Clock,
     flights: Mutex<HashMap<Audience, Arc<tokio::sync::Mutex<()>>>>,
     requests: AtomicU64,
@@ -175,14 +172,12 @@ impl TokenManager {
         store: Arc<dyn TokenStore>,
         refresh_margin: Duration,
         auto_refresh: bool,
-        retry: RetryPolicy,
     ) -> Self {
         Self {
             credentials,
             store,
             refresh_margin,
             auto_refresh,
-            retry,
             clock: Clock::new(),
             flights: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
@@ -279,7 +274,6 @@ mod tests {
             Arc::new(InMemoryTokenStore::default()),
             margin,
             auto_refresh,
-            RetryPolicy::default(),
         )
     }
 

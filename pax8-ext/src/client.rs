@@ -93,7 +93,6 @@ pub(crate) fn build(b: ClientBuilder) -> Result<Pax8Client> {
         b.token_store.clone().unwrap_or_else(|| Arc::new(InMemoryTokenStore::default())),
         b.refresh_margin,
         b.auto_refresh,
-        b.retry,
     );
     let pipeline = Arc::new(Pipeline {
         http: http.clone(),

@@ -342,7 +342,8 @@ impl Pipeline {
                 grant_type: "client_credentials".into(),
             };
             let issued_at = self.tokens.clock.now();
-            let options = CallOptions { retry: Some(self.tokens.retry), ..CallOptions::default() };
+            // The client's retry policy, like every other request.
+            let options = CallOptions::default();
             let response = self
                 .execute(self.token_endpoint.create_access_token().body(body), &options)
                 .await
@@ -389,9 +390,6 @@ fn final_error(api: Api, op: Operation, idempotent: bool, attempt: Attempt) -> R
         return Err(Error::OutcomeUnknown { operation: op.operation_id, reason, source: error });
     }
     match (outcome, answer, error) {
-        (Outcome::MalformedSuccess { .. }, Some(answer), _) if !idempotent => {
-            Err(unreadable(op, answer.status, &answer.body, "its body is not valid JSON".into()))
-        }
         (Outcome::BodyCut { .. }, Some(answer), Some(source)) if answer.status.is_success() => {
             if idempotent {
                 Err(Error::from_reqwest(source))
@@ -404,7 +402,8 @@ fn final_error(api: Api, op: Operation, idempotent: bool, attempt: Attempt) -> R
                 ))
             }
         }
-        // A cut error body, or a success retried until the policy gave up: the decoder reports it.
+        // A success the policy stopped retrying (its body not JSON): the decoder reports it, as
+        // `AnswerUnreadable` for a write. A cut error body keeps its status.
         (_, Some(answer), _) if answer.status.is_success() || answer.status.is_redirection() => Ok(answer),
         (_, Some(answer), _) => Err(answer.into_error(api, op.operation_id)),
         (_, None, Some(source)) => Err(Error::from_reqwest(source)),

@@ -291,6 +291,50 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn bucket_and_window_agree_on_spread_out_starts() {
+        let limiter = RateLimiter::new(3, 1); // one every 20 s, never more than 3 a minute
+        assert_eq!((limiter.per_minute(), limiter.burst()), (3, 1));
+        assert_eq!((RateLimiter::pax8_default().per_minute(), RateLimiter::pax8_default().burst()), (1000, 200));
+        assert_eq!(RateLimiter::new(0, 0).per_minute(), 1, "at least one a minute");
+        assert_eq!(RateLimiter::new(10, 50).burst(), 10, "a burst is at most the limit");
+        let start = Instant::now();
+        let mut starts = Vec::new();
+        for _ in 0..5 {
+            limiter.acquire().await;
+            starts.push(start.elapsed().as_secs());
+        }
+        assert_eq!(starts, [0, 20, 40, 60, 80]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_achieved_rate_counts_only_starts_of_the_last_minute() {
+        // Queued starts in the future do not count.
+        let limiter = RateLimiter::new(60, 1);
+        for _ in 0..6 {
+            let _ = limiter.reserve();
+        }
+        limiter.on_throttled(None);
+        assert_eq!(limiter.current_per_minute(), 1.0, "one start so far: the floor");
+        // Starts exactly a minute old do not count either.
+        let limiter = RateLimiter::new(600, 100);
+        take(&limiter, 10).await;
+        tokio::time::advance(WINDOW).await;
+        limiter.on_throttled(None);
+        assert_eq!(limiter.current_per_minute(), 1.0, "none in the last minute");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_429_one_second_later_counts() {
+        let limiter = RateLimiter::new(6000, 1000);
+        take(&limiter, 600).await; // 10 a second achieved
+        limiter.on_throttled(None);
+        let first = limiter.current_per_minute();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        limiter.on_throttled(None);
+        assert!(limiter.current_per_minute() < first, "{first} then {}", limiter.current_per_minute());
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn successes_recover_the_configured_rate_and_no_more() {
         let limiter = RateLimiter::new(600, 10);
         take(&limiter, 10).await;

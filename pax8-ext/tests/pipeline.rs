@@ -307,3 +307,63 @@ async fn a_file_download_is_never_checked_as_json() {
     assert_eq!(server.api_calls(), 1, "a body that is not JSON is not a fault when a file was asked for");
     assert_eq!(server.received()[0].header("accept"), Some("application/pdf"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn throttled_retries_are_bounded_by_their_own_count() {
+    let server = ScriptServer::start().await;
+    server.fallback(Step::json(429, json!({"type": "TOO_MANY_REQUESTS"})).with_header("retry-after", "1"));
+    let policy = RetryPolicy { max_attempts: 1, max_throttled_retries: 2, ..RetryPolicy::default() };
+    let client = scripted(&server).retry_policy(policy).build().unwrap();
+    let err = client.companies().get(company()).await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    assert_eq!(server.api_calls(), 3, "the first attempt and two throttled retries, though max_attempts is 1");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_pauses_every_caller_of_the_client() {
+    let server = ScriptServer::start().await;
+    server.script([Step::json(429, json!({})).with_header("retry-after", "7")]);
+    server.fallback(Step::json(200, company_json()));
+    // The client's own limiter (not `no_rate_limit`): it carries the pause to every call.
+    let client = Pax8Client::builder()
+        .client_id("test-id")
+        .client_secret("s3cr3t-value")
+        .base_url(&server.base_url)
+        .http_client(reqwest::Client::new())
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let first = {
+        let client = client.clone();
+        tokio::spawn(async move { client.companies().get(company()).await.map(|_| started.elapsed()) })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let second = client.companies().get(company()).await.map(|_| started.elapsed()).unwrap();
+    let first = first.await.unwrap().unwrap();
+    assert!(first >= Duration::from_secs(7), "the refused call waited: {first:?}");
+    assert!(second >= Duration::from_secs(7), "a call started during the pause waited for it too: {second:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cut_error_body_keeps_its_status() {
+    let server = ScriptServer::start().await;
+    server.script([
+        Step::Cut { status: 500, body: "<html>Internal".into() },
+        Step::Cut { status: 400, body: r#"{"type":"VALIDATION"#.into() },
+    ]);
+    let client = scripted(&server).retry_policy(RetryPolicy::none()).build().unwrap();
+    let err = client.companies().get(company()).await.unwrap_err();
+    assert!(matches!(err, Error::Server(_)) && err.status() == Some(StatusCode::INTERNAL_SERVER_ERROR), "{err:?}");
+    let err = client.orders().create(order()).send().await.unwrap_err();
+    assert!(matches!(err, Error::Validation(_)), "a refused write is not an unreadable success: {err:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_get_whose_body_is_always_cut_fails_as_a_transport_error() {
+    let server = ScriptServer::start().await;
+    server.fallback(Step::Cut { status: 200, body: r#"{"id":"2aa4862a-9474"#.into() });
+    let client = scripted(&server).retry_policy(RetryPolicy::attempts(3)).build().unwrap();
+    let err = client.companies().get(company()).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }) && err.is_retryable(), "{err:?}");
+    assert_eq!(server.api_calls(), 3);
+}
