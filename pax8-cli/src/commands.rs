@@ -827,8 +827,17 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
             .map_err(|e| Failure::usage(format!("cannot open the audit log {}: {e}", audit_log.display())))?;
             let served = match http {
                 Some(addr) => {
+                    let token = match std::env::var("PAX8_MCP_TOKEN") {
+                        Ok(t) if !t.is_empty() => pax8_ext::SecretString::new(t),
+                        _ => {
+                            let token = pax8_mcp::random_token();
+                            // Printed once, for the agent's configuration; never logged.
+                            eprintln!("bearer token (send `Authorization: Bearer <token>`): {}", token.expose());
+                            token
+                        }
+                    };
                     eprintln!("pax8 MCP server on http://{addr}/mcp (audit log {})", audit_log.display());
-                    pax8_mcp::serve_http(tools, addr).await
+                    pax8_mcp::serve_http(tools, addr, token).await
                 }
                 None => pax8_mcp::serve_stdio(tools).await,
             };

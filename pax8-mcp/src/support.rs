@@ -115,9 +115,21 @@ pub struct Audit {
 const SECRET_KEYS: [&str; 5] = ["confirmation_token", "token", "secret", "password", "authorization"];
 
 impl Audit {
+    /// Opens (or creates) the log, readable and writable by its owner only.
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Self { file: Mutex::new(file) })
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            options.mode(0o600);
+            let file = options.open(path)?;
+            // An existing log keeps its mode on open: tighten it.
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            return Ok(Self { file: Mutex::new(file) });
+        }
+        #[cfg(not(unix))]
+        Ok(Self { file: Mutex::new(options.open(path)?) })
     }
 
     pub fn record(&self, tool: &str, arguments: &Value, outcome: Result<(), &str>, duration: Duration) {

@@ -257,6 +257,12 @@ async fn writes_are_previewed_then_executed_with_a_single_use_token() {
     let lines = h.audit_lines();
     assert!(lines.len() >= 12, "{}", lines.len());
     let text = std::fs::read_to_string(&h.audit).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&h.audit).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the audit log is readable by its owner only");
+    }
     assert!(!text.contains(&token));
     let refused = lines.iter().find(|l| l["tool"] == "order_execute" && l["outcome"] == "error").unwrap();
     assert_eq!(refused["arguments"]["confirmation_token"], "[redacted]");
@@ -264,7 +270,7 @@ async fn writes_are_previewed_then_executed_with_a_single_use_token() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn streamable_http_listens_on_loopback_only() {
+async fn streamable_http_listens_on_loopback_only_and_needs_the_token_and_a_local_origin() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let api = Pax8Client::builder()
         .client_id(sandbox.client_id())
@@ -273,23 +279,35 @@ async fn streamable_http_listens_on_loopback_only() {
         .build()
         .unwrap();
     let tools = Pax8Tools::new(api, Options::default()).unwrap();
-    let err = pax8_mcp::serve_http(tools.clone(), "0.0.0.0:0".parse().unwrap()).await.unwrap_err();
+    let token = pax8_mcp::random_token();
+    let err = pax8_mcp::serve_http(tools.clone(), "0.0.0.0:0".parse().unwrap(), token.clone()).await.unwrap_err();
     assert!(err.to_string().contains("not a loopback address"));
+    let short = pax8_mcp::serve_http(tools.clone(), "127.0.0.1:0".parse().unwrap(), "short".into()).await;
+    assert!(short.unwrap_err().to_string().contains("at least 16"));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    tokio::spawn(pax8_mcp::serve_http(tools, addr));
+    tokio::spawn(pax8_mcp::serve_http(tools, addr, token.clone()));
     let http = reqwest::Client::new();
-    let mut response = None;
-    for _ in 0..50 {
-        let r = http
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
+    let post = |auth: Option<String>, origin: Option<&str>| {
+        let mut r = http
             .post(format!("http://{addr}/mcp"))
             .header("accept", "application/json, text/event-stream")
             .header("content-type", "application/json")
-            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}))
-            .send()
-            .await;
-        if let Ok(r) = r {
+            .json(&initialize);
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        if let Some(o) = origin {
+            r = r.header("origin", o.to_string());
+        }
+        r.send()
+    };
+    let bearer = Some(format!("Bearer {}", token.expose()));
+    let mut response = None;
+    for _ in 0..50 {
+        if let Ok(r) = post(bearer.clone(), None).await {
             response = Some(r);
             break;
         }
@@ -299,4 +317,13 @@ async fn streamable_http_listens_on_loopback_only() {
     assert!(response.status().is_success(), "{}", response.status());
     let body = response.text().await.unwrap();
     assert!(body.contains("serverInfo") || body.contains("capabilities"), "{body}");
+
+    assert_eq!(post(None, None).await.unwrap().status(), 401, "no token");
+    assert_eq!(post(Some("Bearer wrong-token-0123456789".into()), None).await.unwrap().status(), 401, "wrong token");
+    let lower = Some(format!("bearer {}", token.expose()));
+    assert!(post(lower, None).await.unwrap().status().is_success(), "the scheme is case-insensitive");
+    let foreign = post(bearer.clone(), Some("http://evil.example")).await.unwrap();
+    assert_eq!(foreign.status(), 403, "a foreign Origin is refused even with the token");
+    let local = post(bearer, Some(&format!("http://localhost:{port}"))).await.unwrap();
+    assert!(local.status().is_success(), "{}", local.status());
 }
