@@ -826,11 +826,15 @@ impl Pax8Tools {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Pax8Tools {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_instructions(
-            "Pax8 marketplace tools for an MSP: look up companies, subscriptions, usage, invoices, products, orders and quotes. \
-             Writes (when enabled) are two steps: call a *_preview tool, show the result to the user, then call the *_execute \
-             tool with the returned confirmation_token and the same arguments.",
-        )
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(rmcp::model::Implementation::new("pax8", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Pax8 marketplace tools for an MSP: look up companies, subscriptions, usage, invoices, products, orders and \
+                 quotes. Workflow: resolve the company first (company_resolve), then list what it owns (subscriptions_list, \
+                 invoices_list, orders_list). Writes (when enabled) are two steps: call a *_preview tool, show the result to \
+                 the user, then call the *_execute tool with the returned confirmation_token and the same arguments. If an \
+                 order's outcome is reported unknown, list the company's orders before placing it again.",
+            )
     }
 }
 
