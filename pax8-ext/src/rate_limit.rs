@@ -373,6 +373,8 @@ mod tests {
         assert_eq!(exhausted_for(&h, now), Some(Duration::from_secs(7)));
         let h = headers(&[("ratelimit-remaining", "0"), ("ratelimit-reset", "1700000030")]);
         assert_eq!(exhausted_for(&h, now), Some(Duration::from_secs(30)));
+        let h = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "86400")]);
+        assert_eq!(exhausted_for(&h, now), Some(Duration::from_secs(86_400)), "a day is still delta-seconds");
         let h = headers(&[("x-ratelimit-remaining", "3"), ("x-ratelimit-reset", "7")]);
         assert_eq!(exhausted_for(&h, now), None, "requests remain");
         let h = headers(&[("x-ratelimit-remaining", "0")]);
