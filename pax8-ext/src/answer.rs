@@ -58,7 +58,7 @@ impl Answer {
         loop {
             // Once the announced length has arrived, the body is complete: no need to wait
             // for the end-of-body signal.
-            if expected.is_some_and(|n| n > 0 && u64::try_from(body.len()).is_ok_and(|len| len == n)) {
+            if expected.is_some_and(|n| u64::try_from(body.len()).is_ok_and(|len| len == n)) {
                 return Ok(Self { status, headers, body: body.freeze() });
             }
             match response.chunk().await {

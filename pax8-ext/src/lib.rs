@@ -1,15 +1,23 @@
 //! The Pax8 API client applications depend on.
 //!
+//! Every request, token requests included, takes one explicit path ([`pipeline`]): rate limiter,
+//! token, hooks, send, the whole body read inside the attempt, classification, retry.
+//!
 //! - OAuth2 client-credentials tokens: lazy, cached per audience, refreshed before expiry,
 //!   single-flight, replaced once on a 401 ([`TokenStore`] to share them between processes).
 //! - Retries by a pure, table-tested rule ([`retry::classify`]): full-jitter backoff with a cap,
 //!   `Retry-After`, a total time limit and a retry budget; a create (POST/PATCH) is replayed only
-//!   when it provably did not reach the server.
-//! - A client-side rate limiter (default 1000 requests a minute) shared by all calls.
-//! - Pagination streams for every list operation ([`Paginator`]), with optional bounded concurrency.
+//!   when it provably did not reach the server, and one that may have happened without an answer
+//!   is [`Error::OutcomeUnknown`] (settle an order with
+//!   [`Orders::find_recent_matching`](resources::Orders::find_recent_matching)).
+//! - An adaptive client-side rate limiter ([`rate_limit`]: 1000 requests in any minute by
+//!   default, slowing down when the server answers 429) shared by all calls.
+//! - Pagination streams for every list operation ([`Paginator`]), paging facts from the
+//!   generated code, 16 pages in flight by default, items in order.
 //! - One typed, `#[non_exhaustive]` [`Error`], with the Pax8 error body on every API error.
-//! - Resource handlers ([`Pax8Client::companies`], [`Pax8Client::subscriptions`], ...); the
-//!   generated builders stay reachable ([`Pax8Client::partner`], ...) through [`send`].
+//! - Resource handlers ([`Pax8Client::companies`], [`Pax8Client::subscriptions`], ...) with
+//!   per-call [`CallOptions`]; every generated builder ([`Pax8Client::partner`], ...) is sent
+//!   through the same pipeline with [`Pax8Client::send`] or [`Call::call`].
 //!
 //! ```no_run
 //! # async fn demo() -> pax8_ext::Result<()> {

@@ -367,3 +367,35 @@ async fn a_get_whose_body_is_always_cut_fails_as_a_transport_error() {
     assert!(matches!(err, Error::Transport { .. }) && err.is_retryable(), "{err:?}");
     assert_eq!(server.api_calls(), 3);
 }
+
+/// An answer with a chunked body (no announced length), one chunk per string.
+fn chunked(chunks: &[&str]) -> Step {
+    let mut raw =
+        String::from("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n");
+    for chunk in chunks {
+        raw.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    raw.push_str("0\r\n\r\n");
+    Step::Raw(raw)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_size_limit_holds_for_announced_and_chunked_bodies_alike() {
+    let body = company_json().to_string();
+    let exact = body.len() as u64;
+    let (head, tail) = body.split_at(body.len() / 2);
+    for (name, step) in [("announced", Step::json(200, company_json())), ("chunked", chunked(&[head, tail]))] {
+        let server = ScriptServer::start().await;
+        server.fallback(step);
+        let at_limit = scripted(&server).max_response_bytes(exact).build().unwrap();
+        assert_eq!(at_limit.companies().get(company()).await.unwrap().name, "Globex", "{name}: exactly the limit");
+        let below = scripted(&server).max_response_bytes(exact - 1).build().unwrap();
+        let err = below.companies().get(company()).await.unwrap_err();
+        assert!(matches!(err, Error::ResponseTooLarge { .. }), "{name}: {err:?}");
+    }
+    // One chunk larger than the limit by itself.
+    let server = ScriptServer::start().await;
+    server.fallback(chunked(&[&body]));
+    let small = scripted(&server).max_response_bytes(exact / 2).build().unwrap();
+    assert!(matches!(small.companies().get(company()).await, Err(Error::ResponseTooLarge { .. })));
+}

@@ -22,6 +22,8 @@ pub enum Step {
     /// Answer with this status and the start of `body`, announcing more bytes than are sent,
     /// then close: the body is cut short.
     Cut { status: u16, body: String },
+    /// Write these bytes as the whole answer (a chunked body, say), then keep the connection.
+    Raw(String),
 }
 
 impl Step {
@@ -192,6 +194,11 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         };
         match step {
             Step::DropBeforeRead | Step::DropAfterRead => return,
+            Step::Raw(raw) => {
+                if stream.write_all(raw.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
             Step::Cut { status, body } => {
                 let out = format!(
                     "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
