@@ -270,5 +270,11 @@ mod tests {
         assert_eq!(find_id(br#"{"name":"x","id":12}"#), None, "not a string id");
         assert_eq!(find_id(br#"{"id":"abc"#), None, "the value itself is cut");
         assert_eq!(find_id(b"<html>"), None);
+        assert_eq!(find_id(br#"{"id":"","name":"x"}"#), None, "an empty id is no id");
+        assert_eq!(find_id(br#"{"id":"<script>"}"#), None, "only letters, digits and dashes");
+        let long = format!(r#"{{"id":"{}"}}"#, "a".repeat(129));
+        assert_eq!(find_id(long.as_bytes()), None, "at most 128 characters");
+        let longest = format!(r#"{{"id":"{}"}}"#, "a".repeat(128));
+        assert_eq!(find_id(longest.as_bytes()).map(|id| id.len()), Some(128));
     }
 }

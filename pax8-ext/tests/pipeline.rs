@@ -399,3 +399,17 @@ async fn the_size_limit_holds_for_announced_and_chunked_bodies_alike() {
     let small = scripted(&server).max_response_bytes(exact / 2).build().unwrap();
     assert!(matches!(small.companies().get(company()).await, Err(Error::ResponseTooLarge { .. })));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_undocumented_status_is_decoded_when_it_is_a_success_and_refused_otherwise() {
+    let server = ScriptServer::start().await;
+    // A delete the document answers with 204, answered 200 with an empty body: still a success.
+    server.script([
+        Step::text(200, "application/json", ""),
+        Step::text(300, "application/json", &company_json().to_string()),
+    ]);
+    let client = scripted(&server).retry_policy(RetryPolicy::none()).build().unwrap();
+    client.contacts(company()).delete(company()).await.unwrap();
+    let err = client.companies().get(company()).await.unwrap_err();
+    assert!(matches!(err, Error::Api(_)) && err.status() == Some(StatusCode::MULTIPLE_CHOICES), "{err:?}");
+}
