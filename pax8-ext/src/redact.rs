@@ -163,6 +163,26 @@ mod tests {
     }
 
     #[test]
+    fn text_that_is_not_json_keeps_everything_but_the_secrets() {
+        // A body cut short: the keys and other values stay exactly as they were.
+        assert_eq!(
+            redact_text(r#"{"token_type":"Bearer","access_token":"eyJ.x","expires_in":60,"sco"#),
+            r#"{"token_type":"Bearer","access_token": "[redacted]","expires_in":60,"sco"#
+        );
+        // An escaped quote inside a secret does not end it early; a number value ends at its comma.
+        assert_eq!(redact_text(r#"{"secret":"a\"b","n":1,"#), r#"{"secret": "[redacted]","n":1,"#);
+        assert_eq!(
+            redact_text(r#"{"secret":"a\\","n":1,"#),
+            r#"{"secret": "[redacted]","n":1,"#,
+            "an escaped backslash"
+        );
+        assert_eq!(redact_text(r#"{"password":12345,"user":"u""#), r#"{"password": "[redacted]","user":"u""#);
+        // Form bodies: only the secret pairs change.
+        assert_eq!(redact_text("a=1&client_secret=s&b=2"), "a=1&client_secret=[redacted]&b=2");
+        assert_eq!(redact_text("grant_type=client_credentials"), "grant_type=client_credentials");
+    }
+
+    #[test]
     fn excerpts_are_bounded_on_a_character_boundary() {
         assert_eq!(excerpt(b"<html>bad gateway</html>", 9), "<html>bad…");
         assert_eq!(excerpt("ééé".as_bytes(), 3), "é…");
