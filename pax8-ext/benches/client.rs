@@ -51,7 +51,13 @@ async fn overhead() {
         .await
         .unwrap();
     let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
-    let bare = reqwest::Client::new();
+    // Configured as pax8-ext configures its own (request and connect timeouts), so the figure is
+    // what the pipeline adds, not what reqwest's timeout adds.
+    let bare = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let n = 2000;
     // Warm both paths (connections, token).
     for _ in 0..200 {

@@ -120,16 +120,12 @@ impl Audit {
         let mut options = std::fs::OpenOptions::new();
         options.create(true).append(true);
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-            options.mode(0o600);
-            let file = options.open(path)?;
-            // An existing log keeps its mode on open: tighten it.
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-            return Ok(Self { file: Mutex::new(file) });
-        }
-        #[cfg(not(unix))]
-        Ok(Self { file: Mutex::new(options.open(path)?) })
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path)?;
+        // An existing log keeps its mode on open: tighten it.
+        #[cfg(unix)]
+        file.set_permissions(<std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600))?;
+        Ok(Self { file: Mutex::new(file) })
     }
 
     pub fn record(&self, tool: &str, arguments: &Value, outcome: Result<(), &str>, duration: Duration) {
