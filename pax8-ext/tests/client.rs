@@ -7,7 +7,7 @@ mod support;
 use httpmock::prelude::*;
 use pax8_ext::{Api, CallOptions, Error, Pax8Client, RetryPolicy};
 use serde_json::json;
-use support::{ScriptServer, Step};
+use support::{ScriptServer, Step, scripted};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -122,15 +122,6 @@ async fn token_endpoint_refusal_is_an_authentication_error_with_the_oauth_body()
     assert_eq!(oauth.error, "access_denied");
     assert_eq!(oauth.description.as_deref(), Some("Unauthorized"));
     assert!(!format!("{err} {err:?}").contains("s3cr3t"), "the secret never shows in errors");
-}
-
-fn scripted(server: &ScriptServer) -> pax8_ext::ClientBuilder {
-    Pax8Client::builder()
-        .client_id("test-id")
-        .client_secret("s3cr3t-value")
-        .base_url(&server.base_url)
-        .http_client(reqwest::Client::new())
-        .no_rate_limit()
 }
 
 fn id() -> Uuid {

@@ -9,7 +9,7 @@ mod support;
 use pax8_ext::{CallOptions, Error, Pax8Client, RetryPolicy};
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{ScriptServer, Step};
+use support::{ScriptServer, Step, scripted};
 use uuid::Uuid;
 
 const COMPANY: &str = "2aa4862a-9474-4138-9863-4f0a8e4cec74";
@@ -32,15 +32,6 @@ fn order() -> pax8_api::partner::types::CreateOrder {
         "lineItems": [{"productId": "4f76b357-9ac1-47fa-9369-feb80a32f87e", "quantity": 5, "billingTerm": "Monthly", "lineItemNumber": 1}]
     }))
     .unwrap()
-}
-
-fn scripted(server: &ScriptServer) -> pax8_ext::ClientBuilder {
-    Pax8Client::builder()
-        .client_id("test-id")
-        .client_secret("s3cr3t-value")
-        .base_url(&server.base_url)
-        .http_client(reqwest::Client::new())
-        .no_rate_limit()
 }
 
 fn company() -> Uuid {

@@ -232,17 +232,22 @@ async fn drift_shows_quantity_changes_between_snapshots() {
     assert_eq!(drift[0].quantity_before, sub.quantity);
 }
 
+/// Serves the receiver for `store` (token `wh-token`, 4 KiB bodies) on 127.0.0.1; its URL.
+async fn start_receiver(store: &Store) -> String {
+    let receiver = pax8_sync::receiver::Receiver { store: store.clone(), token: "wh-token".into(), max_body: 4096 };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, pax8_sync::receiver::router(receiver)).await });
+    format!("http://{addr}/webhooks/pax8")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_receiver_authenticates_dedupes_bounds_and_applies() {
     let s = sandbox(3, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(&dir, "w.db").await;
     sync(&store, &client(&s), &opts(50), &|_, _| {}).await.unwrap();
-    let receiver = pax8_sync::receiver::Receiver { store: store.clone(), token: "wh-token".into(), max_body: 4096 };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, pax8_sync::receiver::router(receiver)).await });
-    let url = format!("http://{addr}/webhooks/pax8");
+    let url = start_receiver(&store).await;
     let http = reqwest::Client::new();
     let sub = s.with_world(|w| w.subscriptions[0].id.unwrap());
     let event = serde_json::json!({"id": "evt-1", "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"},
@@ -321,11 +326,7 @@ async fn the_receiver_checks_the_token_first_validates_and_never_loses_an_event_
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(&dir, "r.db").await;
     sync(&store, &client(&s), &opts(50), &|_, _| {}).await.unwrap();
-    let receiver = pax8_sync::receiver::Receiver { store: store.clone(), token: "wh-token".into(), max_body: 4096 };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, pax8_sync::receiver::router(receiver)).await });
-    let url = format!("http://{addr}/webhooks/pax8");
+    let url = start_receiver(&store).await;
     let http = reqwest::Client::new();
     let sub = s.with_world(|w| w.subscriptions[0].id.unwrap());
     let quantity_of = |store: Store| async move {

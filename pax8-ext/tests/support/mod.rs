@@ -227,3 +227,13 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         }
     }
 }
+
+/// A client for `server`: test credentials, no client-side timeouts (paused-time tests) or rate limit.
+pub fn scripted(server: &ScriptServer) -> pax8_ext::ClientBuilder {
+    pax8_ext::Pax8Client::builder()
+        .client_id("test-id")
+        .client_secret("s3cr3t-value")
+        .base_url(&server.base_url)
+        .http_client(reqwest::Client::new())
+        .no_rate_limit()
+}
