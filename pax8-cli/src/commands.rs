@@ -452,22 +452,15 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
                             "The answer was lost, but order {} was created: do not order again.",
                             one.id.map(|i| i.to_string()).unwrap_or_default()
                         )),
-                        Ok(matches) => {
-                            let seen = match matches.len() {
-                                0 => "no matching order was found yet".to_string(),
-                                n => format!("{n} matching orders exist"),
+                        other => {
+                            let seen = match other {
+                                Ok([]) => "no matching order was found yet".to_string(),
+                                Ok(matches) => format!("{} matching orders exist", matches.len()),
+                                Err(lookup) => lookup.to_string(),
                             };
                             return Err(Failure {
                                 message: format!(
                                     "{e}\n  could not tell whether the order was placed ({seen}): check with `{check}` before retrying"
-                                ),
-                                code: crate::fail::code::UNSETTLED,
-                            });
-                        }
-                        Err(lookup) => {
-                            return Err(Failure {
-                                message: format!(
-                                    "{e}\n  could not tell whether the order was placed ({lookup}): check with `{check}` before retrying"
                                 ),
                                 code: crate::fail::code::UNSETTLED,
                             });

@@ -49,10 +49,10 @@ impl Answer {
         limit: u64,
     ) -> std::result::Result<Self, (StatusCode, HeaderMap, BodyError)> {
         let (status, headers) = (response.status(), response.headers().clone());
-        if response.content_length().is_some_and(|n| n > limit) {
+        let expected = response.content_length();
+        if expected.is_some_and(|n| n > limit) {
             return Err((status, headers, BodyError::TooLarge));
         }
-        let expected = response.content_length();
         // Reserve what the server announces, up to 1 MiB: an announced length is not a promise.
         let mut body = BytesMut::with_capacity(usize::try_from(expected.unwrap_or(0).min(1 << 20)).unwrap_or(0));
         loop {

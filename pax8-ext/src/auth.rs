@@ -239,7 +239,7 @@ impl TokenManager {
         {
             return Ok(t);
         }
-        self.store_fetched(audience, fetch().await?).await
+        Ok(self.store_fetched(audience, fetch().await?).await)
     }
 
     /// Fetches a new token now (manual refresh), single-flight with automatic ones.
@@ -250,12 +250,12 @@ impl TokenManager {
     {
         let flight = self.flight(audience);
         let _guard = flight.lock().await;
-        self.store_fetched(audience, fetch().await?).await
+        Ok(self.store_fetched(audience, fetch().await?).await)
     }
 
-    async fn store_fetched(&self, audience: &Audience, token: AccessToken) -> Result<AccessToken> {
+    async fn store_fetched(&self, audience: &Audience, token: AccessToken) -> AccessToken {
         self.store.save(audience, token.clone()).await;
-        Ok(token)
+        token
     }
 
     /// Forgets `used` after the API refused it (401).

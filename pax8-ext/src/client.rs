@@ -165,7 +165,7 @@ impl Pax8Client {
 
     /// Fetches a new token for the audience of `api` now.
     pub async fn refresh_token_for(&self, api: Api) -> Result<()> {
-        self.pipeline.refresh_token(&self.pipeline.audience(api)).await.map(|_| ())
+        self.pipeline.refresh_token(self.pipeline.audience(api)?).await.map(|_| ())
     }
 
     /// Token requests this client has sent (all audiences).

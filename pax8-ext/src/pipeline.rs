@@ -54,8 +54,18 @@ struct Attempt {
 }
 
 impl Pipeline {
-    pub(crate) fn audience(&self, api: Api) -> Audience {
-        self.audiences.iter().find(|(a, _)| *a == api).map_or_else(Audience::partner, |(_, audience)| audience.clone())
+    /// The audience of `api`'s tokens (the client builds one for every group).
+    pub(crate) fn audience(&self, api: Api) -> Result<&Audience> {
+        self.audiences
+            .iter()
+            .find(|(a, _)| *a == api)
+            .map(|(_, audience)| audience)
+            .ok_or_else(|| Error::Config(format!("no token audience for {}", api.module())))
+    }
+
+    /// Validates and builds the request of `endpoint`.
+    fn request_of<E: Endpoint<ErrorBody = ErrorBody>>(endpoint: E) -> Result<reqwest::Request> {
+        endpoint.into_request().map_err(|e| Error::InvalidRequest(format!("{}: {e}", E::OPERATION.operation_id)))
     }
 
     /// Sends `endpoint` and decodes its answer.
@@ -80,8 +90,7 @@ impl Pipeline {
         E::Output: DeserializeOwned + Send,
     {
         let op = E::OPERATION;
-        let request =
-            endpoint.into_request().map_err(|e| Error::InvalidRequest(format!("{}: {e}", op.operation_id)))?;
+        let request = Self::request_of(endpoint)?;
         let mut decoded: Option<E::Output> = None;
         let mut check = |body: &[u8]| match serde_json::from_slice::<E::Output>(body) {
             Ok(value) => {
@@ -105,8 +114,7 @@ impl Pipeline {
         E: Endpoint<ErrorBody = ErrorBody>,
     {
         let op = E::OPERATION;
-        let request =
-            endpoint.into_request().map_err(|e| Error::InvalidRequest(format!("{}: {e}", op.operation_id)))?;
+        let request = Self::request_of(endpoint)?;
         self.send(E::API, op, request, options, &mut is_json).await
     }
 
@@ -157,7 +165,7 @@ impl Pipeline {
         let policy = options.retry.unwrap_or(self.retry);
         // A token request changes nothing on the server: it is retried like a GET.
         let idempotent = op.is_idempotent() || api == Api::Auth;
-        let audience = (api != Api::Auth).then(|| self.audience(api));
+        let audience = if api == Api::Auth { None } else { Some(self.audience(api)?) };
         let started = Instant::now();
         // A streaming body cannot be copied: such a request is sent once.
         let mut original = Some(original);

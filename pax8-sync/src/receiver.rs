@@ -103,16 +103,15 @@ async fn receive(State(r): State<Receiver>, request: Request) -> Response {
         Ok(handled) => {
             let (id, outcome) = handled.summary();
             tracing::info!(event_id = id, topic = handled.topic(), outcome, duration_ms = ms, "webhook event");
-            match handled {
-                Handled::Rejected { id, reason, .. } => answer(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    json!({"event_id": id, "status": "rejected", "reason": reason}),
-                ),
-                other => {
-                    let (id, status) = other.summary();
-                    answer(StatusCode::OK, json!({"event_id": id, "status": status}))
-                }
+            let status = match handled {
+                Handled::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::OK,
+            };
+            let mut body = json!({"event_id": id, "status": outcome});
+            if let Handled::Rejected { reason, .. } = &handled {
+                body["reason"] = json!(reason);
             }
+            answer(status, body)
         }
         Err(e) => {
             tracing::error!(error = %e, outcome = "unavailable", duration_ms = ms, "webhook event not stored");
