@@ -168,11 +168,20 @@ async fn listing() {
     println!("  peak heap growth collecting all {} items into a Vec:     {:>6.1} MiB", all.len(), mib(collected));
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` compatibility
     }
-    overhead().await;
-    listing().await;
+    // `PAX8_BENCH=overhead` or `PAX8_BENCH=listing` runs one part (profiling).
+    let only = std::env::var("PAX8_BENCH").unwrap_or_default();
+    if only.is_empty() || only == "overhead" {
+        // One thread for server and client alike: both paths pay the same (small) scheduling
+        // cost, instead of cross-thread wake-ups whose noise dwarfs the figure being measured.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(overhead());
+    }
+    if only.is_empty() || only == "listing" {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+        runtime.block_on(listing());
+    }
 }

@@ -48,8 +48,9 @@ impl Answer {
         mut response: reqwest::Response,
         limit: u64,
     ) -> std::result::Result<Self, (StatusCode, HeaderMap, BodyError)> {
-        let (status, headers) = (response.status(), response.headers().clone());
         let expected = response.content_length();
+        // The headers are moved out, not copied: the response is only read for its body from here.
+        let (status, headers) = (response.status(), std::mem::take(response.headers_mut()));
         if expected.is_some_and(|n| n > limit) {
             return Err((status, headers, BodyError::TooLarge));
         }
