@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod dates;
 pub mod endpoint;
@@ -132,30 +133,41 @@ impl Api {
 /// OAuth2 client-credentials token endpoint.
 #[cfg(feature = "auth")]
 #[rustfmt::skip]
+#[allow(missing_docs, rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 #[path = "generated/auth.rs"]
 pub mod auth;
 /// Partner API v1: companies, contacts, products, orders, subscriptions, invoices, usage.
 #[cfg(feature = "partner")]
 #[rustfmt::skip]
+#[allow(missing_docs, rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 #[path = "generated/partner.rs"]
 pub mod partner;
 /// Quoting API v2: quotes, line items, sections, access list, attachments, preferences.
 #[cfg(feature = "quoting")]
 #[rustfmt::skip]
+#[allow(missing_docs, rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 #[path = "generated/quoting.rs"]
 pub mod quoting;
 /// Vendor provisioning API (audience `api://provisioning`).
 #[cfg(feature = "vendor_provisioning")]
 #[rustfmt::skip]
+#[allow(missing_docs, rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 #[path = "generated/vendor_provisioning.rs"]
 pub mod vendor_provisioning;
 /// Vendor usage API (audience `api://usage`).
 #[cfg(feature = "vendor_usage")]
 #[rustfmt::skip]
+#[allow(missing_docs, rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 #[path = "generated/vendor_usage.rs"]
 pub mod vendor_usage;
 /// Webhooks API v2: webhooks, topics, logs, delivery retries.
 #[cfg(feature = "webhooks")]
 #[rustfmt::skip]
+#[allow(missing_docs, rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 #[path = "generated/webhooks.rs"]
 pub mod webhooks;
+
+/// The README's examples, compiled as doctests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -19,8 +19,11 @@ use crate::output::{Format, Printer};
 /// Credentials come from `pax8 auth login`, or PAX8_CLIENT_ID / PAX8_CLIENT_SECRET (and
 /// PAX8_BASE_URL for another environment). `--sandbox` runs any command against an in-process
 /// simulator with its fixture data instead.
+/// `pax8 --version`: the crate version and the commit it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("PAX8_COMMIT"), ")");
+
 #[derive(Debug, Parser)]
-#[command(name = "pax8", version, about, long_about = None)]
+#[command(name = "pax8", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// Run against an in-process Pax8 simulator (fixture data; writes are not kept).
     #[arg(long, global = true)]

@@ -360,3 +360,13 @@ fn a_closed_stdout_never_panics_and_a_placed_order_is_still_reported() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("placed"), "the result of the write reaches stderr: {stderr}");
 }
+
+#[test]
+fn version_names_the_crate_version_and_the_commit() {
+    let stdout = ok(&["--version"]);
+    let commit = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().unwrap();
+    let commit = String::from_utf8(commit.stdout).unwrap();
+    // Built from a git checkout (as here and in CI): the commit is the checkout's HEAD.
+    let expected = format!("pax8 {} (commit {})", env!("CARGO_PKG_VERSION"), commit.trim());
+    assert_eq!(stdout.trim(), expected);
+}

@@ -1,7 +1,7 @@
 //! OAuth2 client-credentials tokens: fetched lazily, cached per audience, refreshed before
 //! expiry, single-flight (any number of concurrent callers cause one token request).
 //!
-//! [`TokenManager`] decides *when* a token is needed; the request itself goes through the same
+//! The token manager decides *when* a token is needed; the request itself goes through the same
 //! pipeline as every other request (rate limit, retries, budget, hooks), see
 //! [`crate::pipeline`].
 

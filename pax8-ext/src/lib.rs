@@ -32,6 +32,7 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod answer;
 pub mod auth;
@@ -57,3 +58,8 @@ pub use hooks::{Hooks, RequestInfo};
 pub use pagination::{Page, Paginator};
 pub use pax8_api::{self as api, Api, Date, ErrorBody, SecretString, Timestamp};
 pub use retry::{RetryBudget, RetryPolicy};
+
+/// The README's examples, compiled as doctests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

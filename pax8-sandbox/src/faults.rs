@@ -75,7 +75,7 @@ pub struct Counters {
     pub(crate) mock_orders: AtomicU64,
 }
 
-/// A snapshot of [`Counters`].
+/// A snapshot of the simulator's fault and order counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CounterSnapshot {
     /// API requests received (token requests excluded).
