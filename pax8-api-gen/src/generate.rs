@@ -1,5 +1,6 @@
 //! Runs progenitor on a normalized document and renders the module source.
 
+use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
@@ -74,6 +75,7 @@ pub fn generate(document: &str, module: &str, spec_file: &str, doc: &Value, enum
             _ => None,
         })
         .ok_or_else(|| GenError::Generate { document: document.to_string(), reason: "no `types` module".into() })?;
+    derive_default(&mut types.1);
     for e in enums {
         types.1.push(syn::parse2(open_enum_tokens(e)).expect("open enum tokens parse"));
     }
@@ -88,6 +90,95 @@ pub fn generate(document: &str, module: &str, spec_file: &str, doc: &Value, enum
          // Regenerate with `cargo xtask gen`; `cargo xtask gen --check` fails when this file is stale.\n\
          #![allow(clippy::all, clippy::pedantic, missing_docs, unused_imports, dead_code, unreachable_pub)]\n\n{body}"
     ))
+}
+
+/// Every struct with named fields gets `Default` (unless it has one, or a field's type has
+/// none: a constrained newtype or a closed enum), so hand-written code builds generated types as
+/// `Type { field, ..Default::default() }`: a property added upstream then never breaks a build
+/// (`cargo xtask evolve-check` proves it). Open enums and dates have their own `Default`.
+fn derive_default(items: &mut [syn::Item]) {
+    let name_of = |ty: &syn::Type| match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    };
+    let derives = |attrs: &[syn::Attribute]| {
+        attrs.iter().any(|a| {
+            a.path().is_ident("derive")
+                && a.parse_args_with(syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
+                    .is_ok_and(|paths| paths.iter().any(|p| path_ends_with(p, "Default")))
+        })
+    };
+    let has_impl: BTreeSet<String> = items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Impl(i) if i.trait_.as_ref().is_some_and(|(path, _)| path_ends_with(path, "Default")) => {
+                name_of(&i.self_ty)
+            }
+            _ => None,
+        })
+        .collect();
+    // Types without `Default` that a struct field may name.
+    let mut without: BTreeSet<String> = items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Enum(e) if !derives(&e.attrs) && !has_impl.contains(&e.ident.to_string()) => {
+                Some(e.ident.to_string())
+            }
+            syn::Item::Struct(s)
+                if !matches!(s.fields, syn::Fields::Named(_))
+                    && !derives(&s.attrs)
+                    && !has_impl.contains(&s.ident.to_string()) =>
+            {
+                Some(s.ident.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    let candidates = |items: &[syn::Item]| -> Vec<(String, Vec<String>)> {
+        items
+            .iter()
+            .filter_map(|item| match item {
+                syn::Item::Struct(s @ syn::ItemStruct { fields: syn::Fields::Named(named), .. })
+                    if !derives(&s.attrs) && !has_impl.contains(&s.ident.to_string()) =>
+                {
+                    // Option, Vec and maps are `Default` whatever they hold.
+                    let field_types = named
+                        .named
+                        .iter()
+                        .filter_map(|f| name_of(&f.ty))
+                        .filter(|t| !["Option", "Vec", "HashMap", "BTreeMap", "Map"].contains(&t.as_str()))
+                        .collect();
+                    Some((s.ident.to_string(), field_types))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let candidates = candidates(items);
+    // A struct whose field lacks `Default` lacks it too: repeat until nothing changes.
+    loop {
+        let before = without.len();
+        for (name, field_types) in &candidates {
+            if field_types.iter().any(|t| without.contains(t)) {
+                without.insert(name.clone());
+            }
+        }
+        if without.len() == before {
+            break;
+        }
+    }
+    for item in items.iter_mut() {
+        if let syn::Item::Struct(s) = item
+            && candidates.iter().any(|(name, _)| s.ident == name)
+            && !without.contains(&s.ident.to_string())
+        {
+            s.attrs.push(syn::parse_quote!(#[derive(Default)]));
+        }
+    }
+}
+
+fn path_ends_with(path: &syn::Path, name: &str) -> bool {
+    path.segments.last().is_some_and(|s| s.ident == name)
 }
 
 fn open_enum_tokens(e: &OpenEnum) -> TokenStream {
@@ -191,4 +282,60 @@ fn has_json_success(doc: &Value, path: &str, method: &str) -> bool {
             .iter()
             .any(|(status, r)| status.starts_with('2') && r.pointer("/content/application~1json/schema").is_some())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(source: &str) -> Vec<syn::Item> {
+        syn::parse_str::<syn::File>(source).unwrap().items
+    }
+
+    fn has_default(items: &[syn::Item], name: &str) -> bool {
+        items.iter().any(|item| match item {
+            syn::Item::Struct(s) if s.ident == name => {
+                s.attrs.iter().any(|a| a.path().is_ident("derive") && quote!(#a).to_string().contains("Default"))
+            }
+            _ => false,
+        })
+    }
+
+    #[test]
+    fn structs_get_default_unless_a_field_type_has_none() {
+        let mut items = items(
+            r#"
+            pub struct Plain { pub name: String, pub id: Option<Pattern>, pub tags: Vec<Closed> }
+            pub struct UsesPattern { pub key: Pattern }
+            pub struct UsesClosed { pub kind: Closed }
+            pub struct Outer { pub inner: UsesPattern }
+            pub struct UsesOpen { pub status: OpenEnumType, pub at: crate::Timestamp }
+            #[derive(Clone, Default)]
+            pub struct Already { pub x: u8 }
+            pub struct HandWritten { pub x: u8 }
+            impl ::std::default::Default for HandWritten { fn default() -> Self { Self { x: 1 } } }
+            pub struct Pattern(String);
+            pub enum Closed { A, B }
+            "#,
+        );
+        derive_default(&mut items);
+        assert!(has_default(&items, "Plain"), "Option and Vec hold anything");
+        assert!(has_default(&items, "UsesOpen"), "open enums and dates have Default");
+        assert!(!has_default(&items, "UsesPattern"));
+        assert!(!has_default(&items, "UsesClosed"));
+        assert!(!has_default(&items, "Outer"), "a field without Default is contagious");
+        assert!(!has_default(&items, "Pattern"));
+        // Never twice: one derive (its own), and none next to a hand-written impl.
+        let count = |name: &str| {
+            items
+                .iter()
+                .filter_map(|item| match item {
+                    syn::Item::Struct(s) if s.ident == name => Some(s.attrs.len()),
+                    _ => None,
+                })
+                .sum::<usize>()
+        };
+        assert_eq!(count("Already"), 1);
+        assert_eq!(count("HandWritten"), 0);
+    }
 }

@@ -10,11 +10,12 @@ use std::str::FromStr;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 
 /// A date and time with its UTC offset. Missing offsets are read as UTC, bare dates as midnight UTC.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// `Default` is the Unix epoch (it only fills a struct built with `..Default::default()`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Timestamp(pub DateTime<FixedOffset>);
 
-/// A calendar date. A date-time value is accepted and cut to its date.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A calendar date. A date-time value is accepted and cut to its date. `Default` is 1970-01-01.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Date(pub NaiveDate);
 
 /// A value that is not a date or date-time in any form the server is known to send.

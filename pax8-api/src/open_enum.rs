@@ -20,6 +20,14 @@ macro_rules! open_enum {
             Unknown(::std::string::String),
         }
 
+        /// The empty value (`Unknown("")`), which the server never sends: it only fills a
+        /// generated struct built with `..Default::default()`.
+        impl ::std::default::Default for $name {
+            fn default() -> Self {
+                Self::Unknown(::std::string::String::new())
+            }
+        }
+
         impl $name {
             /// The documented values.
             pub const KNOWN: &'static [&'static str] = &[$($value),*];

@@ -167,6 +167,7 @@ fn catalogue(rng: &mut StdRng) -> Vec<CatalogEntry> {
                             end_quantity_range: *end,
                             partner_buy_rate: Some(round2(buy * f)),
                             suggested_retail_price: Some(round2(retail * f)),
+                            ..Default::default()
                         })
                         .collect()
                 } else {
@@ -176,6 +177,7 @@ fn catalogue(rng: &mut StdRng) -> Vec<CatalogEntry> {
                         end_quantity_range: None,
                         partner_buy_rate: Some(buy),
                         suggested_retail_price: Some(retail),
+                        ..Default::default()
                     }]
                 }
             };
@@ -189,6 +191,7 @@ fn catalogue(rng: &mut StdRng) -> Vec<CatalogEntry> {
                 rates: rates(it.4, it.5),
                 type_: Some(kind.clone()),
                 unit_of_measurement: Some(it.3.into()),
+                ..Default::default()
             });
             if it.6 {
                 pricing.push(Pricing {
@@ -201,6 +204,7 @@ fn catalogue(rng: &mut StdRng) -> Vec<CatalogEntry> {
                     rates: rates(round2(it.4 * 12.0 * 0.95), round2(it.5 * 12.0 * 0.95)),
                     type_: Some(kind),
                     unit_of_measurement: Some(it.3.into()),
+                    ..Default::default()
                 });
             }
             let commitments = if it.7 {
@@ -244,6 +248,7 @@ fn catalogue(rng: &mut StdRng) -> Vec<CatalogEntry> {
                     description: Some(format!("{} from {}, billed per {}.", it.0, it.1, it.3.to_lowercase())),
                     requires_commitment: Some(it.7),
                     alt_vendor_sku: None,
+                    ..Default::default()
                 },
                 pricing,
                 commitments,
@@ -297,6 +302,7 @@ pub fn generate(seed: u64, companies: usize, today: NaiveDate) -> World {
                     AddressCountryCode::Us => "US".to_string(),
                     AddressCountryCode::Ca => "CA".to_string(),
                 }),
+                ..Default::default()
             },
             phone: Some(format!("303-555-{:04}", rng.random_range(0..10000))),
             website: Some(format!("https://www.{slug}.example")),
@@ -307,6 +313,7 @@ pub fn generate(seed: u64, companies: usize, today: NaiveDate) -> World {
             status: Some(status),
             updated_date: Some(ts(today - Days::days(rng.random_range(1..400)), 9)),
             contacts: Vec::new(),
+            ..Default::default()
         };
         let contacts: Vec<Contact> = (0..rng.random_range(1..=3))
             .map(|i| {
@@ -321,11 +328,16 @@ pub fn generate(seed: u64, companies: usize, today: NaiveDate) -> World {
                     types: if i == 0 {
                         [ContactTypeType::Admin, ContactTypeType::Billing, ContactTypeType::Technical]
                             .into_iter()
-                            .map(|t| ContactType { type_: Some(t), primary: Some(true) })
+                            .map(|t| ContactType { type_: Some(t), primary: Some(true), ..Default::default() })
                             .collect()
                     } else {
-                        vec![ContactType { type_: Some(ContactTypeType::Technical), primary: Some(false) }]
+                        vec![ContactType {
+                            type_: Some(ContactTypeType::Technical),
+                            primary: Some(false),
+                            ..Default::default()
+                        }]
                     },
+                    ..Default::default()
                 }
             })
             .collect();
@@ -378,6 +390,7 @@ pub fn generate(seed: u64, companies: usize, today: NaiveDate) -> World {
                     id: entry.commitments.iter().find(|c| c.term.as_deref() == Some("Annual")).and_then(|c| c.id),
                     term: Some("Annual".into()),
                     end_date: Some(ts(end, 0)),
+                    ..Default::default()
                 }
             });
             let id = uuid(&mut rng);
@@ -409,6 +422,7 @@ pub fn generate(seed: u64, companies: usize, today: NaiveDate) -> World {
                 commitment_term: None,
                 parent_subscription_id: None,
                 provisioning_details: Vec::new(),
+                ..Default::default()
             };
             if k < 2 {
                 first_order_items.push(LineItem {
@@ -423,6 +437,7 @@ pub fn generate(seed: u64, companies: usize, today: NaiveDate) -> World {
                     parent_line_item_number: None,
                     parent_subscription_id: None,
                     provisioning_details: Vec::new(),
+                    ..Default::default()
                 });
             }
             let azure = entry.azure;
@@ -442,6 +457,7 @@ pub fn generate(seed: u64, companies: usize, today: NaiveDate) -> World {
                             partner_total: Some(round2(charges * 0.85)),
                             currency_code: sub.currency_code.clone(),
                             is_trial: Some(false),
+                            ..Default::default()
                         },
                     );
                 }
@@ -459,6 +475,7 @@ pub fn generate(seed: u64, companies: usize, today: NaiveDate) -> World {
                 is_scheduled: Some(false),
                 status: Some("Completed".into()),
                 line_items: first_order_items,
+                ..Default::default()
             });
         }
     }

@@ -61,6 +61,7 @@ fn page_info(number: i64, size: i64, total: i64, pages: i64) -> Option<Page> {
         size: std::num::NonZeroU64::new(size as u64).expect("size >= 1"),
         total_elements: Some(total),
         total_pages: Some(pages),
+        ..Default::default()
     })
 }
 
@@ -131,7 +132,7 @@ async fn list_companies(State(app): State<App>, uri: Uri, AxumQuery(params): Par
         });
     }
     let (content, total, pages) = slice_refs(&items, page, size);
-    ok(&FindCompaniesResponse { content, page: page_info(page, size, total, pages) })
+    ok(&FindCompaniesResponse { content, page: page_info(page, size, total, pages), ..Default::default() })
 }
 
 async fn get_company(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
@@ -200,7 +201,11 @@ async fn list_contacts(
     let world = app.world();
     let Some(contacts) = world.contacts.get(&id) else { return not_found("company", &id.to_string(), uri.path()) };
     let (content, total, pages) = slice(contacts, page, size);
-    ok(&GetCompaniesByCompanyIdContactsResponse { content, page: page_info(page, size, total, pages) })
+    ok(&GetCompaniesByCompanyIdContactsResponse {
+        content,
+        page: page_info(page, size, total, pages),
+        ..Default::default()
+    })
 }
 
 fn validate_contact(c: &Contact, instance: &str) -> Result<(), Response> {
@@ -286,6 +291,7 @@ fn summary(p: &crate::world::CatalogEntry) -> Product {
         vendor_sku: d.vendor_sku.clone(),
         alt_vendor_sku: d.alt_vendor_sku.clone(),
         requires_commitment: d.requires_commitment,
+        ..Default::default()
     }
 }
 
@@ -325,7 +331,7 @@ async fn list_products(State(app): State<App>, uri: Uri, AxumQuery(params): Para
         }
     }
     let (content, total, pages) = slice(&items, page, size);
-    ok(&FindAllProductsResponse { content, page: page_info(page, size, total, pages) })
+    ok(&FindAllProductsResponse { content, page: page_info(page, size, total, pages), ..Default::default() })
 }
 
 fn with_product<T: serde::Serialize>(
@@ -347,13 +353,17 @@ async fn get_product(State(app): State<App>, uri: Uri, Path(id): Path<String>) -
 }
 
 async fn provision_details(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
-    with_product(&app, &id, &uri, |p| FindProvisionDetailsByProductIdResponse { content: p.provisioning.clone() })
+    with_product(&app, &id, &uri, |p| FindProvisionDetailsByProductIdResponse {
+        content: p.provisioning.clone(),
+        ..Default::default()
+    })
 }
 
 async fn dependencies(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
     with_product(&app, &id, &uri, |p| Dependencies {
         commitment_dependencies: p.commitments.clone(),
         product_dependencies: vec![],
+        ..Default::default()
     })
 }
 
@@ -373,7 +383,7 @@ async fn pricing(State(app): State<App>, uri: Uri, Path(id): Path<String>, AxumQ
                 rate.partner_buy_rate = rate.partner_buy_rate.map(|r| round2(r * 0.95));
             }
         }
-        FindPricingByProductIdResponse { content }
+        FindPricingByProductIdResponse { content, ..Default::default() }
     })
 }
 
@@ -387,7 +397,7 @@ async fn list_orders(State(app): State<App>, uri: Uri, AxumQuery(params): Params
     let items: Vec<Order> =
         world.orders.iter().filter(|o| company.is_none_or(|c| o.company_id == c)).cloned().collect();
     let (content, total, pages) = slice(&items, page, size);
-    ok(&FindOrdersResponse { content, page: page_info(page, size, total, pages) })
+    ok(&FindOrdersResponse { content, page: page_info(page, size, total, pages), ..Default::default() })
 }
 
 async fn get_order(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
@@ -474,6 +484,7 @@ async fn create_order(State(app): State<App>, uri: Uri, AxumQuery(params): Param
             parent_line_item_number: None,
             parent_subscription_id: item.parent_subscription_id,
             provisioning_details: vec![],
+            ..Default::default()
         });
         if let Some(sub_id) = sub_id {
             let annual = item.billing_term.as_str() == "Annual";
@@ -497,6 +508,7 @@ async fn create_order(State(app): State<App>, uri: Uri, AxumQuery(params): Param
                     id: item.commitment_term_id,
                     term: Some("Annual".into()),
                     end_date: Some(Date::from(add_months(world.today, 12)).to_timestamp()),
+                    ..Default::default()
                 }),
                 parent_subscription_id: item.parent_subscription_id,
                 ..Default::default()
@@ -513,6 +525,7 @@ async fn create_order(State(app): State<App>, uri: Uri, AxumQuery(params): Param
         is_scheduled: Some(false),
         status: Some(if mock { "Mock" } else { "Completed" }.into()),
         line_items,
+        ..Default::default()
     };
     if mock {
         counters_bump!(app, mock_orders);
@@ -558,7 +571,7 @@ async fn list_subscriptions(State(app): State<App>, uri: Uri, AxumQuery(params):
         items.sort_by(|a, b| if desc { cmp(b, a) } else { cmp(a, b) });
     }
     let (content, total, pages) = slice_refs(&items, page, size);
-    ok(&FindSubscriptionsResponse { content, page: page_info(page, size, total, pages) })
+    ok(&FindSubscriptionsResponse { content, page: page_info(page, size, total, pages), ..Default::default() })
 }
 
 async fn get_subscription(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
@@ -650,7 +663,7 @@ async fn subscription_history(State(app): State<App>, uri: Uri, Path(id): Path<S
         return not_found("subscription", &id.to_string(), uri.path());
     }
     let content = world.history.get(&id).cloned().unwrap_or_default();
-    ok(&FindSubscriptionHistoryBySubscriptionIdResponse { content })
+    ok(&FindSubscriptionHistoryBySubscriptionIdResponse { content, ..Default::default() })
 }
 
 async fn usage_summaries(
@@ -671,7 +684,11 @@ async fn usage_summaries(
         items.retain(|s| s.resource_group.as_deref() == Some(group));
     }
     let (content, total, pages) = slice(&items, page, size);
-    ok(&FindSubscriptionUsageSummariesResponse { content, page: page_info(page, size, total, pages) })
+    ok(&FindSubscriptionUsageSummariesResponse {
+        content,
+        page: page_info(page, size, total, pages),
+        ..Default::default()
+    })
 }
 
 async fn usage_summary(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
@@ -717,11 +734,16 @@ async fn usage_lines(State(app): State<App>, uri: Uri, Path(id): Path<String>, A
                 current_profit: Some(round2(charges * 0.15)),
                 currency_code: summary.currency_code.clone(),
                 is_trial: Some(false),
+                ..Default::default()
             }
         })
         .filter(|l| product.is_none_or(|p| l.product_id == Some(p)))
         .collect();
-    ok(&FindUsageLinesResponse { page: page_info(0, content.len().max(1) as i64, content.len() as i64, 1), content })
+    ok(&FindUsageLinesResponse {
+        page: page_info(0, content.len().max(1) as i64, content.len() as i64, 1),
+        content,
+        ..Default::default()
+    })
 }
 
 // ---------- invoices ----------
@@ -745,7 +767,7 @@ async fn list_invoices(State(app): State<App>, uri: Uri, AxumQuery(params): Para
         .cloned()
         .collect();
     let (content, total, pages) = slice(&items, page, size);
-    ok(&FindPartnerInvoicesResponse { content, page: page_info(page, size, total, pages) })
+    ok(&FindPartnerInvoicesResponse { content, page: page_info(page, size, total, pages), ..Default::default() })
 }
 
 async fn get_invoice(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
@@ -767,7 +789,7 @@ async fn invoice_items(
     let (page, size) = tri!(q.paging(0, MAX_PAGE_SIZE, "size"));
     let Some(items) = app.world().invoice_items(id) else { return not_found("invoice", &id.to_string(), uri.path()) };
     let (content, total, pages) = slice(&items, page, size);
-    ok(&FindPartnerInvoiceItemsResponse { content, page: page_info(page, size, total, pages) })
+    ok(&FindPartnerInvoiceItemsResponse { content, page: page_info(page, size, total, pages), ..Default::default() })
 }
 
 async fn draft_items(State(app): State<App>, uri: Uri, AxumQuery(params): Params) -> Response {
@@ -780,5 +802,9 @@ async fn draft_items(State(app): State<App>, uri: Uri, AxumQuery(params): Params
     let company = tri!(q.uuid("companyId"));
     let items = app.world().draft_items(offset, company);
     let (content, total, pages) = slice(&items, page, size);
-    ok(&FindPartnerDraftInvoiceItemsResponse { content, page: page_info(page, size, total, pages) })
+    ok(&FindPartnerDraftInvoiceItemsResponse {
+        content,
+        page: page_info(page, size, total, pages),
+        ..Default::default()
+    })
 }

@@ -47,7 +47,7 @@ pub(crate) fn routes() -> Router<App> {
 }
 
 fn usd(amount: f64) -> AmountCurrency {
-    AmountCurrency { amount: round2(amount), currency: "USD".into() }
+    AmountCurrency { amount: round2(amount), currency: "USD".into(), ..Default::default() }
 }
 
 fn totals(items: &[LineItemResponse]) -> InvoiceTotals {
@@ -63,6 +63,7 @@ fn totals(items: &[LineItemResponse]) -> InvoiceTotals {
         recurring_cost: usd(cost),
         recurring_profit: usd(total - cost),
         recurring_total: usd(total),
+        ..Default::default()
     }
 }
 
@@ -77,6 +78,7 @@ fn partner() -> PartnerDetails {
         postcode: "80111".into(),
         country: Some("US".into()),
         parent_partner: None,
+        ..Default::default()
     }
 }
 
@@ -91,6 +93,7 @@ fn summary(q: &QuoteResponse) -> ListContent {
             custom: 0,
             msp: q.line_items.len() as i64,
             total: q.line_items.len() as i64,
+            ..Default::default()
         },
         owned_by: None,
         partner: None,
@@ -101,8 +104,10 @@ fn summary(q: &QuoteResponse) -> ListContent {
         totals: ListTotals {
             initial_total: q.totals.initial_total.clone(),
             recurring_total: q.totals.recurring_total.clone(),
+            ..Default::default()
         },
         updated_on: q.responded_on.unwrap_or(q.created_on),
+        ..Default::default()
     }
 }
 
@@ -122,6 +127,7 @@ async fn list(State(app): State<App>, uri: Uri, AxumQuery(params): AxumQuery<Has
         expired: count("expired"),
         pending: Some(count("pending")),
         sent: count("sent"),
+        ..Default::default()
     };
     let items: Vec<ListContent> = all
         .iter()
@@ -142,8 +148,10 @@ async fn list(State(app): State<App>, uri: Uri, AxumQuery(params): AxumQuery<Has
             size: i32::try_from(size).unwrap_or(i32::MAX),
             total_elements: total,
             total_pages: i32::try_from(pages).unwrap_or(i32::MAX),
+            ..Default::default()
         },
         status_counts,
+        ..Default::default()
     })
 }
 
@@ -158,7 +166,7 @@ async fn create(State(app): State<App>, uri: Uri, bytes: Bytes) -> Response {
     let days = store.preferences.as_ref().map_or(30, |p| p.days_to_expire);
     let quote = QuoteResponse {
         id: app.new_id(),
-        client: ClientDetails { id: new.client_id, is_shadow_company: false, name: client },
+        client: ClientDetails { id: new.client_id, is_shadow_company: false, name: client, ..Default::default() },
         partner: partner(),
         created_by: "Sandbox User".into(),
         created_by_email: "sales@msp.example".into(),
@@ -181,6 +189,7 @@ async fn create(State(app): State<App>, uri: Uri, bytes: Bytes) -> Response {
         responded_on: None,
         revoked_on: None,
         sales_margin_percentage: None,
+        ..Default::default()
     };
     store.quotes.push(quote.clone());
     (StatusCode::CREATED, axum::Json(quote)).into_response()
@@ -258,6 +267,7 @@ async fn add_line_items(State(app): State<App>, uri: Uri, Path(id): Path<String>
                         name: entry.detail.name.clone().unwrap_or_default(),
                         sku: entry.detail.sku.clone().unwrap_or_default(),
                         type_: ProductType::Standalone,
+                        ..Default::default()
                     },
                 )
             }
@@ -274,6 +284,7 @@ async fn add_line_items(State(app): State<App>, uri: Uri, Path(id): Path<String>
                     name: p.product_name.clone(),
                     sku: p.product_sku.clone().unwrap_or_default(),
                     type_: ProductType::Custom,
+                    ..Default::default()
                 },
             ),
             AddLineItemsBodyItem::UsageBasedLineItemPayload(_) => {
@@ -298,6 +309,7 @@ async fn add_line_items(State(app): State<App>, uri: Uri, Path(id): Path<String>
             subscription_id: None,
             totals: totals(&[]),
             usage_based: None,
+            ..Default::default()
         };
         response.totals = totals(std::slice::from_ref(&response));
         created.push(response);
@@ -340,7 +352,7 @@ fn quote_exists(app: &App, id: &str, uri: &Uri) -> Result<Uuid, Response> {
 async fn sections(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
     let id = tri!(quote_exists(&app, &id, &uri));
     let store = app.0.quotes.lock().expect("quotes lock");
-    ok(&SectionsResponse { sections: store.sections.get(&id).cloned().unwrap_or_default() })
+    ok(&SectionsResponse { sections: store.sections.get(&id).cloned().unwrap_or_default(), ..Default::default() })
 }
 
 async fn create_section(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Response {
@@ -352,8 +364,14 @@ async fn create_section(State(app): State<App>, uri: Uri, Path(id): Path<String>
     let section_id = app.new_id();
     let mut store = app.0.quotes.lock().expect("quotes lock");
     let list = store.sections.entry(id).or_default();
-    list.push(Section { id: section_id, name: new.name, order: list.len() as i32, line_items: vec![] });
-    let response = SectionsResponse { sections: list.clone() };
+    list.push(Section {
+        id: section_id,
+        name: new.name,
+        order: list.len() as i32,
+        line_items: vec![],
+        ..Default::default()
+    });
+    let response = SectionsResponse { sections: list.clone(), ..Default::default() };
     (StatusCode::CREATED, axum::Json(response)).into_response()
 }
 
@@ -363,13 +381,13 @@ async fn update_sections(State(app): State<App>, uri: Uri, Path(id): Path<String
     let sections: Vec<Section> = convert(&payload.sections);
     let mut store = app.0.quotes.lock().expect("quotes lock");
     store.sections.insert(id, sections.clone());
-    ok(&SectionsResponse { sections })
+    ok(&SectionsResponse { sections, ..Default::default() })
 }
 
 async fn access_list(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
     let id = tri!(quote_exists(&app, &id, &uri));
     let store = app.0.quotes.lock().expect("quotes lock");
-    ok(&AccessListResponse { access_list: store.access.get(&id).cloned().unwrap_or_default() })
+    ok(&AccessListResponse { access_list: store.access.get(&id).cloned().unwrap_or_default(), ..Default::default() })
 }
 
 async fn share(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Response {
@@ -393,6 +411,7 @@ async fn share(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: 
                 .unwrap_or(AccessListEntryAccountType::Unknown("Customer".into())),
             link: format!("https://app.pax8.example/quotes/{id}?access={entry_id}"),
             user_id: e.user_id,
+            ..Default::default()
         });
     }
     let mut store = app.0.quotes.lock().expect("quotes lock");
@@ -423,6 +442,7 @@ fn default_preferences() -> QuotePreferencesResult {
         intro_message: "Thank you for the opportunity to quote.".into(),
         sales_margin_percentage: 20.0,
         terms_and_disclaimers: "Prices exclude taxes.".into(),
+        ..Default::default()
     }
 }
 
@@ -435,6 +455,7 @@ async fn preferences(State(app): State<App>) -> Response {
         intro_message: p.intro_message,
         sales_margin_percentage: p.sales_margin_percentage,
         terms_and_disclaimers: p.terms_and_disclaimers,
+        ..Default::default()
     })
 }
 
@@ -448,6 +469,7 @@ async fn save_preferences(State(app): State<App>, uri: Uri, bytes: Bytes) -> Res
         intro_message: p.intro_message,
         sales_margin_percentage: p.sales_margin_percentage.unwrap_or(0.0),
         terms_and_disclaimers: p.terms_and_disclaimers,
+        ..Default::default()
     };
     app.0.quotes.lock().expect("quotes lock").preferences = Some(result.clone());
     ok(&result)

@@ -60,7 +60,13 @@ pub(crate) fn routes() -> Router<App> {
 
 fn page(number: i64, size: i64, total: i64, pages: i64) -> Page {
     let narrow = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
-    Page { number: narrow(number), size: narrow(size), total_elements: total, total_pages: narrow(pages) }
+    Page {
+        number: narrow(number),
+        size: narrow(size),
+        total_elements: total,
+        total_pages: narrow(pages),
+        ..Default::default()
+    }
 }
 
 fn topics(app: &App, add: &[AddWebhookTopic], instance: &str) -> Result<Vec<WebhookTopic>, Response> {
@@ -73,6 +79,7 @@ fn topics(app: &App, add: &[AddWebhookTopic], instance: &str) -> Result<Vec<Webh
                 id: app.new_id(),
                 topic: t.topic.clone(),
                 filters: t.filters.iter().map(convert).collect(),
+                ..Default::default()
             })
         })
         .collect()
@@ -94,7 +101,7 @@ async fn list(State(app): State<App>, uri: Uri, AxumQuery(params): AxumQuery<Has
         .cloned()
         .collect();
     let (content, total, pages) = slice(&items, number, size);
-    ok(&WebhookPagedResult { content, page: page(number, size, total, pages) })
+    ok(&WebhookPagedResult { content, page: page(number, size, total, pages), ..Default::default() })
 }
 
 async fn create(State(app): State<App>, uri: Uri, bytes: Bytes) -> Response {
@@ -123,6 +130,7 @@ async fn create(State(app): State<App>, uri: Uri, bytes: Bytes) -> Response {
         last_delivery_status: None,
         url: new.url,
         webhook_topics,
+        ..Default::default()
     };
     app.0.webhooks.lock().expect("webhooks lock").webhooks.push(webhook.clone());
     ok(&webhook)
@@ -270,10 +278,17 @@ async fn test(State(app): State<App>, uri: Uri, Path((id, topic)): Path<(String,
             http_status_code: Some(200),
             error_message: None,
             payload: sample(&topic),
+            ..Default::default()
         }],
+        ..Default::default()
     };
     store.logs.entry(id).or_default().push(log);
-    ok(&WebhookTest { sample_payload: sample(&topic), url: webhook.url.clone().unwrap_or_default(), webhook })
+    ok(&WebhookTest {
+        sample_payload: sample(&topic),
+        url: webhook.url.clone().unwrap_or_default(),
+        webhook,
+        ..Default::default()
+    })
 }
 
 async fn logs(
@@ -298,7 +313,7 @@ async fn logs(
         .cloned()
         .collect();
     let (content, total, pages) = slice(&items, number, size);
-    ok(&WebhookLogPagedResult { content, page: page(number, size, total, pages) })
+    ok(&WebhookLogPagedResult { content, page: page(number, size, total, pages), ..Default::default() })
 }
 
 async fn log(State(app): State<App>, uri: Uri, Path((id, log)): Path<(String, String)>) -> Response {
@@ -328,6 +343,7 @@ async fn retry(State(app): State<App>, uri: Uri, Path((id, log)): Path<(String, 
         http_status_code: Some(200),
         error_message: None,
         payload,
+        ..Default::default()
     });
     entry.final_status = WebhookDeliveryStatus::Success;
     StatusCode::ACCEPTED.into_response()
@@ -361,8 +377,15 @@ async fn topic_definitions(
                 sent_at: now,
                 url: "https://example.invalid/webhook".into(),
                 webhook_id: Uuid::nil(),
-                webhook_topic: WebhookTopic { id: Uuid::nil(), topic: (*name).into(), filters: vec![] },
+                webhook_topic: WebhookTopic {
+                    id: Uuid::nil(),
+                    topic: (*name).into(),
+                    filters: vec![],
+                    ..Default::default()
+                },
+                ..Default::default()
             },
+            ..Default::default()
         })
         .collect();
     let (content, total, pages) = slice(&items, number, size);
@@ -372,5 +395,6 @@ async fn topic_definitions(
         size: i32::try_from(size).unwrap_or(i32::MAX),
         total_elements: total,
         total_pages: i32::try_from(pages).unwrap_or(i32::MAX),
+        ..Default::default()
     })
 }

@@ -254,6 +254,7 @@ impl World {
                 company_id: None,
                 external_id: None,
                 status: Some(status.into()),
+                ..Default::default()
             });
         }
     }

@@ -1,4 +1,5 @@
-//! Workspace tasks: `cargo xtask fetch`, `cargo xtask gen`, `cargo xtask gen --check`.
+//! Workspace tasks: `cargo xtask fetch`, `cargo xtask gen`, `cargo xtask gen --check`,
+//! `cargo xtask evolve-check`.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
@@ -10,13 +11,20 @@ use pax8_api_gen::sources::sha256_hex;
 use pax8_api_gen::{Sources, layout};
 use serde_json::Value;
 
+mod evolve;
+mod schema_diff;
+
+use schema_diff::Change;
+
 const USAGE: &str = "\
 usage:
   cargo xtask fetch [--from DIR] [--accept]   download the upstream documents into spec/upstream/
                                               (--from copies them from DIR instead; --accept records
                                               new sha256 values in spec/sources.toml)
   cargo xtask gen [--check] [--upstream DIR]  patch + generate (default upstream: spec/upstream);
-                                              --check writes nothing and fails if anything is stale";
+                                              --check writes nothing and fails if anything is stale
+  cargo xtask evolve-check                    apply a fixed additive change to a scratch copy of the
+                                              upstream documents, regenerate it, cargo check it";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,6 +32,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("fetch") => fetch(&root, &args[1..]),
         Some("gen") => gen_cmd(&root, &args[1..]),
+        Some("evolve-check") if args.len() == 1 => evolve::run(&root),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -178,18 +187,34 @@ fn operation_diff(root: &Path, name: &str, new_upstream: &Path) -> Vec<String> {
             .collect()
     };
     let (old, new) = (ops(&committed), ops(&fresh));
-    let mut lines = Vec::new();
+    let mut changes = Vec::new();
     for (k, v) in &new {
         match old.get(k) {
-            None => lines.push(format!("+ appeared:    {k}")),
-            Some(o) if o != v => lines.push(format!("~ changed:     {k}")),
+            None => changes.push(Change { breaking: false, text: format!("operation {k} added") }),
+            Some(o) if o != v => {
+                let params = schema_diff::parameter_changes(k, o, v);
+                if params.is_empty() {
+                    // Descriptions, responses or examples: read the document diff.
+                    changes
+                        .push(Change { breaking: false, text: format!("operation {k} changed (not its parameters)") });
+                }
+                changes.extend(params);
+            }
             _ => {}
         }
     }
-    lines.extend(old.keys().filter(|k| !new.contains_key(*k)).map(|k| format!("- disappeared: {k}")));
-    if lines.is_empty() {
-        lines.push("no operation changed (schemas or descriptions may have)".into());
+    changes.extend(
+        old.keys()
+            .filter(|k| !new.contains_key(*k))
+            .map(|k| Change { breaking: true, text: format!("operation {k} removed") }),
+    );
+    changes.extend(schema_diff::schema_changes(&committed, &fresh));
+    if changes.is_empty() {
+        return vec!["no operation or schema changed (descriptions may have)".into()];
     }
+    let breaking = changes.iter().filter(|c| c.breaking).count();
+    let mut lines: Vec<String> = changes.iter().map(Change::line).collect();
+    lines.push(format!("{} changes, {breaking} breaking", changes.len()));
     lines
 }
 
@@ -293,7 +318,15 @@ mod tests {
         let new_path = root.join("new.json");
         std::fs::write(&new_path, serde_json::to_string(&new).unwrap()).unwrap();
         let lines = operation_diff(&root, "demo", &new_path);
-        assert_eq!(lines, ["~ changed:     GET /a", "+ appeared:    POST /c", "- disappeared: GET /b"]);
+        assert_eq!(
+            lines,
+            [
+                "+ additive: operation GET /a changed (not its parameters)",
+                "+ additive: operation POST /c added",
+                "! breaking: operation GET /b removed",
+                "3 changes, 1 breaking"
+            ]
+        );
         std::fs::remove_dir_all(root).ok();
     }
 

@@ -107,6 +107,7 @@ pub mod types {
     }
     ///`Company`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct Company {
         pub address: Address,
         ///Value is ```true``` if Pax8 handles billing transactions, value is ```false``` if partner handles billing transactions
@@ -211,6 +212,7 @@ pub mod types {
     }
     ///`Contact`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct Contact {
         ///The created date
         #[serde(
@@ -255,6 +257,7 @@ pub mod types {
     }
     ///`CreateLineItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct CreateLineItem {
         #[serde(rename = "billingTerm")]
         pub billing_term: crate::partner::types::CreateLineItemBillingTerm,
@@ -304,6 +307,7 @@ pub mod types {
     }
     ///`CreateOrder`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct CreateOrder {
         ///unique id of the purchasing company ie. end-user
         #[serde(rename = "companyId")]
@@ -808,6 +812,7 @@ pub mod types {
     }
     ///`LineItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct LineItem {
         #[serde(
             rename = "billingTerm",
@@ -869,6 +874,7 @@ pub mod types {
     }
     ///`Order`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct Order {
         ///unique id of the purchasing company ie. end-user
         #[serde(rename = "companyId")]

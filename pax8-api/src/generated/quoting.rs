@@ -11,6 +11,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 pub mod types {
     ///`AccessListEntry`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct AccessListEntry {
         #[serde(
             rename = "accountName",
@@ -40,6 +41,7 @@ pub mod types {
     }
     ///`AccessListResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct AccessListResponse {
         #[serde(rename = "accessList")]
         pub access_list: ::std::vec::Vec<AccessListEntry>,
@@ -51,6 +53,7 @@ pub mod types {
     }
     ///`AddAccessListEntryPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct AddAccessListEntryPayload {
         #[serde(
             rename = "accountName",
@@ -83,6 +86,7 @@ pub mod types {
     }
     ///`AddCustomLineItemPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct AddCustomLineItemPayload {
         #[serde(rename = "billingTerm")]
         pub billing_term: crate::quoting::types::AddCustomLineItemPayloadBillingTerm,
@@ -115,6 +119,7 @@ pub mod types {
     }
     ///`AddLineItemBasePayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct AddLineItemBasePayload {
         #[serde(rename = "effectiveDate")]
         pub effective_date: crate::Timestamp,
@@ -156,6 +161,7 @@ pub mod types {
     }
     ///`AddPreferenceAttachmentsPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct AddPreferenceAttachmentsPayload {
         pub attachments: ::std::vec::Vec<::uuid::Uuid>,
     }
@@ -166,6 +172,7 @@ pub mod types {
     }
     ///`AddStandardLineItemPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct AddStandardLineItemPayload {
         #[serde(rename = "billingTerm")]
         pub billing_term: crate::quoting::types::AddStandardLineItemPayloadBillingTerm,
@@ -213,6 +220,7 @@ pub mod types {
     }
     ///`AddUsageBasedLineItemPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct AddUsageBasedLineItemPayload {
         #[serde(rename = "billingTerm")]
         pub billing_term: crate::quoting::types::AddUsageBasedLineItemPayloadBillingTerm,
@@ -263,6 +271,7 @@ pub mod types {
     }
     ///`AmountCurrency`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct AmountCurrency {
         pub amount: f64,
         pub currency: ::std::string::String,
@@ -274,6 +283,7 @@ pub mod types {
     }
     ///`AttachmentResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct AttachmentResponse {
         #[serde(rename = "createdBy")]
         pub created_by: CreatedBy,
@@ -298,6 +308,7 @@ pub mod types {
     }
     ///`ClientDetails`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct ClientDetails {
         pub id: ::uuid::Uuid,
         #[serde(rename = "isShadowCompany")]
@@ -311,6 +322,7 @@ pub mod types {
     }
     ///`CommitmentTerm`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct CommitmentTerm {
         pub id: ::uuid::Uuid,
         pub term: ::std::string::String,
@@ -322,6 +334,7 @@ pub mod types {
     }
     ///`CopyAttachmentPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct CopyAttachmentPayload {
         #[serde(rename = "attachmentId")]
         pub attachment_id: ::uuid::Uuid,
@@ -333,6 +346,7 @@ pub mod types {
     }
     ///`CreateQuotePayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct CreateQuotePayload {
         #[serde(rename = "clientId")]
         pub client_id: ::uuid::Uuid,
@@ -349,6 +363,7 @@ pub mod types {
     }
     ///`CreateSectionPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct CreateSectionPayload {
         pub name: ::std::string::String,
     }
@@ -359,6 +374,7 @@ pub mod types {
     }
     ///`CreatedBy`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct CreatedBy {
         #[serde(rename = "fullName")]
         pub full_name: ::std::string::String,
@@ -372,6 +388,7 @@ pub mod types {
     }
     ///`DeleteLineItemsPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct DeleteLineItemsPayload {
         #[serde(rename = "lineItemIds")]
         pub line_item_ids: ::std::vec::Vec<::uuid::Uuid>,
@@ -383,6 +400,7 @@ pub mod types {
     }
     ///`ErrorDetails`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct ErrorDetails {
         pub message: ::std::string::String,
         #[serde(rename = "type")]
@@ -395,6 +413,7 @@ pub mod types {
     }
     ///`ErrorResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct ErrorResponse {
         pub details: ::std::vec::Vec<ErrorDetails>,
         pub instance: ::std::string::String,
@@ -410,6 +429,7 @@ pub mod types {
     }
     ///`InvoiceTotals`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct InvoiceTotals {
         #[serde(rename = "initialCost")]
         pub initial_cost: AmountCurrency,
@@ -450,6 +470,7 @@ pub mod types {
     }
     ///`LineItemResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct LineItemResponse {
         #[serde(rename = "billingTerm")]
         pub billing_term: crate::quoting::types::LineItemResponseBillingTerm,
@@ -487,6 +508,7 @@ pub mod types {
     }
     ///`ListContent`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct ListContent {
         pub client: ClientDetails,
         #[serde(rename = "createdBy")]
@@ -530,6 +552,7 @@ pub mod types {
     }
     ///`ListLineItemCounts`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct ListLineItemCounts {
         pub custom: i64,
         pub msp: i64,
@@ -562,6 +585,7 @@ pub mod types {
     }
     ///`ListResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct ListResponse {
         pub content: ::std::vec::Vec<ListContent>,
         pub page: PageInfo,
@@ -575,6 +599,7 @@ pub mod types {
     }
     ///`ListStatusCounts`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct ListStatusCounts {
         pub accepted: i32,
         pub closed: i32,
@@ -592,6 +617,7 @@ pub mod types {
     }
     ///`ListTotals`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct ListTotals {
         #[serde(rename = "initialTotal")]
         pub initial_total: AmountCurrency,
@@ -605,6 +631,7 @@ pub mod types {
     }
     ///`OwnedByDetails`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct OwnedByDetails {
         pub email: ::std::string::String,
         #[serde(rename = "fullName")]
@@ -619,6 +646,7 @@ pub mod types {
     }
     ///`PageInfo`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PageInfo {
         pub number: i32,
         pub size: i32,
@@ -634,6 +662,7 @@ pub mod types {
     }
     ///`ParentPartnerDetails`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct ParentPartnerDetails {
         #[serde(rename = "parentPartnerId")]
         pub parent_partner_id: ::uuid::Uuid,
@@ -647,6 +676,7 @@ pub mod types {
     }
     ///`PartnerDetails`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PartnerDetails {
         pub city: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -672,6 +702,7 @@ pub mod types {
     }
     ///`PreferencesPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PreferencesPayload {
         #[serde(rename = "daysToExpire")]
         pub days_to_expire: i32,
@@ -692,6 +723,7 @@ pub mod types {
     }
     ///`PreferencesResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PreferencesResponse {
         pub attachments: ::std::vec::Vec<AttachmentResponse>,
         #[serde(rename = "daysToExpire")]
@@ -710,6 +742,7 @@ pub mod types {
     }
     ///`Product`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct Product {
         pub id: ::uuid::Uuid,
         #[serde(rename = "isMspOnly")]
@@ -726,6 +759,7 @@ pub mod types {
     }
     ///`QuoteListPartnerDetails`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct QuoteListPartnerDetails {
         pub id: ::uuid::Uuid,
         pub name: ::std::string::String,
@@ -742,6 +776,7 @@ pub mod types {
     }
     ///`QuotePreferencesResult`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct QuotePreferencesResult {
         #[serde(rename = "daysToExpire")]
         pub days_to_expire: i32,
@@ -759,6 +794,7 @@ pub mod types {
     }
     ///`QuoteResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct QuoteResponse {
         #[serde(
             rename = "acceptedBy",
@@ -838,6 +874,7 @@ pub mod types {
     }
     ///`RespondedBy`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct RespondedBy {
         pub email: ::std::string::String,
         #[serde(rename = "fullName")]
@@ -855,6 +892,7 @@ pub mod types {
     }
     ///`Section`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct Section {
         pub id: ::uuid::Uuid,
         #[serde(rename = "lineItems")]
@@ -869,6 +907,7 @@ pub mod types {
     }
     ///`SectionLineItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct SectionLineItem {
         #[serde(rename = "lineItemId")]
         pub line_item_id: ::uuid::Uuid,
@@ -881,6 +920,7 @@ pub mod types {
     }
     ///`SectionPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct SectionPayload {
         pub id: ::uuid::Uuid,
         #[serde(rename = "lineItems")]
@@ -895,6 +935,7 @@ pub mod types {
     }
     ///`SectionsPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct SectionsPayload {
         pub sections: ::std::vec::Vec<SectionPayload>,
     }
@@ -905,6 +946,7 @@ pub mod types {
     }
     ///`SectionsResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct SectionsResponse {
         pub sections: ::std::vec::Vec<Section>,
     }
@@ -915,6 +957,7 @@ pub mod types {
     }
     ///`UpdateAttachmentPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct UpdateAttachmentPayload {
         pub id: ::uuid::Uuid,
         pub name: ::std::string::String,
@@ -927,6 +970,7 @@ pub mod types {
     }
     ///`UpdateCustomLineItemPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct UpdateCustomLineItemPayload {
         #[serde(rename = "billingTerm")]
         pub billing_term: crate::quoting::types::UpdateCustomLineItemPayloadBillingTerm,
@@ -957,6 +1001,7 @@ pub mod types {
     }
     ///`UpdateLineItemBasePayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct UpdateLineItemBasePayload {
         #[serde(rename = "effectiveDate")]
         pub effective_date: crate::Timestamp,
@@ -1000,6 +1045,7 @@ pub mod types {
     }
     ///`UpdateQuotePayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct UpdateQuotePayload {
         #[serde(rename = "expiresOn")]
         pub expires_on: crate::Timestamp,
@@ -1017,6 +1063,7 @@ pub mod types {
     }
     ///`UpdateStandardLineItemPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct UpdateStandardLineItemPayload {
         #[serde(rename = "billingTerm")]
         pub billing_term: crate::quoting::types::UpdateStandardLineItemPayloadBillingTerm,
@@ -1042,6 +1089,7 @@ pub mod types {
     }
     ///`UpdateUsageBasedLineItemPayload`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct UpdateUsageBasedLineItemPayload {
         #[serde(rename = "billingTerm")]
         pub billing_term: crate::quoting::types::UpdateUsageBasedLineItemPayloadBillingTerm,
@@ -1070,6 +1118,7 @@ pub mod types {
     }
     ///`UsageBased`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct UsageBased {
         #[serde(rename = "displayNote")]
         pub display_note: bool,
@@ -1083,6 +1132,7 @@ pub mod types {
     }
     ///`UserModel`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct UserModel {
         #[serde(rename = "displayName")]
         pub display_name: ::std::string::String,

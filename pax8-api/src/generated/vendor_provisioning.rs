@@ -64,6 +64,7 @@ pub mod types {
     }
     ///`CreatedSharedSecret`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct CreatedSharedSecret {
         pub credential: ::std::string::String,
         pub header: ::std::string::String,
@@ -75,6 +76,7 @@ pub mod types {
     }
     ///`CreatedWebhook`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct CreatedWebhook {
         #[serde(rename = "createdDate")]
         pub created_date: crate::Timestamp,
@@ -91,6 +93,7 @@ pub mod types {
     }
     ///`PageDtoProvisionAttempt`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PageDtoProvisionAttempt {
         pub content: ::std::vec::Vec<ProvisionAttempt>,
         pub page: PageInfo,
@@ -102,6 +105,7 @@ pub mod types {
     }
     ///`PageDtoProvisionDetail`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PageDtoProvisionDetail {
         pub content: ::std::vec::Vec<ProvisionDetail>,
         pub page: PageInfo,
@@ -113,6 +117,7 @@ pub mod types {
     }
     ///`PageDtoProvisionRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PageDtoProvisionRequest {
         pub content: ::std::vec::Vec<ProvisionRequest>,
         pub page: PageInfo,
@@ -124,6 +129,7 @@ pub mod types {
     }
     ///`PageDtoProvisionResult`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PageDtoProvisionResult {
         pub content: ::std::vec::Vec<ProvisionResult>,
         pub page: PageInfo,
@@ -135,6 +141,7 @@ pub mod types {
     }
     ///`PageDtoProvisioner`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PageDtoProvisioner {
         pub content: ::std::vec::Vec<Provisioner>,
         pub page: PageInfo,
@@ -146,6 +153,7 @@ pub mod types {
     }
     ///`PageDtoWebhook`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PageDtoWebhook {
         pub content: ::std::vec::Vec<Webhook>,
         pub page: PageInfo,
@@ -157,6 +165,7 @@ pub mod types {
     }
     ///`PageInfo`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PageInfo {
         pub number: i32,
         pub size: i32,
@@ -351,6 +360,7 @@ pub mod types {
     }
     ///`ProvisionResult`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct ProvisionResult {
         ///When the status is Fail, the `errorMessage` field should contain relevant error information that a person can understand and action. The `errorMessage` input is truncated to 500 characters.
         #[serde(
@@ -722,6 +732,7 @@ pub mod types {
     }
     ///`Provisioner`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct Provisioner {
         #[serde(
             rename = "createdDate",
@@ -741,6 +752,7 @@ pub mod types {
     }
     ///`SharedSecret`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct SharedSecret {
         pub credential: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -794,6 +806,7 @@ pub mod types {
     }
     ///`Webhook`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct Webhook {
         #[serde(rename = "createdDate")]
         pub created_date: crate::Timestamp,
@@ -810,6 +823,7 @@ pub mod types {
     }
     ///`WebhookCreate`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct WebhookCreate {
         #[serde(
             rename = "sharedSecret",

@@ -143,6 +143,7 @@ pub mod types {
     }
     ///`PageDtoUsageLine`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PageDtoUsageLine {
         pub content: ::std::vec::Vec<UsageLine>,
         pub page: PageInfo,
@@ -154,6 +155,7 @@ pub mod types {
     }
     ///`PageInfo`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct PageInfo {
         pub number: i32,
         pub size: i32,

@@ -11,6 +11,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 pub mod types {
     ///Command for webhook topic configuration
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct AddWebhookTopic {
         ///Advanced filtering configuration
         pub filters: ::std::vec::Vec<UpdateWebhookFilter>,
@@ -24,6 +25,7 @@ pub mod types {
     }
     ///Command for creating a new webhook
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct CreateWebhook {
         ///Whether the webhook is active
         #[serde(default)]
@@ -66,6 +68,7 @@ pub mod types {
     }
     ///Condition for filtering webhook events
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct FilterCondition {
         ///Field path to filter on
         pub field: ::std::string::String,
@@ -81,6 +84,7 @@ pub mod types {
     }
     ///Filter condition definition with metadata
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct FilterConditionDefinition {
         ///Data type of the field
         #[serde(rename = "dataType")]
@@ -101,6 +105,7 @@ pub mod types {
     }
     ///`Page`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct Page {
         pub number: i32,
         pub size: i32,
@@ -116,6 +121,7 @@ pub mod types {
     }
     ///Command for replacing webhook topics
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct ReplaceWebhookTopics {
         ///List of webhook topics to replace existing ones
         #[serde(rename = "webhookTopics")]
@@ -128,6 +134,7 @@ pub mod types {
     }
     ///Topic definition information
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct TopicDefinition {
         ///Available filters for this topic
         #[serde(rename = "availableFilters")]
@@ -149,6 +156,7 @@ pub mod types {
     }
     ///Paged response for topic definitions
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct TopicDefinitionPagedResult {
         ///List of topic definitions
         pub content: ::std::vec::Vec<TopicDefinition>,
@@ -170,6 +178,7 @@ pub mod types {
     }
     ///Command for filter condition
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct UpdateFilterCondition {
         ///Field path to filter on
         pub field: ::std::string::String,
@@ -225,6 +234,7 @@ pub mod types {
     }
     ///Command for webhook filter configuration
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct UpdateWebhookFilter {
         ///Action to filter on
         pub action: ::std::string::String,
@@ -238,6 +248,7 @@ pub mod types {
     }
     ///Command for updating a webhook's status
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct UpdateWebhookStatus {
         ///Whether the webhook should be active
         pub active: bool,
@@ -249,6 +260,7 @@ pub mod types {
     }
     ///Command for updating webhook topic configuration
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct UpdateWebhookTopicConfiguration {
         ///Advanced filtering configuration
         pub filters: ::std::vec::Vec<UpdateWebhookFilter>,
@@ -260,6 +272,7 @@ pub mod types {
     }
     ///Webhook subscription information
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct Webhook {
         ///Account ID that owns this webhook
         #[serde(rename = "accountId")]
@@ -314,6 +327,7 @@ pub mod types {
     }
     ///Individual webhook call attempt
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct WebhookCall {
         ///Error message if the call failed
         #[serde(
@@ -343,6 +357,7 @@ pub mod types {
     }
     ///Filter configuration for webhook actions
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct WebhookFilter {
         ///Action to filter on
         pub action: ::std::string::String,
@@ -356,6 +371,7 @@ pub mod types {
     }
     ///Filter definition with available conditions
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct WebhookFilterDefinition {
         ///Action to filter on
         pub action: ::std::string::String,
@@ -374,6 +390,7 @@ pub mod types {
     }
     ///Webhook log information
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct WebhookLog {
         ///History of delivery attempts
         #[serde(rename = "callHistory")]
@@ -399,6 +416,7 @@ pub mod types {
     }
     ///Paged response for webhook logs
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct WebhookLogPagedResult {
         ///List of webhook logs
         pub content: ::std::vec::Vec<WebhookLog>,
@@ -412,6 +430,7 @@ pub mod types {
     }
     ///Paged response for webhooks
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct WebhookPagedResult {
         ///List of webhooks
         pub content: ::std::vec::Vec<Webhook>,
@@ -425,6 +444,7 @@ pub mod types {
     }
     ///Webhook payload structure
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct WebhookPayload {
         ///Account ID associated with the event
         #[serde(rename = "accountId")]
@@ -454,6 +474,7 @@ pub mod types {
     }
     ///Response from testing a webhook
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct WebhookTest {
         ///Sample payload that was sent
         #[serde(
@@ -477,6 +498,7 @@ pub mod types {
     }
     ///Topic configuration for a webhook subscription
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
     pub struct WebhookTopic {
         ///Advanced filtering configuration
         pub filters: ::std::vec::Vec<WebhookFilter>,

@@ -134,6 +134,7 @@ impl NewOrder {
                 ordered_by: None,
                 ordered_by_user_email: None,
                 ordered_by_user_id: None,
+                ..Default::default()
             },
         }
     }
@@ -159,6 +160,7 @@ impl NewOrder {
             provision_start_date: None,
             provisioning_details: Vec::new(),
             quantity: f64::from(quantity),
+            ..Default::default()
         });
         self
     }

@@ -129,7 +129,7 @@ impl<'c> Quotes<'c> {
     }
     /// Deletes several line items.
     pub async fn delete_line_items(&self, id: Uuid, line_item_ids: Vec<Uuid>) -> Result<()> {
-        let body = DeleteLineItemsPayload { line_item_ids };
+        let body = DeleteLineItemsPayload { line_item_ids, ..Default::default() };
         self.send(self.client.quoting().bulk_delete_line_items().quote_id(id).body(body)).await
     }
     /// The quote's sections.

@@ -64,7 +64,14 @@ impl<'c> Webhooks<'c> {
     }
     /// Activates or deactivates a webhook.
     pub async fn set_active(&self, id: Uuid, active: bool) -> Result<Webhook> {
-        self.send(self.client.webhooks_api().update_status().id(id).body(UpdateWebhookStatus { active })).await
+        self.send(
+            self.client
+                .webhooks_api()
+                .update_status()
+                .id(id)
+                .body(UpdateWebhookStatus { active, ..Default::default() }),
+        )
+        .await
     }
     /// Subscribes a webhook to one more topic.
     pub async fn add_topic(&self, id: Uuid, topic: AddWebhookTopic) -> Result<Webhook> {
