@@ -222,14 +222,65 @@ async fn product(client: &Pax8Client, input: &str) -> Result<Product, Failure> {
     }
 }
 
+/// The commands that read or write only the local mirror.
+async fn local(command: Command, printer: &Printer) -> Result<(), Failure> {
+    match command {
+        Command::Drift { since, db } => {
+            let days = resolve::days(&since)?;
+            let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
+            let found = pax8_sync::drift(&store, chrono::Duration::days(days), now()?).await.map_err(sync_failure)?;
+            let mut t = Table::new(&[
+                col("subscription_id", "SUBSCRIPTION"),
+                col("product", "PRODUCT"),
+                col("quantity_before", "QTY BEFORE"),
+                col("quantity_now", "QTY NOW"),
+                col("price_before", "PRICE BEFORE"),
+                col("price_now", "PRICE NOW"),
+            ]);
+            for d in &found {
+                t.push(vec![
+                    Value::from(d.subscription_id.clone()),
+                    text(d.product_name.as_ref()),
+                    text(d.quantity_before),
+                    text(d.quantity_now),
+                    text(d.price_before.map(|x| format!("{x:.2}"))),
+                    text(d.price_now.map(|x| format!("{x:.2}"))),
+                ]);
+            }
+            t.footer = Some(format!("{} subscriptions changed in the last {days} days", found.len()));
+            printer.table(&t);
+        }
+        Command::Webhooks(WebhooksCommand::Serve { listen, db }) => {
+            let token = webhook_token()?;
+            let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
+            let receiver =
+                pax8_sync::receiver::Receiver { store, token, max_body: pax8_sync::receiver::DEFAULT_MAX_BODY };
+            eprintln!("receiving Pax8 webhooks on http://{listen}/webhooks/pax8 into {db}");
+            pax8_sync::receiver::serve(receiver, listen).await.map_err(|e| Failure {
+                message: format!("cannot serve on {listen}: {e}"),
+                code: crate::fail::code::NETWORK,
+            })?;
+        }
+        _ => return Err(Failure::usage("not a local command")),
+    }
+    Ok(())
+}
+
 pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
     if let Command::Auth(cmd) = &cli.command {
         return auth(&cli, cmd, printer).await;
     }
+    // Local commands: the mirror and the receiver need no Pax8 credentials.
+    if matches!(cli.command, Command::Drift { .. } | Command::Webhooks(WebhooksCommand::Serve { .. })) {
+        return local(cli.command, &printer).await;
+    }
     let s = session(&cli, printer).await?;
     let (client, p) = (&s.client, &s.printer);
     match cli.command {
-        Command::Auth(_) => unreachable!("handled above"),
+        // Dispatched above, before a session exists.
+        Command::Auth(_) | Command::Drift { .. } | Command::Webhooks(WebhooksCommand::Serve { .. }) => {
+            return Err(Failure::usage("this command needs no Pax8 session"));
+        }
         Command::Companies(CompaniesCommand::List { paging, city, country, status }) => {
             let paginator = client.companies().list_with(move |mut q| {
                 if let Some(c) = &city {
@@ -747,42 +798,6 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
                 ("snapshots", "Snapshots", Value::from(summary.snapshots)),
                 ("resumed", "Resumed an interrupted sync", Value::from(summary.resumed)),
             ]);
-        }
-        Command::Drift { since, db } => {
-            let days = resolve::days(&since)?;
-            let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
-            let found = pax8_sync::drift(&store, chrono::Duration::days(days), now()?).await.map_err(sync_failure)?;
-            let mut t = Table::new(&[
-                col("subscription_id", "SUBSCRIPTION"),
-                col("product", "PRODUCT"),
-                col("quantity_before", "QTY BEFORE"),
-                col("quantity_now", "QTY NOW"),
-                col("price_before", "PRICE BEFORE"),
-                col("price_now", "PRICE NOW"),
-            ]);
-            for d in &found {
-                t.push(vec![
-                    Value::from(d.subscription_id.clone()),
-                    text(d.product_name.as_ref()),
-                    text(d.quantity_before),
-                    text(d.quantity_now),
-                    text(d.price_before.map(|x| format!("{x:.2}"))),
-                    text(d.price_now.map(|x| format!("{x:.2}"))),
-                ]);
-            }
-            t.footer = Some(format!("{} subscriptions changed in the last {days} days", found.len()));
-            p.table(&t);
-        }
-        Command::Webhooks(WebhooksCommand::Serve { listen, db }) => {
-            let token = webhook_token()?;
-            let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
-            let receiver =
-                pax8_sync::receiver::Receiver { store, token, max_body: pax8_sync::receiver::DEFAULT_MAX_BODY };
-            eprintln!("receiving Pax8 webhooks on http://{listen}/webhooks/pax8 into {db}");
-            pax8_sync::receiver::serve(receiver, listen).await.map_err(|e| Failure {
-                message: format!("cannot serve on {listen}: {e}"),
-                code: crate::fail::code::NETWORK,
-            })?;
         }
         Command::Webhooks(WebhooksCommand::Register { url, topics, name }) => {
             if topics.is_empty() {

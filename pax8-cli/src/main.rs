@@ -4,6 +4,7 @@
 mod commands;
 mod creds;
 mod fail;
+mod logging;
 mod output;
 mod reports;
 mod resolve;
@@ -40,6 +41,10 @@ pub struct Cli {
     /// No colour (also off when NO_COLOR is set or stdout is not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Diagnostics on stderr: -v one line per request and retries, -vv token refreshes, -vvv
+    /// everything of pax8's own crates. RUST_LOG (e.g. `pax8_ext=debug`) replaces this level.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -366,6 +371,7 @@ fn main() -> ExitCode {
     } else {
         Format::Table
     };
+    logging::init(cli.verbose, cli.no_color);
     let printer = Printer::new(format, cli.no_color);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(commands::run(cli, printer)) {

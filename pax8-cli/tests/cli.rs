@@ -287,7 +287,10 @@ fn sync_drift_and_webhooks() {
     assert!(first["inserted"].as_u64().unwrap() > 300 && first["updated"] == 0, "{first}");
     let second: serde_json::Value = serde_json::from_str(&run(&["--json", "sync", "--db", &db])).unwrap();
     assert_eq!((second["inserted"].as_u64(), second["updated"].as_u64()), (Some(0), Some(0)), "{second}");
-    assert!(run(&["drift", "--since", "7d", "--db", &db]).contains("0 subscriptions changed"));
+    // Drift reads only the mirror: no credentials, no simulator.
+    let drift = pax8(&config).args(["drift", "--since", "7d", "--db", &db]).output().unwrap();
+    assert!(drift.status.success(), "{}", String::from_utf8_lossy(&drift.stderr));
+    assert!(String::from_utf8_lossy(&drift.stdout).contains("0 subscriptions changed"));
     let registered = run(&[
         "webhooks",
         "register",
@@ -304,14 +307,15 @@ fn sync_drift_and_webhooks() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2), "no token, no webhook");
 
-    // The receiver, as a process.
+    // The receiver, as a process, without credentials.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin("pax8"))
         .args(["webhooks", "serve", "--listen", &format!("127.0.0.1:{port}"), "--db", &db])
         .env("PAX8_WEBHOOK_TOKEN", "0123456789abcdef-token")
         .env("PAX8_CONFIG_DIR", config.path())
-        .env("PAX8_CLIENT_ID", "unused")
-        .env("PAX8_CLIENT_SECRET", "unused")
+        // The receiver needs no Pax8 credentials.
+        .env_remove("PAX8_CLIENT_ID")
+        .env_remove("PAX8_CLIENT_SECRET")
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -369,4 +373,27 @@ fn version_names_the_crate_version_and_the_commit() {
     // Built from a git checkout (as here and in CI): the commit is the checkout's HEAD.
     let expected = format!("pax8 {} (commit {})", env!("CARGO_PKG_VERSION"), commit.trim());
     assert_eq!(stdout.trim(), expected);
+}
+
+#[test]
+fn verbose_prints_one_line_per_request_on_stderr_and_never_a_secret() {
+    let (code, stdout, quiet_stderr) = run(&["companies", "list", "--size", "2"]);
+    assert_eq!(code, 0);
+    assert!(!quiet_stderr.contains("pax8.request"), "silent by default: {quiet_stderr}");
+    let (code, verbose_stdout, stderr) = run(&["-vvv", "companies", "list", "--size", "2"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, verbose_stdout, "diagnostics never reach stdout");
+    assert!(stderr.contains("pax8.request") && stderr.contains("findCompanies"), "{stderr}");
+    assert!(stderr.contains("new access token"), "token refreshes at -vv and up: {stderr}");
+    for secret in ["Bearer ", "access_token", "client_secret", "sandbox-secret"] {
+        assert!(!stderr.contains(secret), "`{secret}` in: {stderr}");
+    }
+    // RUST_LOG replaces the level chosen by -v.
+    let config = tempfile::tempdir().unwrap();
+    let out = pax8(&config)
+        .env("RUST_LOG", "pax8_ext=debug")
+        .args(["--sandbox", "companies", "list", "--size", "2"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("new access token"));
 }
