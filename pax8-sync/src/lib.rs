@@ -21,7 +21,7 @@
 pub mod receiver;
 
 use chrono::{DateTime, Utc};
-use pax8_api::partner::types::Subscription;
+use pax8_api::partner::types::{Company, Subscription};
 use pax8_ext::{Page, Pax8Client};
 use serde::Serialize;
 use sha2::Digest;
@@ -85,6 +85,16 @@ impl Store {
             }
         }
         tx.commit().await?;
+        // A database created before snapshots recorded their source gains the column.
+        if dyn_query("SELECT source FROM subscription_snapshots WHERE 1 = 0".into())
+            .fetch_optional(&self.pool)
+            .await
+            .is_err()
+        {
+            dyn_query("ALTER TABLE subscription_snapshots ADD COLUMN source TEXT NOT NULL DEFAULT 'sync'".into())
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(())
     }
 
@@ -152,7 +162,7 @@ enum Val {
     Num(Option<f64>),
 }
 
-struct Record {
+pub(crate) struct Record {
     table: &'static str,
     id: String,
     columns: Vec<(&'static str, Val)>,
@@ -160,7 +170,7 @@ struct Record {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Inserted,
     Updated,
     Unchanged,
@@ -188,7 +198,13 @@ fn bind<'q>(
     }
 }
 
-async fn upsert(tx: &mut Transaction<'_, Any>, r: Record, sync_id: &str) -> Result<Outcome, sqlx::Error> {
+/// Writes one mirror row: `data`, the typed columns and the hash together, whoever calls (a
+/// sync, with its id recorded as `last_seen_sync`, or a webhook, with `None`).
+pub(crate) async fn upsert(
+    tx: &mut Transaction<'_, Any>,
+    r: Record,
+    sync_id: Option<&str>,
+) -> Result<Outcome, sqlx::Error> {
     let h = hash(&r.data);
     let existing = dyn_query(format!("SELECT hash, removed_at FROM {} WHERE id = $1", r.table))
         .bind(r.id.clone())
@@ -209,25 +225,28 @@ async fn upsert(tx: &mut Transaction<'_, Any>, r: Record, sync_id: &str) -> Resu
             for (_, v) in &r.columns {
                 q = bind(q, v);
             }
-            q.bind(r.data.clone()).bind(h).bind(sync_id.to_string()).execute(&mut **tx).await?;
+            q.bind(r.data.clone()).bind(h).bind(sync_id.map(str::to_string)).execute(&mut **tx).await?;
             Ok(Outcome::Inserted)
         }
         Some(row) => {
             let old: String = row.try_get("hash")?;
             let removed: Option<String> = row.try_get("removed_at")?;
             if old == h && removed.is_none() {
-                dyn_query(format!("UPDATE {} SET last_seen_sync = $1 WHERE id = $2", r.table))
-                    .bind(sync_id.to_string())
-                    .bind(r.id.clone())
-                    .execute(&mut **tx)
-                    .await?;
+                if let Some(sync_id) = sync_id {
+                    dyn_query(format!("UPDATE {} SET last_seen_sync = $1 WHERE id = $2", r.table))
+                        .bind(sync_id.to_string())
+                        .bind(r.id.clone())
+                        .execute(&mut **tx)
+                        .await?;
+                }
                 return Ok(Outcome::Unchanged);
             }
             let sets: Vec<String> =
                 r.columns.iter().enumerate().map(|(i, (name, _))| format!("{name} = ${}", i + 1)).collect();
             let n = r.columns.len();
             let sql = format!(
-                "UPDATE {} SET {}, data = ${}, hash = ${}, last_seen_sync = ${}, removed_at = NULL WHERE id = ${}",
+                "UPDATE {} SET {}, data = ${}, hash = ${}, last_seen_sync = COALESCE(${}, last_seen_sync), removed_at = NULL \
+                 WHERE id = ${}",
                 r.table,
                 sets.join(", "),
                 n + 1,
@@ -239,13 +258,34 @@ async fn upsert(tx: &mut Transaction<'_, Any>, r: Record, sync_id: &str) -> Resu
             for (_, v) in &r.columns {
                 q = bind(q, v);
             }
-            q.bind(r.data.clone()).bind(h).bind(sync_id.to_string()).bind(r.id.clone()).execute(&mut **tx).await?;
+            q.bind(r.data.clone())
+                .bind(h)
+                .bind(sync_id.map(str::to_string))
+                .bind(r.id.clone())
+                .execute(&mut **tx)
+                .await?;
             Ok(Outcome::Updated)
         }
     }
 }
 
-fn subscription_record(s: &Subscription) -> Option<Record> {
+/// The mirror row of a company (None without an id).
+pub(crate) fn company_record(c: &Company) -> Option<Record> {
+    Some(Record {
+        table: "companies",
+        id: c.id?.to_string(),
+        columns: vec![
+            ("name", Val::Text(Some(c.name.clone()))),
+            ("status", text(c.status.as_ref())),
+            ("city", text(c.address.city.as_ref())),
+            ("country", text(c.address.country.as_ref())),
+        ],
+        data: json(c),
+    })
+}
+
+/// The mirror row of a subscription (None without an id).
+pub(crate) fn subscription_record(s: &Subscription) -> Option<Record> {
     Some(Record {
         table: "subscriptions",
         id: s.id?.to_string(),
@@ -262,6 +302,43 @@ fn subscription_record(s: &Subscription) -> Option<Record> {
         ],
         data: json(s),
     })
+}
+
+/// Who took a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SnapshotSource {
+    Sync,
+    Webhook,
+}
+
+/// Records a subscription's quantity, price and status as `source` saw them at `taken_at`
+/// (one row per sync, or per webhook event with `sync_id` set to `webhook:<event id>`).
+pub(crate) async fn snapshot(
+    tx: &mut Transaction<'_, Any>,
+    sync_id: &str,
+    subscription_id: &str,
+    taken_at: DateTime<Utc>,
+    s: &Subscription,
+    source: SnapshotSource,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO subscription_snapshots (sync_id, subscription_id, taken_at, quantity, price, status, source) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sync_id, subscription_id) DO UPDATE SET \
+         taken_at = excluded.taken_at, quantity = excluded.quantity, price = excluded.price, status = excluded.status",
+    )
+    .bind(sync_id.to_string())
+    .bind(subscription_id.to_string())
+    .bind(taken_at.to_rfc3339())
+    .bind(s.quantity)
+    .bind(s.price)
+    .bind(s.status.as_ref().map(|x| x.to_string()))
+    .bind(match source {
+        SnapshotSource::Sync => "sync",
+        SnapshotSource::Webhook => "webhook",
+    })
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The resources in sync order.
@@ -421,20 +498,9 @@ async fn sync_companies(run: &mut Run<'_>, number: u32) -> Result<(), SyncError>
     }
     let mut tx = run.store.pool.begin().await?;
     for c in &page.items {
-        let Some(id) = c.id else { continue };
+        let Some(record) = company_record(c) else { continue };
         run.summary.fetched += 1;
-        let record = Record {
-            table: "companies",
-            id: id.to_string(),
-            columns: vec![
-                ("name", Val::Text(Some(c.name.clone()))),
-                ("status", text(c.status.as_ref())),
-                ("city", text(c.address.city.as_ref())),
-                ("country", text(c.address.country.as_ref())),
-            ],
-            data: json(c),
-        };
-        let o = upsert(&mut tx, record, &run.sync_id).await?;
+        let o = upsert(&mut tx, record, Some(&run.sync_id)).await?;
         run.count(o);
     }
     for (company, list) in contacts {
@@ -451,7 +517,7 @@ async fn sync_companies(run: &mut Run<'_>, number: u32) -> Result<(), SyncError>
                 ],
                 data: json(&x),
             };
-            let o = upsert(&mut tx, record, &run.sync_id).await?;
+            let o = upsert(&mut tx, record, Some(&run.sync_id)).await?;
             run.count(o);
         }
     }
@@ -475,7 +541,7 @@ async fn sync_products(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> 
             ],
             data: json(p),
         };
-        let o = upsert(&mut tx, record, &run.sync_id).await?;
+        let o = upsert(&mut tx, record, Some(&run.sync_id)).await?;
         run.count(o);
     }
     let last = run.is_last(&page, number);
@@ -489,21 +555,9 @@ async fn sync_subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), SyncEr
         let Some(record) = subscription_record(s) else { continue };
         run.summary.fetched += 1;
         let id = record.id.clone();
-        let o = upsert(&mut tx, record, &run.sync_id).await?;
+        let o = upsert(&mut tx, record, Some(&run.sync_id)).await?;
         run.count(o);
-        sqlx::query(
-            "INSERT INTO subscription_snapshots (sync_id, subscription_id, taken_at, quantity, price, status) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sync_id, subscription_id) DO UPDATE SET \
-             taken_at = excluded.taken_at, quantity = excluded.quantity, price = excluded.price, status = excluded.status",
-        )
-        .bind(run.sync_id.clone())
-        .bind(id)
-        .bind(run.options.now.to_rfc3339())
-        .bind(s.quantity)
-        .bind(s.price)
-        .bind(s.status.as_ref().map(|x| x.to_string()))
-        .execute(&mut *tx)
-        .await?;
+        snapshot(&mut tx, &run.sync_id, &id, run.options.now, s, SnapshotSource::Sync).await?;
         run.summary.snapshots += 1;
     }
     let last = run.is_last(&page, number);
@@ -533,7 +587,7 @@ async fn sync_invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> 
             ],
             data: json(i),
         };
-        let o = upsert(&mut tx, record, &run.sync_id).await?;
+        let o = upsert(&mut tx, record, Some(&run.sync_id)).await?;
         run.count(o);
     }
     for (invoice, list) in items {
@@ -554,7 +608,7 @@ async fn sync_invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> 
                 ],
                 data: json(&it),
             };
-            let o = upsert(&mut tx, record, &run.sync_id).await?;
+            let o = upsert(&mut tx, record, Some(&run.sync_id)).await?;
             run.count(o);
         }
     }
@@ -593,7 +647,7 @@ async fn sync_usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
                 ],
                 data: json(&u),
             };
-            let o = upsert(&mut tx, record, &run.sync_id).await?;
+            let o = upsert(&mut tx, record, Some(&run.sync_id)).await?;
             run.count(o);
         }
     }
@@ -626,46 +680,55 @@ pub struct Drift {
     pub price_now: Option<f64>,
 }
 
-/// Changes between the latest finished sync and the last one finished before `now - since`
-/// (or the first one, if all are more recent).
+/// Subscriptions whose quantity or price changed: for each, its latest snapshot (from a sync or
+/// a webhook) against the last one taken at or before `now - since` (or its first, if all are
+/// more recent).
 pub async fn drift(store: &Store, since: chrono::Duration, now: DateTime<Utc>) -> Result<Vec<Drift>, SyncError> {
-    let syncs = sqlx::query("SELECT id, started_at FROM syncs WHERE status = 'finished' ORDER BY started_at")
-        .fetch_all(&store.pool)
-        .await?;
-    let syncs: Vec<(String, String)> = syncs
-        .iter()
-        .map(|r| Ok((r.try_get::<String, _>("id")?, r.try_get::<String, _>("started_at")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    let (Some(first), Some(latest)) = (syncs.first(), syncs.last()) else { return Ok(Vec::new()) };
     let cutoff = (now - since).to_rfc3339();
-    let baseline = syncs.iter().rev().find(|(_, at)| *at <= cutoff).unwrap_or(first);
-    if baseline.0 == latest.0 {
-        return Ok(Vec::new());
-    }
+    // RFC 3339 in UTC throughout: text order is time order.
     let rows = sqlx::query(
-        "SELECT a.subscription_id AS id, a.quantity AS q0, b.quantity AS q1, a.price AS p0, b.price AS p1, \
+        "SELECT n.subscription_id AS id, n.taken_at AS taken_at, n.quantity AS quantity, n.price AS price, \
          s.company_id AS company_id, s.product_name AS product_name \
-         FROM subscription_snapshots a JOIN subscription_snapshots b ON a.subscription_id = b.subscription_id \
-         LEFT JOIN subscriptions s ON s.id = a.subscription_id \
-         WHERE a.sync_id = $1 AND b.sync_id = $2 ORDER BY a.subscription_id",
+         FROM subscription_snapshots n LEFT JOIN subscriptions s ON s.id = n.subscription_id \
+         ORDER BY n.subscription_id, n.taken_at",
     )
-    .bind(baseline.0.clone())
-    .bind(latest.0.clone())
     .fetch_all(&store.pool)
     .await?;
+    struct Seen {
+        taken_at: String,
+        quantity: Option<f64>,
+        price: Option<f64>,
+    }
     let mut out = Vec::new();
-    for r in rows {
-        let (q0, q1): (Option<f64>, Option<f64>) = (r.try_get("q0")?, r.try_get("q1")?);
-        let (p0, p1): (Option<f64>, Option<f64>) = (r.try_get("p0")?, r.try_get("p1")?);
-        if q0 != q1 || p0 != p1 {
+    let mut index = 0;
+    while index < rows.len() {
+        let id: String = rows[index].try_get("id")?;
+        let (mut baseline, mut latest): (Option<Seen>, Option<Seen>) = (None, None);
+        let start = index;
+        while index < rows.len() && rows[index].try_get::<String, _>("id")? == id {
+            let r = &rows[index];
+            let seen =
+                Seen { taken_at: r.try_get("taken_at")?, quantity: r.try_get("quantity")?, price: r.try_get("price")? };
+            if baseline.is_none() || seen.taken_at <= cutoff {
+                baseline = Some(Seen { taken_at: seen.taken_at.clone(), ..seen });
+                latest = None;
+            } else {
+                latest = Some(seen);
+            }
+            index += 1;
+        }
+        if let (Some(before), Some(now)) = (baseline, latest)
+            && (before.quantity != now.quantity || before.price != now.price)
+        {
+            let r = &rows[start];
             out.push(Drift {
-                subscription_id: r.try_get("id")?,
+                subscription_id: id,
                 company_id: r.try_get("company_id")?,
                 product_name: r.try_get("product_name")?,
-                quantity_before: q0,
-                quantity_now: q1,
-                price_before: p0,
-                price_now: p1,
+                quantity_before: before.quantity,
+                quantity_now: now.quantity,
+                price_before: before.price,
+                price_now: now.price,
             });
         }
     }

@@ -17,6 +17,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use pax8_api::partner::types::{Company, Subscription};
 use pax8_ext::SecretString;
 use serde_json::{Value, json};
 use sha2::Digest;
@@ -251,7 +252,7 @@ pub async fn handle(store: &Store, body: &[u8]) -> Result<Handled, SyncError> {
         return Ok(Handled::Rejected { id: event_id, topic, reason });
     }
     let topic = topic.unwrap_or_default();
-    let outcome = apply(&mut tx, &topic, &payload).await;
+    let outcome = apply(&mut tx, &event_id, &topic, &payload).await;
     let (status, reason, handled) = match outcome {
         Ok(true) => ("applied", None, Handled::Applied { id: event_id.clone(), topic }),
         Ok(false) => ("stored", None, Handled::Stored { id: event_id.clone(), topic }),
@@ -276,92 +277,99 @@ fn field<'a>(payload: &'a Value, names: &[&str]) -> Option<&'a Value> {
 }
 
 /// Applies an event to the mirror; Ok(false) when the topic changes nothing.
-async fn apply(tx: &mut sqlx::Transaction<'_, sqlx::Any>, topic: &str, payload: &Value) -> Result<bool, ApplyError> {
+///
+/// The event's fields are merged into the stored object, which is decoded as the API's type and
+/// written through the same path as a sync ([`crate::upsert`]): `data`, the typed columns and
+/// the hash change together, and a subscription gains a snapshot with source `webhook`. The
+/// receiver needs no Pax8 credentials, so it does not fetch the object; the next sync replaces
+/// the row with the API's version if it differs (and only then reports it updated).
+async fn apply(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    event_id: &str,
+    topic: &str,
+    payload: &Value,
+) -> Result<bool, ApplyError> {
     let db = ApplyError::Database;
     if topic.starts_with("SUBSCRIPTION_") {
         let id = field(payload, &["subscriptionId", "id"])
             .and_then(Value::as_str)
             .ok_or("no subscriptionId in payloadData")?;
-        uuid::Uuid::parse_str(id).map_err(|_| format!("subscriptionId `{id}` is not a UUID"))?;
-        let status = if topic == "SUBSCRIPTION_CANCELLED" {
-            Some("Cancelled".to_string())
-        } else {
-            field(payload, &["status"]).and_then(Value::as_str).map(str::to_string)
-        };
-        let quantity = quantity(payload)?;
-        let price = field(payload, &["price"]).and_then(Value::as_f64);
-        let company = field(payload, &["companyId"]).and_then(Value::as_str).map(str::to_string);
-        let exists = sqlx::query("SELECT id FROM subscriptions WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db)?;
-        if exists.is_some() {
-            sqlx::query(
-                "UPDATE subscriptions SET quantity = COALESCE($1, quantity), price = COALESCE($2, price), \
-                 status = COALESCE($3, status), removed_at = NULL WHERE id = $4",
-            )
-            .bind(quantity)
-            .bind(price)
-            .bind(status)
-            .bind(id.to_string())
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
-        } else {
-            let data = payload.to_string();
-            let hash: String = sha2::Sha256::digest(data.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-            sqlx::query(
-                "INSERT INTO subscriptions (id, company_id, quantity, price, status, data, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(id.to_string())
-            .bind(company)
-            .bind(quantity)
-            .bind(price)
-            .bind(status.or(Some("Active".into())))
-            .bind(data)
-            .bind(hash)
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
+        let id = uuid::Uuid::parse_str(id).map_err(|_| format!("subscriptionId `{id}` is not a UUID"))?;
+        quantity(payload)?;
+        let mut merged = merge(stored(tx, "subscriptions", id).await.map_err(db)?, payload, "subscriptionId", id);
+        if topic == "SUBSCRIPTION_CANCELLED" {
+            merged["status"] = Value::from("Cancelled");
         }
+        let subscription: Subscription =
+            serde_json::from_value(merged).map_err(|e| format!("payloadData does not describe a subscription: {e}"))?;
+        let record = crate::subscription_record(&subscription).ok_or("no subscriptionId in payloadData")?;
+        crate::upsert(tx, record, None).await.map_err(db)?;
+        crate::snapshot(
+            tx,
+            &format!("webhook:{event_id}"),
+            &id.to_string(),
+            chrono::Utc::now(),
+            &subscription,
+            crate::SnapshotSource::Webhook,
+        )
+        .await
+        .map_err(db)?;
         return Ok(true);
     }
     if topic.starts_with("COMPANY_") {
         let id = field(payload, &["companyId", "id"]).and_then(Value::as_str).ok_or("no companyId in payloadData")?;
-        uuid::Uuid::parse_str(id).map_err(|_| format!("companyId `{id}` is not a UUID"))?;
-        let name = field(payload, &["name"]).and_then(Value::as_str).map(str::to_string);
-        let status = field(payload, &["status"]).and_then(Value::as_str).map(str::to_string);
-        let exists = sqlx::query("SELECT id FROM companies WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db)?;
-        if exists.is_some() {
-            sqlx::query("UPDATE companies SET name = COALESCE($1, name), status = COALESCE($2, status), removed_at = NULL WHERE id = $3")
-                .bind(name)
-                .bind(status)
-                .bind(id.to_string())
-                .execute(&mut **tx)
-                .await
-                .map_err(db)?;
-        } else {
-            let name = name.ok_or("a new company needs a name")?;
-            let data = payload.to_string();
-            let hash: String = sha2::Sha256::digest(data.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-            sqlx::query("INSERT INTO companies (id, name, status, data, hash) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id.to_string())
-                .bind(name)
-                .bind(status)
-                .bind(data)
-                .bind(hash)
-                .execute(&mut **tx)
-                .await
-                .map_err(db)?;
+        let id = uuid::Uuid::parse_str(id).map_err(|_| format!("companyId `{id}` is not a UUID"))?;
+        let before = stored(tx, "companies", id).await.map_err(db)?;
+        if before.is_none() && field(payload, &["name"]).is_none() {
+            return Err("a new company needs a name".into());
         }
+        let mut merged = merge(before, payload, "companyId", id);
+        // The address may come later (a sync fills it): an empty one until then.
+        if merged.get("address").is_none_or(Value::is_null) {
+            merged["address"] = Value::Object(Default::default());
+        }
+        let company: Company =
+            serde_json::from_value(merged).map_err(|e| format!("payloadData does not describe a company: {e}"))?;
+        let record = crate::company_record(&company).ok_or("no companyId in payloadData")?;
+        crate::upsert(tx, record, None).await.map_err(db)?;
         return Ok(true);
     }
     Ok(false)
+}
+
+/// The stored object of a mirror row, if there is one and it is a JSON object.
+async fn stored(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    table: &str,
+    id: uuid::Uuid,
+) -> Result<Option<serde_json::Map<String, Value>>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT data FROM {table} WHERE id = $1")))
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    let data: Option<String> = match row {
+        Some(row) => sqlx::Row::try_get(&row, "data")?,
+        None => None,
+    };
+    Ok(data.and_then(|d| serde_json::from_str::<Value>(&d).ok()).and_then(|v| match v {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }))
+}
+
+/// `before` with every non-null field of `payload` laid over it; the event's own id field
+/// (`subscriptionId`, `companyId`) becomes the object's `id`.
+fn merge(before: Option<serde_json::Map<String, Value>>, payload: &Value, id_field: &str, id: uuid::Uuid) -> Value {
+    let mut merged = before.unwrap_or_default();
+    if let Some(fields) = payload.as_object() {
+        for (name, value) in fields {
+            if name != id_field && !value.is_null() {
+                merged.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    merged.insert("id".into(), Value::from(id.to_string()));
+    Value::Object(merged)
 }
 
 #[cfg(test)]

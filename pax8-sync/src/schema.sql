@@ -71,6 +71,8 @@ CREATE TABLE IF NOT EXISTS subscription_snapshots (
     quantity DOUBLE PRECISION,
     price DOUBLE PRECISION,
     status TEXT,
+    -- 'sync' or 'webhook' (then sync_id is 'webhook:<event id>').
+    source TEXT NOT NULL DEFAULT 'sync',
     PRIMARY KEY (sync_id, subscription_id)
 );
 CREATE TABLE IF NOT EXISTS invoices (

@@ -425,3 +425,135 @@ async fn postgres_variant() {
     let now: chrono::DateTime<chrono::Utc> = "2026-12-30T12:00:00Z".parse().unwrap();
     assert!(pax8_sync::drift(&store, chrono::Duration::days(7), now).await.unwrap().is_empty());
 }
+
+/// One subscription row as the mirror holds it: quantity and status columns, stored JSON, hash.
+async fn row(store: &Store, id: uuid::Uuid) -> (f64, String, serde_json::Value, String) {
+    let r = sqlx::query("SELECT quantity, status, data, hash FROM subscriptions WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let data: String = r.get("data");
+    (r.get("quantity"), r.get("status"), serde_json::from_str(&data).unwrap(), r.get("hash"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_updates_data_columns_hash_and_snapshot_together_so_sync_and_drift_agree() {
+    let s = sandbox(3, Faults::default()).await;
+    let c = client(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "one-path.db").await;
+    sync(&store, &c, &SyncOptions { now: "2026-11-20T12:00:00Z".parse().unwrap(), ..opts(50) }, &|_, _| {})
+        .await
+        .unwrap();
+    let url = start_receiver(&store).await;
+    let http = reqwest::Client::new();
+    let send = |body: serde_json::Value| http.post(&url).header("authorization", "Bearer wh-token").json(&body).send();
+    let sub = s.with_world(|w| {
+        w.subscriptions.iter().find(|x| x.status.as_ref().unwrap().as_str() == "Active").unwrap().clone()
+    });
+    let id = sub.id.unwrap();
+    let before = sub.quantity.unwrap();
+    let (_, _, _, old_hash) = row(&store, id).await;
+
+    // The change happens in Pax8 (through the API) and its webhook arrives.
+    c.subscriptions().update_quantity(id, before as i64 + 5).await.unwrap();
+    let event = serde_json::json!({"id": "evt-q", "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"},
+        "payloadData": {"subscriptionId": id, "quantity": before as i64 + 5}});
+    assert_eq!(send(event).await.unwrap().status(), 200);
+    let (quantity, status, data, hash) = row(&store, id).await;
+    assert_eq!(quantity, before + 5.0, "typed column");
+    assert_eq!(data["quantity"], serde_json::json!(before + 5.0), "stored JSON");
+    assert_eq!(data["productId"], serde_json::json!(sub.product_id.unwrap()), "the other fields kept");
+    assert_ne!(hash, old_hash, "hash");
+    assert_eq!(status, "Active");
+    let snapshot = sqlx::query("SELECT sync_id, quantity, source FROM subscription_snapshots WHERE source = 'webhook'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(snapshot.get::<String, _>("sync_id"), "webhook:evt-q");
+    assert_eq!(snapshot.get::<f64, _>("quantity"), before + 5.0);
+
+    // Drift sees the webhook's change; the next sync finds the row already as the API has it.
+    let now = chrono::Utc::now();
+    let drift = pax8_sync::drift(&store, chrono::Duration::days(7), now).await.unwrap();
+    assert!(
+        drift.iter().any(|d| d.subscription_id == id.to_string() && d.quantity_now == Some(before + 5.0)),
+        "{drift:?}"
+    );
+    // The event carried only the quantity; the API also moved `updatedDate`, so the next sync
+    // updates exactly this row, and the quantity stays.
+    let next = sync(&store, &c, &SyncOptions { now, ..opts(50) }, &|_, _| {}).await.unwrap();
+    assert_eq!(next.updated, 1, "{next:?}");
+    assert_eq!(row(&store, id).await.0, before + 5.0);
+    // An event carrying the whole object (as the API returns it) leaves nothing for a sync to fix.
+    c.subscriptions().update_quantity(id, before as i64 + 6).await.unwrap();
+    let mut whole = serde_json::to_value(c.subscriptions().get(id).await.unwrap()).unwrap();
+    whole["subscriptionId"] = whole["id"].take();
+    let event =
+        serde_json::json!({"id": "evt-w", "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"}, "payloadData": whole});
+    assert_eq!(send(event).await.unwrap().status(), 200);
+    let hash = row(&store, id).await.3;
+    let next = sync(&store, &c, &SyncOptions { now: chrono::Utc::now(), ..opts(50) }, &|_, _| {}).await.unwrap();
+    assert_eq!((next.updated, next.inserted), (0, 0), "the webhook wrote exactly what the API holds: {next:?}");
+    assert_eq!(row(&store, id).await.3, hash);
+
+    // An UPDATED event may carry the status itself.
+    let event = serde_json::json!({"id": "evt-s", "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"},
+        "payloadData": {"subscriptionId": id, "status": "Cancelled"}});
+    assert_eq!(send(event).await.unwrap().status(), 200);
+    let (_, status, data, _) = row(&store, id).await;
+    assert_eq!((status.as_str(), data["status"].as_str()), ("Cancelled", Some("Cancelled")));
+    // A payload that cannot describe a subscription is rejected with its reason, nothing written.
+    let event = serde_json::json!({"id": "evt-bad", "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"},
+        "payloadData": {"subscriptionId": id, "price": "a lot"}});
+    let answer = send(event).await.unwrap();
+    assert_eq!(answer.status(), 422);
+    assert!(answer.text().await.unwrap().contains("does not describe a subscription"));
+    assert_eq!(row(&store, id).await.2["status"], "Cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_without_a_topic_or_an_object_payload_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "reject.db").await;
+    let url = start_receiver(&store).await;
+    let http = reqwest::Client::new();
+    for (body, reason) in [
+        (serde_json::json!({"id": "e1", "payloadData": {}}), "no topic"),
+        (
+            serde_json::json!({"id": "e2", "webhookTopic": {"topic": "COMPANY_UPDATED"}, "payloadData": [1]}),
+            "no payloadData object",
+        ),
+    ] {
+        let answer = http.post(&url).header("authorization", "Bearer wh-token").json(&body).send().await.unwrap();
+        assert_eq!(answer.status(), 422, "{body}");
+        assert!(answer.text().await.unwrap().contains(reason));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_from_before_snapshot_sources_gains_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    sqlx::any::install_default_drivers();
+    let old = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE subscription_snapshots (sync_id TEXT NOT NULL, subscription_id TEXT NOT NULL, taken_at TEXT NOT NULL, \
+         quantity DOUBLE PRECISION, price DOUBLE PRECISION, status TEXT, PRIMARY KEY (sync_id, subscription_id))",
+    )
+    .execute(&old)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO subscription_snapshots VALUES ('s1', 'x', '2026-01-01T00:00:00+00:00', 1, 2, 'Active')")
+        .execute(&old)
+        .await
+        .unwrap();
+    old.close().await;
+    let store = Store::open(&url).await.unwrap();
+    let source: String =
+        sqlx::query("SELECT source FROM subscription_snapshots").fetch_one(store.pool()).await.unwrap().get("source");
+    assert_eq!(source, "sync", "old snapshots came from syncs");
+    // Opening again changes nothing.
+    Store::open(&url).await.unwrap();
+}
