@@ -76,6 +76,7 @@ pub fn generate(document: &str, module: &str, spec_file: &str, doc: &Value, enum
         })
         .ok_or_else(|| GenError::Generate { document: document.to_string(), reason: "no `types` module".into() })?;
     derive_default(&mut types.1);
+    null_lists_as_empty(&mut types.1);
     for e in enums {
         types.1.push(syn::parse2(open_enum_tokens(e)).expect("open enum tokens parse"));
     }
@@ -173,6 +174,27 @@ fn derive_default(items: &mut [syn::Item]) {
             && !without.contains(&s.ident.to_string())
         {
             s.attrs.push(syn::parse_quote!(#[derive(Default)]));
+        }
+    }
+}
+
+/// Every list field reads `null` as an empty list: the server sends `null` where the document
+/// promises an array, and one such field must not fail a whole page.
+fn null_lists_as_empty(items: &mut [syn::Item]) {
+    for item in items.iter_mut() {
+        let syn::Item::Struct(syn::ItemStruct { attrs, fields: syn::Fields::Named(named), .. }) = item else {
+            continue;
+        };
+        // Only the serde types (the builder structs hold `Result`s).
+        if !attrs.iter().any(|a| a.path().is_ident("derive") && quote!(#a).to_string().contains("Deserialize")) {
+            continue;
+        }
+        for field in named.named.iter_mut() {
+            let is_list =
+                matches!(&field.ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec"));
+            if is_list {
+                field.attrs.push(syn::parse_quote!(#[serde(deserialize_with = "crate::null_as_empty")]));
+            }
         }
     }
 }

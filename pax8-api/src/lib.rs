@@ -42,6 +42,16 @@ pub use error_body::{ErrorBody, ErrorDetail};
 pub use secret::SecretString;
 pub use token::{TokenRequest, TokenResponse};
 
+/// Reads a list that may be `null` as empty (used by every generated list field).
+#[doc(hidden)]
+pub fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Ok(<Option<Vec<T>> as serde::Deserialize>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 /// One operation of a document: what the generated `OPERATIONS` tables hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Operation {

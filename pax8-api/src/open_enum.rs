@@ -50,7 +50,16 @@ macro_rules! open_enum {
             fn from(value: &str) -> Self {
                 match value {
                     $($value $(| $alias)* => Self::$variant,)*
-                    other => Self::Unknown(other.to_string()),
+                    // The server is not consistent about case and separators ("Flat" for
+                    // "flat", "One-time" for "One-Time"): those still name the known value.
+                    other => {
+                        $(
+                            if [$value $(, $alias)*].iter().any(|known| $crate::open_enum::same_word(known, other)) {
+                                return Self::$variant;
+                            }
+                        )*
+                        Self::Unknown(other.to_string())
+                    }
                 }
             }
         }
@@ -98,6 +107,16 @@ macro_rules! open_enum {
     };
 }
 
+/// Whether `a` and `b` are the same word ignoring ASCII case and every character that is not a
+/// letter or digit (`"One-time"`, `"ONE_TIME"` and `"One-Time"` are). Used by [`open_enum!`].
+#[doc(hidden)]
+pub fn same_word(a: &str, b: &str) -> bool {
+    let letters =
+        |s: &str| s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect::<Vec<_>>();
+    let (a, b) = (letters(a), letters(b));
+    !a.is_empty() && a == b
+}
+
 #[cfg(test)]
 mod tests {
     crate::open_enum! {
@@ -123,5 +142,21 @@ mod tests {
         assert_eq!("Monthly".parse::<Term>().unwrap(), Term::Monthly);
         assert_eq!(Term::X2Year.to_string(), "2-Year");
         assert_eq!(Term::KNOWN, ["Monthly", "2-Year"]);
+    }
+
+    #[test]
+    fn case_and_separators_do_not_make_a_known_value_unknown() {
+        for wire in ["monthly", "MONTHLY", "2-year", "2_YEAR", "2year"] {
+            let term: Term = serde_json::from_str(&format!("\"{wire}\"")).unwrap();
+            assert!(term.is_known(), "{wire}");
+        }
+        // The canonical spelling goes back out.
+        assert_eq!(Term::from("2_year").to_string(), "2-Year");
+        for other in ["", "-", "Month", "Monthlyy", "2-Years"] {
+            assert_eq!(Term::from(other), Term::Unknown(other.into()), "{other:?}");
+        }
+        assert!(super::same_word("One-time", "One-Time"));
+        assert!(!super::same_word("", ""));
+        assert!(!super::same_word("a", "b"));
     }
 }

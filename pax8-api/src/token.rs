@@ -16,12 +16,12 @@ pub struct TokenRequest {
     pub grant_type: String,
 }
 
-/// Token response. The older camelCase form (`accessToken`, `expiresIn`, `tokenType`) is
-/// accepted too.
+/// Token response. The older camelCase forms (`accessToken` or `token`, `expiresIn`,
+/// `tokenType`: the token-manager form in Pax8's authentication guide) are accepted too.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenResponse {
     /// The bearer token (never printed by `Debug`).
-    #[serde(alias = "accessToken")]
+    #[serde(alias = "accessToken", alias = "token")]
     pub access_token: String,
     /// Lifetime in seconds (the documents say 86400). A number, or a string holding one;
     /// anything else reads as absent rather than failing the token.

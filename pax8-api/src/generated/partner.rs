@@ -109,6 +109,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct Company {
+        #[serde(default = "defaults::company_address")]
         pub address: Address,
         ///Value is ```true``` if Pax8 handles billing transactions, value is ```false``` if partner handles billing transactions
         #[serde(
@@ -118,6 +119,7 @@ pub mod types {
         pub bill_on_behalf_of_enabled: ::std::option::Option<bool>,
         ///Optional array of contacts to create with the company. Including contacts during company creation will set the company status to "Active" immediately.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub contacts: ::std::vec::Vec<Contact>,
         ///An external ID that can be assigned to the company for reference
         #[serde(
@@ -221,6 +223,7 @@ pub mod types {
         )]
         pub created_date: ::std::option::Option<::std::string::String>,
         ///The email
+        #[serde(default)]
         pub email: ::std::string::String,
         ///The first name
         #[serde(rename = "firstName")]
@@ -232,8 +235,10 @@ pub mod types {
         #[serde(rename = "lastName")]
         pub last_name: ::std::string::String,
         ///The phone number
+        #[serde(default)]
         pub phone: ::std::string::String,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub types: ::std::vec::Vec<ContactType>,
     }
     impl Contact {
@@ -296,6 +301,7 @@ pub mod types {
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub provisioning_details: ::std::vec::Vec<ProvisioningDetail>,
         ///Whole Number
         pub quantity: f64,
@@ -327,6 +333,7 @@ pub mod types {
         )]
         pub is_scheduled: ::std::option::Option<bool>,
         #[serde(rename = "lineItems")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub line_items: ::std::vec::Vec<CreateLineItem>,
         #[serde(
             rename = "orderedBy",
@@ -361,12 +368,14 @@ pub mod types {
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub commitment_dependencies: ::std::vec::Vec<Commitment>,
         #[serde(
             rename = "productDependencies",
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub product_dependencies: ::std::vec::Vec<ProductDependency>,
     }
     impl Dependencies {
@@ -379,6 +388,7 @@ pub mod types {
     pub struct Error {
         ///Additional API failures
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub details: ::std::vec::Vec<ErrorDetail>,
         ///The path called
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -423,6 +433,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FindAllProductsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<Product>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<Page>,
@@ -436,6 +447,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FindCompaniesResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<Company>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<Page>,
@@ -449,6 +461,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FindOrdersResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<Order>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<Page>,
@@ -462,6 +475,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FindPartnerDraftInvoiceItemsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<InvoiceItem>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<Page>,
@@ -475,6 +489,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FindPartnerInvoiceItemsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<InvoiceItem>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<Page>,
@@ -488,6 +503,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FindPartnerInvoicesResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<Invoice>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<Page>,
@@ -501,6 +517,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FindPricingByProductIdResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<Pricing>,
     }
     impl FindPricingByProductIdResponse {
@@ -512,6 +529,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FindProvisionDetailsByProductIdResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<ProvisioningDetail>,
     }
     impl FindProvisionDetailsByProductIdResponse {
@@ -523,6 +541,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FindSubscriptionHistoryBySubscriptionIdResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<Subscription>,
     }
     impl FindSubscriptionHistoryBySubscriptionIdResponse {
@@ -534,6 +553,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FindSubscriptionUsageSummariesResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<UsageSummary>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<Page>,
@@ -547,6 +567,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FindSubscriptionsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<Subscription>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<Page>,
@@ -560,6 +581,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct FindUsageLinesResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<UsageLine>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<Page>,
@@ -573,6 +595,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     pub struct GetCompaniesByCompanyIdContactsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<Contact>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub page: ::std::option::Option<Page>,
@@ -858,6 +881,7 @@ pub mod types {
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub provisioning_details: ::std::vec::Vec<ProvisioningDetail>,
         ///Whole Number
         pub quantity: f64,
@@ -894,6 +918,7 @@ pub mod types {
         )]
         pub is_scheduled: ::std::option::Option<bool>,
         #[serde(rename = "lineItems")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub line_items: ::std::vec::Vec<LineItem>,
         #[serde(
             rename = "orderedBy",
@@ -993,6 +1018,7 @@ pub mod types {
         pub product_name: ::std::option::Option<::std::string::String>,
         ///A list of rates
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub rates: ::std::vec::Vec<Rate>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<crate::partner::types::PricingType>,
@@ -1063,6 +1089,7 @@ pub mod types {
         pub name: ::std::option::Option<::std::string::String>,
         ///A list of products that satisfy the constraint
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub products: ::std::vec::Vec<Product>,
     }
     impl ProductDependency {
@@ -1138,6 +1165,7 @@ pub mod types {
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub possible_values: ::std::vec::Vec<::std::string::String>,
         #[serde(
             rename = "valueType",
@@ -1148,6 +1176,7 @@ pub mod types {
         >,
         ///A list of values based on the ```valuetype``` and ```possibleValues```
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub values: ::std::vec::Vec<::std::string::String>,
     }
     impl ProvisioningDetail {
@@ -1268,6 +1297,7 @@ pub mod types {
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub provisioning_details: ::std::vec::Vec<ProvisioningDetail>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub quantity: ::std::option::Option<f64>,
@@ -1910,7 +1940,7 @@ pub mod types {
         impl ::std::default::Default for Company {
             fn default() -> Self {
                 Self {
-                    address: Err("no value supplied for address".to_string()),
+                    address: Ok(super::defaults::company_address()),
                     bill_on_behalf_of_enabled: Ok(Default::default()),
                     contacts: Ok(Default::default()),
                     external_id: Ok(Default::default()),
@@ -2367,11 +2397,11 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     created_date: Ok(Default::default()),
-                    email: Err("no value supplied for email".to_string()),
+                    email: Ok(Default::default()),
                     first_name: Err("no value supplied for first_name".to_string()),
                     id: Ok(Default::default()),
                     last_name: Err("no value supplied for last_name".to_string()),
-                    phone: Err("no value supplied for phone".to_string()),
+                    phone: Ok(Default::default()),
                     types: Ok(Default::default()),
                 }
             }
@@ -7481,6 +7511,16 @@ pub mod types {
             >>::Error: ::std::fmt::Debug,
         {
             T::try_from(::std::num::NonZeroU64::try_from(V).unwrap()).unwrap()
+        }
+        pub(super) fn company_address() -> super::Address {
+            super::Address {
+                city: Default::default(),
+                country: Default::default(),
+                postal_code: Default::default(),
+                state_or_province: Default::default(),
+                street: Default::default(),
+                street2: Default::default(),
+            }
         }
     }
     /// Error types.

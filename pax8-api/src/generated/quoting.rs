@@ -44,6 +44,7 @@ pub mod types {
     #[derive(Default)]
     pub struct AccessListResponse {
         #[serde(rename = "accessList")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub access_list: ::std::vec::Vec<AccessListEntry>,
     }
     impl AccessListResponse {
@@ -163,6 +164,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct AddPreferenceAttachmentsPayload {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub attachments: ::std::vec::Vec<::uuid::Uuid>,
     }
     impl AddPreferenceAttachmentsPayload {
@@ -391,6 +393,7 @@ pub mod types {
     #[derive(Default)]
     pub struct DeleteLineItemsPayload {
         #[serde(rename = "lineItemIds")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub line_item_ids: ::std::vec::Vec<::uuid::Uuid>,
     }
     impl DeleteLineItemsPayload {
@@ -415,6 +418,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct ErrorResponse {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub details: ::std::vec::Vec<ErrorDetails>,
         pub instance: ::std::string::String,
         pub message: ::std::string::String,
@@ -587,6 +591,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct ListResponse {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<ListContent>,
         pub page: PageInfo,
         #[serde(rename = "statusCounts")]
@@ -725,6 +730,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct PreferencesResponse {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub attachments: ::std::vec::Vec<AttachmentResponse>,
         #[serde(rename = "daysToExpire")]
         pub days_to_expire: i32,
@@ -801,6 +807,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub accepted_by: ::std::option::Option<RespondedBy>,
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub attachments: ::std::vec::Vec<AttachmentResponse>,
         pub client: ClientDetails,
         #[serde(rename = "createdBy")]
@@ -827,6 +834,7 @@ pub mod types {
         #[serde(rename = "introMessage")]
         pub intro_message: ::std::string::String,
         #[serde(rename = "lineItems")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub line_items: ::std::vec::Vec<LineItemResponse>,
         #[serde(
             rename = "ownedBy",
@@ -896,6 +904,7 @@ pub mod types {
     pub struct Section {
         pub id: ::uuid::Uuid,
         #[serde(rename = "lineItems")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub line_items: ::std::vec::Vec<SectionLineItem>,
         pub name: ::std::string::String,
         pub order: i32,
@@ -924,6 +933,7 @@ pub mod types {
     pub struct SectionPayload {
         pub id: ::uuid::Uuid,
         #[serde(rename = "lineItems")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub line_items: ::std::vec::Vec<SectionLineItem>,
         pub name: ::std::string::String,
         pub order: i32,
@@ -937,6 +947,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct SectionsPayload {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub sections: ::std::vec::Vec<SectionPayload>,
     }
     impl SectionsPayload {
@@ -948,6 +959,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct SectionsResponse {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub sections: ::std::vec::Vec<Section>,
     }
     impl SectionsResponse {

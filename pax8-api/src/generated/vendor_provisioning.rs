@@ -95,6 +95,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct PageDtoProvisionAttempt {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<ProvisionAttempt>,
         pub page: PageInfo,
     }
@@ -107,6 +108,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct PageDtoProvisionDetail {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<ProvisionDetail>,
         pub page: PageInfo,
     }
@@ -119,6 +121,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct PageDtoProvisionRequest {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<ProvisionRequest>,
         pub page: PageInfo,
     }
@@ -131,6 +134,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct PageDtoProvisionResult {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<ProvisionResult>,
         pub page: PageInfo,
     }
@@ -143,6 +147,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct PageDtoProvisioner {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<Provisioner>,
         pub page: PageInfo,
     }
@@ -155,6 +160,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct PageDtoWebhook {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<Webhook>,
         pub page: PageInfo,
     }
@@ -220,14 +226,8 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub created_date: ::std::option::Option<crate::Timestamp>,
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
-        pub details: ::std::collections::HashMap<
-            ::std::string::String,
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        >,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub details: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
         #[serde(
@@ -310,7 +310,7 @@ pub mod types {
             rename = "partnerEnrollmentId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub partner_enrollment_id: ::std::option::Option<::uuid::Uuid>,
+        pub partner_enrollment_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "partnerId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -402,14 +402,8 @@ pub mod types {
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::uuid::Uuid>,
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
-        )]
-        pub metadata: ::std::collections::HashMap<
-            ::std::string::String,
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        >,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         #[serde(
             rename = "provisionAttemptId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1884,10 +1878,7 @@ pub mod types {
                 ::std::string::String,
             >,
             details: ::std::result::Result<
-                ::std::collections::HashMap<
-                    ::std::string::String,
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -1925,10 +1916,7 @@ pub mod types {
             pub fn details<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2044,7 +2032,7 @@ pub mod types {
                 ::std::string::String,
             >,
             partner_enrollment_id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             partner_id: ::std::result::Result<
@@ -2290,7 +2278,7 @@ pub mod types {
             }
             pub fn partner_enrollment_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.partner_enrollment_id = value
@@ -2517,10 +2505,7 @@ pub mod types {
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
-                ::std::collections::HashMap<
-                    ::std::string::String,
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
             >,
             provision_attempt_id: ::std::result::Result<
@@ -2650,10 +2635,7 @@ pub mod types {
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::collections::HashMap<
-                        ::std::string::String,
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                    >,
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 >,
                 T::Error: ::std::fmt::Display,
             {

@@ -145,6 +145,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
     pub struct PageDtoUsageLine {
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<UsageLine>,
         pub page: PageInfo,
     }

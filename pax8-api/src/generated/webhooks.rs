@@ -14,6 +14,7 @@ pub mod types {
     #[derive(Default)]
     pub struct AddWebhookTopic {
         ///Advanced filtering configuration
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub filters: ::std::vec::Vec<UpdateWebhookFilter>,
         ///The topic name to subscribe to
         pub topic: ::std::string::String,
@@ -59,6 +60,7 @@ pub mod types {
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub webhook_topics: ::std::vec::Vec<AddWebhookTopic>,
     }
     impl CreateWebhook {
@@ -75,6 +77,7 @@ pub mod types {
         ///Operator to use for comparison
         pub operator: crate::webhooks::types::FilterOperator,
         ///Values to compare against
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub value: ::std::vec::Vec<::std::string::String>,
     }
     impl FilterCondition {
@@ -94,6 +97,7 @@ pub mod types {
         ///Field path to filter on
         pub field: ::std::string::String,
         ///Available operators for this field
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub operator: ::std::vec::Vec<crate::webhooks::types::FilterOperator>,
         ///Example value for the field
         pub value: ::std::string::String,
@@ -125,6 +129,7 @@ pub mod types {
     pub struct ReplaceWebhookTopics {
         ///List of webhook topics to replace existing ones
         #[serde(rename = "webhookTopics")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub webhook_topics: ::std::vec::Vec<AddWebhookTopic>,
     }
     impl ReplaceWebhookTopics {
@@ -138,6 +143,7 @@ pub mod types {
     pub struct TopicDefinition {
         ///Available filters for this topic
         #[serde(rename = "availableFilters")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub available_filters: ::std::vec::Vec<WebhookFilterDefinition>,
         ///Description of the topic
         pub description: ::std::string::String,
@@ -159,6 +165,7 @@ pub mod types {
     #[derive(Default)]
     pub struct TopicDefinitionPagedResult {
         ///List of topic definitions
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<TopicDefinition>,
         ///Current page number
         pub number: i32,
@@ -185,6 +192,7 @@ pub mod types {
         ///Operator to use for comparison
         pub operator: crate::webhooks::types::FilterOperator,
         ///Values to compare against
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub value: ::std::vec::Vec<::std::string::String>,
     }
     impl UpdateFilterCondition {
@@ -239,6 +247,7 @@ pub mod types {
         ///Action to filter on
         pub action: ::std::string::String,
         ///List of conditions that must all be true
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub conditions: ::std::vec::Vec<UpdateFilterCondition>,
     }
     impl UpdateWebhookFilter {
@@ -263,6 +272,7 @@ pub mod types {
     #[derive(Default)]
     pub struct UpdateWebhookTopicConfiguration {
         ///Advanced filtering configuration
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub filters: ::std::vec::Vec<UpdateWebhookFilter>,
     }
     impl UpdateWebhookTopicConfiguration {
@@ -318,6 +328,7 @@ pub mod types {
         pub url: ::std::option::Option<::std::string::String>,
         ///List of topics and configurations this webhook subscribes to
         #[serde(rename = "webhookTopics")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub webhook_topics: ::std::vec::Vec<WebhookTopic>,
     }
     impl Webhook {
@@ -362,6 +373,7 @@ pub mod types {
         ///Action to filter on
         pub action: ::std::string::String,
         ///List of conditions that must all be true
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub conditions: ::std::vec::Vec<FilterCondition>,
     }
     impl WebhookFilter {
@@ -379,6 +391,7 @@ pub mod types {
         #[serde(rename = "actionDisplayName")]
         pub action_display_name: ::std::string::String,
         ///Available conditions for this filter
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub conditions: ::std::vec::Vec<FilterConditionDefinition>,
         ///Description of the filter
         pub description: ::std::string::String,
@@ -394,6 +407,7 @@ pub mod types {
     pub struct WebhookLog {
         ///History of delivery attempts
         #[serde(rename = "callHistory")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub call_history: ::std::vec::Vec<WebhookCall>,
         #[serde(rename = "createdAt")]
         pub created_at: crate::Timestamp,
@@ -419,6 +433,7 @@ pub mod types {
     #[derive(Default)]
     pub struct WebhookLogPagedResult {
         ///List of webhook logs
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<WebhookLog>,
         ///Page information
         pub page: Page,
@@ -433,6 +448,7 @@ pub mod types {
     #[derive(Default)]
     pub struct WebhookPagedResult {
         ///List of webhooks
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub content: ::std::vec::Vec<Webhook>,
         ///Page information
         pub page: Page,
@@ -501,6 +517,7 @@ pub mod types {
     #[derive(Default)]
     pub struct WebhookTopic {
         ///Advanced filtering configuration
+        #[serde(deserialize_with = "crate::null_as_empty")]
         pub filters: ::std::vec::Vec<WebhookFilter>,
         ///Unique identifier for the webhook topic
         pub id: ::uuid::Uuid,
