@@ -30,6 +30,8 @@ pub(crate) struct Inner {
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
     pub(crate) token_lifetime: Duration,
+    /// No quirks: answers as the upstream documents describe them.
+    pub(crate) spec_exact: bool,
     /// Wall clock at start and the tokio instant then: `now()` follows tokio's (pausable) clock.
     pub(crate) started: (chrono::DateTime<chrono::Utc>, Instant),
 }
@@ -62,6 +64,7 @@ impl App {
         client_secret: String,
         token_lifetime: Duration,
         faults: FaultDecider,
+        spec_exact: bool,
     ) -> Self {
         App(Arc::new(Inner {
             world: Mutex::new(world),
@@ -74,6 +77,7 @@ impl App {
             client_id,
             client_secret,
             token_lifetime,
+            spec_exact,
             started: (chrono::Utc::now(), Instant::now()),
         }))
     }

@@ -220,6 +220,8 @@ fn catalogue(rng: &mut StdRng) -> Vec<CatalogEntry> {
                         allow_for_early_cancellation: Some(false),
                         renewal_window_days_before_term_end: Some(30.0),
                         renewal_window_days_after_term_end: Some(7.0),
+                        cancellation_fee_applied: Some(*term != "Monthly"),
+                        is_transferable: Some(true),
                         ..Default::default()
                     })
                     .collect()

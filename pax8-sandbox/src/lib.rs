@@ -24,6 +24,7 @@ mod faults;
 mod fixture;
 mod http;
 mod partner;
+mod quirks;
 mod quoting;
 mod server;
 mod webhooks;
@@ -56,6 +57,9 @@ pub struct SandboxConfig {
     pub token_lifetime: Duration,
     /// Faults to inject.
     pub faults: Faults,
+    /// Answers shaped exactly as the upstream documents say, without the real server's quirks
+    /// (see the `quirks` module: company lists without phones, `Pax8Partner`, ...).
+    pub spec_exact: bool,
 }
 
 impl Default for SandboxConfig {
@@ -69,6 +73,7 @@ impl Default for SandboxConfig {
             client_secret: "sandbox-secret".into(),
             token_lifetime: Duration::from_secs(86_400),
             faults: Faults::default(),
+            spec_exact: false,
         }
     }
 }
@@ -114,6 +119,7 @@ impl Sandbox {
             config.client_secret.clone(),
             config.token_lifetime,
             faults::FaultDecider::new(config.faults.clone(), config.seed),
+            config.spec_exact,
         );
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
             .await

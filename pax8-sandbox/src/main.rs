@@ -46,6 +46,9 @@ struct Args {
     /// Share of successful answers whose JSON body is cut short.
     #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = share)]
     malformed_rate: f64,
+    /// Answer exactly as the upstream documents describe, without the real server's quirks.
+    #[arg(long)]
+    spec_exact: bool,
 }
 
 fn share(value: &str) -> Result<f64, String> {
@@ -55,8 +58,13 @@ fn share(value: &str) -> Result<f64, String> {
 
 impl Args {
     fn config(&self) -> SandboxConfig {
-        let mut config =
-            SandboxConfig { port: self.port, seed: self.seed, companies: self.companies, ..SandboxConfig::default() };
+        let mut config = SandboxConfig {
+            port: self.port,
+            seed: self.seed,
+            companies: self.companies,
+            spec_exact: self.spec_exact,
+            ..SandboxConfig::default()
+        };
         if let Some(seconds) = self.token_lifetime {
             config.token_lifetime = Duration::from_secs(seconds);
         }

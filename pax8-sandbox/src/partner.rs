@@ -15,8 +15,8 @@ use pax8_api::partner::types::{
     FindPartnerInvoicesResponse, FindPricingByProductIdResponse, FindProvisionDetailsByProductIdResponse,
     FindSubscriptionHistoryBySubscriptionIdResponse, FindSubscriptionUsageSummariesResponse, FindSubscriptionsResponse,
     FindUsageLinesResponse, GetCompaniesByCompanyIdContactsResponse, LineItem, LineItemBillingTerm, Order,
-    OrderOrderedBy, Page, PricingBillingTerm, Product, Subscription, SubscriptionBillingTerm, SubscriptionCommitment,
-    SubscriptionStatus, SubscriptionUpdate, UsageLine,
+    OrderOrderedBy, Page, PricingBillingTerm, Product, ProductDependency, Subscription, SubscriptionBillingTerm,
+    SubscriptionCommitment, SubscriptionStatus, SubscriptionUpdate, UsageLine,
 };
 use pax8_api::{Date, Timestamp};
 
@@ -360,9 +360,28 @@ async fn provision_details(State(app): State<App>, uri: Uri, Path(id): Path<Stri
 }
 
 async fn dependencies(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
-    with_product(&app, &id, &uri, |p| Dependencies {
-        commitment_dependencies: p.commitments.clone(),
-        product_dependencies: vec![],
+    let id = tri!(path_id(&id, "product", uri.path()));
+    let world = app.world();
+    let Some(product) = world.product(id) else { return not_found("product", &id.to_string(), uri.path()) };
+    // Backup of Microsoft 365 mailboxes needs one of the Microsoft 365 business plans.
+    let requires: Vec<Product> = if product.detail.name.as_deref().is_some_and(|n| n.contains("SaaS Protection")) {
+        world
+            .products
+            .iter()
+            .filter(|p| p.detail.name.as_deref().is_some_and(|n| n.starts_with("Microsoft 365 Business")))
+            .map(summary)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let product_dependencies = if requires.is_empty() {
+        Vec::new()
+    } else {
+        vec![ProductDependency { name: Some("Requires".into()), products: requires, ..Default::default() }]
+    };
+    ok(&Dependencies {
+        commitment_dependencies: product.commitments.clone(),
+        product_dependencies,
         ..Default::default()
     })
 }

@@ -404,11 +404,7 @@ async fn share(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: 
             email: e.email.clone(),
             account_name: e.account_name.clone(),
             account_role: e.account_role.clone(),
-            account_type: e
-                .account_type
-                .as_ref()
-                .map(convert)
-                .unwrap_or(AccessListEntryAccountType::Unknown("Customer".into())),
+            account_type: e.account_type.as_ref().map(convert).unwrap_or(AccessListEntryAccountType::User),
             link: format!("https://app.pax8.example/quotes/{id}?access={entry_id}"),
             user_id: e.user_id,
             ..Default::default()

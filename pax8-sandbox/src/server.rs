@@ -105,10 +105,12 @@ async fn handle(app: App, router: Router, req: Request<Body>) -> Result<Response
     } else if let Some(denied) = check_bearer(&app, &req, &path) {
         denied
     } else {
-        match router.oneshot(req).await {
+        let method = req.method().clone();
+        let answer = match router.oneshot(req).await {
             Ok(r) => r,
             Err(never) => match never {},
-        }
+        };
+        crate::quirks::reshape(app.0.spec_exact, &method, &path, answer).await
     };
     match fault {
         Fault::DropAfter => {
