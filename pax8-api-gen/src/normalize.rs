@@ -576,7 +576,13 @@ pub fn lenient_dates(document: &str, doc: &mut Value, report: &mut DocReport) ->
             _ => return false,
         };
         report.add("lenient-date", at, format!("-> {target}"));
-        *schema = json!({"$ref": format!("#/components/schemas/{target}")});
+        let reference = json!({"$ref": format!("#/components/schemas/{target}")});
+        // A nullable date stays nullable (a sibling of `$ref` would be ignored).
+        *schema = if schema.get("nullable") == Some(&Value::Bool(true)) {
+            json!({"allOf": [reference], "nullable": true})
+        } else {
+            reference
+        };
         used = true;
         true
     });
@@ -875,11 +881,17 @@ mod tests {
             "components": {"schemas": {"T": {"type": "object", "properties": {
                 "at": {"type": "string", "format": "date-time", "description": "d"},
                 "day": {"type": "string", "format": "yyyy-MM-dd"},
-                "id": {"type": "string", "format": "uuid"}
+                "id": {"type": "string", "format": "uuid"},
+                "gone": {"type": "string", "format": "date-time", "nullable": true}
             }}}}
         });
         lenient_dates("d", &mut doc, &mut DocReport::default()).unwrap();
         let props = &doc["components"]["schemas"]["T"]["properties"];
+        assert_eq!(
+            props["gone"],
+            json!({"allOf": [{"$ref": "#/components/schemas/Pax8Timestamp"}], "nullable": true}),
+            "a nullable date stays nullable"
+        );
         assert_eq!(props["at"], json!({"$ref": "#/components/schemas/Pax8Timestamp"}));
         assert_eq!(props["day"], json!({"$ref": "#/components/schemas/Pax8Date"}));
         assert_eq!(props["id"]["format"], "uuid");

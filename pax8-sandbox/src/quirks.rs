@@ -4,8 +4,8 @@
 //!
 //! By default (quirks on):
 //! - company lists carry no `phone`; about a quarter of the companies have their
-//!   self-service, bill-on-behalf and approval flags and `updatedDate` null, one in sixteen has no
-//!   `address`, one in sixteen has `contacts: null` (`partner-company-optional-fields`);
+//!   self-service, bill-on-behalf and approval flags and `updatedDate` null, and one in sixteen
+//!   has no `address` (`partner-company-optional-fields`);
 //! - contact lists: one contact in sixteen has no `phone`, another no `email`
 //!   (`partner-contact-phone-email-optional`);
 //! - orders say `orderedBy: "Pax8Partner"`, without the space (`partner-order-ordered-by`);
@@ -29,7 +29,17 @@ pub(crate) async fn reshape(spec_exact: bool, method: &Method, path: &str, respo
     if status == StatusCode::UNPROCESSABLE_ENTITY && (path.starts_with("/v2/") || path.starts_with("/api/v2/")) {
         let (mut parts, body) = response.into_parts();
         parts.status = StatusCode::BAD_REQUEST;
-        return Response::from_parts(parts, body);
+        let bytes = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
+        // The error body names its status too.
+        let body = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(mut value) if value.get("status").is_some() => {
+                value["status"] = Value::from(400);
+                serde_json::to_vec(&value).unwrap_or_else(|_| bytes.to_vec())
+            }
+            _ => bytes.to_vec(),
+        };
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::from(body));
     }
     if !status.is_success() || !is_json(&response) {
         return response;
@@ -99,9 +109,6 @@ fn company_list(value: &mut Value) {
                     company.insert(flag.into(), Value::Null);
                 }
             }
-            Some(0xe) => {
-                company.insert("contacts".into(), Value::Null);
-            }
             Some(0xf) => {
                 company.remove("address");
             }
@@ -156,7 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn company_lists_lose_phones_and_some_flags_addresses_and_contact_lists() {
+    fn company_lists_lose_phones_and_some_flags_and_addresses() {
         let mut value = page(json!([
             {"id": "00000000-0000-0000-0000-000000000002", "phone": "1", "selfServiceAllowed": true, "address": {}},
             {"id": "00000000-0000-0000-0000-00000000000e", "phone": "1", "selfServiceAllowed": true, "address": {}},
@@ -168,7 +175,10 @@ mod tests {
         assert!(items.iter().all(|c| c.get("phone").is_none()));
         assert_eq!(items[0]["selfServiceAllowed"], Value::Null);
         assert_eq!(items[0]["updatedDate"], Value::Null);
-        assert_eq!(items[1]["contacts"], Value::Null);
+        assert_eq!(
+            items[1],
+            json!({"id": "00000000-0000-0000-0000-00000000000e", "selfServiceAllowed": true, "address": {}})
+        );
         assert!(items[2].get("address").is_none());
         assert_eq!(
             items[3],
