@@ -819,7 +819,15 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
             let test = client.webhooks().test(id, &topic).await?;
             p.record(&[("url", "Delivered to", Value::from(test.url)), ("topic", "Topic", Value::from(topic))]);
         }
-        Command::Mcp { allow_writes, audit_log, http } => {
+        Command::Mcp { allow_writes, policy, audit_log, http } => {
+            let policy = match policy {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| Failure::usage(format!("cannot read the policy file {}: {e}", path.display())))?;
+                    Some(pax8_mcp::Pax8Tools::load_policy(&text).map_err(Failure::usage)?)
+                }
+                None => None,
+            };
             let audit_log = match audit_log {
                 Some(path) => path,
                 None => creds::path()?.with_file_name("mcp-audit.jsonl"),
@@ -830,7 +838,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
             }
             let tools = pax8_mcp::Pax8Tools::new(
                 client.clone(),
-                pax8_mcp::Options { allow_writes, audit_log: Some(audit_log.clone()) },
+                pax8_mcp::Options { allow_writes, policy, audit_log: Some(audit_log.clone()) },
             )
             .map_err(|e| Failure::usage(format!("cannot open the audit log {}: {e}", audit_log.display())))?;
             let served = match http {

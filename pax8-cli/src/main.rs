@@ -108,9 +108,14 @@ pub enum Command {
     },
     /// Serve the agent tools over MCP (stdio by default).
     Mcp {
-        /// Offer the write tools (create order, change quantity, cancel), each previewed first.
+        /// Offer the write tools (create order, change quantity, cancel), each previewed first
+        /// (the `approve` policy for every write).
         #[arg(long)]
         allow_writes: bool,
+        /// Per-tool policy file (TOML: `[tools]` then `tool = "auto" | "approve" | "deny"`);
+        /// tools it does not name: reads auto, writes approve.
+        #[arg(long, value_name = "FILE", conflicts_with = "allow_writes")]
+        policy: Option<std::path::PathBuf>,
         /// Audit log (JSON lines; default: mcp-audit.jsonl beside the stored credentials).
         #[arg(long)]
         audit_log: Option<std::path::PathBuf>,

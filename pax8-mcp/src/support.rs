@@ -128,7 +128,9 @@ impl Audit {
         Ok(Self { file: Mutex::new(file) })
     }
 
-    pub fn record(&self, tool: &str, arguments: &Value, outcome: Result<(), &str>, duration: Duration) {
+    /// One line: the tool, its arguments (secrets redacted), the policy decision, the outcome
+    /// and the duration.
+    pub fn record(&self, tool: &str, arguments: &Value, policy: &str, outcome: Result<(), &str>, duration: Duration) {
         let mut args = arguments.clone();
         if let Some(map) = args.as_object_mut() {
             for (k, v) in map.iter_mut() {
@@ -141,9 +143,10 @@ impl Audit {
             "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "tool": tool,
             "arguments": args,
+            "policy": policy,
             "outcome": match outcome { Ok(()) => "ok".to_string(), Err(_) => "error".to_string() },
             "error": outcome.err(),
-            "duration_ms": duration.as_millis() as u64,
+            "duration_ms": u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
         });
         let mut file = self.file.lock().expect("audit lock");
         let _ = writeln!(file, "{line}");
@@ -190,9 +193,9 @@ impl Confirmations {
             return Err("the confirmation token expired: call the preview tool again".into());
         }
         if p.action != action || &p.arguments != arguments {
-            return Err(
-                "the request differs from the preview it was confirmed with: nothing was written; preview again".into(),
-            );
+            return Err("the arguments differ from the preview this token confirmed: nothing was written, and the \
+                 token is now used up (tokens are single-use); call the preview tool again with the arguments you want"
+                .into());
         }
         Ok(())
     }
@@ -207,7 +210,8 @@ mod tests {
         let c = Confirmations::default();
         let args = json!({"subscription_id": "x", "quantity": 5});
         let t = c.issue("quantity", args.clone());
-        assert!(c.redeem(&t, "quantity", &json!({"subscription_id": "x", "quantity": 6})).is_err());
+        let mismatch = c.redeem(&t, "quantity", &json!({"subscription_id": "x", "quantity": 6})).unwrap_err();
+        assert!(mismatch.contains("used up") && mismatch.contains("nothing was written"), "{mismatch}");
         assert!(
             c.redeem(&t, "quantity", &args).unwrap_err().contains("already used"),
             "consumed by the failed attempt"
@@ -227,6 +231,7 @@ mod tests {
         audit.record(
             "order_execute",
             &json!({"confirmation_token": "abc123", "quantity": 2}),
+            "approve",
             Err("boom"),
             Duration::from_millis(5),
         );
@@ -234,6 +239,7 @@ mod tests {
         let line: Value = serde_json::from_str(text.trim()).unwrap();
         assert_eq!(line["arguments"]["confirmation_token"], "[redacted]");
         assert_eq!(line["arguments"]["quantity"], 2);
+        assert_eq!(line["policy"], "approve");
         assert_eq!(
             (line["tool"].as_str(), line["outcome"].as_str(), line["error"].as_str()),
             (Some("order_execute"), Some("error"), Some("boom"))

@@ -1,7 +1,7 @@
 //! A real MCP client (rmcp's client side) drives the server against the simulator.
 
 use pax8_ext::Pax8Client;
-use pax8_mcp::{Options, Pax8Tools, WRITE_TOOLS};
+use pax8_mcp::{Options, Pax8Tools};
 use pax8_sandbox::{Sandbox, SandboxConfig};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
@@ -16,6 +16,10 @@ struct Harness {
 }
 
 async fn start(allow_writes: bool) -> Harness {
+    start_with(Options { allow_writes, ..Options::default() }).await
+}
+
+async fn start_with(options: Options) -> Harness {
     let sandbox = Sandbox::start(SandboxConfig {
         today: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()),
         ..SandboxConfig::default()
@@ -31,7 +35,7 @@ async fn start(allow_writes: bool) -> Harness {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let tools = Pax8Tools::new(api, Options { allow_writes, audit_log: Some(audit.clone()) }).unwrap();
+    let tools = Pax8Tools::new(api, Options { audit_log: Some(audit.clone()), ..options }).unwrap();
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         let server = tools.serve(server_io).await.unwrap();
@@ -61,6 +65,15 @@ impl Harness {
         serde_json::to_value(&r.content).unwrap().to_string()
     }
 
+    /// Calls a tool whose arguments the server refuses before running it; returns the message.
+    async fn refused(&self, tool: &str, args: Value) -> String {
+        let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args.as_object().cloned().unwrap());
+        match self.client.call_tool(params).await {
+            Err(e) => e.to_string(),
+            Ok(r) => panic!("{tool} {args} accepted: {r:?}"),
+        }
+    }
+
     fn audit_lines(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.audit).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
@@ -86,7 +99,7 @@ async fn tools_are_listed_with_schemas_and_writes_only_when_enabled() {
     ] {
         assert!(names.contains(&expected.to_string()), "{expected} missing from {names:?}");
     }
-    for w in WRITE_TOOLS {
+    for w in Pax8Tools::write_tools() {
         assert!(!names.contains(&w.to_string()), "{w} offered without --allow-writes");
     }
     let list = tools.iter().find(|t| t.name == "subscriptions_list").unwrap();
@@ -102,7 +115,7 @@ async fn tools_are_listed_with_schemas_and_writes_only_when_enabled() {
     let writable = start(true).await;
     let names: Vec<String> =
         writable.client.list_all_tools().await.unwrap().iter().map(|t| t.name.to_string()).collect();
-    for w in WRITE_TOOLS {
+    for w in Pax8Tools::write_tools() {
         assert!(names.contains(&w.to_string()), "{w} missing with writes enabled");
     }
 }
@@ -221,7 +234,8 @@ async fn writes_are_previewed_then_executed_with_a_single_use_token() {
     let mut changed = order.clone();
     changed["quantity"] = json!(50);
     changed["confirmation_token"] = json!(token);
-    assert!(h.err("order_execute", changed).await.contains("differs from the preview"));
+    let mismatch = h.err("order_execute", changed).await;
+    assert!(mismatch.contains("differ from the preview") && mismatch.contains("used up"), "{mismatch}");
     assert_eq!(h.sandbox.counters().orders_created, 0);
     // The refused attempt used the token up: preview again, then execute once.
     let token = h.ok("order_preview", order.clone()).await["confirmation_token"].as_str().unwrap().to_string();
@@ -326,4 +340,138 @@ async fn streamable_http_listens_on_loopback_only_and_needs_the_token_and_a_loca
     assert_eq!(foreign.status(), 403, "a foreign Origin is refused even with the token");
     let local = post(bearer, Some(&format!("http://localhost:{port}"))).await.unwrap();
     assert!(local.status().is_success(), "{}", local.status());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_argument_names_and_bad_values_are_refused_naming_the_field() {
+    let h = start(true).await;
+    let unknown = h.refused("subscriptions_list", json!({"company": "Globex"})).await;
+    assert!(unknown.contains("unknown field `company`") && unknown.contains("company_id"), "{unknown}");
+    let search = h.refused("products_search", json!({"search": "Premium"})).await;
+    assert!(search.contains("`search`") && search.contains("query"), "{search}");
+    let bad_uuid = h.refused("company_get", json!({"company_id": "globex"})).await;
+    assert!(bad_uuid.contains("company_id"), "{bad_uuid}");
+    let negative =
+        h.refused("subscription_quantity_preview", json!({"subscription_id": uuid_nil(), "quantity": -5})).await;
+    assert!(negative.contains("quantity"), "{negative}");
+    assert!(
+        h.err(
+            "order_preview",
+            json!({"company_id": uuid_nil(), "product_id": uuid_nil(), "quantity": 2_000_000,
+        "billing_term": "Monthly"})
+        )
+        .await
+        .contains("between 1 and 1000000")
+    );
+}
+
+fn uuid_nil() -> String {
+    "00000000-0000-0000-0000-000000000000".into()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tools_have_titles_annotations_and_their_policy_and_prompts_are_offered() {
+    let h = start(true).await;
+    let tools = h.client.list_all_tools().await.unwrap();
+    for tool in &tools {
+        let annotations = tool.annotations.as_ref().unwrap_or_else(|| panic!("{} has no annotations", tool.name));
+        assert!(tool.title.is_some() || annotations.title.is_some(), "{} has no title", tool.name);
+        let description = tool.description.as_deref().unwrap_or("");
+        assert!(description.contains("Policy: "), "{}: {description}", tool.name);
+        let read_only = annotations.read_only_hint == Some(true);
+        assert_eq!(read_only, !tool.name.ends_with("_execute"), "{}", tool.name);
+    }
+    let cancel = tools.iter().find(|t| t.name == "subscription_cancel_execute").unwrap();
+    assert_eq!(cancel.annotations.as_ref().unwrap().destructive_hint, Some(true));
+    assert!(cancel.description.as_deref().unwrap().contains("Policy: approve"));
+    let info = h.client.peer_info().unwrap();
+    assert_eq!(info.server_info.as_ref().map(|i| i.name.as_str()), Some("pax8"));
+    assert!(info.instructions.as_deref().unwrap().contains("company_resolve"));
+    let prompts = h.client.list_all_prompts().await.unwrap();
+    let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+    for expected in [
+        "renewal_planning",
+        "azure_cost_review",
+        "invoice_reconciliation",
+        "license_status_check",
+        "product_pricing_lookup",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    let prompt = h
+        .client
+        .get_prompt(
+            rmcp::model::GetPromptRequestParams::new("azure_cost_review")
+                .with_arguments(json!({"company": "Globex"}).as_object().cloned().unwrap()),
+        )
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&prompt.messages).unwrap();
+    assert!(text.contains("Globex") && text.contains("azure_usage_summaries"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn order_preview_resolves_the_commitment_term_or_lists_the_choices() {
+    let h = start(true).await;
+    let globex = h.ok("company_resolve", json!({"name": "Globex Corporation"})).await["matches"][0]["id"].clone();
+    let product = h.ok("products_search", json!({"query": "Business Premium"})).await["items"][0]["id"].clone();
+    let order = json!({"company_id": globex, "product_id": product, "quantity": 2, "billing_term": "Annual"});
+    let preview = h.ok("order_preview", order.clone()).await;
+    assert_eq!(preview["preview"]["commitment_term"]["term"], "Annual", "{preview}");
+    // A billing term no commitment term names: the choices, with their ids.
+    let mut two_year = order.clone();
+    two_year["billing_term"] = json!("2-Year");
+    let choices = h.err("order_preview", two_year).await;
+    assert!(
+        choices.contains("commitment_term_id, one of") && choices.contains("(Monthly)") && choices.contains("(Annual)"),
+        "{choices}"
+    );
+    // The execute resolves the same term: the order is placed with it.
+    let mut exec = order.clone();
+    exec["confirmation_token"] = preview["confirmation_token"].clone();
+    assert_eq!(h.ok("order_execute", exec).await["placed"], true);
+    // A product without commitments refuses one.
+    let datto = h.ok("products_search", json!({"query": "Datto"})).await["items"][0]["id"].clone();
+    let refused = h
+        .err(
+            "order_preview",
+            json!({"company_id": globex, "product_id": datto, "quantity": 1,
+        "billing_term": "Monthly", "commitment_term_id": uuid_nil()}),
+        )
+        .await;
+    assert!(refused.contains("takes no commitment term"), "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_file_sets_each_tool_and_the_audit_records_the_decision() {
+    let policy = Pax8Tools::load_policy(
+        "[tools]\norder_execute = \"auto\"\nsubscription_cancel_execute = \"deny\"\nsubscription_cancel_preview = \"deny\"\n",
+    )
+    .unwrap();
+    assert!(Pax8Tools::load_policy("[tools]\nplace_order = \"auto\"\n").unwrap_err().contains("not a tool"));
+    let h = start_with(Options { policy: Some(policy), ..Options::default() }).await;
+    let names: Vec<String> = h.client.list_all_tools().await.unwrap().iter().map(|t| t.name.to_string()).collect();
+    assert!(!names.contains(&"subscription_cancel_execute".to_string()), "denied tools are not offered");
+    assert!(names.contains(&"subscription_quantity_execute".to_string()), "unnamed writes default to approve");
+    // `auto`: the order is placed without a token.
+    let globex = h.ok("company_resolve", json!({"name": "Globex Corporation"})).await["matches"][0]["id"].clone();
+    let datto = h.ok("products_search", json!({"query": "Datto"})).await["items"][0]["id"].clone();
+    let placed = h
+        .ok(
+            "order_execute",
+            json!({"company_id": globex, "product_id": datto, "quantity": 1,
+        "billing_term": "Monthly"}),
+        )
+        .await;
+    assert_eq!(placed["placed"], true);
+    // `approve`: a quantity change needs the preview's token, and says so.
+    let sub = placed["order"]["line_items"][0]["subscription_id"].clone();
+    let needs = h.err("subscription_quantity_execute", json!({"subscription_id": sub, "quantity": 3})).await;
+    assert!(needs.contains("needs the confirmation_token") && needs.contains("policy: approve"), "{needs}");
+    let lines = h.audit_lines();
+    let order_line = lines.iter().find(|l| l["tool"] == "order_execute").unwrap();
+    assert_eq!((order_line["policy"].as_str(), order_line["outcome"].as_str()), (Some("auto"), Some("ok")));
+    let quantity_line = lines.iter().find(|l| l["tool"] == "subscription_quantity_execute").unwrap();
+    assert_eq!(quantity_line["policy"], "approve");
+    assert!(quantity_line["duration_ms"].is_u64());
 }
