@@ -5,15 +5,16 @@ use std::io::{BufRead, IsTerminal, Write};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use pax8_api::partner::types::{Company, Product, Subscription};
+use pax8_api::partner::types::{Product, Subscription};
 use pax8_ext::insights::{monthly_cost, monthly_revenue, months_per_period};
 use pax8_ext::resources::NewOrder;
+use pax8_ext::views::{CompanySummary, ProductSummary, SubscriptionSummary};
 use pax8_ext::{Paginator, Pax8Client};
 use pax8_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
 use crate::fail::Failure;
-use crate::output::{Format, Printer, Table, col, money, text};
+use crate::output::{Format, Printer, Table, col, money, text, whole};
 use crate::{
     AuthCommand, Cli, Command, CompaniesCommand, ContactsCommand, InvoicesCommand, OrdersCommand, Paging,
     ProductsCommand, QuotesCommand, SubscriptionsCommand, UsageCommand, WebhooksCommand, creds, reports, resolve,
@@ -154,44 +155,20 @@ fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
     }
 }
 
-fn company_row(c: &Company) -> Vec<Value> {
-    vec![
-        text(c.id),
-        Value::from(c.name.clone()),
-        text(c.address.city.as_ref()),
-        text(c.address.country.as_ref()),
-        text(c.status.as_ref()),
-    ]
-}
-
 const COMPANY_COLUMNS: [crate::output::Column; 5] =
     [col("id", "ID"), col("name", "NAME"), col("city", "CITY"), col("country", "COUNTRY"), col("status", "STATUS")];
 
 pub const SUBSCRIPTION_COLUMNS: [crate::output::Column; 9] = [
     col("id", "ID"),
     col("company_id", "COMPANY"),
-    col("product", "PRODUCT"),
-    col("quantity", "QTY"),
-    col("term", "TERM"),
+    col("product_name", "PRODUCT"),
+    whole("quantity", "QTY"),
+    col("billing_term", "TERM"),
     col("price", "PRICE"),
     col("monthly_revenue", "MONTHLY"),
     col("status", "STATUS"),
     col("commitment_end", "COMMITMENT ENDS"),
 ];
-
-pub fn subscription_row(s: &Subscription) -> Vec<Value> {
-    vec![
-        text(s.id),
-        text(s.company_id),
-        text(s.product_name.as_ref()),
-        Value::from(s.quantity.unwrap_or(0.0) as i64),
-        text(s.billing_term.as_ref()),
-        money(s.price.unwrap_or(0.0)),
-        money(monthly_revenue(s)),
-        text(s.status.as_ref()),
-        text(pax8_ext::insights::commitment_end(s).map(|d| d.format("%Y-%m-%d"))),
-    ]
-}
 
 /// A product by id or by name (exact, then unique partial; else candidates).
 async fn product(client: &Pax8Client, input: &str) -> Result<Product, Failure> {
@@ -295,8 +272,8 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
                 q
             });
             let (items, footer) = list(paginator, paging, p, "companies").await?;
-            let mut t = Table::new(&COMPANY_COLUMNS);
-            items.iter().for_each(|c| t.push(company_row(c)));
+            let summaries: Vec<CompanySummary> = items.iter().map(CompanySummary::from).collect();
+            let mut t = Table::of(&COMPANY_COLUMNS, &summaries);
             t.footer = footer;
             p.table(&t);
         }
@@ -355,10 +332,11 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
                 q
             });
             let (items, footer) = list(paginator, paging, p, "products").await?;
-            let mut t = Table::new(&[col("id", "ID"), col("name", "NAME"), col("vendor", "VENDOR"), col("sku", "SKU")]);
-            for x in items {
-                t.push(vec![text(x.id), text(x.name), text(x.vendor_name), text(x.sku)]);
-            }
+            let summaries: Vec<ProductSummary> = items.iter().map(ProductSummary::from).collect();
+            let mut t = Table::of(
+                &[col("id", "ID"), col("name", "NAME"), col("vendor", "VENDOR"), col("sku", "SKU")],
+                &summaries,
+            );
             t.footer = footer;
             p.table(&t);
         }
@@ -539,8 +517,8 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
                 q
             });
             let (items, footer) = list(paginator, paging, p, "subscriptions").await?;
-            let mut t = Table::new(&SUBSCRIPTION_COLUMNS);
-            items.iter().for_each(|s| t.push(subscription_row(s)));
+            let summaries: Vec<SubscriptionSummary> = items.iter().map(SubscriptionSummary::from).collect();
+            let mut t = Table::of(&SUBSCRIPTION_COLUMNS, &summaries);
             t.footer = footer;
             p.table(&t);
         }

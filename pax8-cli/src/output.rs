@@ -35,10 +35,17 @@ impl Printer {
 pub struct Column {
     pub key: &'static str,
     pub title: &'static str,
+    /// Shown as a whole number (seats, units).
+    pub whole: bool,
 }
 
 pub const fn col(key: &'static str, title: &'static str) -> Column {
-    Column { key, title }
+    Column { key, title, whole: false }
+}
+
+/// A column of whole numbers.
+pub const fn whole(key: &'static str, title: &'static str) -> Column {
+    Column { key, title, whole: true }
 }
 
 /// A list result.
@@ -48,11 +55,35 @@ pub struct Table {
     pub rows: Vec<Vec<Value>>,
     /// A line printed under the table (not in JSON/CSV).
     pub footer: Option<String>,
+    /// What `--json` prints instead of the columns: the whole summaries (pax8-ext's views,
+    /// the same the MCP tools return).
+    pub documents: Option<Vec<Value>>,
 }
 
 impl Table {
     pub fn new(columns: &[Column]) -> Self {
-        Self { columns: columns.to_vec(), rows: Vec::new(), footer: None }
+        Self { columns: columns.to_vec(), rows: Vec::new(), footer: None, documents: None }
+    }
+
+    /// A table of summaries: the columns pick fields by name; `--json` prints every field.
+    pub fn of<S: serde::Serialize>(columns: &[Column], summaries: &[S]) -> Self {
+        let mut t = Table::new(columns);
+        let mut documents = Vec::with_capacity(summaries.len());
+        for summary in summaries {
+            let value = serde_json::to_value(summary).unwrap_or(Value::Null);
+            let row = columns
+                .iter()
+                .map(|c| {
+                    let field = value.get(c.key).cloned().unwrap_or(Value::Null);
+                    // (`as` saturates: an absurd quantity shows as the largest number, never wraps.)
+                    if c.whole { field.as_f64().map_or(Value::Null, |f| Value::from(f.round() as i64)) } else { field }
+                })
+                .collect();
+            t.rows.push(row);
+            documents.push(value);
+        }
+        t.documents = Some(documents);
+        t
     }
 
     pub fn push(&mut self, row: Vec<Value>) {
@@ -109,7 +140,11 @@ impl Printer {
         match self.format {
             Format::Quiet => {}
             Format::Json => {
-                let _ = writeln!(out, "{}", serde_json::to_string_pretty(&t.objects()).expect("json"));
+                let document = match &t.documents {
+                    Some(documents) => Value::Array(documents.clone()),
+                    None => t.objects(),
+                };
+                let _ = writeln!(out, "{}", serde_json::to_string_pretty(&document).unwrap_or_default());
             }
             Format::Csv => {
                 let _ = writeln!(out, "{}", t.columns.iter().map(|c| c.key).collect::<Vec<_>>().join(","));

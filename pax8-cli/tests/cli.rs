@@ -87,7 +87,7 @@ fn every_resource_lists_and_shows() {
     assert!(ok(&["invoices", "show", invoice_id]).contains("Paid"));
     assert!(ok(&["invoices", "items", invoice_id, "--size", "10"]).contains("of"));
     let azure: serde_json::Value = serde_json::from_str(&ok(&["--json", "subscriptions", "list", "--all"])).unwrap();
-    let azure_sub = azure.as_array().unwrap().iter().find(|s| s["product"] == "Azure plan").unwrap()["id"]
+    let azure_sub = azure.as_array().unwrap().iter().find(|s| s["product_name"] == "Azure plan").unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();

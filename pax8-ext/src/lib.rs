@@ -51,6 +51,7 @@ pub mod rate_limit;
 mod redact;
 pub mod resources;
 pub mod retry;
+pub mod views;
 
 pub use auth::{AccessToken, Audience, InMemoryTokenStore, TokenStore};
 pub use call::{Call, CallOptions};

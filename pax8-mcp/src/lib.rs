@@ -99,6 +99,40 @@ fn names(router: &ToolRouter<Pax8Tools>) -> Vec<String> {
     names
 }
 
+/// Results that are one summary.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)] // (only its schema is used)
+struct Items<T> {
+    /// The items.
+    items: Vec<T>,
+}
+
+/// Declares the output schema of the tools whose results are pax8-ext's summary types.
+fn output_schemas(router: &mut ToolRouter<Pax8Tools>) {
+    use pax8_ext::views::*;
+    use rmcp::handler::server::common::schema_for_output;
+    let schemas = [
+        ("companies_list", schema_for_output::<PageOf<CompanySummary>>()),
+        ("company_get", schema_for_output::<CompanySummary>()),
+        ("subscriptions_list", schema_for_output::<PageOf<SubscriptionSummary>>()),
+        ("subscription_get", schema_for_output::<SubscriptionSummary>()),
+        ("subscription_history", schema_for_output::<Items<SubscriptionSummary>>()),
+        ("azure_subscriptions", schema_for_output::<Items<SubscriptionSummary>>()),
+        ("invoices_list", schema_for_output::<PageOf<InvoiceSummary>>()),
+        ("invoice_get", schema_for_output::<InvoiceSummary>()),
+        ("invoice_items", schema_for_output::<PageOf<InvoiceItemSummary>>()),
+        ("draft_invoice_items", schema_for_output::<PageOf<InvoiceItemSummary>>()),
+        ("products_search", schema_for_output::<PageOf<ProductSummary>>()),
+        ("orders_list", schema_for_output::<PageOf<OrderSummary>>()),
+        ("order_get", schema_for_output::<OrderSummary>()),
+    ];
+    for (name, schema) in schemas {
+        if let Some(route) = router.map.get_mut(name) {
+            route.attr.output_schema = Some(schema);
+        }
+    }
+}
+
 impl Pax8Tools {
     /// A server over `client` (its credentials, retries and rate limit apply to every tool).
     pub fn new(client: Pax8Client, options: Options) -> std::io::Result<Self> {
@@ -122,6 +156,7 @@ impl Pax8Tools {
                 route.attr.description = Some(format!("{description} {sentence}").trim().to_string().into());
             }
         }
+        output_schemas(&mut tool_router);
         Ok(Self {
             client,
             audit,

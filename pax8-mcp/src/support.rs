@@ -8,38 +8,31 @@ use std::time::{Duration, Instant};
 
 use pax8_api::partner::types::{Company, Invoice, InvoiceItem, Order, Pricing, Product, Subscription};
 use pax8_ext::Error;
-use pax8_ext::insights::{commitment_end, monthly_revenue};
+use pax8_ext::views::{
+    CompanySummary, InvoiceItemSummary, InvoiceSummary, OrderSummary, ProductSummary, SubscriptionSummary,
+};
 use serde_json::{Value, json};
 
-// ---------- trimmed results: ids, names, status, quantities, prices, dates ----------
+// ---------- results: pax8-ext's summary types, the same the CLI's --json prints ----------
 
 pub fn company(c: &Company) -> Value {
-    json!({"id": c.id, "name": c.name, "status": c.status, "city": c.address.city, "country": c.address.country,
-           "external_id": c.external_id})
+    summary(CompanySummary::from(c))
 }
 
 pub fn subscription(s: &Subscription) -> Value {
-    json!({"id": s.id, "company_id": s.company_id, "product_id": s.product_id, "product_name": s.product_name,
-           "quantity": s.quantity, "billing_term": s.billing_term, "status": s.status, "price": s.price,
-           "partner_cost": s.partner_cost, "monthly_revenue": (monthly_revenue(s) * 100.0).round() / 100.0,
-           "start_date": s.start_date, "commitment_end": commitment_end(s).map(|d| d.format("%Y-%m-%d").to_string()),
-           "parent_subscription_id": s.parent_subscription_id})
+    summary(SubscriptionSummary::from(s))
 }
 
 pub fn invoice(i: &Invoice) -> Value {
-    json!({"id": i.id, "invoice_date": i.invoice_date, "due_date": i.due_date, "status": i.status, "total": i.total,
-           "balance": i.balance, "currency": i.currency_code})
+    summary(InvoiceSummary::from(i))
 }
 
 pub fn invoice_item(i: &InvoiceItem) -> Value {
-    json!({"id": i.id, "company_id": i.company_id, "company_name": i.company_name, "product_name": i.product_name,
-           "subscription_id": i.subscription_id, "quantity": i.quantity, "unit_cost": i.cost, "cost_total": i.cost_total,
-           "customer_total": i.total, "term": i.term, "start": i.start_period, "end": i.end_period})
+    summary(InvoiceItemSummary::from(i))
 }
 
 pub fn product(p: &Product) -> Value {
-    json!({"id": p.id, "name": p.name, "vendor": p.vendor_name, "sku": p.sku, "vendor_sku": p.vendor_sku,
-           "requires_commitment": p.requires_commitment})
+    summary(ProductSummary::from(p))
 }
 
 pub fn pricing(p: &Pricing) -> Value {
@@ -50,9 +43,12 @@ pub fn pricing(p: &Pricing) -> Value {
 }
 
 pub fn order(o: &Order) -> Value {
-    json!({"id": o.id, "company_id": o.company_id, "created_date": o.created_date, "status": o.status,
-           "line_items": o.line_items.iter().map(|l| json!({"product_id": l.product_id, "quantity": l.quantity,
-               "billing_term": l.billing_term, "subscription_id": l.subscription_id})).collect::<Vec<_>>()})
+    summary(OrderSummary::from(o))
+}
+
+/// A summary as JSON (they are plain data: serializing cannot fail).
+fn summary<T: serde::Serialize>(value: T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 /// A page of results with the paging an agent needs to ask for the next one.

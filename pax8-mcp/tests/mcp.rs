@@ -475,3 +475,28 @@ async fn a_policy_file_sets_each_tool_and_the_audit_records_the_decision() {
     assert_eq!(quantity_line["policy"], "approve");
     assert!(quantity_line["duration_ms"].is_u64());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn results_are_the_shared_summaries_their_output_schema_describes() {
+    let h = start(false).await;
+    let tools = h.client.list_all_tools().await.unwrap();
+    let list = tools.iter().find(|t| t.name == "subscriptions_list").unwrap();
+    let schema = serde_json::to_value(list.output_schema.as_ref().expect("an output schema")).unwrap();
+    let item_schema_ref = schema["properties"]["items"]["items"]["$ref"].as_str().unwrap().to_string();
+    let item_schema = &schema[item_schema_ref.trim_start_matches("#/").split('/').next().unwrap()]
+        [item_schema_ref.rsplit('/').next().unwrap()];
+    let mut declared: Vec<&String> = item_schema["properties"].as_object().unwrap().keys().collect();
+    declared.sort();
+    let page = h.ok("subscriptions_list", json!({"size": 3})).await;
+    for item in page["items"].as_array().unwrap() {
+        let mut keys: Vec<&String> = item.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, declared, "the result has exactly the declared fields");
+    }
+    // The same names as pax8-ext's summary (and so the CLI's --json).
+    let first: pax8_ext::views::SubscriptionSummary = serde_json::from_value(page["items"][0].clone()).unwrap();
+    assert!(first.id.is_some() && first.product_name.is_some());
+    for name in ["companies_list", "invoices_list", "products_search", "orders_list", "order_get", "company_get"] {
+        assert!(tools.iter().find(|t| t.name == name).unwrap().output_schema.is_some(), "{name}");
+    }
+}

@@ -285,19 +285,21 @@ pub(crate) fn company_record(c: &Company) -> Option<Record> {
 }
 
 /// The mirror row of a subscription (None without an id).
+/// (The typed columns are pax8-ext's `SubscriptionSummary` fields, under the same names.)
 pub(crate) fn subscription_record(s: &Subscription) -> Option<Record> {
+    let v = pax8_ext::views::SubscriptionSummary::from(s);
     Some(Record {
         table: "subscriptions",
-        id: s.id?.to_string(),
+        id: v.id?.to_string(),
         columns: vec![
-            ("company_id", text(s.company_id)),
-            ("product_id", text(s.product_id)),
-            ("product_name", text(s.product_name.as_ref())),
-            ("quantity", Val::Num(s.quantity)),
-            ("price", Val::Num(s.price)),
-            ("partner_cost", Val::Num(s.partner_cost)),
-            ("billing_term", text(s.billing_term.as_ref())),
-            ("status", text(s.status.as_ref())),
+            ("company_id", text(v.company_id)),
+            ("product_id", text(v.product_id)),
+            ("product_name", text(v.product_name)),
+            ("quantity", Val::Num(v.quantity)),
+            ("price", Val::Num(v.price)),
+            ("partner_cost", Val::Num(v.partner_cost)),
+            ("billing_term", text(v.billing_term)),
+            ("status", text(v.status)),
             ("commitment_end", text(pax8_ext::insights::commitment_end(s).map(|d| d.to_rfc3339()))),
         ],
         data: json(s),
