@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use pax8_api::partner::types::{Product, Subscription};
+use pax8_ext::filters::{CompanyFilter, InvoiceFilter, SubscriptionFilter};
 use pax8_ext::insights::{monthly_cost, monthly_revenue, months_per_period};
 use pax8_ext::resources::NewOrder;
 use pax8_ext::views::{CompanySummary, ProductSummary, SubscriptionSummary};
@@ -259,18 +260,8 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
             return Err(Failure::usage("this command needs no Pax8 session"));
         }
         Command::Companies(CompaniesCommand::List { paging, city, country, status }) => {
-            let paginator = client.companies().list_with(move |mut q| {
-                if let Some(c) = &city {
-                    q = q.city(c.clone());
-                }
-                if let Some(c) = &country {
-                    q = q.country(c.clone());
-                }
-                if let Some(s) = &status {
-                    q = q.status(s.as_str());
-                }
-                q
-            });
+            let filter = CompanyFilter { city, country, status, sort: None };
+            let paginator = client.companies().filtered(&filter)?;
             let (items, footer) = list(paginator, paging, p, "companies").await?;
             let summaries: Vec<CompanySummary> = items.iter().map(CompanySummary::from).collect();
             let mut t = Table::of(&COMPANY_COLUMNS, &summaries);
@@ -500,22 +491,14 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
             }
         }
         Command::Subscriptions(SubscriptionsCommand::List { paging, company, status, term }) => {
-            let company_id = match &company {
+            let mut filter = SubscriptionFilter { status, billing_term: term, ..Default::default() };
+            // A value the API does not know fails here, before any request.
+            filter.check()?;
+            filter.company_id = match &company {
                 Some(c) => Some(crate::fail::id_of(resolve::company(client, c).await?.id, "company")?),
                 None => None,
             };
-            let paginator = client.subscriptions().list_with(move |mut q| {
-                if let Some(id) = company_id {
-                    q = q.company_id(id);
-                }
-                if let Some(s) = &status {
-                    q = q.status(s.as_str());
-                }
-                if let Some(t) = &term {
-                    q = q.billing_term(t.as_str());
-                }
-                q
-            });
+            let paginator = client.subscriptions().filtered(&filter)?;
             let (items, footer) = list(paginator, paging, p, "subscriptions").await?;
             let summaries: Vec<SubscriptionSummary> = items.iter().map(SubscriptionSummary::from).collect();
             let mut t = Table::of(&SUBSCRIPTION_COLUMNS, &summaries);
@@ -569,10 +552,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
             p.note("Cancelled.");
         }
         Command::Invoices(InvoicesCommand::List { paging, status }) => {
-            let paginator = client.invoices().list_with(move |q| match &status {
-                Some(s) => q.status(s.as_str()),
-                None => q,
-            });
+            let paginator = client.invoices().filtered(&InvoiceFilter { status, ..Default::default() })?;
             let (items, footer) = list(paginator, paging, p, "invoices").await?;
             let mut t = Table::new(&[
                 col("id", "ID"),

@@ -154,6 +154,15 @@ fn writes_preview_then_need_confirmation() {
 
 #[test]
 fn bad_input_is_refused_clearly_before_any_write() {
+    // Filter values outside the document's: an error listing the allowed ones, never an empty list.
+    fails(&["subscriptions", "list", "--status", "Bogus"], 2, "status `Bogus` is not one of: Active, Cancelled");
+    fails(
+        &["subscriptions", "list", "--term", "annually"],
+        2,
+        "billing term `annually` is not one of: Monthly, Annual",
+    );
+    fails(&["companies", "list", "--status", "Gone"], 2, "status `Gone` is not one of: Active, Inactive, Deleted");
+    fails(&["invoices", "list", "--status", "Overdue"], 2, "status `Overdue` is not one of: Unpaid, Paid");
     fails(&["companies", "show", "Nonexistent Ltd"], 2, "no company matches `Nonexistent Ltd`");
     fails(&["companies", "show", "Umbrella"], 2, "matches 2 companies");
     fails(

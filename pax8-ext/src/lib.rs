@@ -43,6 +43,7 @@ mod call;
 mod client;
 mod config;
 mod error;
+pub mod filters;
 mod hooks;
 pub mod insights;
 pub mod pagination;

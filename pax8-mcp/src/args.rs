@@ -70,11 +70,6 @@ pub fn date(s: &str) -> Result<pax8_api::Date, String> {
         .map_err(|_| format!("`{s}` is not a date (YYYY-MM-DD)"))
 }
 
-/// `value` is one of `known` (the document's values), else an error listing them.
-pub fn allowed(value: &str, known: &[&str], what: &str) -> Result<(), String> {
-    if known.contains(&value) { Ok(()) } else { Err(format!("{what} `{value}` is not one of: {}", known.join(", "))) }
-}
-
 macro_rules! paged_args {
     ($(#[$meta:meta])* pub struct $name:ident { $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)* }) => {
         $(#[$meta])*
@@ -413,10 +408,8 @@ mod tests {
     }
 
     #[test]
-    fn dates_and_known_values() {
+    fn dates() {
         assert!(date("2026-11-23").is_ok());
         assert!(date("23/11/2026").unwrap_err().contains("YYYY-MM-DD"));
-        assert!(allowed("name", &["name", "city"], "sort").is_ok());
-        assert_eq!(allowed("x", &["name", "city"], "sort").unwrap_err(), "sort `x` is not one of: name, city");
     }
 }

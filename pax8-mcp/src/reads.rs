@@ -1,7 +1,7 @@
 //! The read tools: companies, subscriptions, Azure usage, invoices, products, orders, quotes.
 //! Results are trimmed to what an agent needs; lists are paged (page from 0).
 
-use pax8_api::partner::types as v1;
+use pax8_ext::filters::{CompanyFilter, InvoiceFilter, SubscriptionFilter};
 use rmcp::tool;
 use rmcp::tool_router;
 use serde_json::{Value, json};
@@ -20,25 +20,13 @@ impl Pax8Tools {
     async fn companies_list(&self, Parameters(a): Parameters<CompaniesList>) -> ToolResult {
         self.run("companies_list", &a, async {
             let (page, size) = paging(a.page, a.size, 200)?;
-            if let Some(s) = &a.sort {
-                allowed(s, v1::FindCompaniesSort::KNOWN, "sort")?;
-            }
-            let f = a.clone();
-            let paginator = self.client.companies().list_with(move |mut q| {
-                if let Some(c) = &f.city {
-                    q = q.city(c.clone());
-                }
-                if let Some(c) = &f.country {
-                    q = q.country(c.clone());
-                }
-                if let Some(s) = &f.status {
-                    q = q.status(s.as_str());
-                }
-                if let Some(s) = &f.sort {
-                    q = q.sort(s.as_str());
-                }
-                q
-            });
+            let filter = CompanyFilter {
+                city: a.city.clone(),
+                country: a.country.clone(),
+                status: a.status.clone(),
+                sort: a.sort.clone(),
+            };
+            let paginator = self.client.companies().filtered(&filter).map_err(e)?;
             page_of(paginator, 0, page, size, support::company).await
         })
         .await
@@ -91,28 +79,14 @@ impl Pax8Tools {
     async fn subscriptions_list(&self, Parameters(a): Parameters<SubscriptionsList>) -> ToolResult {
         self.run("subscriptions_list", &a, async {
             let (page, size) = paging(a.page, a.size, 200)?;
-            if let Some(s) = &a.sort {
-                allowed(s, v1::FindSubscriptionsSort::KNOWN, "sort")?;
-            }
-            let f = a.clone();
-            let paginator = self.client.subscriptions().list_with(move |mut q| {
-                if let Some(c) = f.company_id {
-                    q = q.company_id(c);
-                }
-                if let Some(p) = f.product_id {
-                    q = q.product_id(p);
-                }
-                if let Some(s) = &f.status {
-                    q = q.status(s.as_str());
-                }
-                if let Some(t) = &f.billing_term {
-                    q = q.billing_term(t.as_str());
-                }
-                if let Some(s) = &f.sort {
-                    q = q.sort(s.as_str());
-                }
-                q
-            });
+            let filter = SubscriptionFilter {
+                company_id: a.company_id,
+                product_id: a.product_id,
+                status: a.status.clone(),
+                billing_term: a.billing_term.clone(),
+                sort: a.sort.clone(),
+            };
+            let paginator = self.client.subscriptions().filtered(&filter).map_err(e)?;
             page_of(paginator, 0, page, size, support::subscription).await
         })
         .await
@@ -200,21 +174,9 @@ impl Pax8Tools {
     async fn invoices_list(&self, Parameters(a): Parameters<InvoicesList>) -> ToolResult {
         self.run("invoices_list", &a, async {
             let (page, size) = paging(a.page, a.size, 200)?;
-            let from = a.from.as_deref().map(date).transpose()?;
-            let to = a.to.as_deref().map(date).transpose()?;
-            let status = a.status.clone();
-            let paginator = self.client.invoices().list_with(move |mut q| {
-                if let Some(s) = &status {
-                    q = q.status(s.as_str());
-                }
-                if let Some(d) = from {
-                    q = q.invoice_date_range_start(d);
-                }
-                if let Some(d) = to {
-                    q = q.invoice_date_range_end(d);
-                }
-                q
-            });
+            let day = |d: &Option<String>| d.as_deref().map(date).transpose().map(|d| d.map(|d| d.0));
+            let filter = InvoiceFilter { status: a.status.clone(), from: day(&a.from)?, to: day(&a.to)? };
+            let paginator = self.client.invoices().filtered(&filter).map_err(e)?;
             page_of(paginator, 0, page, size, support::invoice).await
         })
         .await

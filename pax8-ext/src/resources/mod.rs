@@ -15,12 +15,14 @@
 
 mod orders;
 mod partner;
+mod products;
 mod quotes;
 mod vendor;
 mod webhooks;
 
 pub use orders::*;
 pub use partner::*;
+pub use products::*;
 pub use quotes::*;
 pub use vendor::*;
 pub use webhooks::*;

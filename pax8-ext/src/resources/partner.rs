@@ -1,9 +1,9 @@
-//! Partner API v1 handlers: companies, contacts, products, orders, subscriptions, invoices, usage.
+//! Partner API v1 handlers: companies, contacts, subscriptions, invoices, usage (products are in
+//! `products.rs`, orders in `orders.rs`).
 
 use pax8_api::partner::builder;
 use pax8_api::partner::types::{
-    Commitment, Company, CompanyUpdate, Contact, Dependencies, Invoice, InvoiceItem, Pricing, Product, ProductDetail,
-    ProvisioningDetail, Subscription, SubscriptionUpdate, UsageLine, UsageSummary,
+    Company, CompanyUpdate, Contact, Invoice, InvoiceItem, Subscription, SubscriptionUpdate, UsageLine, UsageSummary,
 };
 use uuid::Uuid;
 
@@ -11,13 +11,14 @@ use super::handler_options;
 use super::paginator;
 use crate::call::CallOptions;
 use crate::error::{Error, Result};
+use crate::filters::{CompanyFilter, InvoiceFilter, SubscriptionFilter};
 use crate::pagination::Paginator;
 use crate::{Date, Pax8Client, Timestamp};
 
 /// The v1 maximum page size (from the document).
 pub const V1_MAX_PAGE_SIZE: u32 = <builder::FindCompanies<'static> as pax8_api::Paged>::PAGING.max_size;
 
-handler_options!(Companies, Contacts, Products, Subscriptions, Invoices, Usage);
+handler_options!(Companies, Contacts, Subscriptions, Invoices, Usage);
 
 impl Pax8Client {
     /// Companies (customers).
@@ -27,10 +28,6 @@ impl Pax8Client {
     /// Contacts of a company.
     pub fn contacts(&self, company_id: Uuid) -> Contacts<'_> {
         Contacts { client: self, company_id, options: CallOptions::default() }
-    }
-    /// The product catalogue.
-    pub fn products(&self) -> Products<'_> {
-        Products { client: self, options: CallOptions::default() }
     }
     /// Subscriptions.
     pub fn subscriptions(&self) -> Subscriptions<'_> {
@@ -65,6 +62,27 @@ impl<'c> Companies<'c> {
         F: for<'a> Fn(builder::FindCompanies<'a>) -> builder::FindCompanies<'a> + Send + Sync + 'static,
     {
         paginator!(self, |c| c.partner().find_companies(), filter = filter)
+    }
+
+    /// Companies matching `filter`, checked before any request.
+    pub fn filtered(&self, filter: &CompanyFilter) -> Result<Paginator<Company>> {
+        filter.check()?;
+        let f = filter.clone();
+        Ok(self.list_with(move |mut q| {
+            if let Some(c) = &f.city {
+                q = q.city(c.clone());
+            }
+            if let Some(c) = &f.country {
+                q = q.country(c.clone());
+            }
+            if let Some(s) = &f.status {
+                q = q.status(s.as_str());
+            }
+            if let Some(s) = &f.sort {
+                q = q.sort(s.as_str());
+            }
+            q
+        }))
     }
 
     /// One company.
@@ -162,98 +180,6 @@ impl<'c> Contacts<'c> {
     }
 }
 
-/// Products handler.
-#[derive(Debug, Clone)]
-pub struct Products<'c> {
-    client: &'c Pax8Client,
-    options: CallOptions,
-}
-
-impl<'c> Products<'c> {
-    /// The whole catalogue.
-    pub fn list(&self) -> Paginator<Product> {
-        paginator!(self, |c| c.partner().find_all_products())
-    }
-    /// Products matching the filters set on the generated builder (`vendor_name`, `search`, `sort`).
-    pub fn list_with<F>(&self, filter: F) -> Paginator<Product>
-    where
-        F: for<'a> Fn(builder::FindAllProducts<'a>) -> builder::FindAllProducts<'a> + Send + Sync + 'static,
-    {
-        paginator!(self, |c| c.partner().find_all_products(), filter = filter)
-    }
-    /// Products whose name, vendor or SKU matches `query` (2 to 256 characters).
-    pub fn search(&self, query: &str) -> Result<Paginator<Product>> {
-        let query = query.trim().to_string();
-        let len = query.chars().count();
-        if !(2..=256).contains(&len) {
-            return Err(Error::InvalidRequest(format!("search query must be 2 to 256 characters, got {len}")));
-        }
-        Ok(self.list_with(move |q| q.search(query.clone())))
-    }
-    /// One product.
-    pub async fn get(&self, id: Uuid) -> Result<ProductDetail> {
-        self.send(self.client.partner().find_product_by_product_id().product_id(id.to_string())).await
-    }
-    /// Pricing, with the company's own rates when `company_id` is given.
-    pub async fn pricing(&self, id: Uuid, company_id: Option<Uuid>) -> Result<Vec<Pricing>> {
-        let mut b = self.client.partner().find_pricing_by_product_id().product_id(id.to_string());
-        if let Some(company) = company_id {
-            b = b.company_id(company);
-        }
-        Ok(self.send(b).await?.content)
-    }
-    /// Dependencies (commitments, required products).
-    pub async fn dependencies(&self, id: Uuid) -> Result<Dependencies> {
-        self.send(self.client.partner().find_product_dependencies_by_product_id().product_id(id.to_string())).await
-    }
-    /// The commitment term an order of this product on `billing_term` needs (see
-    /// [`CommitmentChoice`]).
-    pub async fn commitment_for(&self, id: Uuid, billing_term: &str) -> Result<CommitmentChoice> {
-        Ok(CommitmentChoice::from_terms(self.dependencies(id).await?.commitment_dependencies, billing_term))
-    }
-    /// Provisioning details an order of this product needs.
-    pub async fn provisioning_details(&self, id: Uuid) -> Result<Vec<ProvisioningDetail>> {
-        let body =
-            self.send(self.client.partner().find_provision_details_by_product_id().product_id(id.to_string())).await?;
-        Ok(body.content)
-    }
-}
-
-/// What a product's commitment terms mean for an order on one billing term.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CommitmentChoice {
-    /// The product needs no commitment term.
-    NotRequired,
-    /// Exactly one term names the billing term: order with it.
-    Chosen(Commitment),
-    /// None or several name the billing term: the caller picks one of these.
-    Choose(Vec<Commitment>),
-}
-
-impl CommitmentChoice {
-    /// Decides from the product's commitment terms (its dependencies).
-    pub fn from_terms(terms: Vec<Commitment>, billing_term: &str) -> Self {
-        if terms.is_empty() {
-            return CommitmentChoice::NotRequired;
-        }
-        let mut matching = terms
-            .iter()
-            .filter(|c| c.id.is_some() && c.term.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(billing_term)));
-        match (matching.next(), matching.next()) {
-            (Some(one), None) => CommitmentChoice::Chosen(one.clone()),
-            _ => CommitmentChoice::Choose(terms),
-        }
-    }
-
-    /// The id to order with, when the choice is made.
-    pub fn id(&self) -> Option<Uuid> {
-        match self {
-            CommitmentChoice::Chosen(c) => c.id,
-            _ => None,
-        }
-    }
-}
-
 /// Subscriptions handler.
 #[derive(Debug, Clone)]
 pub struct Subscriptions<'c> {
@@ -272,6 +198,30 @@ impl<'c> Subscriptions<'c> {
         F: for<'a> Fn(builder::FindSubscriptions<'a>) -> builder::FindSubscriptions<'a> + Send + Sync + 'static,
     {
         paginator!(self, |c| c.partner().find_subscriptions(), filter = filter)
+    }
+
+    /// Subscriptions matching `filter`, checked before any request.
+    pub fn filtered(&self, filter: &SubscriptionFilter) -> Result<Paginator<Subscription>> {
+        filter.check()?;
+        let f = filter.clone();
+        Ok(self.list_with(move |mut q| {
+            if let Some(c) = f.company_id {
+                q = q.company_id(c);
+            }
+            if let Some(p) = f.product_id {
+                q = q.product_id(p);
+            }
+            if let Some(s) = &f.status {
+                q = q.status(s.as_str());
+            }
+            if let Some(t) = &f.billing_term {
+                q = q.billing_term(t.as_str());
+            }
+            if let Some(s) = &f.sort {
+                q = q.sort(s.as_str());
+            }
+            q
+        }))
     }
     /// One subscription.
     pub async fn get(&self, id: Uuid) -> Result<Subscription> {
@@ -343,6 +293,24 @@ impl<'c> Invoices<'c> {
     {
         paginator!(self, |c| c.partner().find_partner_invoices(), filter = filter)
     }
+
+    /// Invoices matching `filter`, checked before any request.
+    pub fn filtered(&self, filter: &InvoiceFilter) -> Result<Paginator<Invoice>> {
+        filter.check()?;
+        let f = filter.clone();
+        Ok(self.list_with(move |mut q| {
+            if let Some(s) = &f.status {
+                q = q.status(s.as_str());
+            }
+            if let Some(d) = f.from {
+                q = q.invoice_date_range_start(Date::from(d));
+            }
+            if let Some(d) = f.to {
+                q = q.invoice_date_range_end(Date::from(d));
+            }
+            q
+        }))
+    }
     /// One invoice.
     pub async fn get(&self, id: Uuid) -> Result<Invoice> {
         self.send(self.client.partner().get_partner_invoice().invoice_id(id)).await
@@ -385,30 +353,5 @@ impl<'c> Usage<'c> {
             b = b.product_id(p);
         }
         Ok(self.send(b).await?.content)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn term(name: &str, id: u128) -> Commitment {
-        Commitment { id: Some(Uuid::from_u128(id)), term: Some(name.into()), ..Default::default() }
-    }
-
-    #[test]
-    fn the_commitment_matching_the_billing_term_is_chosen_or_the_caller_chooses() {
-        assert_eq!(CommitmentChoice::from_terms(vec![], "Monthly"), CommitmentChoice::NotRequired);
-        let terms = vec![term("Monthly", 1), term("Annual", 2)];
-        let annual = CommitmentChoice::from_terms(terms.clone(), "annual");
-        assert_eq!(annual.id(), Some(Uuid::from_u128(2)));
-        assert_eq!(CommitmentChoice::from_terms(terms.clone(), "3-Year"), CommitmentChoice::Choose(terms.clone()));
-        // Two terms naming the same billing term: the caller decides.
-        let twice = vec![term("Annual", 3), term("Annual", 4)];
-        assert_eq!(CommitmentChoice::from_terms(twice.clone(), "Annual"), CommitmentChoice::Choose(twice));
-        // A term without an id cannot be ordered with.
-        let no_id = vec![Commitment { term: Some("Annual".into()), ..Default::default() }];
-        assert!(matches!(CommitmentChoice::from_terms(no_id, "Annual"), CommitmentChoice::Choose(_)));
-        assert_eq!(CommitmentChoice::NotRequired.id(), None);
     }
 }
