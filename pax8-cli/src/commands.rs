@@ -56,16 +56,19 @@ async fn session(cli: &Cli, printer: Printer) -> Result<Session, Failure> {
         return Ok(Session { client, printer, _sandbox: Some(sandbox) });
     }
     let env_id = std::env::var("PAX8_CLIENT_ID").ok().filter(|v| !v.is_empty());
-    let builder = if env_id.is_some() {
-        Pax8Client::builder().from_env()?
+    let env_url = std::env::var("PAX8_BASE_URL").ok().filter(|v| !v.is_empty());
+    let (builder, client_id) = if let Some(id) = env_id {
+        (Pax8Client::builder().from_env()?, format!("{id}@{}", env_url.as_deref().unwrap_or("pax8")))
     } else {
         match creds::load()? {
             Some(c) => {
+                let id = format!("{}@{}", c.client_id, c.base_url.as_deref().unwrap_or("pax8"));
                 let b = Pax8Client::builder().client_id(c.client_id).client_secret(c.client_secret);
-                match c.base_url {
+                let b = match c.base_url {
                     Some(url) => b.base_url(&url),
                     None => b,
-                }
+                };
+                (b, id)
             }
             None => {
                 return Err(Failure {
@@ -75,6 +78,10 @@ async fn session(cli: &Cli, printer: Printer) -> Result<Session, Failure> {
             }
         }
     };
+    // Tokens kept between commands (per client id and server): ten commands in a row make one
+    // token request.
+    let tokens = creds::path()?.with_file_name("tokens.json");
+    let builder = builder.token_store(std::sync::Arc::new(pax8_ext::FileTokenStore::new(tokens, &client_id)));
     Ok(Session { client: builder.build()?, printer, _sandbox: None })
 }
 
@@ -922,6 +929,8 @@ async fn auth(cli: &Cli, cmd: &AuthCommand, printer: Printer) -> Result<(), Fail
         }
         AuthCommand::Logout => {
             let removed = creds::remove()?;
+            // The tokens go with the credentials.
+            let _ = std::fs::remove_file(creds::path()?.with_file_name("tokens.json"));
             printer.note(if removed { "Logged out: stored credentials removed." } else { "No stored credentials." });
             Ok(())
         }

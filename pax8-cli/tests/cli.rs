@@ -278,6 +278,49 @@ fn mcp_over_stdio_lists_tools_and_audits_calls() {
     assert!(audit.contains("\"tool\":\"company_resolve\""), "{audit}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_commands_in_a_row_make_one_token_request() {
+    let sandbox = pax8_sandbox::Sandbox::start(pax8_sandbox::SandboxConfig::default()).await.unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let (url, id, secret) =
+        (sandbox.base_url().to_string(), sandbox.client_id().to_string(), sandbox.client_secret().to_string());
+    let dir = config.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let config = tempfile::TempDir::new_in(&dir).unwrap();
+        for args in [
+            ["companies", "list"],
+            ["products", "list"],
+            ["subscriptions", "list"],
+            ["invoices", "list"],
+            ["orders", "list"],
+        ]
+        .iter()
+        .cycle()
+        .take(10)
+        {
+            let out = pax8(&config)
+                .env("PAX8_CLIENT_ID", &id)
+                .env("PAX8_CLIENT_SECRET", &secret)
+                .env("PAX8_BASE_URL", &url)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let tokens = config.path().join("tokens.json");
+        let text = std::fs::read_to_string(&tokens).unwrap();
+        assert!(!text.contains(&secret), "the client secret is not in the token file");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&tokens).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(sandbox.counters().tokens_issued, 1, "ten commands, one token");
+}
+
 #[test]
 fn sync_drift_and_webhooks() {
     let config = tempfile::tempdir().unwrap();

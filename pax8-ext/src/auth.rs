@@ -78,7 +78,17 @@ pub trait TokenStore: Send + Sync + 'static {
     fn save<'a>(&'a self, audience: &'a Audience, token: AccessToken) -> BoxFuture<'a, ()>;
     /// Forgets the token of `audience` if it is still `token`.
     fn discard<'a>(&'a self, audience: &'a Audience, token: &'a AccessToken) -> BoxFuture<'a, ()>;
+    /// Held while a token of `audience` is fetched: a store shared between processes returns a
+    /// guard (a file lock, say) so the others wait, then find the new token instead of fetching
+    /// their own. The default holds nothing (one process: the manager's own single flight).
+    fn lock_refresh<'a>(&'a self, audience: &'a Audience) -> BoxFuture<'a, Option<RefreshGuard>> {
+        let _ = audience;
+        Box::pin(async { None })
+    }
 }
+
+/// What [`TokenStore::lock_refresh`] returns: the lock is released when it is dropped.
+pub type RefreshGuard = Box<dyn Send + Sync>;
 
 /// The default [`TokenStore`]: a map in memory.
 #[derive(Debug, Default)]
@@ -233,7 +243,9 @@ impl TokenManager {
         }
         let flight = self.flight(audience);
         let _guard = flight.lock().await;
-        // Another caller may have refreshed while this one waited.
+        // Other processes sharing the store wait here too.
+        let _shared = self.store.lock_refresh(audience).await;
+        // Another caller (or process) may have refreshed while this one waited.
         if let Some(t) = self.store.load(audience).await
             && self.is_fresh(&t)
         {
@@ -250,6 +262,7 @@ impl TokenManager {
     {
         let flight = self.flight(audience);
         let _guard = flight.lock().await;
+        let _shared = self.store.lock_refresh(audience).await;
         Ok(self.store_fetched(audience, fetch().await?).await)
     }
 

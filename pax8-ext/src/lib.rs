@@ -52,9 +52,10 @@ pub mod rate_limit;
 mod redact;
 pub mod resources;
 pub mod retry;
+mod token_file;
 pub mod views;
 
-pub use auth::{AccessToken, Audience, InMemoryTokenStore, TokenStore};
+pub use auth::{AccessToken, Audience, InMemoryTokenStore, RefreshGuard, TokenStore};
 pub use call::{Call, CallOptions};
 pub use client::Pax8Client;
 pub use config::{ClientBuilder, Environment};
@@ -63,6 +64,7 @@ pub use hooks::{Hooks, RequestInfo};
 pub use pagination::{Page, Paginator};
 pub use pax8_api::{self as api, Api, Date, ErrorBody, SecretString, Timestamp};
 pub use retry::{RetryBudget, RetryPolicy};
+pub use token_file::FileTokenStore;
 
 /// The README's examples, compiled as doctests so they stay true.
 #[doc = include_str!("../README.md")]

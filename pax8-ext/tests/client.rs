@@ -452,3 +452,31 @@ async fn hooks_see_every_attempt_and_the_final_failure() {
     assert_eq!(recorder.responses.load(std::sync::atomic::Ordering::SeqCst), 4, "the token request and 3 attempts");
     assert_eq!(*recorder.errors.lock().unwrap(), [(Some("getCompaniesByCompanyId"), 503)]);
 }
+
+/// Two clients on one token file (two processes): one token request between them, even when
+/// both need a token at the same moment.
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_sharing_a_token_file_make_one_token_request() {
+    let sandbox = pax8_sandbox::Sandbox::start(pax8_sandbox::SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    let client = || {
+        pax8_ext::Pax8Client::builder()
+            .client_id(sandbox.client_id())
+            .client_secret(sandbox.client_secret())
+            .base_url(sandbox.base_url())
+            .token_store(std::sync::Arc::new(pax8_ext::FileTokenStore::new(&path, sandbox.client_id())))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (client(), client());
+    let (la, lb) = (a.companies().list(), b.companies().list());
+    let (ra, rb) = tokio::join!(la.first_page(), lb.first_page());
+    ra.unwrap();
+    rb.unwrap();
+    for _ in 0..8 {
+        client().companies().list().first_page().await.unwrap();
+    }
+    assert_eq!(sandbox.counters().tokens_issued, 1, "ten clients, one token");
+    assert!(!std::fs::read_to_string(&path).unwrap().is_empty());
+}
