@@ -408,6 +408,14 @@ mod tests {
     }
 
     #[test]
+    fn the_wrapper_describes_its_arguments_under_their_name() {
+        let wrapped = serde_json::to_value(schemars::schema_for!(Parameters<CompanyId>)).unwrap();
+        let plain = serde_json::to_value(schemars::schema_for!(CompanyId)).unwrap();
+        assert_eq!(wrapped, plain);
+        assert_eq!(wrapped["title"], "CompanyId");
+    }
+
+    #[test]
     fn dates() {
         assert!(date("2026-11-23").is_ok());
         assert!(date("23/11/2026").unwrap_err().contains("YYYY-MM-DD"));
