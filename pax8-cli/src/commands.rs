@@ -211,7 +211,7 @@ async fn product(client: &Pax8Client, input: &str) -> Result<Product, Failure> {
 async fn local(command: Command, printer: &Printer) -> Result<(), Failure> {
     match command {
         Command::Drift { since, db } => {
-            let days = resolve::days(&since)?;
+            let days = resolve::days(&since, now()?.date_naive())?;
             let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
             let found = pax8_sync::drift(&store, chrono::Duration::days(days), now()?).await.map_err(sync_failure)?;
             let mut t = Table::new(&[
@@ -263,7 +263,10 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
     let (client, p) = (&s.client, &s.printer);
     match cli.command {
         // Dispatched above, before a session exists.
-        Command::Auth(_) | Command::Drift { .. } | Command::Webhooks(WebhooksCommand::Serve { .. }) => {
+        Command::Auth(_)
+        | Command::Completions { .. }
+        | Command::Drift { .. }
+        | Command::Webhooks(WebhooksCommand::Serve { .. }) => {
             return Err(Failure::usage("this command needs no Pax8 session"));
         }
         Command::Companies(CompaniesCommand::List { paging, city, country, status }) => {
@@ -733,7 +736,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
                 ),
             ]);
         }
-        Command::Renewals { within } => reports::renewals(&s, resolve::days(&within)?).await?,
+        Command::Renewals { within } => reports::renewals(&s, resolve::days(&within, now()?.date_naive())?).await?,
         Command::Report(crate::ReportCommand::Mrr { by }) => reports::mrr(&s, by).await?,
         Command::Status => reports::status(&s).await?,
         Command::Sync { db } => {

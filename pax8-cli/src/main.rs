@@ -83,7 +83,7 @@ pub enum Command {
     Webhooks(WebhooksCommand),
     /// Subscriptions whose commitment ends soon, with the monthly value at risk.
     Renewals {
-        /// Window, e.g. 30d, 8w, 3m.
+        /// Window: 30d, 8w, 3mo (calendar months) or 1y.
         #[arg(long, default_value = "30d")]
         within: String,
     },
@@ -105,6 +105,12 @@ pub enum Command {
         since: String,
         #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
         db: String,
+    },
+    /// Print a shell completion script (e.g. `pax8 completions bash > ~/.local/share/bash-completion/completions/pax8`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
     /// Serve the agent tools over MCP (stdio by default).
     Mcp {
@@ -376,6 +382,11 @@ fn main() -> ExitCode {
     } else {
         Format::Table
     };
+    if let Command::Completions { shell } = &cli.command {
+        // Needs no session, no runtime: the script goes to stdout.
+        clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "pax8", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     logging::init(cli.verbose, cli.no_color);
     let printer = Printer::new(format, cli.no_color);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");

@@ -1,6 +1,6 @@
 //! Turning what a person types into ids: companies by id or by name, durations, dates.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use pax8_api::partner::types::Company;
 use pax8_ext::Pax8Client;
 use uuid::Uuid;
@@ -47,17 +47,26 @@ pub fn id(what: &str, input: &str) -> Result<Uuid, Failure> {
 }
 
 /// `30d`, `8w`, `3m` (30-day months), or a bare number of days.
-pub fn days(input: &str) -> Result<i64, Failure> {
-    let input = input.trim();
-    let (number, unit) = input.split_at(input.find(|c: char| !c.is_ascii_digit()).unwrap_or(input.len()));
-    let n: i64 =
-        number.parse().map_err(|_| Failure::usage(format!("`{input}` is not a duration like 30d, 8w or 3m")))?;
-    let days = match unit {
-        "" | "d" => n,
-        "w" => n * 7,
-        "m" => n * 30,
-        _ => return Err(Failure::usage(format!("`{input}` is not a duration like 30d, 8w or 3m"))),
-    };
+pub fn days(input: &str, today: NaiveDate) -> Result<i64, Failure> {
+    let bad = || Failure::usage(format!("`{input}` is not a duration like 30d, 8w, 3mo or 1y"));
+    let text = input.trim();
+    // A bare number is days.
+    let text =
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) { format!("{text}d") } else { text.into() };
+    let span: jiff::Span = text.parse().map_err(|_| bad())?;
+    if span.get_hours() != 0 || span.get_minutes() != 0 || span.get_seconds() != 0 || span.get_milliseconds() != 0 {
+        // `3m` is minutes to jiff: months are `3mo`.
+        return Err(bad());
+    }
+    let start = jiff::civil::Date::new(
+        i16::try_from(today.year()).map_err(|_| bad())?,
+        i8::try_from(today.month()).map_err(|_| bad())?,
+        i8::try_from(today.day()).map_err(|_| bad())?,
+    )
+    .map_err(|_| bad())?;
+    // Calendar arithmetic: 3mo from 30 November is 28 February, not 90 days.
+    let end = start.checked_add(span).map_err(|_| Failure::usage(format!("`{input}` reaches past the calendar")))?;
+    let days = i64::from(start.until((jiff::Unit::Day, end)).map_err(|_| bad())?.get_days());
     if days <= 0 {
         return Err(Failure::usage("the window must be at least one day"));
     }
@@ -93,11 +102,17 @@ mod tests {
 
     #[test]
     fn durations_and_dates() {
-        assert_eq!(days("30d").unwrap(), 30);
-        assert_eq!(days("2w").unwrap(), 14);
-        assert_eq!(days("3m").unwrap(), 90);
-        assert_eq!(days("45").unwrap(), 45);
-        assert!(days("soon").is_err() && days("0d").is_err() && days("5y").is_err());
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        assert_eq!(days("30d", today).unwrap(), 30);
+        assert_eq!(days("2w", today).unwrap(), 14);
+        assert_eq!(days("45", today).unwrap(), 45);
+        // Calendar months and years from today.
+        assert_eq!(days("3mo", today).unwrap(), 90, "30 Nov to 28 Feb");
+        assert_eq!(days("1mo", NaiveDate::from_ymd_opt(2026, 1, 31).unwrap()).unwrap(), 28);
+        assert_eq!(days("1y", today).unwrap(), 365);
+        for bad in ["soon", "0d", "3m", "2h", "", "-5d", "99999999999999999999d"] {
+            assert!(days(bad, today).is_err(), "{bad}");
+        }
         assert!(date("2026-02-30").is_err());
         assert_eq!(date("2026-12-01").unwrap().to_string(), "2026-12-01");
     }

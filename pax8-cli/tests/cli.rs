@@ -449,3 +449,22 @@ fn verbose_prints_one_line_per_request_on_stderr_and_never_a_secret() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("new access token"));
 }
+
+#[test]
+fn completions_generate_for_each_shell() {
+    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef pax8"), ("fish", "complete -c pax8")] {
+        let config = tempfile::tempdir().unwrap();
+        let out = pax8(&config).args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}: {}", String::from_utf8_lossy(&out.stderr));
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(marker) && script.contains("subscriptions") && script.contains("renewals"), "{shell}");
+    }
+    let config = tempfile::tempdir().unwrap();
+    assert_eq!(pax8(&config).args(["completions", "tcsh"]).output().unwrap().status.code(), Some(2));
+}
+
+#[test]
+fn windows_are_calendar_durations() {
+    assert!(ok(&["renewals", "--within", "3mo"]).contains("renew"));
+    fails(&["renewals", "--within", "3m"], 2, "is not a duration like 30d, 8w, 3mo or 1y");
+}
