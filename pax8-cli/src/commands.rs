@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pax8_api::partner::types::{Product, Subscription};
 use pax8_ext::filters::{CompanyFilter, InvoiceFilter, SubscriptionFilter};
 use pax8_ext::insights::{monthly_cost, monthly_revenue, months_per_period};
-use pax8_ext::resources::NewOrder;
-use pax8_ext::views::{CompanySummary, ProductSummary, SubscriptionSummary};
+use pax8_ext::resources::{CommitmentChoice, NewOrder};
+use pax8_ext::views::{CompanySummary, OrderSummary, ProductSummary, SubscriptionSummary};
 use pax8_ext::{Paginator, Pax8Client};
 use pax8_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
@@ -438,13 +438,18 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
             let prod = product(client, &input).await?;
             let (company_id, product_id) =
                 (crate::fail::id_of(c.id, "company")?, crate::fail::id_of(prod.id, "product")?);
-            let deps = client.products().dependencies(product_id).await?;
-            let commitment = deps
-                .commitment_dependencies
-                .iter()
-                .find(|x| x.term.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(&term)))
-                .or(deps.commitment_dependencies.first())
-                .and_then(|x| x.id);
+            let commitment = match client.products().commitment_for(product_id, &term).await? {
+                CommitmentChoice::NotRequired => None,
+                CommitmentChoice::Chosen(c) => c.id,
+                CommitmentChoice::Choose(terms) => {
+                    let names: Vec<String> = terms.iter().filter_map(|c| c.term.clone()).collect();
+                    return Err(Failure::usage(format!(
+                        "{} needs a commitment term and none matches `{term}`: use --term with one of: {}",
+                        prod.name.as_deref().unwrap_or("this product"),
+                        names.join(", ")
+                    )));
+                }
+            };
             let order = NewOrder::for_company(company_id).line(product_id, quantity, &term, commitment).build();
             client.orders().create(order.clone()).mock(true).send().await?; // the server validates, creates nothing
             let pricing = client.products().pricing(product_id, Some(company_id)).await?;
@@ -453,7 +458,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
             let retail = rate.and_then(|r| r.suggested_retail_price).unwrap_or(0.0);
             let months = pax8_ext::insights::months_for_term(&term);
             let total = unit * f64::from(quantity);
-            p.record(&[
+            let preview = [
                 ("company", "Company", Value::from(c.name.clone())),
                 ("product", "Product", text(prod.name.as_ref())),
                 ("quantity", "Quantity", Value::from(quantity)),
@@ -463,25 +468,47 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
                 ("monthly_cost", "Monthly cost impact", money(total / months)),
                 ("monthly_revenue", "Monthly revenue (retail)", money(retail * f64::from(quantity) / months)),
                 ("validated", "Validated by a dry run", Value::from(true)),
-            ]);
-            confirm("Place this order?", yes)?;
+            ];
+            let preview_json: serde_json::Map<String, Value> =
+                preview.iter().map(|(k, _, v)| ((*k).to_string(), v.clone())).collect();
+            // `--json` prints one document after the outcome: the preview and the placed order.
+            let json = p.format == Format::Json;
+            if !json {
+                p.record(&preview);
+            }
+            if let Err(refused) = confirm("Place this order?", yes) {
+                if json {
+                    p.document(&serde_json::json!({"preview": preview_json, "placed": false}));
+                }
+                return Err(refused);
+            }
             let attempt = pax8_ext::Timestamp::from(chrono::Utc::now());
             match client.orders().create(order.clone()).send().await {
                 Ok(placed) => {
+                    p.document(&serde_json::json!({"preview": preview_json, "placed": true,
+                        "order": OrderSummary::from(&placed)}));
                     p.note(&format!("Order {} placed.", placed.id.map(|i| i.to_string()).unwrap_or_default()))
                 }
-                Err(pax8_ext::Error::AnswerUnreadable { id, .. }) => p.note(&format!(
-                    "Order {} placed (its answer could not be read).",
-                    id.unwrap_or_else(|| "(id unknown)".into())
-                )),
+                Err(pax8_ext::Error::AnswerUnreadable { id, .. }) => {
+                    p.document(&serde_json::json!({"preview": preview_json, "placed": true, "order_id": id,
+                        "note": "the answer could not be read"}));
+                    p.note(&format!(
+                        "Order {} placed (its answer could not be read).",
+                        id.unwrap_or_else(|| "(id unknown)".into())
+                    ))
+                }
                 Err(e) if e.is_outcome_unknown() => {
                     let check = format!("pax8 orders list --company {company_id}");
                     let found = client.orders().find_recent_matching(&order, attempt).await;
                     match found.as_deref() {
-                        Ok([one]) => p.note(&format!(
-                            "The answer was lost, but order {} was created: do not order again.",
-                            one.id.map(|i| i.to_string()).unwrap_or_default()
-                        )),
+                        Ok([one]) => {
+                            p.document(&serde_json::json!({"preview": preview_json, "placed": true,
+                                "order": OrderSummary::from(one), "note": "the answer was lost; the order was found"}));
+                            p.note(&format!(
+                                "The answer was lost, but order {} was created: do not order again.",
+                                one.id.map(|i| i.to_string()).unwrap_or_default()
+                            ))
+                        }
                         other => {
                             let seen = match other {
                                 Ok([]) => "no matching order was found yet".to_string(),

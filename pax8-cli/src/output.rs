@@ -225,6 +225,17 @@ impl Printer {
     }
 
     /// A human message on stdout (tables only).
+    /// Prints one JSON document in `--json` mode (nothing otherwise). On a closed pipe the
+    /// document goes to stderr, so the result of a write is not lost.
+    pub fn document(&self, value: &Value) {
+        if self.format == Format::Json {
+            let text = serde_json::to_string_pretty(value).unwrap_or_default();
+            if writeln!(std::io::stdout().lock(), "{text}").is_err() {
+                let _ = writeln!(std::io::stderr().lock(), "{text}");
+            }
+        }
+    }
+
     pub fn note(&self, message: &str) {
         if self.format == Format::Table {
             // A closed pipe (`| head`) is no reason to panic; the message (an order placed, say)

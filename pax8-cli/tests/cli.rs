@@ -468,3 +468,48 @@ fn windows_are_calendar_durations() {
     assert!(ok(&["renewals", "--within", "3mo"]).contains("renew"));
     fails(&["renewals", "--within", "3m"], 2, "is not a duration like 30d, 8w, 3mo or 1y");
 }
+
+#[test]
+fn json_order_create_prints_the_placed_order_or_says_nothing_was_placed() {
+    let order = [
+        "--json",
+        "orders",
+        "create",
+        "--company",
+        "Globex Corporation",
+        "--product",
+        "Datto SaaS Protection",
+        "--quantity",
+        "2",
+    ];
+    let (code, stdout, _) = run(&order);
+    assert_eq!(code, 2);
+    let refused: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(refused["placed"], false);
+    assert_eq!(refused["preview"]["quantity"], 2);
+    let mut yes = order.to_vec();
+    yes.push("--yes");
+    let placed: serde_json::Value = serde_json::from_str(&ok(&yes)).unwrap();
+    assert_eq!(placed["placed"], true);
+    assert!(placed["order"]["id"].is_string(), "{placed}");
+    assert_eq!(placed["order"]["line_items"][0]["quantity"], 2.0);
+    assert!(placed["order"]["line_items"][0]["subscription_id"].is_string());
+    // A term no commitment term matches: the choices, nothing placed.
+    fails(
+        &[
+            "orders",
+            "create",
+            "--company",
+            "Globex Corporation",
+            "--product",
+            "Microsoft 365 Business Premium",
+            "--quantity",
+            "1",
+            "--term",
+            "3-Year",
+            "--yes",
+        ],
+        2,
+        "needs a commitment term and none matches `3-Year`: use --term with one of: Monthly, Annual",
+    );
+}
