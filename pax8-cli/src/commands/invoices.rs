@@ -1,0 +1,121 @@
+//! `pax8 invoices` and `pax8 usage`.
+
+use super::*;
+
+pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Failure> {
+    let (client, p) = (&s.client, &s.printer);
+    match command {
+        InvoicesCommand::List { paging, status } => {
+            let paginator = client.invoices().filtered(&InvoiceFilter { status, ..Default::default() })?;
+            let (items, footer) = list(paginator, paging, p, "invoices").await?;
+            let mut t = Table::new(&[
+                col("id", "ID"),
+                col("date", "DATE"),
+                col("due", "DUE"),
+                col("status", "STATUS"),
+                col("total", "TOTAL"),
+                col("balance", "BALANCE"),
+            ]);
+            for i in items {
+                t.push(vec![
+                    text(i.id),
+                    text(i.invoice_date),
+                    text(i.due_date),
+                    text(i.status),
+                    money(i.total.unwrap_or(0.0)),
+                    money(i.balance.unwrap_or(0.0)),
+                ]);
+            }
+            t.footer = footer;
+            p.table(&t);
+        }
+        InvoicesCommand::Show { invoice } => {
+            let i = client.invoices().get(resolve::id("invoice", &invoice)?).await?;
+            p.record(&[
+                ("id", "ID", text(i.id)),
+                ("date", "Date", text(i.invoice_date)),
+                ("due", "Due", text(i.due_date)),
+                ("status", "Status", text(i.status)),
+                ("total", "Total", money(i.total.unwrap_or(0.0))),
+                ("balance", "Balance", money(i.balance.unwrap_or(0.0))),
+                ("currency", "Currency", text(i.currency_code)),
+            ]);
+        }
+        InvoicesCommand::Items { invoice, paging } => {
+            let id = resolve::id("invoice", &invoice)?;
+            let (items, footer) = list(client.invoices().items(id), paging, p, "items").await?;
+            let mut t = Table::new(&[
+                col("company", "COMPANY"),
+                col("product", "PRODUCT"),
+                col("quantity", "QTY"),
+                col("term", "TERM"),
+                col("unit_cost", "UNIT COST"),
+                col("cost_total", "COST"),
+                col("total", "CUSTOMER TOTAL"),
+            ]);
+            for i in items {
+                t.push(vec![
+                    text(i.company_name),
+                    text(i.product_name),
+                    Value::from(i.quantity.unwrap_or(0.0)),
+                    text(i.term),
+                    money(i.cost.unwrap_or(0.0)),
+                    money(i.cost_total.unwrap_or(0.0)),
+                    money(i.total.unwrap_or(0.0)),
+                ]);
+            }
+            t.footer = footer;
+            p.table(&t);
+        }
+        InvoicesCommand::Reconcile { invoice } => reports::reconcile(s, invoice.as_deref()).await?,
+    }
+    Ok(())
+}
+
+pub(super) async fn usage(s: &Session, command: UsageCommand) -> Result<(), Failure> {
+    let (client, p) = (&s.client, &s.printer);
+    match command {
+        UsageCommand::Summaries { subscription } => {
+            let id = resolve::id("subscription", &subscription)?;
+            let items = client.subscriptions().usage_summaries(id).collect_all().await?;
+            let mut t = Table::new(&[
+                col("id", "ID"),
+                col("resource_group", "RESOURCE GROUP"),
+                col("charges", "CHARGES"),
+                col("partner_total", "PARTNER TOTAL"),
+            ]);
+            for u in items {
+                t.push(vec![
+                    text(u.id),
+                    text(u.resource_group),
+                    money(u.current_charges.unwrap_or(0.0)),
+                    money(u.partner_total.unwrap_or(0.0)),
+                ]);
+            }
+            p.table(&t);
+        }
+        UsageCommand::Lines { summary, date } => {
+            let id = resolve::id("usage summary", &summary)?;
+            let day = pax8_api::Date::from(resolve::date(&date)?);
+            let lines = client.usage().lines(id, day, None).await?;
+            let mut t = Table::new(&[
+                col("product", "METER"),
+                col("quantity", "QTY"),
+                col("unit", "UNIT"),
+                col("unit_price", "UNIT PRICE"),
+                col("charges", "CHARGES"),
+            ]);
+            for l in lines {
+                t.push(vec![
+                    text(l.product_name),
+                    Value::from(l.quantity.unwrap_or(0.0)),
+                    text(l.unit_of_measure),
+                    money(l.unit_price.unwrap_or(0.0)),
+                    money(l.current_charges.unwrap_or(0.0)),
+                ]);
+            }
+            p.table(&t);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! `pax8 mcp`: the agent tools over stdio or authenticated loopback HTTP.
+
+use super::*;
+
+pub(super) async fn run(
+    s: &Session,
+    allow_writes: bool,
+    policy: Option<std::path::PathBuf>,
+    audit_log: Option<std::path::PathBuf>,
+    http: Option<std::net::SocketAddr>,
+) -> Result<(), Failure> {
+    let client = &s.client;
+    let policy = match policy {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Failure::usage(format!("cannot read the policy file {}: {e}", path.display())))?;
+            Some(pax8_mcp::Pax8Tools::load_policy(&text).map_err(Failure::usage)?)
+        }
+        None => None,
+    };
+    let audit_log = match audit_log {
+        Some(path) => path,
+        None => creds::path()?.with_file_name("mcp-audit.jsonl"),
+    };
+    if let Some(dir) = audit_log.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let tools = pax8_mcp::Pax8Tools::new(
+        client.clone(),
+        pax8_mcp::Options { allow_writes, policy, audit_log: Some(audit_log.clone()) },
+    )
+    .map_err(|e| Failure::usage(format!("cannot open the audit log {}: {e}", audit_log.display())))?;
+    let served = match http {
+        Some(addr) => {
+            let token = match std::env::var("PAX8_MCP_TOKEN") {
+                Ok(t) if !t.is_empty() => pax8_ext::SecretString::new(t),
+                _ => {
+                    let token = pax8_mcp::random_token();
+                    // Printed once, for the agent's configuration; never logged.
+                    eprintln!("bearer token (send `Authorization: Bearer <token>`): {}", token.expose());
+                    token
+                }
+            };
+            eprintln!("pax8 MCP server on http://{addr}/mcp (audit log {})", audit_log.display());
+            pax8_mcp::serve_http(tools, addr, token).await
+        }
+        None => pax8_mcp::serve_stdio(tools).await,
+    };
+    served.map_err(|e| Failure { message: format!("MCP server stopped: {e}"), code: crate::fail::code::NETWORK })?;
+
+    Ok(())
+}

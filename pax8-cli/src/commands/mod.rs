@@ -1,0 +1,73 @@
+//! Command dispatch: one module per resource, `session.rs` for what they share.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use pax8_api::partner::types::{Product, Subscription};
+use pax8_ext::filters::{CompanyFilter, InvoiceFilter, SubscriptionFilter};
+use pax8_ext::insights::{monthly_cost, monthly_revenue, months_per_period};
+use pax8_ext::resources::{CommitmentChoice, NewOrder};
+use pax8_ext::views::{CompanySummary, OrderSummary, ProductSummary, SubscriptionSummary};
+use pax8_ext::{Paginator, Pax8Client};
+use pax8_sandbox::{Sandbox, SandboxConfig};
+use serde_json::Value;
+
+use crate::fail::Failure;
+use crate::output::{Format, Printer, Table, col, money, text, whole};
+use crate::{
+    AuthCommand, Cli, Command, CompaniesCommand, ContactsCommand, InvoicesCommand, OrdersCommand, Paging,
+    ProductsCommand, QuotesCommand, SubscriptionsCommand, UsageCommand, WebhooksCommand, creds, reports, resolve,
+};
+
+mod auth;
+mod companies;
+mod invoices;
+mod mcp;
+mod mirror;
+mod orders;
+mod products;
+mod quotes;
+mod session;
+mod subscriptions;
+mod webhooks;
+
+use products::product;
+pub use session::{Session, fetch_all, now};
+use session::{confirm, list, session};
+use webhooks::webhook_token;
+
+pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
+    if let Command::Auth(cmd) = &cli.command {
+        return auth::auth(&cli, cmd, printer).await;
+    }
+    // Local commands: the mirror and the receiver need no Pax8 credentials.
+    if matches!(cli.command, Command::Drift { .. } | Command::Webhooks(WebhooksCommand::Serve { .. })) {
+        return mirror::local(cli.command, &printer).await;
+    }
+    let s = session(&cli, printer).await?;
+    match cli.command {
+        // Dispatched above, before a session exists.
+        Command::Auth(_)
+        | Command::Completions { .. }
+        | Command::Drift { .. }
+        | Command::Webhooks(WebhooksCommand::Serve { .. }) => Err(Failure::usage("this command needs no Pax8 session")),
+        Command::Companies(cmd) => companies::run(&s, cmd).await,
+        Command::Contacts(cmd) => companies::contacts(&s, cmd).await,
+        Command::Products(cmd) => products::run(&s, cmd).await,
+        Command::Orders(cmd) => orders::run(&s, cmd).await,
+        Command::Subscriptions(cmd) => subscriptions::run(&s, cmd).await,
+        Command::Invoices(cmd) => invoices::run(&s, cmd).await,
+        Command::Usage(cmd) => invoices::usage(&s, cmd).await,
+        Command::Quotes(cmd) => quotes::run(&s, cmd).await,
+        Command::Webhooks(cmd) => webhooks::run(&s, cmd).await,
+        Command::Renewals { within } => reports::renewals(&s, resolve::days(&within, now()?.date_naive())?).await,
+        Command::Report(crate::ReportCommand::Mrr { by }) => reports::mrr(&s, by).await,
+        Command::Status => reports::status(&s).await,
+        Command::Sync { db } => mirror::sync(&s, db).await,
+        Command::Mcp { allow_writes, policy, audit_log, http } => {
+            mcp::run(&s, allow_writes, policy, audit_log, http).await
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The session a command runs in: the client (credentials, tokens kept between commands, or the
+//! in-process simulator), the printer, listing with paging, confirmation, "now".
+
+use super::*;
+
+/// "Now": `PAX8_TODAY` (YYYY-MM-DD) pins it for scripts and tests.
+pub fn now() -> Result<DateTime<Utc>, Failure> {
+    match std::env::var("PAX8_TODAY") {
+        Ok(d) if !d.is_empty() => Ok(resolve::date(&d)?.and_hms_opt(0, 0, 0).expect("midnight").and_utc()),
+        _ => Ok(Utc::now()),
+    }
+}
+
+/// The client and, with `--sandbox`, the simulator it talks to.
+pub struct Session {
+    pub client: Pax8Client,
+    pub printer: Printer,
+    _sandbox: Option<Sandbox>,
+}
+
+pub(super) async fn session(cli: &Cli, printer: Printer) -> Result<Session, Failure> {
+    if cli.sandbox {
+        let seed = std::env::var("PAX8_SANDBOX_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
+        let companies = std::env::var("PAX8_SANDBOX_COMPANIES").ok().and_then(|s| s.parse().ok()).unwrap_or(25);
+        let today = match std::env::var("PAX8_TODAY") {
+            Ok(d) if !d.is_empty() => Some(resolve::date(&d)?),
+            _ => None,
+        };
+        let sandbox = Sandbox::start(SandboxConfig { seed, companies, today, ..SandboxConfig::default() })
+            .await
+            .map_err(|e| Failure::usage(format!("cannot start the simulator: {e}")))?;
+        let client = Pax8Client::builder()
+            .client_id(sandbox.client_id())
+            .client_secret(sandbox.client_secret())
+            .base_url(sandbox.base_url())
+            .no_rate_limit()
+            .build()?;
+        return Ok(Session { client, printer, _sandbox: Some(sandbox) });
+    }
+    let env_id = std::env::var("PAX8_CLIENT_ID").ok().filter(|v| !v.is_empty());
+    let env_url = std::env::var("PAX8_BASE_URL").ok().filter(|v| !v.is_empty());
+    let (builder, client_id) = if let Some(id) = env_id {
+        (Pax8Client::builder().from_env()?, format!("{id}@{}", env_url.as_deref().unwrap_or("pax8")))
+    } else {
+        match creds::load()? {
+            Some(c) => {
+                let id = format!("{}@{}", c.client_id, c.base_url.as_deref().unwrap_or("pax8"));
+                let b = Pax8Client::builder().client_id(c.client_id).client_secret(c.client_secret);
+                let b = match c.base_url {
+                    Some(url) => b.base_url(&url),
+                    None => b,
+                };
+                (b, id)
+            }
+            None => {
+                return Err(Failure {
+                    message: "not logged in: run `pax8 auth login`, set PAX8_CLIENT_ID and PAX8_CLIENT_SECRET, or use --sandbox".into(),
+                    code: crate::fail::code::AUTH,
+                });
+            }
+        }
+    };
+    // Tokens kept between commands (per client id and server): ten commands in a row make one
+    // token request.
+    let tokens = creds::path()?.with_file_name("tokens.json");
+    let builder = builder.token_store(std::sync::Arc::new(pax8_ext::FileTokenStore::new(tokens, &client_id)));
+    Ok(Session { client: builder.build()?, printer, _sandbox: None })
+}
+
+/// Every item of a listing, with a progress bar on a terminal.
+pub async fn fetch_all<T: serde::Serialize + Send + 'static>(
+    paginator: Paginator<T>,
+    printer: &Printer,
+    what: &str,
+) -> Result<Vec<T>, Failure> {
+    let bar = (std::io::stderr().is_terminal() && printer.format != Format::Quiet).then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} pages").expect("template"));
+        bar.set_message(format!("fetching {what}"));
+        bar
+    });
+    let mut pages = paginator.pages();
+    let mut items = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        if let Some(bar) = &bar {
+            bar.set_length(page.total_pages.unwrap_or(0).max(bar.position() + 1));
+            bar.inc(1);
+        }
+        items.extend(page.items);
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(items)
+}
+
+pub(super) async fn list<T: serde::Serialize + Send + 'static>(
+    paginator: Paginator<T>,
+    paging: Paging,
+    printer: &Printer,
+    what: &str,
+) -> Result<(Vec<T>, Option<String>), Failure> {
+    // --all asks for the largest pages the API allows (unless --size says otherwise) with the
+    // client's default prefetch; one page is 50 items unless --size says otherwise.
+    let paginator = match (paging.size, paging.all) {
+        (Some(size), _) => paginator.page_size(size),
+        (None, true) => paginator,
+        (None, false) => {
+            let size = paginator.paging().max_size.min(50);
+            paginator.page_size(size)
+        }
+    };
+    if paging.all {
+        let items = fetch_all(paginator, printer, what).await?;
+        let footer = format!("{} {what}", items.len());
+        return Ok((items, Some(footer)));
+    }
+    let page = paginator.first_page().await?;
+    let footer = match (page.total_elements, page.total_pages) {
+        (Some(total), Some(pages)) if pages > 1 => {
+            Some(format!("{} of {total} {what} (--all for every page)", page.items.len()))
+        }
+        _ => None,
+    };
+    Ok((page.items, footer))
+}
+
+/// Asks before a write; refuses without a terminal unless `--yes`.
+pub(super) fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::usage("not confirmed: nothing was changed (pass --yes to confirm without a prompt)"));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Failure::usage(e.to_string()))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Failure::usage("cancelled: nothing was changed"))
+    }
+}

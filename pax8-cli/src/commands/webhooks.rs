@@ -1,0 +1,78 @@
+//! `pax8 webhooks` (serving them is in `mirror.rs`).
+
+use super::*;
+
+pub(super) async fn run(s: &Session, command: WebhooksCommand) -> Result<(), Failure> {
+    let (client, p) = (&s.client, &s.printer);
+    match command {
+        // Served without a session (`mirror.rs`).
+        WebhooksCommand::Serve { .. } => return Err(Failure::usage("`webhooks serve` needs no Pax8 session")),
+        WebhooksCommand::List { paging } => {
+            let (items, footer) = list(client.webhooks().list(), paging, p, "webhooks").await?;
+            let mut t = Table::new(&[
+                col("id", "ID"),
+                col("name", "NAME"),
+                col("url", "URL"),
+                col("active", "ACTIVE"),
+                col("topics", "TOPICS"),
+            ]);
+            for w in items {
+                let topics: Vec<String> = w.webhook_topics.iter().map(|t| t.topic.clone()).collect();
+                t.push(vec![
+                    text(Some(w.id)),
+                    Value::from(w.display_name),
+                    text(w.url),
+                    Value::from(w.active),
+                    Value::from(topics.join(" ")),
+                ]);
+            }
+            t.footer = footer;
+            p.table(&t);
+        }
+        WebhooksCommand::Show { webhook } => {
+            let w = client.webhooks().get(resolve::id("webhook", &webhook)?).await?;
+            let topics: Vec<String> = w.webhook_topics.iter().map(|t| t.topic.clone()).collect();
+            p.record(&[
+                ("id", "ID", text(Some(w.id))),
+                ("name", "Name", Value::from(w.display_name.clone())),
+                ("url", "URL", text(w.url.as_ref())),
+                ("active", "Active", Value::from(w.active)),
+                ("topics", "Topics", Value::from(topics.join(" "))),
+                (
+                    "authorization",
+                    "Authorization",
+                    Value::from(if w.authorization.is_some() { "set (hidden)" } else { "none" }),
+                ),
+            ]);
+        }
+        WebhooksCommand::Register { url, topics, name } => {
+            if topics.is_empty() {
+                return Err(Failure::usage("name at least one topic with --topics"));
+            }
+            let token = webhook_token()?;
+            let body = serde_json::json!({
+                "displayName": name, "url": url, "active": true, "errorThreshold": 5,
+                "authorization": format!("Bearer {}", token.expose()),
+                "webhookTopics": topics.iter().map(|t| serde_json::json!({"topic": t, "filters": []})).collect::<Vec<_>>(),
+            });
+            let create = serde_json::from_value(body).map_err(|e| Failure::usage(e.to_string()))?;
+            let w = client.webhooks().create(create).await?;
+            p.note(&format!("Webhook {} registered for {}.", w.id, topics.join(", ")));
+            p.record(&[("id", "ID", text(Some(w.id))), ("url", "URL", text(w.url.as_ref()))]);
+        }
+        WebhooksCommand::Test { webhook, topic } => {
+            let id = resolve::id("webhook", &webhook)?;
+            let test = client.webhooks().test(id, &topic).await?;
+            p.record(&[("url", "Delivered to", Value::from(test.url)), ("topic", "Topic", Value::from(topic))]);
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn webhook_token() -> Result<pax8_ext::SecretString, Failure> {
+    std::env::var("PAX8_WEBHOOK_TOKEN")
+        .ok()
+        .filter(|t| t.len() >= 16)
+        .map(pax8_ext::SecretString::new)
+        .ok_or_else(|| Failure::usage("set PAX8_WEBHOOK_TOKEN to a random token of at least 16 characters"))
+}
