@@ -52,14 +52,8 @@ fn time(ms: u64) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::from_millis(ms))
 }
 
-/// An exclusive lock on a file, released on drop.
-struct Held(File);
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let _ = self.0.unlock();
-    }
-}
+/// An exclusive lock on a file: closing the file (dropping this) releases it.
+struct Held(#[allow(dead_code)] File);
 
 impl FileTokenStore {
     /// Tokens of `client_id` in the file at `path` (created on first save, with its folder).
