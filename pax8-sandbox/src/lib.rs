@@ -20,6 +20,7 @@
 #![allow(clippy::result_large_err)]
 
 mod app;
+mod deliveries;
 mod faults;
 mod fixture;
 mod http;

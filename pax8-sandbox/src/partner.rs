@@ -161,6 +161,8 @@ async fn create_company(State(app): State<App>, uri: Uri, bytes: Bytes) -> Respo
         c.id = Some(app.new_id());
     }
     world.insert_company(company.clone(), contacts);
+    drop(world);
+    crate::deliveries::emit(&app, "COMPANY_CREATED", event("companyId", &company));
     ok(&company)
 }
 
@@ -184,7 +186,10 @@ async fn update_company(State(app): State<App>, uri: Uri, Path(id): Path<String>
     }
     set!(phone, website, external_id, bill_on_behalf_of_enabled, self_service_allowed, order_approval_required);
     c.updated_date = Some(now);
-    ok(c)
+    let updated = c.clone();
+    drop(world);
+    crate::deliveries::emit(&app, "COMPANY_UPDATED", event("companyId", &updated));
+    ok(&updated)
 }
 
 // ---------- contacts ----------
@@ -549,11 +554,17 @@ async fn create_order(State(app): State<App>, uri: Uri, AxumQuery(params): Param
     if mock {
         counters_bump!(app, mock_orders);
     } else {
+        let events: Vec<_> = new_subs.iter().map(|s| event("subscriptionId", s)).collect();
         for s in new_subs {
             world.insert_subscription(s);
         }
         world.orders.push(created.clone());
         counters_bump!(app, orders_created);
+        drop(world);
+        for e in events {
+            crate::deliveries::emit(&app, "SUBSCRIPTION_CREATED", e);
+        }
+        crate::deliveries::emit(&app, "ORDER_CREATED", event("orderId", &created));
     }
     ok(&created)
 }
@@ -642,7 +653,10 @@ async fn update_subscription(State(app): State<App>, uri: Uri, Path(id): Path<St
     if let Some(d) = update.start_date {
         sub.start_date = Some(d);
     }
-    ok(&*sub)
+    let updated = sub.clone();
+    drop(world);
+    crate::deliveries::emit(&app, "SUBSCRIPTION_UPDATED", event("subscriptionId", &updated));
+    ok(&updated)
 }
 
 async fn cancel_subscription(
@@ -672,7 +686,28 @@ async fn cancel_subscription(
             sub.end_date = Some(now);
         }
     }
+    let topic = if sub.status == Some(SubscriptionStatus::Cancelled) {
+        "SUBSCRIPTION_CANCELLED"
+    } else {
+        "SUBSCRIPTION_UPDATED"
+    };
+    let cancelled = event("subscriptionId", &*sub);
+    drop(world);
+    crate::deliveries::emit(&app, topic, cancelled);
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// A webhook event's payload: the object as the API returns it, with its id also under
+/// `id_field` (`subscriptionId`, `companyId`, `orderId`) as Pax8's events name it.
+fn event<T: serde::Serialize>(id_field: &str, object: &T) -> serde_json::Map<String, serde_json::Value> {
+    let mut payload = match serde_json::to_value(object) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    if let Some(id) = payload.get("id").cloned() {
+        payload.insert(id_field.into(), id);
+    }
+    payload
 }
 
 async fn subscription_history(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {

@@ -10,9 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use pax8_api::webhooks::types::{
     AddWebhookTopic, CreateWebhook, Page, ReplaceWebhookTopics, TopicDefinition, TopicDefinitionPagedResult,
-    UpdateWebhookConfiguration, UpdateWebhookStatus, UpdateWebhookTopicConfiguration, Webhook, WebhookCall,
-    WebhookDeliveryStatus, WebhookLog, WebhookLogPagedResult, WebhookPagedResult, WebhookPayload, WebhookTest,
-    WebhookTopic,
+    UpdateWebhookConfiguration, UpdateWebhookStatus, UpdateWebhookTopicConfiguration, Webhook, WebhookLog,
+    WebhookLogPagedResult, WebhookPagedResult, WebhookPayload, WebhookTest, WebhookTopic,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -258,31 +257,15 @@ async fn test(State(app): State<App>, uri: Uri, Path((id, topic)): Path<(String,
     if !TOPICS.iter().any(|(name, _)| *name == topic) {
         return invalid("topic", format!("unknown topic `{topic}`"), uri.path());
     }
-    let now = app.now();
-    let mut store = app.0.webhooks.lock().expect("webhooks lock");
-    let Some(w) = store.webhooks.iter_mut().find(|w| w.id == id) else {
-        return not_found("webhook", &id.to_string(), uri.path());
+    let webhook = {
+        let store = app.0.webhooks.lock().expect("webhooks lock");
+        let Some(w) = store.webhooks.iter().find(|w| w.id == id) else {
+            return not_found("webhook", &id.to_string(), uri.path());
+        };
+        w.clone()
     };
-    w.last_delivery_status = Some(convert(&WebhookDeliveryStatus::Success));
-    let webhook = w.clone();
-    let log = WebhookLog {
-        id: app.new_id(),
-        webhook_id: id,
-        webhook_name: webhook.display_name.clone(),
-        created_at: now,
-        final_status: WebhookDeliveryStatus::Success,
-        call_history: vec![WebhookCall {
-            id: app.new_id(),
-            timestamp: now,
-            status: WebhookDeliveryStatus::Success,
-            http_status_code: Some(200),
-            error_message: None,
-            payload: sample(&topic),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    store.logs.entry(id).or_default().push(log);
+    // A real delivery, in the background; its outcome is in the webhook's logs.
+    crate::deliveries::test(&app, id, &topic, sample(&topic));
     ok(&WebhookTest {
         sample_payload: sample(&topic),
         url: webhook.url.clone().unwrap_or_default(),
@@ -329,23 +312,15 @@ async fn log(State(app): State<App>, uri: Uri, Path((id, log)): Path<(String, St
 async fn retry(State(app): State<App>, uri: Uri, Path((id, log)): Path<(String, String)>) -> Response {
     let id = tri!(path_id(&id, "webhook", uri.path()));
     let log_id = tri!(path_id(&log, "log", uri.path()));
-    let now = app.now();
-    let call_id = app.new_id();
-    let mut store = app.0.webhooks.lock().expect("webhooks lock");
-    let Some(entry) = store.logs.get_mut(&id).and_then(|l| l.iter_mut().find(|x| x.id == log_id)) else {
-        return not_found("log", &log_id.to_string(), uri.path());
+    let event = {
+        let store = app.0.webhooks.lock().expect("webhooks lock");
+        let Some(entry) = store.logs.get(&id).and_then(|l| l.iter().find(|x| x.id == log_id)) else {
+            return not_found("log", &log_id.to_string(), uri.path());
+        };
+        entry.call_history.last().map(|c| serde_json::Value::Object(c.payload.clone())).unwrap_or_default()
     };
-    let payload = entry.call_history.last().map(|c| c.payload.clone()).unwrap_or_default();
-    entry.call_history.push(WebhookCall {
-        id: call_id,
-        timestamp: now,
-        status: WebhookDeliveryStatus::Success,
-        http_status_code: Some(200),
-        error_message: None,
-        payload,
-        ..Default::default()
-    });
-    entry.final_status = WebhookDeliveryStatus::Success;
+    // Delivered again for real, under the same log entry.
+    crate::deliveries::redeliver(&app, id, log_id, event);
     StatusCode::ACCEPTED.into_response()
 }
 

@@ -557,3 +557,61 @@ async fn a_database_from_before_snapshot_sources_gains_the_column() {
     // Opening again changes nothing.
     Store::open(&url).await.unwrap();
 }
+
+/// Pax8 → receiver → mirror, end to end: the simulator delivers the webhook of a quantity changed
+/// through pax8-ext; the mirror row, its snapshot and drift follow; a database error while
+/// applying is answered 503 and the simulator's retry applies the event.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_simulator_delivers_webhooks_the_receiver_applies_and_retries_survive_a_database_error() {
+    let s = sandbox(3, Faults::default()).await;
+    let c = client(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "e2e.db").await;
+    sync(&store, &c, &SyncOptions { now: "2026-11-20T12:00:00Z".parse().unwrap(), ..opts(50) }, &|_, _| {})
+        .await
+        .unwrap();
+    let url = start_receiver(&store).await;
+    let hook: pax8_api::webhooks::types::CreateWebhook = serde_json::from_value(serde_json::json!({
+        "displayName": "mirror", "url": url, "active": true, "authorization": "Bearer wh-token",
+        "webhookTopics": [{"topic": "SUBSCRIPTION_UPDATED", "filters": []}]}))
+    .unwrap();
+    c.webhooks().create(hook).await.unwrap();
+    let sub = s.with_world(|w| {
+        w.subscriptions.iter().find(|x| x.status.as_ref().unwrap().as_str() == "Active").unwrap().clone()
+    });
+    let id = sub.id.unwrap();
+    let quantity = || async { row(&store, id).await.0 };
+    let wait_for = |target: f64| async move {
+        for _ in 0..100 {
+            if quantity().await == target {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the mirror never reached quantity {target}");
+    };
+
+    c.subscriptions().update_quantity(id, 41).await.unwrap();
+    wait_for(41.0).await;
+    let drift = pax8_sync::drift(&store, chrono::Duration::days(7), chrono::Utc::now()).await.unwrap();
+    assert!(drift.iter().any(|d| d.subscription_id == id.to_string() && d.quantity_now == Some(41.0)), "{drift:?}");
+    let next = sync(&store, &c, &SyncOptions { now: chrono::Utc::now(), ..opts(50) }, &|_, _| {}).await.unwrap();
+    assert_eq!(next.updated, 0, "the delivered event carried the whole subscription: {next:?}");
+
+    // The database fails while the event arrives: 503, nothing stored; the retry applies it.
+    sqlx::query("ALTER TABLE subscriptions RENAME TO subscriptions_away").execute(store.pool()).await.unwrap();
+    c.subscriptions().update_quantity(id, 42).await.unwrap();
+    let mut refused = false;
+    for _ in 0..50 {
+        let logs = c.webhooks().list().collect_all().await.unwrap();
+        let log = c.webhooks().logs(logs[0].id).collect_all().await.unwrap();
+        if log.iter().any(|l| l.call_history.iter().any(|call| call.http_status_code == Some(503))) {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the first delivery met the database error");
+    sqlx::query("ALTER TABLE subscriptions_away RENAME TO subscriptions").execute(store.pool()).await.unwrap();
+    wait_for(42.0).await;
+}

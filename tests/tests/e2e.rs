@@ -174,20 +174,78 @@ async fn quote_lifecycle() {
     assert!(client.quotes().list().collect_all().await.unwrap().is_empty());
 }
 
+/// A loopback HTTP endpoint that records each request (its Authorization header and JSON body)
+/// and answers the statuses given, then 200.
+async fn hook_endpoint(
+    statuses: Vec<u16>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        let mut statuses = statuses.into_iter();
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            // Read the head, then the body its Content-Length announces.
+            let (head, body) = loop {
+                let n = stream.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break (String::new(), Vec::new());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    let mut body = buf[end + 4..].to_vec();
+                    while body.len() < length {
+                        let n = stream.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        body.extend_from_slice(&chunk[..n]);
+                    }
+                    break (head, body);
+                }
+            };
+            let authorization = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("authorization: ").or(l.strip_prefix("Authorization: ")).map(str::to_string)
+                })
+                .unwrap_or_default();
+            record.lock().unwrap().push((authorization, serde_json::from_slice(&body).unwrap_or_default()));
+            let status = statuses.next().unwrap_or(200);
+            let _ = stream
+                .write_all(format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes())
+                .await;
+        }
+    });
+    (url, seen)
+}
+
 #[tokio::test(start_paused = true)]
-async fn webhooks_crud_topics_tests_and_logs() {
+async fn webhooks_crud_topics_real_deliveries_retries_and_logs() {
     let sandbox = sandbox(3, Faults::default()).await;
     let client = client(&sandbox).build().unwrap();
     let topics = client.webhooks().topic_definitions().collect_all().await.unwrap();
     assert_eq!(topics.len(), pax8_sandbox::TOPICS.len());
+    // The endpoint fails the first delivery: the simulator retries it.
+    let (url, seen) = hook_endpoint(vec![500]).await;
     let created = client
         .webhooks()
         .create(
-            serde_json::from_value(
-                json!({"displayName": "PSA sync", "url": "https://psa.example/hooks", "active": true,
+            serde_json::from_value(json!({"displayName": "PSA sync", "url": url, "active": true,
             "authorization": "Bearer wh-secret", "errorThreshold": 5,
-            "webhookTopics": [{"topic": "SUBSCRIPTION_UPDATED", "filters": []}]}),
-            )
+            "webhookTopics": [{"topic": "SUBSCRIPTION_UPDATED", "filters": []}]}))
             .unwrap(),
         )
         .await
@@ -199,13 +257,60 @@ async fn webhooks_crud_topics_tests_and_logs() {
         .await
         .unwrap();
     assert_eq!(with_topic.webhook_topics.len(), 2);
-    assert!(!client.webhooks().set_active(created.id, false).await.unwrap().active);
-    let test = client.webhooks().test(created.id, "SUBSCRIPTION_UPDATED").await.unwrap();
-    assert_eq!(test.url, "https://psa.example/hooks");
-    let logs = client.webhooks().logs(created.id).collect_all().await.unwrap();
+
+    // A change through the API is delivered, with the configured Authorization header.
+    let sub = sandbox
+        .with_world(|w| w.subscriptions.iter().find(|s| s.status == Some(SubscriptionStatus::Active)).unwrap().clone());
+    client.subscriptions().update_quantity(sub.id.unwrap(), 33).await.unwrap();
+    let settled = || async {
+        for _ in 0..200 {
+            let logs = client.webhooks().logs(created.id).collect_all().await.unwrap();
+            if !logs.is_empty()
+                && logs.iter().all(|l| l.final_status.as_str() == "SUCCESS" || l.final_status.as_str() == "FAILED")
+            {
+                return logs;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("deliveries never settled");
+    };
+    let logs = settled().await;
     assert_eq!(logs.len(), 1);
+    let statuses: Vec<&str> = logs[0].call_history.iter().map(|c| c.status.as_str()).collect();
+    assert_eq!(statuses, ["FAILED", "SUCCESS"], "a 500 is retried");
+    assert_eq!(logs[0].final_status.as_str(), "SUCCESS");
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        let (authorization, event) = &seen[1];
+        assert_eq!(authorization, "Bearer wh-secret");
+        assert_eq!(event["webhookTopic"]["topic"], "SUBSCRIPTION_UPDATED");
+        assert_eq!(event["payloadData"]["subscriptionId"], json!(sub.id.unwrap()));
+        assert_eq!(event["payloadData"]["quantity"], 33.0);
+        assert_eq!(seen[0].1["id"], event["id"], "a retry is the same event");
+    }
+
+    // A test delivery is real too; a retry of a logged delivery sends it again.
+    let test = client.webhooks().test(created.id, "SUBSCRIPTION_UPDATED").await.unwrap();
+    assert_eq!(test.url, url);
+    let logs = settled().await;
+    assert_eq!(logs.len(), 2);
     client.webhooks().retry_delivery(created.id, logs[0].id).await.unwrap();
-    assert_eq!(client.webhooks().log(created.id, logs[0].id).await.unwrap().call_history.len(), 2);
+    for _ in 0..100 {
+        if client.webhooks().log(created.id, logs[0].id).await.unwrap().call_history.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(client.webhooks().log(created.id, logs[0].id).await.unwrap().call_history.len(), 3);
+    assert_eq!(seen.lock().unwrap().len(), 4);
+
+    // An inactive webhook receives nothing.
+    assert!(!client.webhooks().set_active(created.id, false).await.unwrap().active);
+    client.subscriptions().update_quantity(sub.id.unwrap(), 34).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(seen.lock().unwrap().len(), 4);
+
     client.webhooks().remove_topic(created.id, with_topic.webhook_topics[1].id).await.unwrap();
     assert_eq!(client.webhooks().list().collect_all().await.unwrap().len(), 1);
     client.webhooks().delete(created.id).await.unwrap();
