@@ -68,8 +68,22 @@ impl Store {
                 "unsupported database URL `{url}`: use sqlite://FILE or postgres://..."
             )));
         };
-        let max = if url.starts_with("sqlite") { 1 } else { 4 };
-        let pool = AnyPoolOptions::new().max_connections(max).connect(&url).await?;
+        let sqlite = url.starts_with("sqlite");
+        let max = if sqlite { 1 } else { 4 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // Readers never wait for the writer; commits wait for the log, not the disk.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *connection).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *connection).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
         let store = Store { pool };
         store.migrate().await?;
         Ok(store)

@@ -1,0 +1,77 @@
+//! Receiver throughput: 100 concurrent senders post webhook events (each a subscription update
+//! the mirror applies: event row, subscription row, snapshot) to the receiver on loopback.
+//! Prints events/s and latency percentiles, on SQLite (WAL) and, when PAX8_TEST_POSTGRES_URL
+//! names a server, PostgreSQL.
+//!
+//! ```text
+//! cargo bench -p pax8-sync --bench receiver
+//! ```
+
+use std::time::{Duration, Instant};
+
+use pax8_sync::Store;
+use pax8_sync::receiver::{DEFAULT_MAX_BODY, Receiver, router};
+
+const SENDERS: usize = 100;
+const EVENTS: usize = 10_000;
+
+async fn run(label: &str, store: Store) {
+    let receiver = Receiver { store, token: "bench-token-0123456789".into(), max_body: DEFAULT_MAX_BODY };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/webhooks/pax8", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router(receiver)).await });
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for sender in 0..SENDERS {
+        let (http, url) = (http.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            for n in (sender..EVENTS).step_by(SENDERS) {
+                let subscription = uuid::Uuid::from_u128(0x5000_0000_0000_4000_8000_0000_0000_0000 + n as u128);
+                let event = serde_json::json!({"id": format!("bench-{n}"), "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"},
+                    "payloadData": {"subscriptionId": subscription, "quantity": n % 500, "status": "Active"}});
+                let t = Instant::now();
+                let response = http.post(&url).bearer_auth("bench-token-0123456789").json(&event).send().await.expect("send");
+                assert!(response.status().is_success(), "{}", response.status());
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies: Vec<Duration> = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("sender"));
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "{label:<28} {:>7.0} events/s  p50 {:>6.1} ms  p99 {:>6.1} ms  ({} events, {SENDERS} senders, {:.1} s)",
+        EVENTS as f64 / elapsed.as_secs_f64(),
+        at(0.50).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        latencies.len(),
+        elapsed.as_secs_f64()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = Store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.expect("sqlite");
+    run("SQLite (WAL)", sqlite).await;
+    if let Ok(url) = std::env::var("PAX8_TEST_POSTGRES_URL") {
+        let postgres = Store::open(&url).await.expect("postgres");
+        for table in ["webhook_events", "subscription_snapshots", "subscriptions"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                .execute(postgres.pool())
+                .await
+                .expect("clean");
+        }
+        run("PostgreSQL", postgres).await;
+    }
+}
