@@ -615,3 +615,52 @@ async fn the_simulator_delivers_webhooks_the_receiver_applies_and_retries_surviv
     sqlx::query("ALTER TABLE subscriptions_away RENAME TO subscriptions").execute(store.pool()).await.unwrap();
     wait_for(42.0).await;
 }
+
+/// `serve`, as `pax8 webhooks serve` runs it: listening on the address, bodies up to the default
+/// 1 MiB limit taken, larger ones refused with 413 before they are stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_listens_and_takes_bodies_up_to_the_default_limit() {
+    use pax8_sync::receiver::{DEFAULT_MAX_BODY, Receiver, serve};
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "serve.db").await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let receiver = Receiver { store: store.clone(), token: "wh-token".into(), max_body: DEFAULT_MAX_BODY };
+    tokio::spawn(serve(receiver, addr));
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let url = format!("http://{addr}/webhooks/pax8");
+    let http = reqwest::Client::new();
+    let event = |id: &str, padding: usize| {
+        let company = "11111111-2222-4333-8444-555555555555";
+        serde_json::to_vec(&serde_json::json!({"id": id, "webhookTopic": {"topic": "COMPANY_UPDATED"},
+            "payloadData": {"companyId": company, "name": "Newco", "externalId": "x".repeat(padding)}}))
+        .unwrap()
+    };
+    let near = event("near", 1_000_000);
+    assert!(near.len() < DEFAULT_MAX_BODY);
+    let r = http
+        .post(&url)
+        .bearer_auth("wh-token")
+        .header("content-type", "application/json")
+        .body(near)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let over = event("over", DEFAULT_MAX_BODY);
+    let r = http
+        .post(&url)
+        .bearer_auth("wh-token")
+        .header("content-type", "application/json")
+        .body(over)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(store.count("webhook_events").await.unwrap(), 1, "only the event within the limit is stored");
+}
