@@ -53,7 +53,9 @@ pub(super) async fn sync(s: &Session, db: String) -> Result<(), Failure> {
     let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
     let bar = (std::io::stderr().is_terminal() && p.format != Format::Quiet).then(|| {
         let bar = ProgressBar::new_spinner();
-        bar.set_style(ProgressStyle::with_template("{spinner} syncing {msg}").expect("template"));
+        if let Ok(style) = ProgressStyle::with_template("{spinner} syncing {msg}") {
+            bar.set_style(style);
+        }
         bar
     });
     let tick = |resource: &str, page: u32| {

@@ -6,7 +6,11 @@ use super::*;
 pub(super) async fn product(client: &Pax8Client, input: &str) -> Result<Product, Failure> {
     if let Ok(id) = uuid::Uuid::parse_str(input.trim()) {
         let d = client.products().get(id).await?;
-        return Ok(serde_json::from_value(serde_json::to_value(d).expect("json")).expect("same fields"));
+        // The detail and the list item are one object in two shapes; a detail that does not fit
+        // the list shape is reported, not a panic.
+        return serde_json::to_value(d)
+            .and_then(serde_json::from_value)
+            .map_err(|e| Failure::usage(format!("product {id}: unexpected shape: {e}")));
     }
     let found = client.products().search(input)?.collect_all().await?;
     let wanted = input.trim().to_lowercase();

@@ -6,7 +6,7 @@ use super::*;
 /// "Now": `PAX8_TODAY` (YYYY-MM-DD) pins it for scripts and tests.
 pub fn now() -> Result<DateTime<Utc>, Failure> {
     match std::env::var("PAX8_TODAY") {
-        Ok(d) if !d.is_empty() => Ok(resolve::date(&d)?.and_hms_opt(0, 0, 0).expect("midnight").and_utc()),
+        Ok(d) if !d.is_empty() => Ok(resolve::date(&d)?.and_time(chrono::NaiveTime::MIN).and_utc()),
         _ => Ok(Utc::now()),
     }
 }
@@ -75,7 +75,9 @@ pub async fn fetch_all<T: serde::Serialize + Send + 'static>(
 ) -> Result<Vec<T>, Failure> {
     let bar = (std::io::stderr().is_terminal() && printer.format != Format::Quiet).then(|| {
         let bar = ProgressBar::new(0);
-        bar.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} pages").expect("template"));
+        if let Ok(style) = ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} pages") {
+            bar.set_style(style);
+        }
         bar.set_message(format!("fetching {what}"));
         bar
     });
