@@ -45,6 +45,18 @@ pub enum SyncError {
     /// Bad arguments (database URL...).
     #[error("{0}")]
     Invalid(String),
+    /// Another sync holds this database (and kept it past the wait).
+    #[error(
+        "another sync ({holder}, started {since}) holds this database; wait for it to finish (a sync that was killed \
+         releases it after {} minutes without progress)",
+        LOCK_STALE_AFTER.as_secs() / 60
+    )]
+    Busy {
+        /// The holding sync's id.
+        holder: String,
+        /// When it took the database.
+        since: String,
+    },
 }
 
 /// A database connection pool with the schema in place.
@@ -99,6 +111,14 @@ impl Store {
             }
         }
         tx.commit().await?;
+        // A database from before per-page counts and the sync lock gains them.
+        for column in ["unchanged", "snapshots"] {
+            if dyn_query(format!("SELECT {column} FROM syncs WHERE 1 = 0")).fetch_optional(&self.pool).await.is_err() {
+                dyn_query(format!("ALTER TABLE syncs ADD COLUMN {column} BIGINT NOT NULL DEFAULT 0"))
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
         // A database created before snapshots recorded their source gains the column.
         if dyn_query("SELECT source FROM subscription_snapshots WHERE 1 = 0".into())
             .fetch_optional(&self.pool)
@@ -138,15 +158,23 @@ pub struct SyncOptions {
     pub now: DateTime<Utc>,
     /// Stop after this many committed pages (simulates a kill in tests).
     pub stop_after_pages: Option<usize>,
+    /// How long to wait while another sync holds the database ([`LOCK_WAIT`] by default).
+    pub lock_wait: std::time::Duration,
 }
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        Self { page_size: 200, now: Utc::now(), stop_after_pages: None }
+        Self { page_size: 200, now: Utc::now(), stop_after_pages: None, lock_wait: LOCK_WAIT }
     }
 }
 
-/// What a sync did (this run only).
+/// How long a second sync waits, by default, for the first to finish before giving up.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// A lock whose holder has made no progress for this long belongs to a killed sync and is taken.
+pub const LOCK_STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// What a sync did. For a resumed sync, the counts are those of the whole sync, every run that
+/// worked on it added up (each page's counts are committed with the page).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SyncSummary {
     /// Items fetched from Pax8.
@@ -366,6 +394,8 @@ struct Run<'a> {
     options: &'a SyncOptions,
     sync_id: String,
     summary: SyncSummary,
+    /// What of `summary` is already added to the `syncs` row.
+    committed: SyncSummary,
     pages: usize,
 }
 
@@ -420,11 +450,38 @@ impl Run<'_> {
         last: bool,
     ) -> Result<(), SyncError> {
         self.checkpoint(&mut tx, resource, page + 1, last).await?;
+        self.add_counts(&mut tx).await?;
+        sqlx::query("UPDATE sync_lock SET heartbeat = $1 WHERE name = 'sync' AND holder = $2")
+            .bind(wall_clock())
+            .bind(self.sync_id.clone())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
+        self.committed = self.summary;
         self.pages += 1;
         if self.options.stop_after_pages.is_some_and(|n| self.pages >= n) {
             return Err(SyncError::Interrupted);
         }
+        Ok(())
+    }
+
+    /// Adds what this run counted since the last commit to the `syncs` row (in `tx`).
+    async fn add_counts(&self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
+        let (now, before) = (self.summary, self.committed);
+        let delta = |a: u64, b: u64| i64::try_from(a.saturating_sub(b)).unwrap_or(i64::MAX);
+        sqlx::query(
+            "UPDATE syncs SET fetched = fetched + $1, inserted = inserted + $2, updated = updated + $3, \
+             unchanged = unchanged + $4, removed = removed + $5, snapshots = snapshots + $6 WHERE id = $7",
+        )
+        .bind(delta(now.fetched, before.fetched))
+        .bind(delta(now.inserted, before.inserted))
+        .bind(delta(now.updated, before.updated))
+        .bind(delta(now.unchanged, before.unchanged))
+        .bind(delta(now.removed, before.removed))
+        .bind(delta(now.snapshots, before.snapshots))
+        .bind(self.sync_id.clone())
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
@@ -448,20 +505,93 @@ pub async fn sync(
         .map(|r| r.try_get::<String, _>("id"))
         .transpose()?;
     let resumed = running.is_some();
-    let sync_id = match running {
-        Some(id) => id,
-        None => {
-            let id = Uuid::new_v4().to_string();
-            sqlx::query("INSERT INTO syncs (id, started_at, status) VALUES ($1, $2, 'running')")
-                .bind(id.clone())
-                .bind(options.now.to_rfc3339())
+    let sync_id = running.unwrap_or_else(|| Uuid::new_v4().to_string());
+    lock(store, &sync_id, options.lock_wait).await?;
+    let result = run_sync(store, client, options, progress, sync_id.clone(), resumed).await;
+    // Released whatever happened; a killed process's lock goes stale instead.
+    let released = sqlx::query("DELETE FROM sync_lock WHERE name = 'sync' AND holder = $1")
+        .bind(sync_id)
+        .execute(&store.pool)
+        .await;
+    let summary = result?;
+    released?;
+    Ok(summary)
+}
+
+fn wall_clock() -> String {
+    chrono::Utc::now().to_rfc3339()
+}
+
+/// Takes the database for `sync_id`: waits (up to `wait`) while another sync holds it, takes
+/// over a lock whose holder made no progress for [`LOCK_STALE_AFTER`].
+async fn lock(store: &Store, sync_id: &str, wait: std::time::Duration) -> Result<(), SyncError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let now = chrono::Utc::now();
+        let taken = sqlx::query(
+            "INSERT INTO sync_lock (name, holder, since, heartbeat) VALUES ('sync', $1, $2, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(sync_id.to_string())
+        .bind(now.to_rfc3339())
+        .execute(&store.pool)
+        .await?;
+        if taken.rows_affected() == 1 {
+            return Ok(());
+        }
+        let Some(row) = sqlx::query("SELECT holder, since, heartbeat FROM sync_lock WHERE name = 'sync'")
+            .fetch_optional(&store.pool)
+            .await?
+        else {
+            continue; // released in between: try again
+        };
+        let (holder, since, heartbeat): (String, String, String) =
+            (row.try_get("holder")?, row.try_get("since")?, row.try_get("heartbeat")?);
+        if holder == sync_id {
+            return Ok(()); // resuming our own sync
+        }
+        let stale = chrono::DateTime::parse_from_rfc3339(&heartbeat)
+            .map(|h| now.signed_duration_since(h).to_std().unwrap_or_default() >= LOCK_STALE_AFTER)
+            .unwrap_or(true);
+        if stale {
+            tracing::warn!(%holder, %heartbeat, "pax8-sync: taking over the lock of a sync that stopped making progress");
+            sqlx::query("DELETE FROM sync_lock WHERE name = 'sync' AND holder = $1")
+                .bind(holder)
                 .execute(&store.pool)
                 .await?;
-            id
+            continue;
         }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(SyncError::Busy { holder, since });
+        }
+        tracing::info!(%holder, %since, "pax8-sync: another sync holds the database; waiting");
+        tokio::time::sleep(std::time::Duration::from_millis(200).min(wait)).await;
+    }
+}
+
+async fn run_sync(
+    store: &Store,
+    client: &Pax8Client,
+    options: &SyncOptions,
+    progress: &(dyn Fn(&str, u32) + Send + Sync),
+    sync_id: String,
+    resumed: bool,
+) -> Result<SyncSummary, SyncError> {
+    if !resumed {
+        sqlx::query("INSERT INTO syncs (id, started_at, status) VALUES ($1, $2, 'running')")
+            .bind(sync_id.clone())
+            .bind(options.now.to_rfc3339())
+            .execute(&store.pool)
+            .await?;
+    }
+    let mut run = Run {
+        store,
+        client,
+        options,
+        sync_id,
+        summary: SyncSummary { resumed, ..Default::default() },
+        committed: SyncSummary::default(),
+        pages: 0,
     };
-    let mut run =
-        Run { store, client, options, sync_id, summary: SyncSummary { resumed, ..Default::default() }, pages: 0 };
     for resource in RESOURCES {
         while let Some(page) = run.next_page(resource).await? {
             match resource {
@@ -487,20 +617,30 @@ pub async fn sync(
         .await?;
         run.summary.removed += done.rows_affected();
     }
-    sqlx::query(
-        "UPDATE syncs SET status = 'finished', finished_at = $1, fetched = fetched + $2, inserted = inserted + $3, \
-         updated = updated + $4, removed = removed + $5 WHERE id = $6",
-    )
-    .bind(options.now.to_rfc3339())
-    .bind(run.summary.fetched as i64)
-    .bind(run.summary.inserted as i64)
-    .bind(run.summary.updated as i64)
-    .bind(run.summary.removed as i64)
-    .bind(run.sync_id.clone())
-    .execute(&mut *tx)
-    .await?;
+    run.add_counts(&mut tx).await?;
+    sqlx::query("UPDATE syncs SET status = 'finished', finished_at = $1 WHERE id = $2")
+        .bind(options.now.to_rfc3339())
+        .bind(run.sync_id.clone())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
-    Ok(run.summary)
+    // The whole sync's counts, every run that worked on it included.
+    let totals =
+        sqlx::query("SELECT fetched, inserted, updated, unchanged, removed, snapshots FROM syncs WHERE id = $1")
+            .bind(run.sync_id.clone())
+            .fetch_one(&store.pool)
+            .await?;
+    let count =
+        |name: &str| -> Result<u64, sqlx::Error> { Ok(u64::try_from(totals.try_get::<i64, _>(name)?).unwrap_or(0)) };
+    Ok(SyncSummary {
+        fetched: count("fetched")?,
+        inserted: count("inserted")?,
+        updated: count("updated")?,
+        unchanged: count("unchanged")?,
+        removed: count("removed")?,
+        snapshots: count("snapshots")?,
+        resumed,
+    })
 }
 
 async fn sync_companies(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {

@@ -8,7 +8,16 @@ CREATE TABLE IF NOT EXISTS syncs (
     fetched BIGINT NOT NULL DEFAULT 0,
     inserted BIGINT NOT NULL DEFAULT 0,
     updated BIGINT NOT NULL DEFAULT 0,
-    removed BIGINT NOT NULL DEFAULT 0
+    removed BIGINT NOT NULL DEFAULT 0,
+    unchanged BIGINT NOT NULL DEFAULT 0,
+    snapshots BIGINT NOT NULL DEFAULT 0
+);
+-- One sync at a time per database: the holder, since when, and its last progress.
+CREATE TABLE IF NOT EXISTS sync_lock (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    since TEXT NOT NULL,
+    heartbeat TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sync_checkpoints (
     sync_id TEXT NOT NULL,

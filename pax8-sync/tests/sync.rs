@@ -38,7 +38,7 @@ async fn sqlite(dir: &tempfile::TempDir, name: &str) -> Store {
 }
 
 fn opts(page_size: u32) -> SyncOptions {
-    SyncOptions { page_size, now: "2026-11-23T12:00:00Z".parse().unwrap(), stop_after_pages: None }
+    SyncOptions { page_size, now: "2026-11-23T12:00:00Z".parse().unwrap(), ..SyncOptions::default() }
 }
 
 struct Expected {
@@ -663,4 +663,59 @@ async fn serve_listens_and_takes_bodies_up_to_the_default_limit() {
         .unwrap();
     assert_eq!(r.status(), 413);
     assert_eq!(store.count("webhook_events").await.unwrap(), 1, "only the event within the limit is stored");
+}
+
+/// Counts add up across a kill and a resume: the resumed run reports the whole sync, equal to
+/// an uninterrupted one.
+#[tokio::test(flavor = "multi_thread")]
+async fn counters_add_up_across_resumes() {
+    let s = sandbox(4, Faults::default()).await;
+    let c = client(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let whole = sync(&sqlite(&dir, "whole.db").await, &c, &opts(5), &|_, _| {}).await.unwrap();
+    let store = sqlite(&dir, "resumed.db").await;
+    let stopped = sync(&store, &c, &SyncOptions { stop_after_pages: Some(3), ..opts(5) }, &|_, _| {}).await;
+    assert!(matches!(stopped, Err(SyncError::Interrupted)));
+    let resumed = sync(&store, &c, &opts(5), &|_, _| {}).await.unwrap();
+    assert!(resumed.resumed);
+    assert_eq!(
+        (resumed.fetched, resumed.inserted, resumed.updated, resumed.snapshots),
+        (whole.fetched, whole.inserted, whole.updated, whole.snapshots),
+        "resumed {resumed:?} vs whole {whole:?}"
+    );
+    let row = sqlx::query("SELECT inserted, status FROM syncs").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(
+        (row.get::<i64, _>("inserted") as u64, row.get::<String, _>("status")),
+        (whole.inserted, "finished".into())
+    );
+}
+
+/// A second sync on the same database waits for the first, and says which sync holds it when
+/// the wait runs out; a lock without progress for five minutes belongs to a killed sync.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_sync_is_told_which_sync_holds_the_database() {
+    let s = sandbox(2, Faults::default()).await;
+    let c = client(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "locked.db").await;
+    let fresh = chrono::Utc::now().to_rfc3339();
+    sqlx::query("INSERT INTO sync_lock (name, holder, since, heartbeat) VALUES ('sync', 'other-sync', $1, $1)")
+        .bind(fresh.clone())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let wait = Duration::from_millis(600);
+    let started = std::time::Instant::now();
+    let busy = sync(&store, &c, &SyncOptions { lock_wait: wait, ..opts(50) }, &|_, _| {}).await.unwrap_err();
+    assert!(started.elapsed() >= wait, "it waited first");
+    assert_eq!(pax8_sync::LOCK_WAIT, Duration::from_secs(30), "the default wait");
+    let message = busy.to_string();
+    assert!(matches!(&busy, SyncError::Busy { holder, .. } if holder == "other-sync"), "{message}");
+    assert!(message.contains("other-sync") && message.contains(&fresh), "{message}");
+    // The holder stops making progress: after five minutes its lock is taken over.
+    let old = (chrono::Utc::now() - chrono::Duration::minutes(6)).to_rfc3339();
+    sqlx::query("UPDATE sync_lock SET heartbeat = $1").bind(old).execute(store.pool()).await.unwrap();
+    sync(&store, &c, &opts(50), &|_, _| {}).await.unwrap();
+    let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sync_lock").fetch_one(store.pool()).await.unwrap().get("n");
+    assert_eq!(held, 0, "released when done");
 }

@@ -85,6 +85,7 @@ pub(super) async fn sync(s: &Session, db: String) -> Result<(), Failure> {
 pub(super) fn sync_failure(e: pax8_sync::SyncError) -> Failure {
     match e {
         pax8_sync::SyncError::Api(api) => Failure::from(api),
+        busy @ pax8_sync::SyncError::Busy { .. } => Failure { message: busy.to_string(), code: crate::fail::code::API },
         other => Failure {
             message: format!("{other}\n  hint: run the same command again: a sync resumes where it stopped"),
             code: crate::fail::code::API,
