@@ -719,3 +719,25 @@ async fn a_second_sync_is_told_which_sync_holds_the_database() {
     let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sync_lock").fetch_one(store.pool()).await.unwrap().get("n");
     assert_eq!(held, 0, "released when done");
 }
+
+/// What `handle` reports for each outcome: the id, the outcome's name and the topic (the tracing
+/// line of every event carries them).
+#[tokio::test(flavor = "multi_thread")]
+async fn each_outcome_names_its_event_and_topic() {
+    use pax8_sync::receiver::handle;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "outcomes.db").await;
+    let company = serde_json::json!({"id": "c1", "webhookTopic": {"topic": "COMPANY_CREATED"},
+        "payloadData": {"companyId": "11111111-2222-4333-8444-555555555555", "name": "Newco"}});
+    let body = serde_json::to_vec(&company).unwrap();
+    let applied = handle(&store, &body).await.unwrap();
+    assert_eq!((applied.summary(), applied.topic()), (("c1", "applied"), Some("COMPANY_CREATED")));
+    let again = handle(&store, &body).await.unwrap();
+    assert_eq!((again.summary(), again.topic()), (("c1", "duplicate"), Some("COMPANY_CREATED")));
+    let other = serde_json::json!({"id": "o1", "webhookTopic": {"topic": "INVOICE_CREATED"}, "payloadData": {}});
+    let stored = handle(&store, &serde_json::to_vec(&other).unwrap()).await.unwrap();
+    assert_eq!((stored.summary(), stored.topic()), (("o1", "stored"), Some("INVOICE_CREATED")));
+    let untitled = serde_json::json!({"id": "n1", "payloadData": {}});
+    let rejected = handle(&store, &serde_json::to_vec(&untitled).unwrap()).await.unwrap();
+    assert_eq!((rejected.summary(), rejected.topic()), (("n1", "rejected"), None));
+}
