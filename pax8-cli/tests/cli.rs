@@ -513,3 +513,18 @@ fn json_order_create_prints_the_placed_order_or_says_nothing_was_placed() {
         "needs a commitment term and none matches `3-Year`: use --term with one of: Monthly, Annual",
     );
 }
+
+#[test]
+fn list_json_uses_the_shared_summaries() {
+    for (args, field) in [
+        (&["--json", "invoices", "list"][..], "invoice_date"),
+        (&["--json", "orders", "list"][..], "created_date"),
+        (&["--json", "companies", "list"][..], "external_id"),
+        (&["--json", "subscriptions", "list"][..], "billing_term"),
+        (&["--json", "products", "list"][..], "requires_commitment"),
+    ] {
+        let items: serde_json::Value = serde_json::from_str(&ok(args)).unwrap();
+        let first = &items.as_array().unwrap()[0];
+        assert!(first.get(field).is_some(), "{args:?}: {first}");
+    }
+}

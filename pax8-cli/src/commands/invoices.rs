@@ -1,6 +1,7 @@
 //! `pax8 invoices` and `pax8 usage`.
 
 use super::*;
+use pax8_ext::views::InvoiceSummary;
 
 pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Failure> {
     let (client, p) = (&s.client, &s.printer);
@@ -16,6 +17,9 @@ pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Fai
                 col("total", "TOTAL"),
                 col("balance", "BALANCE"),
             ]);
+            // `--json` prints the summaries (the names the MCP tools use).
+            t.documents =
+                Some(items.iter().map(|i| serde_json::to_value(InvoiceSummary::from(i)).unwrap_or_default()).collect());
             for i in items {
                 t.push(vec![
                     text(i.id),

@@ -23,6 +23,9 @@ pub(super) async fn run(s: &Session, command: OrdersCommand) -> Result<(), Failu
                 col("status", "STATUS"),
                 col("line_items", "LINES"),
             ]);
+            // `--json` prints the summaries (the names the MCP tools use).
+            t.documents =
+                Some(items.iter().map(|o| serde_json::to_value(OrderSummary::from(o)).unwrap_or_default()).collect());
             for o in items {
                 t.push(vec![
                     text(o.id),
