@@ -38,6 +38,9 @@ pub struct Cli {
     /// Print nothing but errors (for cron).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Lists print only their ids, one a line (for `xargs` and loops).
+    #[arg(long, global = true, conflicts_with_all = ["json", "csv", "quiet"])]
+    pub ids_only: bool,
     /// No colour (also off when NO_COLOR is set or stdout is not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
@@ -379,6 +382,8 @@ fn main() -> ExitCode {
         Format::Csv
     } else if cli.quiet {
         Format::Quiet
+    } else if cli.ids_only {
+        Format::Ids
     } else {
         Format::Table
     };

@@ -12,6 +12,8 @@ pub enum Format {
     Json,
     Csv,
     Quiet,
+    /// Lists: the `id` column only; records and notes as in `Quiet`.
+    Ids,
 }
 
 /// Where and how to print.
@@ -139,6 +141,15 @@ impl Printer {
         let mut out = std::io::stdout().lock();
         match self.format {
             Format::Quiet => {}
+            Format::Ids => {
+                if let Some(i) = t.columns.iter().position(|c| c.key == "id") {
+                    for r in &t.rows {
+                        if let Some(Value::String(id)) = r.get(i) {
+                            let _ = writeln!(out, "{id}");
+                        }
+                    }
+                }
+            }
             Format::Json => {
                 let document = match &t.documents {
                     Some(documents) => Value::Array(documents.clone()),
@@ -197,13 +208,13 @@ impl Printer {
     pub fn record(&self, fields: &[(&str, &str, Value)]) {
         let mut out = std::io::stdout().lock();
         match self.format {
-            Format::Quiet => {}
+            Format::Quiet | Format::Ids => {}
             Format::Json => {
                 let mut m = Map::new();
                 for (key, _, v) in fields {
                     m.insert((*key).to_string(), v.clone());
                 }
-                let _ = writeln!(out, "{}", serde_json::to_string_pretty(&Value::Object(m)).expect("json"));
+                let _ = writeln!(out, "{}", serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default());
             }
             Format::Csv => {
                 let _ = writeln!(out, "{}", fields.iter().map(|f| f.0).collect::<Vec<_>>().join(","));

@@ -229,6 +229,7 @@ async fn login_status_logout_against_a_simulator() {
         let status = pax8(&config).args(["auth", "status"]).output().unwrap();
         let stdout = String::from_utf8_lossy(&status.stdout);
         assert!(stdout.contains("Connected to Pax8 — 25 companies visible"), "{stdout}");
+        assert!(stdout.contains("Credentials") && stdout.contains("credentials.json"), "{stdout}");
         assert!(!stdout.contains(&secret));
         let logout = pax8(&config).args(["auth", "logout"]).output().unwrap();
         assert!(logout.status.success());
@@ -527,4 +528,13 @@ fn list_json_uses_the_shared_summaries() {
         let first = &items.as_array().unwrap()[0];
         assert!(first.get(field).is_some(), "{args:?}: {first}");
     }
+}
+
+#[test]
+fn ids_only_prints_one_id_a_line() {
+    let out = ok(&["--ids-only", "companies", "list", "--size", "5"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(lines.iter().all(|l| uuid::Uuid::parse_str(l).is_ok()), "{out}");
+    fails(&["--ids-only", "--json", "companies", "list"], 2, "cannot be used with");
 }

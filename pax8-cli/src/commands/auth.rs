@@ -52,9 +52,21 @@ pub(super) async fn auth(cli: &Cli, cmd: &AuthCommand, printer: Printer) -> Resu
             s.client.refresh_token().await?;
             let first = s.client.companies().list().page_size(1).first_page().await?;
             let n = first.total_elements.unwrap_or(first.items.len() as u64);
+            // Where the credentials came from (the environment wins over the stored file).
+            let source = if std::env::var("PAX8_CLIENT_ID").is_ok_and(|v| !v.is_empty()) {
+                "environment (PAX8_CLIENT_ID, PAX8_CLIENT_SECRET)".to_string()
+            } else {
+                format!("file {} (owner-only)", creds::path()?.display())
+            };
             printer.record(&[
                 ("connected", "Connected", Value::from(true)),
                 ("companies_visible", "Companies visible", Value::from(n)),
+                ("credentials", "Credentials", Value::from(source)),
+                (
+                    "tokens",
+                    "Tokens kept in",
+                    Value::from(creds::path()?.with_file_name("tokens.json").display().to_string()),
+                ),
             ]);
             printer.note(&format!("Connected to Pax8 — {n} companies visible"));
             Ok(())
