@@ -106,6 +106,7 @@ pub enum Command {
         /// Window, e.g. 7d, 4w.
         #[arg(long, default_value = "7d")]
         since: String,
+        /// The mirror: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
         #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
         db: String,
     },
@@ -138,6 +139,7 @@ pub enum Command {
 pub enum AuthCommand {
     /// Store credentials (from flags, the environment, or a prompt with the secret masked).
     Login {
+        /// The client id (else PAX8_CLIENT_ID, else a prompt).
         #[arg(long)]
         client_id: Option<String>,
         /// Read the secret from standard input (one line).
@@ -170,8 +172,10 @@ pub enum CompaniesCommand {
     List {
         #[command(flatten)]
         paging: Paging,
+        /// Only companies in this city.
         #[arg(long)]
         city: Option<String>,
+        /// Only companies in this country (a code, e.g. US).
         #[arg(long)]
         country: Option<String>,
         /// Active, Inactive or Deleted.
@@ -179,13 +183,19 @@ pub enum CompaniesCommand {
         status: Option<String>,
     },
     /// Show one company (by id or by name).
-    Show { company: String },
+    Show {
+        /// A company id or name.
+        company: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ContactsCommand {
     /// List the contacts of a company (by id or by name).
-    List { company: String },
+    List {
+        /// A company id or name.
+        company: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,12 +207,15 @@ pub enum ProductsCommand {
         /// Name, vendor or SKU (2 to 256 characters).
         #[arg(long)]
         search: Option<String>,
+        /// Only this vendor's products.
         #[arg(long)]
         vendor: Option<String>,
     },
     /// Show a product with its pricing (with a company's rates when given).
     Show {
+        /// A product id or name.
         product: String,
+        /// Also show this company's own prices (id or name).
         #[arg(long)]
         company: Option<String>,
     },
@@ -214,17 +227,24 @@ pub enum OrdersCommand {
     List {
         #[command(flatten)]
         paging: Paging,
+        /// Only this company's orders (id or name).
         #[arg(long)]
         company: Option<String>,
     },
     /// Show an order.
-    Show { order: String },
+    Show {
+        /// The order id.
+        order: String,
+    },
     /// Order a product for a company: previews a dry run, then asks.
     Create {
+        /// The company (id or name).
         #[arg(long)]
         company: String,
+        /// The product (id or name).
         #[arg(long)]
         product: String,
+        /// Seats or units, at least 1.
         #[arg(long)]
         quantity: u32,
         /// Monthly, Annual...
@@ -242,8 +262,10 @@ pub enum SubscriptionsCommand {
     List {
         #[command(flatten)]
         paging: Paging,
+        /// Only this company's subscriptions (id or name).
         #[arg(long)]
         company: Option<String>,
+        /// Only this status: Active, Cancelled, PendingManual, ... (checked against the API's values).
         #[arg(long)]
         status: Option<String>,
         /// Monthly, Annual...
@@ -251,21 +273,29 @@ pub enum SubscriptionsCommand {
         term: Option<String>,
     },
     /// Show a subscription.
-    Show { subscription: String },
+    Show {
+        /// The subscription id.
+        subscription: String,
+    },
     /// Change the quantity: previews the price impact, then asks.
     Update {
+        /// The subscription id.
         subscription: String,
+        /// The new quantity, at least 1.
         #[arg(long)]
         quantity: u32,
+        /// Skip the confirmation (needed without a terminal).
         #[arg(long)]
         yes: bool,
     },
     /// Cancel: previews the revenue lost, then asks.
     Cancel {
+        /// The subscription id.
         subscription: String,
         /// Cancel at this date (YYYY-MM-DD) instead of now.
         #[arg(long)]
         date: Option<String>,
+        /// Skip the confirmation (needed without a terminal).
         #[arg(long)]
         yes: bool,
     },
@@ -282,9 +312,13 @@ pub enum InvoicesCommand {
         status: Option<String>,
     },
     /// Show an invoice.
-    Show { invoice: String },
+    Show {
+        /// The invoice id.
+        invoice: String,
+    },
     /// The items of an invoice.
     Items {
+        /// The invoice id.
         invoice: String,
         #[command(flatten)]
         paging: Paging,
@@ -301,9 +335,13 @@ pub enum InvoicesCommand {
 #[derive(Debug, Subcommand)]
 pub enum UsageCommand {
     /// Usage summaries of a subscription.
-    Summaries { subscription: String },
+    Summaries {
+        /// The Azure plan subscription id.
+        subscription: String,
+    },
     /// Usage lines of a summary for one day.
     Lines {
+        /// The usage summary id.
         summary: String,
         /// YYYY-MM-DD.
         #[arg(long)]
@@ -319,7 +357,10 @@ pub enum QuotesCommand {
         paging: Paging,
     },
     /// Show a quote.
-    Show { quote: String },
+    Show {
+        /// The quote id.
+        quote: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -330,29 +371,37 @@ pub enum WebhooksCommand {
         paging: Paging,
     },
     /// Show a webhook.
-    Show { webhook: String },
+    Show {
+        /// The webhook id.
+        webhook: String,
+    },
     /// Receive Pax8 lifecycle events into the mirror (token from PAX8_WEBHOOK_TOKEN).
     Serve {
         /// Address to listen on, e.g. 127.0.0.1:8787.
         #[arg(long)]
         listen: std::net::SocketAddr,
+        /// The mirror: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
         #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
         db: String,
     },
     /// Create a webhook in Pax8 that sends the given topics to URL with the bearer token from
     /// PAX8_WEBHOOK_TOKEN.
     Register {
+        /// Where Pax8 posts the events (https://...).
         #[arg(long)]
         url: String,
         /// Comma-separated topics, e.g. SUBSCRIPTION_UPDATED,COMPANY_CREATED.
         #[arg(long, value_delimiter = ',')]
         topics: Vec<String>,
+        /// The webhook's name in Pax8.
         #[arg(long, default_value = "pax8-rs mirror")]
         name: String,
     },
     /// Trigger a test delivery of a topic.
     Test {
+        /// The webhook id.
         webhook: String,
+        /// The topic of the test event, e.g. SUBSCRIPTION_UPDATED.
         #[arg(long)]
         topic: String,
     },
@@ -369,6 +418,7 @@ pub enum GroupBy {
 pub enum ReportCommand {
     /// Monthly recurring cost and revenue, annual terms amortized monthly.
     Mrr {
+        /// Group by company, vendor or product.
         #[arg(long, value_enum, default_value = "company")]
         by: GroupBy,
     },
@@ -401,5 +451,32 @@ fn main() -> ExitCode {
             eprintln!("error: {}", f.message);
             ExitCode::from(f.code)
         }
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory;
+
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if !matches!(id, "help" | "version") && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            if sub.get_about().is_none() && sub.get_name() != "help" {
+                missing.push(format!("{path} {} (no description)", sub.get_name()));
+            }
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+
+    #[test]
+    fn every_argument_and_command_has_help() {
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "pax8", &mut missing);
+        assert!(missing.is_empty(), "without help text: {missing:#?}");
     }
 }
