@@ -29,6 +29,18 @@ struct Target {
     authorization: Option<String>,
 }
 
+impl Target {
+    /// Where and how `webhook` is delivered to (none without a URL).
+    fn of(webhook: &pax8_api::webhooks::types::Webhook) -> Option<Target> {
+        Some(Target {
+            webhook_id: webhook.id,
+            name: webhook.display_name.clone(),
+            url: webhook.url.clone()?,
+            authorization: webhook.authorization.as_ref().map(|a| a.expose().to_string()),
+        })
+    }
+}
+
 /// Delivers `topic` with `payload` to every active webhook subscribed to it (in the background).
 pub(crate) fn emit(app: &App, topic: &str, payload: Map<String, Value>) {
     let targets: Vec<Target> = {
@@ -37,14 +49,7 @@ pub(crate) fn emit(app: &App, topic: &str, payload: Map<String, Value>) {
             .webhooks
             .iter()
             .filter(|w| w.active && w.webhook_topics.iter().any(|t| t.topic == topic))
-            .filter_map(|w| {
-                Some(Target {
-                    webhook_id: w.id,
-                    name: w.display_name.clone(),
-                    url: w.url.clone()?,
-                    authorization: w.authorization.as_ref().map(|a| a.expose().to_string()),
-                })
-            })
+            .filter_map(Target::of)
             .collect()
     };
     for target in targets {
@@ -70,14 +75,7 @@ pub(crate) fn test(app: &App, webhook_id: Uuid, topic: &str, payload: Map<String
 
 fn target(app: &App, webhook_id: Uuid) -> Option<Target> {
     let store = app.0.webhooks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    store.webhooks.iter().find(|w| w.id == webhook_id).and_then(|w| {
-        Some(Target {
-            webhook_id: w.id,
-            name: w.display_name.clone(),
-            url: w.url.clone()?,
-            authorization: w.authorization.as_ref().map(|a| a.expose().to_string()),
-        })
-    })
+    store.webhooks.iter().find(|w| w.id == webhook_id).and_then(Target::of)
 }
 
 /// Delivers an event once more under its existing log entry (the retry endpoint).
