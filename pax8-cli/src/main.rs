@@ -164,6 +164,9 @@ pub struct Paging {
     /// Items per page (1 to 200; default 50, or the largest the API allows with --all).
     #[arg(long)]
     pub size: Option<u32>,
+    /// Which page (0 is the first; the footer and `--json`'s `paging.next` name the next one).
+    #[arg(long, default_value_t = 0, conflicts_with = "all")]
+    pub page: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,14 +21,16 @@ pub enum Format {
 pub struct Printer {
     pub format: Format,
     pub colour: bool,
+    /// Tables fit this width (stdout's terminal; none for pipes and files).
+    pub width: Option<u16>,
 }
 
 impl Printer {
     pub fn new(format: Format, no_colour_flag: bool) -> Self {
-        let colour = !no_colour_flag
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            && std::io::stdout().is_terminal();
-        Self { format, colour }
+        let terminal = std::io::stdout().is_terminal();
+        let colour = !no_colour_flag && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal;
+        let width = if terminal { comfy_table::Table::new().width() } else { None };
+        Self { format, colour, width }
     }
 }
 
@@ -39,15 +41,31 @@ pub struct Column {
     pub title: &'static str,
     /// Shown as a whole number (seats, units).
     pub whole: bool,
+    /// An amount: tables show it with its row's currency (`19.80 USD`).
+    pub money: bool,
+    /// Shown in tables (CSV and JSON show every column).
+    pub in_table: bool,
 }
 
 pub const fn col(key: &'static str, title: &'static str) -> Column {
-    Column { key, title, whole: false }
+    Column { key, title, whole: false, money: false, in_table: true }
 }
 
 /// A column of whole numbers.
 pub const fn whole(key: &'static str, title: &'static str) -> Column {
-    Column { key, title, whole: true }
+    Column { key, title, whole: true, money: false, in_table: true }
+}
+
+/// A column of amounts in the row's currency.
+pub const fn amount(key: &'static str, title: &'static str) -> Column {
+    Column { key, title, whole: false, money: true, in_table: true }
+}
+
+impl Column {
+    /// Left out of tables (kept in CSV): ids that a name beside them already explains.
+    pub const fn csv_only(self) -> Self {
+        Column { in_table: false, ..self }
+    }
 }
 
 /// A list result.
@@ -60,11 +78,23 @@ pub struct Table {
     /// What `--json` prints instead of the columns: the whole summaries (pax8-ext's views,
     /// the same the MCP tools return).
     pub documents: Option<Vec<Value>>,
+    /// Where a single page sits among all (lists without `--all`): `--json` then prints
+    /// `{"items": [...], "paging": {...}}`.
+    pub paging: Option<Value>,
+    /// Each row's currency (from its summary's `currency`), shown beside its amounts.
+    pub currencies: Vec<Option<String>>,
 }
 
 impl Table {
     pub fn new(columns: &[Column]) -> Self {
-        Self { columns: columns.to_vec(), rows: Vec::new(), footer: None, documents: None }
+        Self {
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+            footer: None,
+            documents: None,
+            paging: None,
+            currencies: Vec::new(),
+        }
     }
 
     /// A table of summaries: the columns pick fields by name; `--json` prints every field.
@@ -82,6 +112,7 @@ impl Table {
                 })
                 .collect();
             t.rows.push(row);
+            t.currencies.push(value.get("currency").and_then(Value::as_str).map(str::to_string));
             documents.push(value);
         }
         t.documents = Some(documents);
@@ -91,6 +122,23 @@ impl Table {
     pub fn push(&mut self, row: Vec<Value>) {
         debug_assert_eq!(row.len(), self.columns.len());
         self.rows.push(row);
+        self.currencies.push(None);
+    }
+
+    /// Puts each company's name beside its id: a `company_name` column after `company_id`,
+    /// which tables then leave out (CSV keeps both). Ids without a known name show the id.
+    pub fn name_companies(&mut self, names: &std::collections::HashMap<uuid::Uuid, String>) {
+        let Some(at) = self.columns.iter().position(|c| c.key == "company_id") else { return };
+        self.columns[at] = Column { title: "COMPANY ID", ..self.columns[at] }.csv_only();
+        self.columns.insert(at + 1, col("company_name", "COMPANY"));
+        for row in &mut self.rows {
+            let id = row.get(at).and_then(Value::as_str).and_then(|s| uuid::Uuid::parse_str(s).ok());
+            let name = match id {
+                Some(id) => names.get(&id).cloned().map_or_else(|| Value::from(id.to_string()), Value::from),
+                None => Value::Null,
+            };
+            row.insert(at + 1, name);
+        }
     }
 
     fn objects(&self) -> Value {
@@ -131,14 +179,11 @@ fn cell(v: &Value) -> String {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
 impl Printer {
     /// Prints a list.
     pub fn table(&self, t: &Table) {
         let mut out = std::io::stdout().lock();
+        // A closed pipe (`| head`) ends the listing quietly: every write's error is ignored.
         match self.format {
             Format::Quiet => {}
             Format::Ids => {
@@ -155,53 +200,70 @@ impl Printer {
                     Some(documents) => Value::Array(documents.clone()),
                     None => t.objects(),
                 };
+                let document = match &t.paging {
+                    Some(paging) => serde_json::json!({"items": document, "paging": paging}),
+                    None => document,
+                };
                 let _ = writeln!(out, "{}", serde_json::to_string_pretty(&document).unwrap_or_default());
             }
             Format::Csv => {
-                let _ = writeln!(out, "{}", t.columns.iter().map(|c| c.key).collect::<Vec<_>>().join(","));
+                let mut csv = csv::Writer::from_writer(out);
+                let _ = csv.write_record(t.columns.iter().map(|c| c.key));
                 for r in &t.rows {
-                    let line: Vec<String> =
-                        r.iter().map(|v| csv_field(&if v.is_null() { String::new() } else { cell(v) })).collect();
-                    let _ = writeln!(out, "{}", line.join(","));
+                    let _ = csv.write_record(r.iter().map(|v| if v.is_null() { String::new() } else { cell(v) }));
                 }
+                let _ = csv.flush();
             }
             Format::Table => {
-                let cells: Vec<Vec<String>> = t.rows.iter().map(|r| r.iter().map(cell).collect()).collect();
-                let widths: Vec<usize> = t
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| cells.iter().map(|r| r[i].chars().count()).chain([c.title.len()]).max().unwrap_or(0))
-                    .collect();
-                let numeric: Vec<bool> = (0..t.columns.len())
-                    .map(|i| !t.rows.is_empty() && t.rows.iter().all(|r| r[i].is_number() || r[i].is_null()))
-                    .collect();
-                let line = |values: Vec<String>| -> String {
-                    values
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| {
-                            if numeric[i] {
-                                format!("{v:>w$}", w = widths[i])
-                            } else {
-                                format!("{v:<w$}", w = widths[i])
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                        .join("  ")
-                        .trim_end()
-                        .to_string()
-                };
-                let header = line(t.columns.iter().map(|c| c.title.to_string()).collect());
-                let _ = if self.colour { writeln!(out, "\x1b[1m{header}\x1b[0m") } else { writeln!(out, "{header}") };
-                for r in cells {
-                    let _ = writeln!(out, "{}", line(r));
-                }
+                let _ = write!(out, "{}", self.layout(t));
                 if let Some(f) = &t.footer {
                     let _ = writeln!(out, "{f}");
                 }
             }
         }
+    }
+
+    /// The table laid out by comfy-table: no borders, numbers right-aligned, fitted to the
+    /// terminal's width (long cells cut with `…`; pipes get every character).
+    fn layout(&self, t: &Table) -> String {
+        let mut table = comfy_table::Table::new();
+        table.load_style(comfy_table::presets::NOTHING);
+        if let Some(width) = self.width {
+            table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+            table.set_width(width);
+            table.set_truncation_indicator("…");
+        }
+        if self.colour {
+            table.enforce_styling();
+        }
+        let shown: Vec<usize> = (0..t.columns.len()).filter(|&i| t.columns[i].in_table).collect();
+        table.set_header(shown.iter().map(|&i| {
+            let title = comfy_table::Cell::new(t.columns[i].title);
+            if self.colour { title.add_attribute(comfy_table::Attribute::Bold) } else { title }
+        }));
+        for (n, r) in t.rows.iter().enumerate() {
+            let currency = t.currencies.get(n).and_then(Option::as_deref);
+            let mut row = comfy_table::Row::from(shown.iter().map(|&i| match (&r[i], currency) {
+                (Value::Number(_), Some(currency)) if t.columns[i].money => format!("{} {currency}", cell(&r[i])),
+                (v, _) => cell(v),
+            }));
+            row.max_height(1);
+            table.add_row(row);
+        }
+        for (column, &i) in table.column_iter_mut().zip(&shown) {
+            column.set_padding((0, 2));
+            let numeric = !t.rows.is_empty() && t.rows.iter().all(|r| r[i].is_number() || r[i].is_null());
+            if numeric || t.columns[i].money {
+                column.set_cell_alignment(comfy_table::CellAlignment::Right);
+            }
+        }
+        // comfy-table pads every line on both sides; scripts and goldens want no trailing blanks.
+        let mut text = String::new();
+        for line in table.lines() {
+            text.push_str(line.trim_end());
+            text.push('\n');
+        }
+        text
     }
 
     /// Prints one record (show, summaries) as `key: value` lines or one JSON object.
@@ -217,9 +279,10 @@ impl Printer {
                 let _ = writeln!(out, "{}", serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default());
             }
             Format::Csv => {
-                let _ = writeln!(out, "{}", fields.iter().map(|f| f.0).collect::<Vec<_>>().join(","));
-                let _ =
-                    writeln!(out, "{}", fields.iter().map(|f| csv_field(&cell(&f.2))).collect::<Vec<_>>().join(","));
+                let mut csv = csv::Writer::from_writer(out);
+                let _ = csv.write_record(fields.iter().map(|f| f.0));
+                let _ = csv.write_record(fields.iter().map(|f| if f.2.is_null() { String::new() } else { cell(&f.2) }));
+                let _ = csv.flush();
             }
             Format::Table => {
                 let width = fields.iter().map(|f| f.1.len()).max().unwrap_or(0);
@@ -264,10 +327,65 @@ mod tests {
 
     #[test]
     fn csv_escapes_and_cells_format() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(cell(&money(12.345)), "12.35");
         assert_eq!(cell(&Value::from(3)), "3");
         assert_eq!(cell(&Value::Null), "-");
+    }
+
+    fn sample() -> Table {
+        let mut t = Table::new(&[col("name", "Name"), whole("seats", "Seats")]);
+        t.push(vec![Value::from("Contoso Pharmaceuticals International Holdings"), Value::from(5)]);
+        t.push(vec![Value::from("Fabrikam"), Value::from(120)]);
+        t
+    }
+
+    #[test]
+    fn amounts_carry_their_currency_and_names_stand_in_for_ids_in_tables_only() {
+        #[derive(serde::Serialize)]
+        struct Row {
+            company_id: Option<uuid::Uuid>,
+            price: f64,
+            currency: Option<&'static str>,
+        }
+        let (known, unknown) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+        let rows = [
+            Row { company_id: Some(known), price: 19.8, currency: Some("USD") },
+            Row { company_id: Some(unknown), price: 7.0, currency: None },
+            Row { company_id: None, price: 1.5, currency: Some("EUR") },
+        ];
+        let mut t = Table::of(&[col("company_id", "COMPANY"), amount("price", "PRICE")], &rows);
+        t.name_companies(&[(known, "Globex".to_string())].into_iter().collect());
+        let p = Printer { format: Format::Table, colour: false, width: None };
+        let text = p.layout(&t);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["COMPANY", "PRICE"], "{text}");
+        assert!(lines[1].starts_with("Globex") && lines[1].ends_with("19.80 USD"), "{text}");
+        assert!(lines[2].starts_with(&unknown.to_string()) && lines[2].ends_with("7.00"), "{text}");
+        assert!(lines[3].starts_with('-') && lines[3].ends_with("1.50 EUR"), "{text}");
+        assert_eq!(t.columns.iter().map(|c| c.key).collect::<Vec<_>>(), ["company_id", "company_name", "price"]);
+        assert_eq!(t.rows[0][1], "Globex");
+    }
+
+    #[test]
+    fn tables_align_numbers_right_and_keep_every_character_in_a_pipe() {
+        let p = Printer { format: Format::Table, colour: false, width: None };
+        let text = p.layout(&sample());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[1].contains("Contoso Pharmaceuticals International Holdings"), "{text}");
+        // Right-aligned: the seat counts end in the same column.
+        assert_eq!(lines[1].len(), lines[2].len(), "{text}");
+        assert!(lines[2].ends_with("120") && lines[1].ends_with("  5"), "{text}");
+        assert!(lines.iter().all(|l| !l.ends_with(' ')), "{text}");
+    }
+
+    #[test]
+    fn tables_fit_a_narrow_terminal_cutting_long_cells() {
+        let p = Printer { format: Format::Table, colour: false, width: Some(30) };
+        let text = p.layout(&sample());
+        assert_eq!(text.lines().count(), 3, "one line per row: {text}");
+        assert!(text.lines().all(|l| l.chars().count() <= 30), "{text}");
+        assert!(text.contains('…'), "{text}");
+        assert!(text.contains("120"), "{text}");
     }
 }

@@ -37,6 +37,10 @@ fn fails(args: &[&str], expected_code: i32, message: &str) {
 fn golden_tables() {
     insta::assert_snapshot!("companies_list", ok(&["companies", "list", "--size", "8"]));
     insta::assert_snapshot!("companies_show", ok(&["companies", "show", "globex"]));
+    insta::assert_snapshot!("subscriptions_list", ok(&["subscriptions", "list", "--size", "6"]));
+    insta::assert_snapshot!("orders_list", ok(&["orders", "list", "--size", "4"]));
+    insta::assert_snapshot!("invoices_list", ok(&["invoices", "list", "--size", "3"]));
+    insta::assert_snapshot!("subscriptions_csv", ok(&["--csv", "subscriptions", "list", "--size", "3"]));
     insta::assert_snapshot!("renewals", ok(&["renewals", "--within", "30d"]));
     insta::assert_snapshot!("report_mrr_company", ok(&["report", "mrr", "--by", "company"]));
     insta::assert_snapshot!("report_mrr_product", ok(&["report", "mrr", "--by", "product"]));
@@ -58,7 +62,7 @@ fn golden_json_and_csv() {
     insta::assert_snapshot!("renewals_csv", ok(&["--csv", "renewals", "--within", "14d"]));
     insta::assert_snapshot!("mrr_vendor_json", ok(&["report", "mrr", "--by", "vendor", "--json"]));
     let json: serde_json::Value = serde_json::from_str(&ok(&["--json", "invoices", "list"])).unwrap();
-    assert_eq!(json.as_array().unwrap().len(), 6, "one document, an array");
+    assert_eq!(json["items"].as_array().unwrap().len(), 6, "one document: the items and their paging");
     let csv = ok(&["--csv", "companies", "list", "--all"]);
     assert_eq!(csv.lines().count(), 26, "header + 25 companies");
     assert!(csv.starts_with("id,name,city,country,status\n"));
@@ -79,11 +83,11 @@ fn every_resource_lists_and_shows() {
     assert!(ok(&["subscriptions", "show", sub_id]).contains(sub_id));
     let orders: serde_json::Value =
         serde_json::from_str(&ok(&["--json", "orders", "list", "--company", "Globex Corporation"])).unwrap();
-    let order_id = orders[0]["id"].as_str().unwrap();
+    let order_id = orders["items"][0]["id"].as_str().unwrap();
     assert!(ok(&["orders", "show", order_id]).contains(order_id));
     let invoices: serde_json::Value =
         serde_json::from_str(&ok(&["--json", "invoices", "list", "--status", "Paid"])).unwrap();
-    let invoice_id = invoices[0]["id"].as_str().unwrap();
+    let invoice_id = invoices["items"][0]["id"].as_str().unwrap();
     assert!(ok(&["invoices", "show", invoice_id]).contains("Paid"));
     assert!(ok(&["invoices", "items", invoice_id, "--size", "10"]).contains("of"));
     let azure: serde_json::Value = serde_json::from_str(&ok(&["--json", "subscriptions", "list", "--all"])).unwrap();
@@ -140,7 +144,7 @@ fn writes_preview_then_need_confirmation() {
         "Monthly",
     ]))
     .unwrap();
-    let sub = &subs[0];
+    let sub = &subs["items"][0];
     let id = sub["id"].as_str().unwrap();
     let update = run(&["subscriptions", "update", id, "--quantity", "7"]);
     assert_eq!(update.0, 2);
@@ -524,10 +528,36 @@ fn list_json_uses_the_shared_summaries() {
         (&["--json", "subscriptions", "list"][..], "billing_term"),
         (&["--json", "products", "list"][..], "requires_commitment"),
     ] {
-        let items: serde_json::Value = serde_json::from_str(&ok(args)).unwrap();
-        let first = &items.as_array().unwrap()[0];
+        let list: serde_json::Value = serde_json::from_str(&ok(args)).unwrap();
+        let first = &list["items"].as_array().unwrap()[0];
         assert!(first.get(field).is_some(), "{args:?}: {first}");
+        assert_eq!(list["paging"]["number"], 0, "{args:?}");
     }
+}
+
+#[test]
+fn list_json_without_all_says_where_the_page_sits() {
+    let first: serde_json::Value =
+        serde_json::from_str(&ok(&["--json", "subscriptions", "list", "--size", "100"])).unwrap();
+    let paging = &first["paging"];
+    assert_eq!(paging["number"], 0);
+    assert_eq!(paging["size"], 100);
+    assert_eq!(paging["next"], 1);
+    let total = paging["total_elements"].as_u64().unwrap();
+    let pages = paging["total_pages"].as_u64().unwrap();
+    assert_eq!(pages, total.div_ceil(100));
+    let last = (pages - 1).to_string();
+    let end: serde_json::Value =
+        serde_json::from_str(&ok(&["--json", "subscriptions", "list", "--size", "100", "--page", &last])).unwrap();
+    assert_eq!(end["paging"]["next"], serde_json::Value::Null);
+    assert_eq!(end["items"].as_array().unwrap().len() as u64, total - 100 * (pages - 1));
+    assert_ne!(first["items"][0]["id"], end["items"][0]["id"]);
+    let table = ok(&["subscriptions", "list", "--size", "100", "--page", "1"]);
+    assert!(
+        table.contains(&format!("100 subscriptions of {total} (page 2 of {pages}; --page 2 for the next")),
+        "{table}"
+    );
+    fails(&["subscriptions", "list", "--page", "1", "--all"], 2, "cannot be used with");
 }
 
 #[test]

@@ -69,6 +69,8 @@ pub struct SubscriptionSummary {
     pub partner_cost: Option<f64>,
     /// Price times quantity per month, rounded to cents.
     pub monthly_revenue: f64,
+    /// The currency of its amounts (e.g. USD).
+    pub currency: Option<String>,
     /// When it started.
     pub start_date: Option<String>,
     /// When its commitment ends (YYYY-MM-DD).
@@ -90,6 +92,7 @@ impl From<&Subscription> for SubscriptionSummary {
             price: s.price,
             partner_cost: s.partner_cost,
             monthly_revenue: (monthly_revenue(s) * 100.0).round() / 100.0,
+            currency: s.currency_code.clone(),
             start_date: text(s.start_date.as_ref()),
             commitment_end: commitment_end(s).map(|d| d.format("%Y-%m-%d").to_string()),
             parent_subscription_id: s.parent_subscription_id,

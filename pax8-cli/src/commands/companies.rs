@@ -11,10 +11,10 @@ pub(super) async fn run(s: &Session, command: CompaniesCommand) -> Result<(), Fa
         CompaniesCommand::List { paging, city, country, status } => {
             let filter = CompanyFilter { city, country, status, sort: None };
             let paginator = client.companies().filtered(&filter)?;
-            let (items, footer) = list(paginator, paging, p, "companies").await?;
+            let (items, listed) = list(paginator, paging, p, "companies").await?;
             let summaries: Vec<CompanySummary> = items.iter().map(CompanySummary::from).collect();
             let mut t = Table::of(&COMPANY_COLUMNS, &summaries);
-            t.footer = footer;
+            listed.apply(&mut t);
             p.table(&t);
         }
         CompaniesCommand::Show { company } => {

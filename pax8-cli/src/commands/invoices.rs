@@ -8,29 +8,21 @@ pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Fai
     match command {
         InvoicesCommand::List { paging, status } => {
             let paginator = client.invoices().filtered(&InvoiceFilter { status, ..Default::default() })?;
-            let (items, footer) = list(paginator, paging, p, "invoices").await?;
-            let mut t = Table::new(&[
-                col("id", "ID"),
-                col("date", "DATE"),
-                col("due", "DUE"),
-                col("status", "STATUS"),
-                col("total", "TOTAL"),
-                col("balance", "BALANCE"),
-            ]);
-            // `--json` prints the summaries (the names the MCP tools use).
-            t.documents =
-                Some(items.iter().map(|i| serde_json::to_value(InvoiceSummary::from(i)).unwrap_or_default()).collect());
-            for i in items {
-                t.push(vec![
-                    text(i.id),
-                    text(i.invoice_date),
-                    text(i.due_date),
-                    text(i.status),
-                    money(i.total.unwrap_or(0.0)),
-                    money(i.balance.unwrap_or(0.0)),
-                ]);
-            }
-            t.footer = footer;
+            let (items, listed) = list(paginator, paging, p, "invoices").await?;
+            let summaries: Vec<InvoiceSummary> = items.iter().map(InvoiceSummary::from).collect();
+            let mut t = Table::of(
+                &[
+                    col("id", "ID"),
+                    col("invoice_date", "DATE"),
+                    col("due_date", "DUE"),
+                    col("status", "STATUS"),
+                    amount("total", "TOTAL"),
+                    amount("balance", "BALANCE"),
+                    col("currency", "CURRENCY").csv_only(),
+                ],
+                &summaries,
+            );
+            listed.apply(&mut t);
             p.table(&t);
         }
         InvoicesCommand::Show { invoice } => {
@@ -47,7 +39,7 @@ pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Fai
         }
         InvoicesCommand::Items { invoice, paging } => {
             let id = resolve::id("invoice", &invoice)?;
-            let (items, footer) = list(client.invoices().items(id), paging, p, "items").await?;
+            let (items, listed) = list(client.invoices().items(id), paging, p, "items").await?;
             let mut t = Table::new(&[
                 col("company", "COMPANY"),
                 col("product", "PRODUCT"),
@@ -68,7 +60,7 @@ pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Fai
                     money(i.total.unwrap_or(0.0)),
                 ]);
             }
-            t.footer = footer;
+            listed.apply(&mut t);
             p.table(&t);
         }
         InvoicesCommand::Reconcile { invoice } => reports::reconcile(s, invoice.as_deref()).await?,

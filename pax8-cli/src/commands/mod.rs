@@ -15,7 +15,7 @@ use pax8_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
 use crate::fail::Failure;
-use crate::output::{Format, Printer, Table, col, money, text, whole};
+use crate::output::{Format, Printer, Table, amount, col, money, text, whole};
 use crate::{
     AuthCommand, Cli, Command, CompaniesCommand, ContactsCommand, InvoicesCommand, OrdersCommand, Paging,
     ProductsCommand, QuotesCommand, SubscriptionsCommand, UsageCommand, WebhooksCommand, creds, reports, resolve,
@@ -35,7 +35,7 @@ mod webhooks;
 
 use products::product;
 pub use session::{Session, fetch_all, now};
-use session::{confirm, list, session};
+use session::{company_names, confirm, list, session};
 use webhooks::webhook_token;
 
 pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {

@@ -15,7 +15,8 @@ pub(super) async fn run(s: &Session, command: OrdersCommand) -> Result<(), Failu
                 Some(id) => q.company_id(id),
                 None => q,
             });
-            let (items, footer) = list(paginator, paging, p, "orders").await?;
+            let (items, listed) = list(paginator, paging, p, "orders").await?;
+            let names = company_names(client, p, items.iter().map(|o| Some(o.company_id))).await;
             let mut t = Table::new(&[
                 col("id", "ID"),
                 col("company_id", "COMPANY"),
@@ -35,7 +36,8 @@ pub(super) async fn run(s: &Session, command: OrdersCommand) -> Result<(), Failu
                     Value::from(o.line_items.len()),
                 ]);
             }
-            t.footer = footer;
+            t.name_companies(&names);
+            listed.apply(&mut t);
             p.table(&t);
         }
         OrdersCommand::Show { order } => {

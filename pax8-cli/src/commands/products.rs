@@ -51,13 +51,13 @@ pub(super) async fn run(s: &Session, command: ProductsCommand) -> Result<(), Fai
                 }
                 q
             });
-            let (items, footer) = list(paginator, paging, p, "products").await?;
+            let (items, listed) = list(paginator, paging, p, "products").await?;
             let summaries: Vec<ProductSummary> = items.iter().map(ProductSummary::from).collect();
             let mut t = Table::of(
                 &[col("id", "ID"), col("name", "NAME"), col("vendor", "VENDOR"), col("sku", "SKU")],
                 &summaries,
             );
-            t.footer = footer;
+            listed.apply(&mut t);
             p.table(&t);
         }
         ProductsCommand::Show { product: input, company } => {

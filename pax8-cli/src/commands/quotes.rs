@@ -6,7 +6,7 @@ pub(super) async fn run(s: &Session, command: QuotesCommand) -> Result<(), Failu
     let (client, p) = (&s.client, &s.printer);
     match command {
         QuotesCommand::List { paging } => {
-            let (items, footer) = list(client.quotes().list(), paging, p, "quotes").await?;
+            let (items, listed) = list(client.quotes().list(), paging, p, "quotes").await?;
             let mut t = Table::new(&[
                 col("id", "ID"),
                 col("reference", "REFERENCE"),
@@ -23,7 +23,7 @@ pub(super) async fn run(s: &Session, command: QuotesCommand) -> Result<(), Failu
                     money(q.totals.recurring_total.amount),
                 ]);
             }
-            t.footer = footer;
+            listed.apply(&mut t);
             p.table(&t);
         }
         QuotesCommand::Show { quote } => {

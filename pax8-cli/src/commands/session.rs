@@ -97,12 +97,41 @@ pub async fn fetch_all<T: serde::Serialize + Send + 'static>(
     Ok(items)
 }
 
+/// What a list command says about where its items sit among all: the table's footer and, in
+/// `--json`, the paging object (number, size, totals, the next page's number).
+#[derive(Debug, Default)]
+pub struct Listed {
+    footer: Option<String>,
+    paging: Option<Value>,
+}
+
+impl Listed {
+    /// Puts the footer and paging on a table.
+    pub fn apply(self, table: &mut crate::output::Table) {
+        table.footer = self.footer;
+        table.paging = self.paging;
+    }
+}
+
+/// "1 company", "2 companies": `what` is the plural.
+pub fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        let one = match what.strip_suffix("ies") {
+            Some(stem) => format!("{stem}y"),
+            None => what.strip_suffix('s').unwrap_or(what).to_string(),
+        };
+        format!("1 {one}")
+    } else {
+        format!("{n} {what}")
+    }
+}
+
 pub(super) async fn list<T: serde::Serialize + Send + 'static>(
     paginator: Paginator<T>,
     paging: Paging,
     printer: &Printer,
     what: &str,
-) -> Result<(Vec<T>, Option<String>), Failure> {
+) -> Result<(Vec<T>, Listed), Failure> {
     // --all asks for the largest pages the API allows (unless --size says otherwise) with the
     // client's default prefetch; one page is 50 items unless --size says otherwise.
     let paginator = match (paging.size, paging.all) {
@@ -115,17 +144,53 @@ pub(super) async fn list<T: serde::Serialize + Send + 'static>(
     };
     if paging.all {
         let items = fetch_all(paginator, printer, what).await?;
-        let footer = format!("{} {what}", items.len());
-        return Ok((items, Some(footer)));
+        let footer = count(items.len(), what);
+        return Ok((items, Listed { footer: Some(footer), paging: None }));
     }
-    let page = paginator.first_page().await?;
-    let footer = match (page.total_elements, page.total_pages) {
-        (Some(total), Some(pages)) if pages > 1 => {
-            Some(format!("{} of {total} {what} (--all for every page)", page.items.len()))
-        }
+    let page = paginator.page(paging.page).await?;
+    let next = page.total_pages.filter(|&pages| u64::from(page.number) + 1 < pages).map(|_| page.number + 1);
+    let footer = match (page.total_elements, next) {
+        (Some(total), Some(next)) => Some(format!(
+            "{} of {total} (page {} of {}; --page {next} for the next, --all for every page)",
+            count(page.items.len(), what),
+            u64::from(page.number) + 1,
+            page.total_pages.unwrap_or(0),
+        )),
         _ => None,
     };
-    Ok((page.items, footer))
+    let paging = serde_json::json!({
+        "number": page.number,
+        "size": page.size,
+        "total_elements": page.total_elements,
+        "total_pages": page.total_pages,
+        "next": next,
+    });
+    Ok((page.items, Listed { footer, paging: Some(paging) }))
+}
+
+/// The names of the companies these ids point at, for tables and CSV (JSON keeps the summaries
+/// as they are). One listing of every company in the largest pages; ids it does not find, or a
+/// failed listing (logged), leave the ids standing alone.
+pub(super) async fn company_names(
+    client: &Pax8Client,
+    printer: &Printer,
+    ids: impl IntoIterator<Item = Option<uuid::Uuid>>,
+) -> std::collections::HashMap<uuid::Uuid, String> {
+    let wanted: std::collections::HashSet<uuid::Uuid> = ids.into_iter().flatten().collect();
+    if wanted.is_empty() || !matches!(printer.format, Format::Table | Format::Csv) {
+        return Default::default();
+    }
+    let paginator = client.companies().list();
+    let size = paginator.paging().max_size;
+    match paginator.page_size(size).collect_all().await {
+        Ok(companies) => {
+            companies.into_iter().filter_map(|c| c.id.filter(|id| wanted.contains(id)).map(|id| (id, c.name))).collect()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "company names unavailable; showing ids");
+            Default::default()
+        }
+    }
 }
 
 /// Asks before a write; refuses without a terminal unless `--yes`.
@@ -136,13 +201,10 @@ pub(super) fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
     if !std::io::stdin().is_terminal() {
         return Err(Failure::usage("not confirmed: nothing was changed (pass --yes to confirm without a prompt)"));
     }
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Failure::usage(e.to_string()))?;
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        Err(Failure::usage("cancelled: nothing was changed"))
-    }
+    let confirmed = dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact_on_opt(&dialoguer::console::Term::stderr())
+        .map_err(|e| Failure::usage(format!("cannot ask for confirmation: {e}")))?;
+    if confirmed == Some(true) { Ok(()) } else { Err(Failure::usage("cancelled: nothing was changed")) }
 }

@@ -2,16 +2,17 @@
 
 use super::*;
 
-pub const SUBSCRIPTION_COLUMNS: [crate::output::Column; 9] = [
+pub const SUBSCRIPTION_COLUMNS: [crate::output::Column; 10] = [
     col("id", "ID"),
     col("company_id", "COMPANY"),
     col("product_name", "PRODUCT"),
     whole("quantity", "QTY"),
     col("billing_term", "TERM"),
-    col("price", "PRICE"),
-    col("monthly_revenue", "MONTHLY"),
+    amount("price", "PRICE"),
+    amount("monthly_revenue", "MONTHLY"),
     col("status", "STATUS"),
     col("commitment_end", "COMMITMENT ENDS"),
+    col("currency", "CURRENCY").csv_only(),
 ];
 
 pub(super) async fn run(s: &Session, command: SubscriptionsCommand) -> Result<(), Failure> {
@@ -26,10 +27,11 @@ pub(super) async fn run(s: &Session, command: SubscriptionsCommand) -> Result<()
                 None => None,
             };
             let paginator = client.subscriptions().filtered(&filter)?;
-            let (items, footer) = list(paginator, paging, p, "subscriptions").await?;
+            let (items, listed) = list(paginator, paging, p, "subscriptions").await?;
             let summaries: Vec<SubscriptionSummary> = items.iter().map(SubscriptionSummary::from).collect();
             let mut t = Table::of(&SUBSCRIPTION_COLUMNS, &summaries);
-            t.footer = footer;
+            t.name_companies(&company_names(client, p, summaries.iter().map(|s| s.company_id)).await);
+            listed.apply(&mut t);
             p.table(&t);
         }
         SubscriptionsCommand::Show { subscription } => {

@@ -8,7 +8,7 @@ pub(super) async fn run(s: &Session, command: WebhooksCommand) -> Result<(), Fai
         // Served without a session (`mirror.rs`).
         WebhooksCommand::Serve { .. } => return Err(Failure::usage("`webhooks serve` needs no Pax8 session")),
         WebhooksCommand::List { paging } => {
-            let (items, footer) = list(client.webhooks().list(), paging, p, "webhooks").await?;
+            let (items, listed) = list(client.webhooks().list(), paging, p, "webhooks").await?;
             let mut t = Table::new(&[
                 col("id", "ID"),
                 col("name", "NAME"),
@@ -26,7 +26,7 @@ pub(super) async fn run(s: &Session, command: WebhooksCommand) -> Result<(), Fai
                     Value::from(topics.join(" ")),
                 ]);
             }
-            t.footer = footer;
+            listed.apply(&mut t);
             p.table(&t);
         }
         WebhooksCommand::Show { webhook } => {
