@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     pub(crate) spec_exact: bool,
     /// Wall clock at start and the tokio instant then: `now()` follows tokio's (pausable) clock.
     pub(crate) started: (chrono::DateTime<chrono::Utc>, Instant),
+    /// How many saves the restored state had been through (0 for a fresh fixture).
+    pub(crate) generation: u64,
 }
 
 impl App {
@@ -65,20 +67,30 @@ impl App {
         token_lifetime: Duration,
         faults: FaultDecider,
         spec_exact: bool,
+        saved: Option<crate::SavedState>,
     ) -> Self {
+        let mut world = world;
+        let generation = saved.as_ref().map_or(0, crate::SavedState::generation);
+        let (quotes, webhooks) = match saved {
+            Some(saved) => saved.restore(&mut world),
+            None => Default::default(),
+        };
+        // A restored state draws ids from its own sequence, never repeating an earlier run's.
+        let seed = seed.wrapping_mul(31).wrapping_add(17).wrapping_add(generation.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         App(Arc::new(Inner {
             world: Mutex::new(world),
-            webhooks: Mutex::new(WebhookStore::default()),
-            quotes: Mutex::new(QuoteStore::default()),
+            webhooks: Mutex::new(webhooks),
+            quotes: Mutex::new(quotes),
             tokens: Mutex::new(HashMap::new()),
             counters: Arc::new(Counters::default()),
             faults,
-            rng: Mutex::new(StdRng::seed_from_u64(seed.wrapping_mul(31).wrapping_add(17))),
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
             client_id,
             client_secret,
             token_lifetime,
             spec_exact,
             started: (chrono::Utc::now(), Instant::now()),
+            generation,
         }))
     }
 }

@@ -27,6 +27,7 @@ mod http;
 mod partner;
 mod quirks;
 mod quoting;
+mod saved;
 mod server;
 mod webhooks;
 mod world;
@@ -36,6 +37,7 @@ use std::time::Duration;
 
 pub use faults::{CounterSnapshot, Faults};
 pub use fixture::generate;
+pub use saved::{FormatMismatch, SavedState};
 pub use webhooks::TOPICS;
 pub use world::{CatalogEntry, World};
 
@@ -61,6 +63,9 @@ pub struct SandboxConfig {
     /// Answers shaped exactly as the upstream documents say, without the real server's quirks
     /// (see the `quirks` module: company lists without phones, `Pax8Partner`, ...).
     pub spec_exact: bool,
+    /// Start from a saved state (`Sandbox::save`) instead of the fixture's companies,
+    /// subscriptions, orders, quotes and webhooks.
+    pub saved: Option<SavedState>,
 }
 
 impl Default for SandboxConfig {
@@ -75,6 +80,7 @@ impl Default for SandboxConfig {
             token_lifetime: Duration::from_secs(86_400),
             faults: Faults::default(),
             spec_exact: false,
+            saved: None,
         }
     }
 }
@@ -121,6 +127,7 @@ impl Sandbox {
             config.token_lifetime,
             faults::FaultDecider::new(config.faults.clone(), config.seed),
             config.spec_exact,
+            config.saved,
         );
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
             .await
@@ -169,6 +176,14 @@ impl Sandbox {
     /// Reads the state (e.g. to compare a listing with the fixture).
     pub fn with_world<T>(&self, f: impl FnOnce(&World) -> T) -> T {
         f(&self.app.world())
+    }
+
+    /// The changeable state now, to start another sandbox from later (`SandboxConfig::saved`).
+    pub fn save(&self) -> SavedState {
+        let world = self.app.world();
+        let quotes = self.app.0.quotes.lock().expect("quotes lock");
+        let webhooks = self.app.0.webhooks.lock().expect("webhooks lock");
+        SavedState::capture(&world, &quotes, &webhooks, self.app.0.generation)
     }
 
     /// Stops serving.

@@ -24,7 +24,7 @@ use crate::http::{Query, body, convert, invalid, not_found, ok, path_id, slice};
 use crate::tri;
 
 /// Quotes, their sections and access lists, and the quoting preferences.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct QuoteStore {
     quotes: Vec<QuoteResponse>,
     sections: HashMap<Uuid, Vec<Section>>,

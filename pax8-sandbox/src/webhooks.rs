@@ -21,7 +21,7 @@ use crate::http::{Query, body, convert, invalid, not_found, ok, path_id, slice};
 use crate::tri;
 
 /// Webhooks and their delivery logs.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct WebhookStore {
     pub(crate) webhooks: Vec<Webhook>,
     pub(crate) logs: HashMap<Uuid, Vec<WebhookLog>>,

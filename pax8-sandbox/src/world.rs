@@ -84,6 +84,26 @@ impl World {
         self.contacts.insert(id, contacts);
     }
 
+    /// Replaces the changeable part of the tenant (a saved state), rebuilding the indexes.
+    pub(crate) fn replace_tenant(
+        &mut self,
+        companies: Vec<Company>,
+        contacts: HashMap<Uuid, Vec<Contact>>,
+        subscriptions: Vec<Subscription>,
+        history: HashMap<Uuid, Vec<Subscription>>,
+        orders: Vec<Order>,
+    ) {
+        self.company_index = companies.iter().enumerate().filter_map(|(i, c)| c.id.map(|id| (id, i))).collect();
+        self.subscription_index =
+            subscriptions.iter().enumerate().filter_map(|(i, s)| s.id.map(|id| (id, i))).collect();
+        self.companies = companies;
+        self.contacts = contacts;
+        self.subscriptions = subscriptions;
+        self.history = history;
+        self.orders = orders;
+        self.invoice_items.clear();
+    }
+
     pub(crate) fn insert_subscription(&mut self, sub: Subscription) {
         let id = sub.id.expect("subscriptions have ids");
         self.subscription_index.insert(id, self.subscriptions.len());

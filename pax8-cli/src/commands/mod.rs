@@ -17,12 +17,13 @@ use serde_json::Value;
 use crate::fail::Failure;
 use crate::output::{Format, Printer, Table, amount, col, money, text, whole};
 use crate::{
-    AuthCommand, Cli, Command, CompaniesCommand, ContactsCommand, InvoicesCommand, OrdersCommand, Paging,
+    AuthCommand, Cli, Command, CompaniesCommand, ContactsCommand, DemoCommand, InvoicesCommand, OrdersCommand, Paging,
     ProductsCommand, QuotesCommand, SubscriptionsCommand, UsageCommand, WebhooksCommand, creds, reports, resolve,
 };
 
 mod auth;
 mod companies;
+mod demo;
 mod invoices;
 mod mcp;
 mod mirror;
@@ -46,10 +47,14 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
     if matches!(cli.command, Command::Drift { .. } | Command::Webhooks(WebhooksCommand::Serve { .. })) {
         return mirror::local(cli.command, &printer).await;
     }
+    if let Command::Demo(cmd) = &cli.command {
+        return demo::run(cmd, &printer);
+    }
     let s = session(&cli, printer).await?;
-    match cli.command {
+    let outcome = match cli.command {
         // Dispatched above, before a session exists.
         Command::Auth(_)
+        | Command::Demo(_)
         | Command::Completions { .. }
         | Command::Drift { .. }
         | Command::Webhooks(WebhooksCommand::Serve { .. }) => Err(Failure::usage("this command needs no Pax8 session")),
@@ -69,5 +74,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         Command::Mcp { allow_writes, policy, audit_log, http } => {
             mcp::run(&s, allow_writes, policy, audit_log, http).await
         }
-    }
+    };
+    s.finish()?;
+    outcome
 }

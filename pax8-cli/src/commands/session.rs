@@ -16,6 +16,24 @@ pub struct Session {
     pub client: Pax8Client,
     pub printer: Printer,
     _sandbox: Option<Sandbox>,
+    /// Demo mode's simulator, saved after the command.
+    demo: Option<crate::demo::Demo>,
+}
+
+impl Session {
+    /// After the command (whatever its outcome): demo mode keeps what it changed.
+    pub fn finish(&self) -> Result<(), Failure> {
+        self.demo.as_ref().map_or(Ok(()), crate::demo::Demo::save)
+    }
+}
+
+fn sandbox_client(sandbox: &Sandbox) -> Result<Pax8Client, Failure> {
+    Ok(Pax8Client::builder()
+        .client_id(sandbox.client_id())
+        .client_secret(sandbox.client_secret())
+        .base_url(sandbox.base_url())
+        .no_rate_limit()
+        .build()?)
 }
 
 pub(super) async fn session(cli: &Cli, printer: Printer) -> Result<Session, Failure> {
@@ -29,13 +47,16 @@ pub(super) async fn session(cli: &Cli, printer: Printer) -> Result<Session, Fail
         let sandbox = Sandbox::start(SandboxConfig { seed, companies, today, ..SandboxConfig::default() })
             .await
             .map_err(|e| Failure::usage(format!("cannot start the simulator: {e}")))?;
-        let client = Pax8Client::builder()
-            .client_id(sandbox.client_id())
-            .client_secret(sandbox.client_secret())
-            .base_url(sandbox.base_url())
-            .no_rate_limit()
-            .build()?;
-        return Ok(Session { client, printer, _sandbox: Some(sandbox) });
+        let client = sandbox_client(&sandbox)?;
+        return Ok(Session { client, printer, _sandbox: Some(sandbox), demo: None });
+    }
+    if let Some(settings) = crate::demo::settings()? {
+        let demo = crate::demo::Demo::start(settings).await?;
+        if printer.format != Format::Quiet {
+            eprintln!("demo mode: a simulated Pax8, kept between commands (`pax8 demo off` leaves it)");
+        }
+        let client = sandbox_client(&demo.sandbox)?;
+        return Ok(Session { client, printer, _sandbox: None, demo: Some(demo) });
     }
     let env_id = std::env::var("PAX8_CLIENT_ID").ok().filter(|v| !v.is_empty());
     let env_url = std::env::var("PAX8_BASE_URL").ok().filter(|v| !v.is_empty());
@@ -64,7 +85,7 @@ pub(super) async fn session(cli: &Cli, printer: Printer) -> Result<Session, Fail
     // token request.
     let tokens = creds::path()?.with_file_name("tokens.json");
     let builder = builder.token_store(std::sync::Arc::new(pax8_ext::FileTokenStore::new(tokens, &client_id)));
-    Ok(Session { client: builder.build()?, printer, _sandbox: None })
+    Ok(Session { client: builder.build()?, printer, _sandbox: None, demo: None })
 }
 
 /// Every item of a listing, with a progress bar on a terminal.
