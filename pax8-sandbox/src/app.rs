@@ -59,16 +59,10 @@ impl App {
         format!("sbx_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
     }
 
-    pub(crate) fn new(
-        world: World,
-        seed: u64,
-        client_id: String,
-        client_secret: String,
-        token_lifetime: Duration,
-        faults: FaultDecider,
-        spec_exact: bool,
-        saved: Option<crate::SavedState>,
-    ) -> Self {
+    pub(crate) fn new(world: World, config: crate::SandboxConfig) -> Self {
+        let crate::SandboxConfig { seed, client_id, client_secret, token_lifetime, faults, spec_exact, saved, .. } =
+            config;
+        let faults = FaultDecider::new(faults, seed);
         let mut world = world;
         let generation = saved.as_ref().map_or(0, crate::SavedState::generation);
         let (quotes, webhooks) = match saved {

@@ -119,20 +119,12 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let today = config.today.unwrap_or_else(|| chrono::Utc::now().date_naive());
         let world = fixture::generate(config.seed, config.companies, today);
-        let app = app::App::new(
-            world,
-            config.seed,
-            config.client_id.clone(),
-            config.client_secret.clone(),
-            config.token_lifetime,
-            faults::FaultDecider::new(config.faults.clone(), config.seed),
-            config.spec_exact,
-            config.saved,
-        );
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+        let port = config.port;
+        let app = app::App::new(world, config);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
-            .map_err(|source| SandboxError::Bind { port: config.port, source })?;
-        let addr = listener.local_addr().map_err(|source| SandboxError::Bind { port: config.port, source })?;
+            .map_err(|source| SandboxError::Bind { port, source })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind { port, source })?;
         let task = tokio::spawn(server::serve(listener, app.clone()));
         Ok(Sandbox { addr, base_url: format!("http://{addr}"), app, task })
     }
