@@ -177,7 +177,12 @@ fn bad_input_is_refused_clearly_before_any_write() {
     fails(
         &["orders", "create", "--company", "Globex Corporation", "--product", "Keeper", "--quantity", "0", "--yes"],
         2,
-        "quantity must be at least 1",
+        "`0` is not a whole number from 1 to 1,000,000",
+    );
+    fails(
+        &["orders", "create", "--company", "Globex", "--product", "Keeper", "--quantity", "99999999999", "--yes"],
+        2,
+        "`99999999999` is not a whole number from 1 to 1,000,000",
     );
     fails(
         &["subscriptions", "cancel", "5f7c1e0e-0000-4000-8000-000000000001", "--date", "2026-02-30", "--yes"],

@@ -1,4 +1,4 @@
-//! `pax8 companies` and `pax8 contacts`.
+//! `pax8 companies`: list, show, and the previewed, confirmed create and update.
 
 use super::*;
 
@@ -35,36 +35,147 @@ pub(super) async fn run(s: &Session, command: CompaniesCommand) -> Result<(), Fa
                 ("updated", "Updated", text(c.updated_date)),
             ]);
         }
+        CompaniesCommand::Create { name, details, yes } => create(s, name, details, yes).await?,
+        CompaniesCommand::Update { company, name, details, yes } => update(s, &company, name, details, yes).await?,
     }
     Ok(())
 }
 
-pub(super) async fn contacts(s: &Session, command: ContactsCommand) -> Result<(), Failure> {
-    let (client, p) = (&s.client, &s.printer);
-    match command {
-        ContactsCommand::List { company } => {
-            let c = resolve::company(client, &company).await?;
-            let contacts = client.contacts(crate::fail::id_of(c.id, "company")?).list().collect_all().await?;
-            let mut t = Table::new(&[
-                col("id", "ID"),
-                col("name", "NAME"),
-                col("email", "EMAIL"),
-                col("phone", "PHONE"),
-                col("types", "TYPES"),
-            ]);
-            for x in contacts {
-                let types: Vec<String> =
-                    x.types.iter().filter_map(|t| t.type_.as_ref().map(|t| t.to_string())).collect();
-                t.push(vec![
-                    text(x.id),
-                    Value::from(format!("{} {}", x.first_name, x.last_name)),
-                    Value::from(x.email),
-                    Value::from(x.phone),
-                    Value::from(types.join(" ")),
-                ]);
-            }
-            p.table(&t);
-        }
+/// Preview lines for the details given: (key, title, value).
+fn detail_fields(name: Option<&str>, d: &CompanyDetails) -> Vec<(&'static str, &'static str, Option<String>)> {
+    vec![
+        ("name", "Name", name.map(str::to_string)),
+        ("street", "Street", d.street.clone()),
+        ("city", "City", d.city.clone()),
+        ("state_or_province", "State", d.state.clone()),
+        ("postal_code", "Postal code", d.postal_code.clone()),
+        ("country", "Country", d.country.clone()),
+        ("phone", "Phone", d.phone.clone()),
+        ("website", "Website", d.website.clone()),
+        ("external_id", "External id", d.external_id.clone()),
+    ]
+}
+
+fn address(d: &CompanyDetails, base: Address) -> Address {
+    Address {
+        street: d.street.clone().or(base.street),
+        city: d.city.clone().or(base.city),
+        state_or_province: d.state.clone().or(base.state_or_province),
+        postal_code: d.postal_code.clone().or(base.postal_code),
+        country: d.country.clone().or(base.country),
+        ..base
     }
+}
+
+async fn create(s: &Session, name: String, details: CompanyDetails, yes: bool) -> Result<(), Failure> {
+    let (client, p) = (&s.client, &s.printer);
+    let name = name.trim().to_string();
+    if name.is_empty() {
+        return Err(Failure::usage("the company name is empty"));
+    }
+    // Names are how people find companies: a second company of the same name is refused here.
+    let same_name = client.companies().find_by_name(&name).await?;
+    if let Some(existing) = same_name.iter().find(|c| c.name.eq_ignore_ascii_case(&name)) {
+        return Err(Failure::usage(format!(
+            "a company named `{}` exists ({}); nothing was created",
+            existing.name,
+            existing.id.map(|i| i.to_string()).unwrap_or_default()
+        )));
+    }
+    let fields = detail_fields(Some(&name), &details);
+    let preview = Preview::new(fields.iter().map(|(k, t, v)| (*k, *t, text(v.as_ref()))).collect());
+    preview.confirm(p, "Create this company?", yes)?;
+    let company = Company {
+        name: name.clone(),
+        address: address(&details, Address::default()),
+        phone: details.phone.clone(),
+        website: details.website.clone(),
+        external_id: details.external_id.clone(),
+        ..Default::default()
+    };
+    let created = match client.companies().create(company).await {
+        Ok(created) => created,
+        Err(e) if e.is_outcome_unknown() => {
+            // Settled by name: a company of this name did not exist before the attempt.
+            let found = client.companies().find_by_name(&name).await;
+            match found.as_deref().map(|all| all.iter().find(|c| c.name.eq_ignore_ascii_case(&name)).cloned()) {
+                Ok(Some(created)) => created,
+                other => {
+                    let seen = match other {
+                        Ok(_) => "no company of that name exists yet".to_string(),
+                        Err(lookup) => lookup.to_string(),
+                    };
+                    return Err(Failure {
+                        message: format!(
+                            "{e}\n  could not tell whether the company was created ({seen}): check with `pax8 companies show \"{name}\"` before retrying"
+                        ),
+                        code: crate::fail::code::UNSETTLED,
+                    });
+                }
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let id = crate::fail::id_of(created.id, "company")?;
+    let summary = serde_json::to_value(CompanySummary::from(&created)).unwrap_or_default();
+    preview.done(p, "company", summary, &format!("Company {} created: {id}.", created.name));
+    Ok(())
+}
+
+async fn update(
+    s: &Session,
+    company: &str,
+    name: Option<String>,
+    details: CompanyDetails,
+    yes: bool,
+) -> Result<(), Failure> {
+    let (client, p) = (&s.client, &s.printer);
+    let current = resolve::company(client, company).await?;
+    let id = crate::fail::id_of(current.id, "company")?;
+    let now = [
+        Some(current.name.clone()),
+        current.address.street.clone(),
+        current.address.city.clone(),
+        current.address.state_or_province.clone(),
+        current.address.postal_code.clone(),
+        current.address.country.clone(),
+        current.phone.clone(),
+        current.website.clone(),
+        current.external_id.clone(),
+    ];
+    let fields = detail_fields(name.as_deref(), &details);
+    let changes: Vec<(&'static str, &'static str, Value)> = fields
+        .iter()
+        .zip(now)
+        .filter_map(|((key, title, new), old)| {
+            let new = new.as_ref()?;
+            (Some(new) != old.as_ref())
+                .then(|| (*key, *title, Value::from(format!("{} → {new}", old.as_deref().unwrap_or("-")))))
+        })
+        .collect();
+    if changes.is_empty() {
+        return Err(Failure::usage(format!(
+            "nothing to change for {}: give at least one new value (e.g. --phone)",
+            current.name
+        )));
+    }
+    let mut fields = vec![("company", "Company", Value::from(current.name.clone()))];
+    fields.extend(changes);
+    let preview = Preview::new(fields);
+    preview.confirm(p, "Apply these changes?", yes)?;
+    let touches_address = [&details.street, &details.city, &details.state, &details.postal_code, &details.country]
+        .iter()
+        .any(|v| v.is_some());
+    let update = CompanyUpdate {
+        name,
+        address: touches_address.then(|| address(&details, current.address.clone())),
+        phone: details.phone,
+        website: details.website,
+        external_id: details.external_id,
+        ..Default::default()
+    };
+    let updated = client.companies().update(id, update).await?;
+    let summary = serde_json::to_value(CompanySummary::from(&updated)).unwrap_or_default();
+    preview.done(p, "company", summary, &format!("Company {} updated.", updated.name));
     Ok(())
 }

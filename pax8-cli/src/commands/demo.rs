@@ -7,8 +7,8 @@ pub(super) fn run(command: &DemoCommand, p: &Printer) -> Result<(), Failure> {
     match *command {
         DemoCommand::On { seed, companies } => {
             let today = now()?.date_naive();
-            let settings = demo::settings()?.unwrap_or(Settings { seed, companies: companies.into(), today });
-            let path = demo::turn_on(Settings { seed, companies: companies.into(), ..settings })?;
+            let settings = demo::settings()?.unwrap_or(Settings { seed, companies: companies as usize, today });
+            let path = demo::turn_on(Settings { seed, companies: companies as usize, ..settings })?;
             let resumed = if demo::saved()?.is_some() { " (resuming the saved state)" } else { "" };
             p.note(&format!(
                 "Demo mode is on{resumed}: every command now talks to a simulated Pax8 ({}). `pax8 demo off` leaves it.",

@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use pax8_api::partner::types::{Product, Subscription};
+use pax8_api::partner::types::{Address, Company, CompanyUpdate, Product, Subscription};
 use pax8_ext::filters::{CompanyFilter, InvoiceFilter, SubscriptionFilter};
 use pax8_ext::insights::{monthly_cost, monthly_revenue, months_per_period};
 use pax8_ext::resources::{CommitmentChoice, NewOrder};
@@ -17,12 +17,14 @@ use serde_json::Value;
 use crate::fail::Failure;
 use crate::output::{Format, Printer, Table, amount, col, money, text, whole};
 use crate::{
-    AuthCommand, Cli, Command, CompaniesCommand, ContactsCommand, DemoCommand, InvoicesCommand, OrdersCommand, Paging,
-    ProductsCommand, QuotesCommand, SubscriptionsCommand, UsageCommand, WebhooksCommand, creds, reports, resolve,
+    AuthCommand, Cli, Command, CompaniesCommand, CompanyDetails, ContactsCommand, DemoCommand, InvoicesCommand,
+    OrdersCommand, Paging, ProductsCommand, QuotesCommand, SubscriptionsCommand, UsageCommand, WebhooksCommand, creds,
+    reports, resolve,
 };
 
 mod auth;
 mod companies;
+mod contacts;
 mod demo;
 mod invoices;
 mod mcp;
@@ -35,8 +37,8 @@ mod subscriptions;
 mod webhooks;
 
 use products::product;
+use session::{Preview, company_names, confirm, list, session};
 pub use session::{Session, fetch_all, now};
-use session::{company_names, confirm, list, session};
 use webhooks::webhook_token;
 
 pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
@@ -59,7 +61,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         | Command::Drift { .. }
         | Command::Webhooks(WebhooksCommand::Serve { .. }) => Err(Failure::usage("this command needs no Pax8 session")),
         Command::Companies(cmd) => companies::run(&s, cmd).await,
-        Command::Contacts(cmd) => companies::contacts(&s, cmd).await,
+        Command::Contacts(cmd) => contacts::run(&s, cmd).await,
         Command::Products(cmd) => products::run(&s, cmd).await,
         Command::Orders(cmd) => orders::run(&s, cmd).await,
         Command::Subscriptions(cmd) => subscriptions::run(&s, cmd).await,

@@ -65,9 +65,6 @@ pub(super) async fn run(s: &Session, command: OrdersCommand) -> Result<(), Failu
             p.table(&t);
         }
         OrdersCommand::Create { company, product: input, quantity, term, yes } => {
-            if quantity == 0 {
-                return Err(Failure::usage("quantity must be at least 1"));
-            }
             let c = resolve::company(client, &company).await?;
             let prod = product(client, &input).await?;
             let (company_id, product_id) =

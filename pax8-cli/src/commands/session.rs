@@ -214,6 +214,39 @@ pub(super) async fn company_names(
     }
 }
 
+/// A write's preview: shown as a record (or, in `--json`, held until the outcome), then asked.
+/// On a refusal `--json` prints `{"preview": ..., "done": false}` so scripts can tell.
+pub(super) struct Preview {
+    fields: Vec<(&'static str, &'static str, Value)>,
+}
+
+impl Preview {
+    pub fn new(fields: Vec<(&'static str, &'static str, Value)>) -> Self {
+        Preview { fields }
+    }
+
+    fn json(&self) -> Value {
+        Value::Object(self.fields.iter().map(|(k, _, v)| ((*k).to_string(), v.clone())).collect())
+    }
+
+    /// Shows the preview and asks `question`.
+    pub fn confirm(&self, p: &Printer, question: &str, yes: bool) -> Result<(), Failure> {
+        if p.format != Format::Json {
+            p.record(&self.fields);
+        }
+        confirm(question, yes).inspect_err(|_| p.document(&serde_json::json!({"preview": self.json(), "done": false})))
+    }
+
+    /// After the write: `--json` prints the preview and the written object under `name`; tables
+    /// print `message`. On a closed pipe both go to stderr, so the outcome is never lost.
+    pub fn done(&self, p: &Printer, name: &str, written: Value, message: &str) {
+        let mut document = serde_json::json!({"preview": self.json(), "done": true});
+        document[name] = written;
+        p.document(&document);
+        p.note(message);
+    }
+}
+
 /// Asks before a write; refuses without a terminal unless `--yes`.
 pub(super) fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
     if yes {

@@ -1,0 +1,195 @@
+//! The commands and their arguments (clap): what `pax8 --help` shows.
+
+use clap::{Args, Subcommand};
+
+mod partner;
+mod tools;
+
+pub use partner::*;
+pub use tools::*;
+
+/// A whole number from `low` to `high`, refused in plain words ("`0` is not a whole number
+/// from 1 to 1,000,000") rather than clap's range syntax.
+pub(crate) fn count(low: u32, high: u32) -> impl Fn(&str) -> Result<u32, String> + Clone + Send + Sync + 'static {
+    move |input| {
+        input
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (low..=high).contains(n))
+            .ok_or_else(|| format!("`{input}` is not a whole number from {} to {}", grouped(low), grouped(high)))
+    }
+}
+
+/// 1000000 → "1,000,000".
+pub fn grouped(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in, check or forget the stored credentials.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Companies (customers).
+    #[command(subcommand)]
+    Companies(CompaniesCommand),
+    /// Contacts of a company.
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+    /// The product catalogue.
+    #[command(subcommand)]
+    Products(ProductsCommand),
+    /// Orders (create previews a dry run, then asks).
+    #[command(subcommand)]
+    Orders(OrdersCommand),
+    /// Subscriptions (update and cancel preview, then ask).
+    #[command(subcommand)]
+    Subscriptions(SubscriptionsCommand),
+    /// Invoices, their items, and reconciliation against subscriptions.
+    #[command(subcommand)]
+    Invoices(InvoicesCommand),
+    /// Azure usage summaries and lines.
+    #[command(subcommand)]
+    Usage(UsageCommand),
+    /// Quotes.
+    #[command(subcommand)]
+    Quotes(QuotesCommand),
+    /// Webhooks.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+    /// Subscriptions whose commitment ends soon, with the monthly value at risk.
+    Renewals {
+        /// Window: 30d, 8w, 3mo (calendar months) or 1y.
+        #[arg(long, default_value = "30d")]
+        within: String,
+    },
+    /// Reports computed from raw data.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// A one-screen summary: customers, subscriptions, MRR, renewals, unpaid invoices.
+    Status,
+    /// Mirror the tenant into a database (SQLite by default; Postgres with --db postgres://...).
+    Sync {
+        /// sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
+        #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
+        db: String,
+    },
+    /// Subscriptions whose quantity or price changed between snapshots of the mirror.
+    Drift {
+        /// Window, e.g. 7d, 4w.
+        #[arg(long, default_value = "7d")]
+        since: String,
+        /// The mirror: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
+        #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
+        db: String,
+    },
+    /// Demo mode: every command talks to a simulated Pax8 whose state is kept between commands.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// Print a shell completion script (e.g. `pax8 completions bash > ~/.local/share/bash-completion/completions/pax8`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Serve the agent tools over MCP (stdio by default).
+    Mcp {
+        /// Offer the write tools (create order, change quantity, cancel), each previewed first
+        /// (the `approve` policy for every write).
+        #[arg(long)]
+        allow_writes: bool,
+        /// Per-tool policy file (TOML: `[tools]` then `tool = "auto" | "approve" | "deny"`);
+        /// tools it does not name: reads auto, writes approve.
+        #[arg(long, value_name = "FILE", conflicts_with = "allow_writes")]
+        policy: Option<std::path::PathBuf>,
+        /// Audit log (JSON lines; default: mcp-audit.jsonl beside the stored credentials).
+        #[arg(long)]
+        audit_log: Option<std::path::PathBuf>,
+        /// Serve streamable HTTP on this loopback address (e.g. 127.0.0.1:8931) instead of stdio.
+        #[arg(long)]
+        http: Option<std::net::SocketAddr>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Turn demo mode on (a state saved earlier is kept: `pax8 demo reset` starts afresh).
+    On {
+        /// The fixture's seed (the same seed, the same companies and catalogue).
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// How many companies the fixture has (1 to 2,000).
+        #[arg(long, default_value_t = 25, value_parser = count(1, 2000))]
+        companies: u32,
+    },
+    /// Turn demo mode off (the saved state stays for the next `pax8 demo on`).
+    Off {
+        /// Also delete the saved state.
+        #[arg(long)]
+        forget: bool,
+    },
+    /// Say whether demo mode is on and what its state holds.
+    Status,
+    /// Delete the saved state: the next command starts from the fixture again.
+    Reset,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Store credentials (from flags, the environment, or a prompt with the secret masked).
+    Login {
+        /// The client id (else PAX8_CLIENT_ID, else a prompt).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Read the secret from standard input (one line).
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// Another environment (e.g. a local simulator).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+    /// Mint a token and count the companies visible.
+    Status,
+    /// Forget the stored credentials.
+    Logout,
+}
+
+/// Paging of list commands.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Paging {
+    /// Page through everything (default: the first page).
+    #[arg(long)]
+    pub all: bool,
+    /// Items per page (1 to 200; default 50, or the largest the API allows with --all).
+    #[arg(long)]
+    pub size: Option<u32>,
+    /// Which page (0 is the first; the footer and `--json`'s `paging.next` name the next one).
+    #[arg(long, default_value_t = 0, conflicts_with = "all")]
+    pub page: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_refused_in_plain_words() {
+        let quantity = super::count(1, 1_000_000);
+        assert_eq!(quantity("7"), Ok(7));
+        assert_eq!(quantity(" 1000000 "), Ok(1_000_000));
+        for bad in ["0", "1000001", "-1", "2.5", "4294967296", "many"] {
+            assert_eq!(quantity(bad), Err(format!("`{bad}` is not a whole number from 1 to 1,000,000")));
+        }
+        assert_eq!(super::grouped(0), "0");
+        assert_eq!(super::grouped(999), "999");
+        assert_eq!(super::grouped(2000), "2,000");
+        assert_eq!(super::grouped(u32::MAX), "4,294,967,295");
+    }
+}
