@@ -8,6 +8,8 @@ fn pax8(config: &tempfile::TempDir) -> Command {
     cmd.env("PAX8_TODAY", "2026-11-23")
         .env("PAX8_CONFIG_DIR", config.path())
         .env("NO_COLOR", "1")
+        // Never the developer's keyring: the secret goes to the owner-only file.
+        .env("PAX8_KEYRING", "off")
         .env_remove("PAX8_CLIENT_ID")
         .env_remove("PAX8_CLIENT_SECRET")
         .env_remove("PAX8_BASE_URL");
@@ -229,7 +231,10 @@ async fn login_status_logout_against_a_simulator() {
             .output()
             .unwrap();
         assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+        assert!(String::from_utf8_lossy(&good.stdout).contains("owner-only; no OS keyring answered"));
         let file = config.path().join("credentials.json");
+        let stored = std::fs::read_to_string(&file).unwrap();
+        assert!(stored.contains("\"secret_in\": \"file\""), "{stored}");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -238,7 +243,7 @@ async fn login_status_logout_against_a_simulator() {
         let status = pax8(&config).args(["auth", "status"]).output().unwrap();
         let stdout = String::from_utf8_lossy(&status.stdout);
         assert!(stdout.contains("Connected to Pax8 — 25 companies visible"), "{stdout}");
-        assert!(stdout.contains("Credentials") && stdout.contains("credentials.json"), "{stdout}");
+        assert!(stdout.contains("Credentials") && stdout.contains("credentials.json (owner-only)"), "{stdout}");
         assert!(!stdout.contains(&secret));
         let logout = pax8(&config).args(["auth", "logout"]).output().unwrap();
         assert!(logout.status.success());

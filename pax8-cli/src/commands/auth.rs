@@ -43,8 +43,15 @@ pub(super) async fn auth(cli: &Cli, cmd: &AuthCommand, printer: Printer) -> Resu
                 b = b.base_url(url);
             }
             b.build()?.refresh_token().await?;
-            let path = creds::save(&creds)?;
-            printer.note(&format!("Logged in; credentials stored in {} (owner-only).", path.display()));
+            let (path, place) = creds::save(&creds)?;
+            printer.note(&match place {
+                creds::SecretPlace::Keyring => {
+                    format!("Logged in; the client secret is in the OS keyring, the client id in {}.", path.display())
+                }
+                creds::SecretPlace::File => {
+                    format!("Logged in; credentials stored in {} (owner-only; no OS keyring answered).", path.display())
+                }
+            });
             Ok(())
         }
         AuthCommand::Status => {
@@ -53,11 +60,7 @@ pub(super) async fn auth(cli: &Cli, cmd: &AuthCommand, printer: Printer) -> Resu
             let first = s.client.companies().list().page_size(1).first_page().await?;
             let n = first.total_elements.unwrap_or(first.items.len() as u64);
             // Where the credentials came from (the environment wins over the stored file).
-            let source = if std::env::var("PAX8_CLIENT_ID").is_ok_and(|v| !v.is_empty()) {
-                "environment (PAX8_CLIENT_ID, PAX8_CLIENT_SECRET)".to_string()
-            } else {
-                format!("file {} (owner-only)", creds::path()?.display())
-            };
+            let source = credential_source()?;
             printer.record(&[
                 ("connected", "Connected", Value::from(true)),
                 ("companies_visible", "Companies visible", Value::from(n)),
@@ -79,4 +82,18 @@ pub(super) async fn auth(cli: &Cli, cmd: &AuthCommand, printer: Printer) -> Resu
             Ok(())
         }
     }
+}
+
+/// Where the credentials come from: the environment wins over the stored file, whose secret is
+/// in the OS keyring or in the file itself.
+pub(super) fn credential_source() -> Result<String, Failure> {
+    if std::env::var("PAX8_CLIENT_ID").is_ok_and(|v| !v.is_empty()) {
+        return Ok("environment (PAX8_CLIENT_ID, PAX8_CLIENT_SECRET)".to_string());
+    }
+    let path = creds::path()?;
+    Ok(match creds::load()? {
+        Some((_, creds::SecretPlace::Keyring)) => format!("OS keyring (secret), {} (client id)", path.display()),
+        Some((_, creds::SecretPlace::File)) => format!("file {} (owner-only)", path.display()),
+        None => "none stored".to_string(),
+    })
 }

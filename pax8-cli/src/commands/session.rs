@@ -64,7 +64,7 @@ pub(super) async fn session(cli: &Cli, printer: Printer) -> Result<Session, Fail
         (Pax8Client::builder().from_env()?, format!("{id}@{}", env_url.as_deref().unwrap_or("pax8")))
     } else {
         match creds::load()? {
-            Some(c) => {
+            Some((c, _)) => {
                 let id = format!("{}@{}", c.client_id, c.base_url.as_deref().unwrap_or("pax8"));
                 let b = Pax8Client::builder().client_id(c.client_id).client_secret(c.client_secret);
                 let b = match c.base_url {
