@@ -160,6 +160,15 @@ impl FaultDecider {
         }
     }
 
+    /// With a rate limit: (the limit, what is left of it in the current window), as the
+    /// `X-RateLimit-Limit` and `X-RateLimit-Remaining` headers every answer then carries.
+    pub(crate) fn headroom(&self) -> Option<(u32, u32)> {
+        let limit = self.faults.lock().expect("faults lock").rate_limit_per_minute?;
+        let window = self.window.lock().expect("window lock");
+        let used = if window.0.elapsed() >= Duration::from_secs(60) { 0 } else { window.1 };
+        Some((limit, limit.saturating_sub(used)))
+    }
+
     pub(crate) fn decide(&self) -> Fault {
         let faults = self.faults.lock().expect("faults lock").clone();
         if let Some(limit) = faults.rate_limit_per_minute {

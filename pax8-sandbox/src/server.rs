@@ -112,6 +112,11 @@ async fn handle(app: App, router: Router, req: Request<Body>) -> Result<Response
         };
         crate::quirks::reshape(app.0.spec_exact, &method, &path, answer).await
     };
+    let mut response = response;
+    if let Some((limit, remaining)) = app.0.faults.headroom() {
+        response.headers_mut().insert("x-ratelimit-limit", HeaderValue::from(limit));
+        response.headers_mut().insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    }
     match fault {
         Fault::DropAfter => {
             counters_bump!(app, dropped_after);

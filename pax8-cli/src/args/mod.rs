@@ -92,6 +92,9 @@ pub enum Command {
         #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
         db: String,
     },
+    /// Check this machine: credentials, config permissions, a token, each API group, the
+    /// clock against the server's, rate-limit headroom.
+    Doctor,
     /// Demo mode: every command talks to a simulated Pax8 whose state is kept between commands.
     #[command(subcommand)]
     Demo(DemoCommand),

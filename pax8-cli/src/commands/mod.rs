@@ -26,6 +26,7 @@ mod auth;
 mod companies;
 mod contacts;
 mod demo;
+mod doctor;
 mod invoices;
 mod mcp;
 mod mirror;
@@ -49,6 +50,9 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
     if matches!(cli.command, Command::Drift { .. } | Command::Webhooks(WebhooksCommand::Serve { .. })) {
         return mirror::local(cli.command, &printer).await;
     }
+    if let Command::Doctor = &cli.command {
+        return doctor::run(&cli, printer).await;
+    }
     if let Command::Demo(cmd) = &cli.command {
         return demo::run(cmd, &printer);
     }
@@ -57,6 +61,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         // Dispatched above, before a session exists.
         Command::Auth(_)
         | Command::Demo(_)
+        | Command::Doctor
         | Command::Completions { .. }
         | Command::Drift { .. }
         | Command::Webhooks(WebhooksCommand::Serve { .. }) => Err(Failure::usage("this command needs no Pax8 session")),

@@ -27,16 +27,28 @@ impl Session {
     }
 }
 
-fn sandbox_client(sandbox: &Sandbox) -> Result<Pax8Client, Failure> {
-    Ok(Pax8Client::builder()
+fn sandbox_client(sandbox: &Sandbox) -> pax8_ext::ClientBuilder {
+    Pax8Client::builder()
         .client_id(sandbox.client_id())
         .client_secret(sandbox.client_secret())
         .base_url(sandbox.base_url())
         .no_rate_limit()
-        .build()?)
 }
 
 pub(super) async fn session(cli: &Cli, printer: Printer) -> Result<Session, Failure> {
+    session_with(cli, printer, None).await
+}
+
+/// A session whose client also calls `hooks` (e.g. `pax8 doctor` reading the server's headers).
+pub(super) async fn session_with(
+    cli: &Cli,
+    printer: Printer,
+    hooks: Option<std::sync::Arc<dyn pax8_ext::Hooks>>,
+) -> Result<Session, Failure> {
+    let with_hooks = |b: pax8_ext::ClientBuilder| match &hooks {
+        Some(h) => b.hooks(h.clone()),
+        None => b,
+    };
     if cli.sandbox {
         let seed = std::env::var("PAX8_SANDBOX_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
         let companies = std::env::var("PAX8_SANDBOX_COMPANIES").ok().and_then(|s| s.parse().ok()).unwrap_or(25);
@@ -47,7 +59,7 @@ pub(super) async fn session(cli: &Cli, printer: Printer) -> Result<Session, Fail
         let sandbox = Sandbox::start(SandboxConfig { seed, companies, today, ..SandboxConfig::default() })
             .await
             .map_err(|e| Failure::usage(format!("cannot start the simulator: {e}")))?;
-        let client = sandbox_client(&sandbox)?;
+        let client = with_hooks(sandbox_client(&sandbox)).build()?;
         return Ok(Session { client, printer, _sandbox: Some(sandbox), demo: None });
     }
     if let Some(settings) = crate::demo::settings()? {
@@ -55,7 +67,7 @@ pub(super) async fn session(cli: &Cli, printer: Printer) -> Result<Session, Fail
         if printer.format != Format::Quiet {
             eprintln!("demo mode: a simulated Pax8, kept between commands (`pax8 demo off` leaves it)");
         }
-        let client = sandbox_client(&demo.sandbox)?;
+        let client = with_hooks(sandbox_client(&demo.sandbox)).build()?;
         return Ok(Session { client, printer, _sandbox: None, demo: Some(demo) });
     }
     let env_id = std::env::var("PAX8_CLIENT_ID").ok().filter(|v| !v.is_empty());
@@ -85,7 +97,7 @@ pub(super) async fn session(cli: &Cli, printer: Printer) -> Result<Session, Fail
     // token request.
     let tokens = creds::path()?.with_file_name("tokens.json");
     let builder = builder.token_store(std::sync::Arc::new(pax8_ext::FileTokenStore::new(tokens, &client_id)));
-    Ok(Session { client: builder.build()?, printer, _sandbox: None, demo: None })
+    Ok(Session { client: with_hooks(builder).build()?, printer, _sandbox: None, demo: None })
 }
 
 /// Every item of a listing, with a progress bar on a terminal.
