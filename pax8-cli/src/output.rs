@@ -252,7 +252,9 @@ impl Printer {
         }
         for (column, &i) in table.column_iter_mut().zip(&shown) {
             column.set_padding((0, 2));
-            let numeric = !t.rows.is_empty() && t.rows.iter().all(|r| r[i].is_number() || r[i].is_null());
+            // Numbers right-aligned; a column of nothing but blanks is not a number column.
+            let numeric =
+                t.rows.iter().any(|r| r[i].is_number()) && t.rows.iter().all(|r| r[i].is_number() || r[i].is_null());
             if numeric || t.columns[i].money {
                 column.set_cell_alignment(comfy_table::CellAlignment::Right);
             }

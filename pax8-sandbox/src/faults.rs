@@ -28,6 +28,15 @@ pub struct Faults {
     pub revoke_tokens_every: Option<u64>,
     /// Apply faults to the token endpoint too.
     pub include_token_endpoint: bool,
+    /// Successful JSON answers lose every `id` field (objects the documents mark as having
+    /// optional ids, sent without them): clients must not panic or mix objects up.
+    pub strip_ids: bool,
+    /// The answer to every request whose `METHOD /path?query` is exactly this is lost after the
+    /// server acted (e.g. `POST /v1/orders?isMock=false`: orders placed, dry runs answered).
+    pub lose_answer_to: Option<String>,
+    /// The connection of every request whose `METHOD /path?query` is exactly this closes before
+    /// the server acts (the client cannot tell it from a lost answer).
+    pub drop_request_to: Option<String>,
 }
 
 impl Default for Faults {
@@ -41,6 +50,9 @@ impl Default for Faults {
             malformed_rate: 0.0,
             revoke_tokens_every: None,
             include_token_endpoint: false,
+            strip_ids: false,
+            lose_answer_to: None,
+            drop_request_to: None,
         }
     }
 }

@@ -79,6 +79,12 @@ async fn handle(app: App, router: Router, req: Request<Body>) -> Result<Response
         }
     }
     let fault = if is_token && !faults.include_token_endpoint { Fault::None } else { app.0.faults.decide() };
+    let request_line = format!("{} {}", req.method(), req.uri().path_and_query().map_or(path.as_str(), |p| p.as_str()));
+    let fault = match Some(request_line.as_str()) {
+        line if line == faults.lose_answer_to.as_deref() => Fault::DropAfter,
+        line if line == faults.drop_request_to.as_deref() => Fault::DropBefore,
+        _ => fault,
+    };
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
@@ -112,7 +118,7 @@ async fn handle(app: App, router: Router, req: Request<Body>) -> Result<Response
         };
         crate::quirks::reshape(app.0.spec_exact, &method, &path, answer).await
     };
-    let mut response = response;
+    let mut response = if faults.strip_ids && !is_token { strip_ids(response).await } else { response };
     if let Some((limit, remaining)) = app.0.faults.headroom() {
         response.headers_mut().insert("x-ratelimit-limit", HeaderValue::from(limit));
         response.headers_mut().insert("x-ratelimit-remaining", HeaderValue::from(remaining));
@@ -133,6 +139,34 @@ async fn handle(app: App, router: Router, req: Request<Body>) -> Result<Response
         }
         _ => Ok(response),
     }
+}
+
+/// Removes every `id` field from a successful JSON answer (the `strip_ids` fault).
+async fn strip_ids(response: Response) -> Response {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.remove("id");
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    if !response.status().is_success() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(mut value) => {
+            strip(&mut value);
+            serde_json::to_vec(&value).unwrap_or_else(|_| bytes.to_vec())
+        }
+        Err(_) => bytes.to_vec(),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
 }
 
 fn check_bearer(app: &App, req: &Request<Body>, path: &str) -> Option<Response> {
