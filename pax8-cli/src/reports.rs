@@ -9,7 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::GroupBy;
-use crate::commands::{Session, fetch_all, now};
+use crate::commands::{Session, count, fetch_all, now};
 use crate::fail::Failure;
 use crate::output::{Table, col, money, text};
 
@@ -49,7 +49,11 @@ pub async fn renewals(s: &Session, days: i64) -> Result<(), Failure> {
         ]);
     }
     let at_risk: f64 = found.iter().map(|r| r.monthly_revenue).sum();
-    t.footer = Some(format!("{} renewals within {days} days, {at_risk:.2} a month at risk", found.len()));
+    t.footer = Some(format!(
+        "{} within {}, {at_risk:.2} a month at risk",
+        count(found.len(), "renewals"),
+        count(days, "days")
+    ));
     s.printer.table(&t);
     Ok(())
 }
@@ -164,11 +168,11 @@ pub async fn reconcile(s: &Session, invoice: Option<&str>) -> Result<(), Failure
     }
     let net: f64 = found.iter().map(Discrepancy::amount).sum();
     t.footer = Some(format!(
-        "invoice {} ({}): {} items, {} discrepancies, net {net:.2} (positive: invoiced more than the subscriptions say)",
+        "invoice {} ({}): {}, {}, net {net:.2} (positive: invoiced more than the subscriptions say)",
         invoice_id,
         invoice.invoice_date.map(|d| d.to_string()).unwrap_or_default(),
-        items.len(),
-        found.len()
+        count(items.len(), "items"),
+        count(found.len(), "discrepancies")
     ));
     s.printer.table(&t);
     Ok(())

@@ -71,7 +71,7 @@ pub(super) async fn auth(cli: &Cli, cmd: &AuthCommand, printer: Printer) -> Resu
                     Value::from(creds::path()?.with_file_name("tokens.json").display().to_string()),
                 ),
             ]);
-            printer.note(&format!("Connected to Pax8 — {n} companies visible"));
+            printer.note(&format!("Connected to Pax8 — {} visible", count(n, "companies")));
             Ok(())
         }
         AuthCommand::Logout => {

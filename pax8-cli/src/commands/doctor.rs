@@ -118,23 +118,17 @@ pub(super) async fn run(cli: &Cli, printer: Printer) -> Result<(), Failure> {
     let token_ok = token.is_ok();
     checks.push(check("token", token.map_err(|e| e.to_string())));
     if token_ok {
-        let partner =
-            client.companies().list().page_size(1).first_page().await.map(|p| {
-                format!("partner API answers ({} companies)", p.total_elements.unwrap_or(p.items.len() as u64))
-            });
+        let partner = client.companies().list().page_size(1).first_page().await.map(|p| {
+            format!("partner API answers ({})", count(p.total_elements.unwrap_or(p.items.len() as u64), "companies"))
+        });
         checks.push(check("partner API", partner.map_err(|e| e.to_string())));
-        let quoting = client
-            .quotes()
-            .list()
-            .page_size(1)
-            .first_page()
-            .await
-            .map(|p| format!("quoting API answers ({} quotes)", p.total_elements.unwrap_or(p.items.len() as u64)));
+        let quoting = client.quotes().list().page_size(1).first_page().await.map(|p| {
+            format!("quoting API answers ({})", count(p.total_elements.unwrap_or(p.items.len() as u64), "quotes"))
+        });
         checks.push(check("quoting API", quoting.map_err(|e| e.to_string())));
-        let webhooks =
-            client.webhooks().list().first_page().await.map(|p| {
-                format!("webhooks API answers ({} webhooks)", p.total_elements.unwrap_or(p.items.len() as u64))
-            });
+        let webhooks = client.webhooks().list().first_page().await.map(|p| {
+            format!("webhooks API answers ({})", count(p.total_elements.unwrap_or(p.items.len() as u64), "webhooks"))
+        });
         checks.push(check("webhooks API", webhooks.map_err(|e| e.to_string())));
         checks.push(Check {
             name: "vendor APIs",
@@ -187,7 +181,7 @@ fn report(printer: &Printer, checks: Vec<Check>) -> Result<(), Failure> {
     printer.table(&t);
     if failed > 0 {
         return Err(Failure {
-            message: format!("{} failed (see the table above)", session::count(failed, "checks")),
+            message: format!("{} failed (see the table above)", count(failed, "checks")),
             code: crate::fail::code::API,
         });
     }

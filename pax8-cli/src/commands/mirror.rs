@@ -28,7 +28,8 @@ pub(super) async fn local(command: Command, printer: &Printer) -> Result<(), Fai
                     text(d.price_now.map(|x| format!("{x:.2}"))),
                 ]);
             }
-            t.footer = Some(format!("{} subscriptions changed in the last {days} days", found.len()));
+            t.footer =
+                Some(format!("{} changed in the last {}", count(found.len(), "subscriptions"), count(days, "days")));
             printer.table(&t);
         }
         Command::Webhooks(WebhooksCommand::Serve { listen, db }) => {

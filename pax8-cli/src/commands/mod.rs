@@ -39,7 +39,7 @@ mod webhooks;
 
 use products::product;
 use session::{Preview, company_names, confirm, list, session};
-pub use session::{Session, fetch_all, now};
+pub use session::{Session, count, fetch_all, now};
 use webhooks::webhook_token;
 
 pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {

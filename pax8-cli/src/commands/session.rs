@@ -146,9 +146,9 @@ impl Listed {
     }
 }
 
-/// "1 company", "2 companies": `what` is the plural.
-pub fn count(n: usize, what: &str) -> String {
-    if n == 1 {
+/// "1 company", "2 companies", "1 discrepancy": `what` is the plural.
+pub fn count<N: std::fmt::Display + PartialEq + From<u8>>(n: N, what: &str) -> String {
+    if n == N::from(1) {
         let one = match what.strip_suffix("ies") {
             Some(stem) => format!("{stem}y"),
             None => what.strip_suffix('s').unwrap_or(what).to_string(),
@@ -273,4 +273,18 @@ pub(super) fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
         .interact_on_opt(&dialoguer::console::Term::stderr())
         .map_err(|e| Failure::usage(format!("cannot ask for confirmation: {e}")))?;
     if confirmed == Some(true) { Ok(()) } else { Err(Failure::usage("cancelled: nothing was changed")) }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_say_one_thing_or_many_things() {
+        use super::count;
+        assert_eq!(count(1usize, "companies"), "1 company");
+        assert_eq!(count(2usize, "companies"), "2 companies");
+        assert_eq!(count(0usize, "renewals"), "0 renewals");
+        assert_eq!(count(1i64, "days"), "1 day");
+        assert_eq!(count(1u64, "discrepancies"), "1 discrepancy");
+        assert_eq!(count(30i64, "days"), "30 days");
+    }
 }
