@@ -10,13 +10,13 @@
 use std::time::{Duration, Instant};
 
 use pax8_sync::Store;
-use pax8_sync::receiver::{DEFAULT_MAX_BODY, Receiver, router};
+use pax8_sync::receiver::{Receiver, router};
 
 const SENDERS: usize = 100;
 const EVENTS: usize = 10_000;
 
 async fn run(label: &str, store: Store) {
-    let receiver = Receiver { store, token: "bench-token-0123456789".into(), max_body: DEFAULT_MAX_BODY };
+    let receiver = Receiver::new(store, "bench-token-0123456789");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/webhooks/pax8", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, router(receiver)).await });

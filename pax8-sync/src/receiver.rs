@@ -22,6 +22,7 @@ use pax8_ext::SecretString;
 use serde_json::{Value, json};
 use sha2::Digest;
 
+use crate::rows::{SnapshotSource, company_record, snapshot, stored, subscription_record, upsert};
 use crate::{Store, SyncError};
 
 /// The largest body accepted by default (1 MiB).
@@ -32,10 +33,51 @@ pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 pub struct Receiver {
     /// The mirror events are applied to.
     pub store: Store,
-    /// The bearer token Pax8 sends (set when registering the webhook).
-    pub token: SecretString,
+    /// Each tenant's bearer token (set when registering its webhooks): the token an event
+    /// presents says which tenant it belongs to.
+    pub tenants: Vec<TenantToken>,
     /// Body size limit.
     pub max_body: usize,
+}
+
+/// A tenant and the bearer token its webhooks send.
+#[derive(Clone, Debug)]
+pub struct TenantToken {
+    /// The tenant (as `pax8 sync --tenant` names it).
+    pub tenant: String,
+    /// Its token.
+    pub token: SecretString,
+}
+
+impl Receiver {
+    /// A receiver for the default tenant, whose webhooks send `token`.
+    pub fn new(store: Store, token: impl Into<SecretString>) -> Self {
+        Receiver::for_tenants(store).tenant(crate::DEFAULT_TENANT, token)
+    }
+
+    /// A receiver with no tenant yet: add each with [`Receiver::tenant`].
+    pub fn for_tenants(store: Store) -> Self {
+        Receiver { store, tenants: Vec::new(), max_body: DEFAULT_MAX_BODY }
+    }
+
+    /// Also receives `tenant`'s events, which send `token`.
+    pub fn tenant(mut self, tenant: impl Into<String>, token: impl Into<SecretString>) -> Self {
+        self.tenants.push(TenantToken { tenant: tenant.into(), token: token.into() });
+        self
+    }
+
+    /// The tenant whose token was presented: every token is compared in full, in constant time,
+    /// so timing reveals neither a token nor which tenant matched.
+    fn tenant_of(&self, presented: &str) -> Option<&str> {
+        let mut found = None;
+        for t in &self.tenants {
+            let token = t.token.expose();
+            if !token.is_empty() && constant_time_eq(presented.as_bytes(), token.as_bytes()) {
+                found = Some(t.tenant.as_str());
+            }
+        }
+        found
+    }
 }
 
 /// How long one request may take, headers to answer, body included (slow senders are cut off).
@@ -86,10 +128,10 @@ fn answer(status: StatusCode, body: Value) -> Response {
 async fn receive(State(r): State<Receiver>, request: Request) -> Response {
     // The headers decide before a byte of the body is read.
     let presented = bearer(request.headers()).unwrap_or("");
-    if !constant_time_eq(presented.as_bytes(), r.token.expose().as_bytes()) {
+    let Some(tenant) = r.tenant_of(presented) else {
         tracing::warn!(outcome = "unauthorized", "webhook refused");
         return answer(StatusCode::UNAUTHORIZED, json!({"error": "invalid or missing bearer token"}));
-    }
+    };
     let started = std::time::Instant::now();
     let body = match axum::body::to_bytes(request.into_body(), r.max_body).await {
         Ok(body) => body,
@@ -98,12 +140,12 @@ async fn receive(State(r): State<Receiver>, request: Request) -> Response {
             return answer(StatusCode::PAYLOAD_TOO_LARGE, json!({"error": "body too large or incomplete"}));
         }
     };
-    let result = handle(&r.store, &body).await;
+    let result = handle(&r.store, tenant, &body).await;
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match result {
         Ok(handled) => {
             let (id, outcome) = handled.summary();
-            tracing::info!(event_id = id, topic = handled.topic(), outcome, duration_ms = ms, "webhook event");
+            tracing::info!(tenant, event_id = id, topic = handled.topic(), outcome, duration_ms = ms, "webhook event");
             let status = match handled {
                 Handled::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 _ => StatusCode::OK,
@@ -115,7 +157,7 @@ async fn receive(State(r): State<Receiver>, request: Request) -> Response {
             answer(status, body)
         }
         Err(e) => {
-            tracing::error!(error = %e, outcome = "unavailable", duration_ms = ms, "webhook event not stored");
+            tracing::error!(tenant, error = %e, outcome = "unavailable", duration_ms = ms, "webhook event not stored");
             answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "storage unavailable, retry"}))
         }
     }
@@ -194,8 +236,8 @@ fn quantity(payload: &Value) -> Result<Option<f64>, String> {
     }
 }
 
-/// Stores and applies one raw event body.
-pub async fn handle(store: &Store, body: &[u8]) -> Result<Handled, SyncError> {
+/// Stores and applies one raw event body of `tenant`.
+pub async fn handle(store: &Store, tenant: &str, body: &[u8]) -> Result<Handled, SyncError> {
     let digest: String = sha2::Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
     let parsed: Result<Value, _> = serde_json::from_slice(body);
     let event_id = parsed
@@ -221,9 +263,10 @@ pub async fn handle(store: &Store, body: &[u8]) -> Result<Handled, SyncError> {
     let mut tx = store.pool.begin().await?;
     let status = if problem.is_some() { "rejected" } else { "received" };
     let inserted = sqlx::query(
-        "INSERT INTO webhook_events (event_id, received_at, topic, status, reason, body) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (event_id) DO NOTHING",
+        "INSERT INTO webhook_events (tenant, event_id, received_at, topic, status, reason, body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, event_id) DO NOTHING",
     )
+    .bind(tenant.to_string())
     .bind(event_id.clone())
     .bind(now)
     .bind(topic.clone())
@@ -234,7 +277,8 @@ pub async fn handle(store: &Store, body: &[u8]) -> Result<Handled, SyncError> {
     .await?;
     if inserted.rows_affected() == 0 {
         // Seen before: answer as the first delivery was answered.
-        let row = sqlx::query("SELECT status, reason, topic FROM webhook_events WHERE event_id = $1")
+        let row = sqlx::query("SELECT status, reason, topic FROM webhook_events WHERE tenant = $1 AND event_id = $2")
+            .bind(tenant.to_string())
             .bind(event_id.clone())
             .fetch_one(&mut *tx)
             .await?;
@@ -252,7 +296,7 @@ pub async fn handle(store: &Store, body: &[u8]) -> Result<Handled, SyncError> {
         return Ok(Handled::Rejected { id: event_id, topic, reason });
     }
     let topic = topic.unwrap_or_default();
-    let outcome = apply(&mut tx, &event_id, &topic, &payload).await;
+    let outcome = apply(&mut tx, tenant, &event_id, &topic, &payload).await;
     let (status, reason, handled) = match outcome {
         Ok(true) => ("applied", None, Handled::Applied { id: event_id.clone(), topic }),
         Ok(false) => ("stored", None, Handled::Stored { id: event_id.clone(), topic }),
@@ -262,9 +306,10 @@ pub async fn handle(store: &Store, body: &[u8]) -> Result<Handled, SyncError> {
         // Dropping the transaction rolls the insert back: the redelivery starts afresh.
         Err(ApplyError::Database(e)) => return Err(e.into()),
     };
-    sqlx::query("UPDATE webhook_events SET status = $1, reason = $2 WHERE event_id = $3")
+    sqlx::query("UPDATE webhook_events SET status = $1, reason = $2 WHERE tenant = $3 AND event_id = $4")
         .bind(status.to_string())
         .bind(reason)
+        .bind(tenant.to_string())
         .bind(event_id)
         .execute(&mut *tx)
         .await?;
@@ -279,12 +324,13 @@ fn field<'a>(payload: &'a Value, names: &[&str]) -> Option<&'a Value> {
 /// Applies an event to the mirror; Ok(false) when the topic changes nothing.
 ///
 /// The event's fields are merged into the stored object, which is decoded as the API's type and
-/// written through the same path as a sync ([`crate::upsert`]): `data`, the typed columns and
+/// written through the same path as a sync (`rows::upsert`): `data`, the typed columns and
 /// the hash change together, and a subscription gains a snapshot with source `webhook`. The
 /// receiver needs no Pax8 credentials, so it does not fetch the object; the next sync replaces
 /// the row with the API's version if it differs (and only then reports it updated).
 async fn apply(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
     event_id: &str,
     topic: &str,
     payload: &Value,
@@ -296,21 +342,23 @@ async fn apply(
             .ok_or("no subscriptionId in payloadData")?;
         let id = uuid::Uuid::parse_str(id).map_err(|_| format!("subscriptionId `{id}` is not a UUID"))?;
         quantity(payload)?;
-        let mut merged = merge(stored(tx, "subscriptions", id).await.map_err(db)?, payload, "subscriptionId", id);
+        let mut merged =
+            merge(stored(tx, tenant, "subscriptions", id).await.map_err(db)?, payload, "subscriptionId", id);
         if topic == "SUBSCRIPTION_CANCELLED" {
             merged["status"] = Value::from("Cancelled");
         }
         let subscription: Subscription =
             serde_json::from_value(merged).map_err(|e| format!("payloadData does not describe a subscription: {e}"))?;
-        let record = crate::subscription_record(&subscription).ok_or("no subscriptionId in payloadData")?;
-        crate::upsert(tx, record, None).await.map_err(db)?;
-        crate::snapshot(
+        let record = subscription_record(&subscription).ok_or("no subscriptionId in payloadData")?;
+        upsert(tx, tenant, record, None).await.map_err(db)?;
+        snapshot(
             tx,
+            tenant,
             &format!("webhook:{event_id}"),
             &id.to_string(),
             chrono::Utc::now(),
             &subscription,
-            crate::SnapshotSource::Webhook,
+            SnapshotSource::Webhook,
         )
         .await
         .map_err(db)?;
@@ -319,7 +367,7 @@ async fn apply(
     if topic.starts_with("COMPANY_") {
         let id = field(payload, &["companyId", "id"]).and_then(Value::as_str).ok_or("no companyId in payloadData")?;
         let id = uuid::Uuid::parse_str(id).map_err(|_| format!("companyId `{id}` is not a UUID"))?;
-        let before = stored(tx, "companies", id).await.map_err(db)?;
+        let before = stored(tx, tenant, "companies", id).await.map_err(db)?;
         if before.is_none() && field(payload, &["name"]).is_none() {
             return Err("a new company needs a name".into());
         }
@@ -330,31 +378,11 @@ async fn apply(
         }
         let company: Company =
             serde_json::from_value(merged).map_err(|e| format!("payloadData does not describe a company: {e}"))?;
-        let record = crate::company_record(&company).ok_or("no companyId in payloadData")?;
-        crate::upsert(tx, record, None).await.map_err(db)?;
+        let record = company_record(&company).ok_or("no companyId in payloadData")?;
+        upsert(tx, tenant, record, None).await.map_err(db)?;
         return Ok(true);
     }
     Ok(false)
-}
-
-/// The stored object of a mirror row, if there is one and it is a JSON object.
-async fn stored(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    table: &str,
-    id: uuid::Uuid,
-) -> Result<Option<serde_json::Map<String, Value>>, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT data FROM {table} WHERE id = $1")))
-        .bind(id.to_string())
-        .fetch_optional(&mut **tx)
-        .await?;
-    let data: Option<String> = match row {
-        Some(row) => sqlx::Row::try_get(&row, "data")?,
-        None => None,
-    };
-    Ok(data.and_then(|d| serde_json::from_str::<Value>(&d).ok()).and_then(|v| match v {
-        Value::Object(map) => Some(map),
-        _ => None,
-    }))
 }
 
 /// `before` with every non-null field of `payload` laid over it; the event's own id field

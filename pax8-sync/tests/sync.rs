@@ -102,11 +102,11 @@ async fn content(store: &Store) -> Vec<String> {
 async fn full_then_idempotent(store: &Store, s: &Sandbox) {
     let c = client(s);
     let e = expected(s);
-    let first = sync(store, &c, &opts(25), &|_, _| {}).await.unwrap();
+    let first = sync(store, &c, &opts(25), &|_| {}).await.unwrap();
     check_counts(store, &e).await;
     assert!(!first.resumed && first.inserted > 0 && first.updated == 0);
     assert_eq!(first.snapshots as i64, e.subscriptions);
-    let second = sync(store, &c, &SyncOptions { now: "2026-11-24T12:00:00Z".parse().unwrap(), ..opts(25) }, &|_, _| {})
+    let second = sync(store, &c, &SyncOptions { now: "2026-11-24T12:00:00Z".parse().unwrap(), ..opts(25) }, &|_| {})
         .await
         .unwrap();
     assert_eq!((second.inserted, second.updated, second.removed), (0, 0, 0), "{second:?}");
@@ -128,14 +128,14 @@ async fn rows_gone_upstream_are_marked_not_deleted() {
     let c = client(&s);
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(&dir, "r.db").await;
-    sync(&store, &c, &opts(50), &|_, _| {}).await.unwrap();
+    sync(&store, &c, &opts(50), &|_| {}).await.unwrap();
     let before = store.count("contacts").await.unwrap();
     let (company, contact) = s.with_world(|w| {
         let company = w.companies[0].id.unwrap();
         (company, w.contacts[&company][0].id.unwrap())
     });
     c.contacts(company).delete(contact).await.unwrap();
-    let summary = sync(&store, &c, &opts(50), &|_, _| {}).await.unwrap();
+    let summary = sync(&store, &c, &opts(50), &|_| {}).await.unwrap();
     assert_eq!(summary.removed, 1);
     assert_eq!(store.count("contacts").await.unwrap(), before - 1);
     let row = sqlx::query("SELECT removed_at FROM contacts WHERE id = $1")
@@ -152,7 +152,7 @@ async fn a_sync_killed_at_random_points_then_resumed_ends_identical() {
     let c = client(&s);
     let dir = tempfile::tempdir().unwrap();
     let reference = sqlite(&dir, "reference.db").await;
-    sync(&reference, &c, &opts(15), &|_, _| {}).await.unwrap();
+    sync(&reference, &c, &opts(15), &|_| {}).await.unwrap();
     let expected = content(&reference).await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     for round in 0..4 {
@@ -160,7 +160,7 @@ async fn a_sync_killed_at_random_points_then_resumed_ends_identical() {
         let mut kills = 0;
         loop {
             let stop = rng.random_range(1..6);
-            match sync(&store, &c, &SyncOptions { stop_after_pages: Some(stop), ..opts(15) }, &|_, _| {}).await {
+            match sync(&store, &c, &SyncOptions { stop_after_pages: Some(stop), ..opts(15) }, &|_| {}).await {
                 Err(SyncError::Interrupted) => kills += 1,
                 Ok(summary) => {
                     assert!(kills == 0 || summary.resumed);
@@ -174,8 +174,8 @@ async fn a_sync_killed_at_random_points_then_resumed_ends_identical() {
     }
     // A kill in the middle of a page (the future dropped) rolls that page back.
     let store = sqlite(&dir, "dropped.db").await;
-    let _ = tokio::time::timeout(Duration::from_millis(30), sync(&store, &c, &opts(15), &|_, _| {})).await;
-    sync(&store, &c, &opts(15), &|_, _| {}).await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(30), sync(&store, &c, &opts(15), &|_| {})).await;
+    sync(&store, &c, &opts(15), &|_| {}).await.unwrap();
     assert_eq!(content(&store).await, expected);
 }
 
@@ -192,7 +192,7 @@ async fn faults_lose_nothing() {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match sync(&store, &c, &opts(15), &|_, _| {}).await {
+        match sync(&store, &c, &opts(15), &|_| {}).await {
             Ok(_) => break,
             Err(SyncError::Api(e)) if attempts < 10 => eprintln!("sync failed ({e}); the next run resumes"),
             Err(e) => panic!("{e}"),
@@ -215,17 +215,15 @@ async fn drift_shows_quantity_changes_between_snapshots() {
     let c = client(&s);
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(&dir, "d.db").await;
-    sync(&store, &c, &SyncOptions { now: "2026-11-10T12:00:00Z".parse().unwrap(), ..opts(50) }, &|_, _| {})
-        .await
-        .unwrap();
+    sync(&store, &c, &SyncOptions { now: "2026-11-10T12:00:00Z".parse().unwrap(), ..opts(50) }, &|_| {}).await.unwrap();
     let sub = s.with_world(|w| {
         w.subscriptions.iter().find(|x| x.status.as_ref().unwrap().as_str() == "Active").unwrap().clone()
     });
     let id = sub.id.unwrap();
     c.subscriptions().update_quantity(id, sub.quantity.unwrap() as i64 + 3).await.unwrap();
     let now: chrono::DateTime<chrono::Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
-    sync(&store, &c, &SyncOptions { now, ..opts(50) }, &|_, _| {}).await.unwrap();
-    let drift = pax8_sync::drift(&store, chrono::Duration::days(7), now).await.unwrap();
+    sync(&store, &c, &SyncOptions { now, ..opts(50) }, &|_| {}).await.unwrap();
+    let drift = pax8_sync::drift(&store, pax8_sync::DEFAULT_TENANT, chrono::Duration::days(7), now).await.unwrap();
     assert_eq!(drift.len(), 1, "{drift:?}");
     assert_eq!(drift[0].subscription_id, id.to_string());
     assert_eq!(drift[0].quantity_now, Some(sub.quantity.unwrap() + 3.0));
@@ -234,7 +232,10 @@ async fn drift_shows_quantity_changes_between_snapshots() {
 
 /// Serves the receiver for `store` (token `wh-token`, 4 KiB bodies) on 127.0.0.1; its URL.
 async fn start_receiver(store: &Store) -> String {
-    let receiver = pax8_sync::receiver::Receiver { store: store.clone(), token: "wh-token".into(), max_body: 4096 };
+    let receiver = pax8_sync::receiver::Receiver {
+        max_body: 4096,
+        ..pax8_sync::receiver::Receiver::new(store.clone(), "wh-token")
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, pax8_sync::receiver::router(receiver)).await });
@@ -246,7 +247,7 @@ async fn the_receiver_authenticates_dedupes_bounds_and_applies() {
     let s = sandbox(3, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(&dir, "w.db").await;
-    sync(&store, &client(&s), &opts(50), &|_, _| {}).await.unwrap();
+    sync(&store, &client(&s), &opts(50), &|_| {}).await.unwrap();
     let url = start_receiver(&store).await;
     let http = reqwest::Client::new();
     let sub = s.with_world(|w| w.subscriptions[0].id.unwrap());
@@ -325,7 +326,7 @@ async fn the_receiver_checks_the_token_first_validates_and_never_loses_an_event_
     let s = sandbox(3, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(&dir, "r.db").await;
-    sync(&store, &client(&s), &opts(50), &|_, _| {}).await.unwrap();
+    sync(&store, &client(&s), &opts(50), &|_| {}).await.unwrap();
     let url = start_receiver(&store).await;
     let http = reqwest::Client::new();
     let sub = s.with_world(|w| w.subscriptions[0].id.unwrap());
@@ -391,7 +392,10 @@ async fn a_sender_that_stalls_mid_body_is_cut_off_and_nothing_is_stored() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(&dir, "t.db").await;
-    let receiver = pax8_sync::receiver::Receiver { store: store.clone(), token: "wh-token".into(), max_body: 4096 };
+    let receiver = pax8_sync::receiver::Receiver {
+        max_body: 4096,
+        ..pax8_sync::receiver::Receiver::new(store.clone(), "wh-token")
+    };
     let app = pax8_sync::receiver::router_with_timeout(receiver, std::time::Duration::from_millis(300));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -423,7 +427,9 @@ async fn postgres_variant() {
     let s = sandbox(8, Faults::default()).await;
     full_then_idempotent(&store, &s).await;
     let now: chrono::DateTime<chrono::Utc> = "2026-12-30T12:00:00Z".parse().unwrap();
-    assert!(pax8_sync::drift(&store, chrono::Duration::days(7), now).await.unwrap().is_empty());
+    assert!(
+        pax8_sync::drift(&store, pax8_sync::DEFAULT_TENANT, chrono::Duration::days(7), now).await.unwrap().is_empty()
+    );
 }
 
 /// One subscription row as the mirror holds it: quantity and status columns, stored JSON, hash.
@@ -443,9 +449,7 @@ async fn a_webhook_updates_data_columns_hash_and_snapshot_together_so_sync_and_d
     let c = client(&s);
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(&dir, "one-path.db").await;
-    sync(&store, &c, &SyncOptions { now: "2026-11-20T12:00:00Z".parse().unwrap(), ..opts(50) }, &|_, _| {})
-        .await
-        .unwrap();
+    sync(&store, &c, &SyncOptions { now: "2026-11-20T12:00:00Z".parse().unwrap(), ..opts(50) }, &|_| {}).await.unwrap();
     let url = start_receiver(&store).await;
     let http = reqwest::Client::new();
     let send = |body: serde_json::Value| http.post(&url).header("authorization", "Bearer wh-token").json(&body).send();
@@ -476,14 +480,14 @@ async fn a_webhook_updates_data_columns_hash_and_snapshot_together_so_sync_and_d
 
     // Drift sees the webhook's change; the next sync finds the row already as the API has it.
     let now = chrono::Utc::now();
-    let drift = pax8_sync::drift(&store, chrono::Duration::days(7), now).await.unwrap();
+    let drift = pax8_sync::drift(&store, pax8_sync::DEFAULT_TENANT, chrono::Duration::days(7), now).await.unwrap();
     assert!(
         drift.iter().any(|d| d.subscription_id == id.to_string() && d.quantity_now == Some(before + 5.0)),
         "{drift:?}"
     );
     // The event carried only the quantity; the API also moved `updatedDate`, so the next sync
     // updates exactly this row, and the quantity stays.
-    let next = sync(&store, &c, &SyncOptions { now, ..opts(50) }, &|_, _| {}).await.unwrap();
+    let next = sync(&store, &c, &SyncOptions { now, ..opts(50) }, &|_| {}).await.unwrap();
     assert_eq!(next.updated, 1, "{next:?}");
     assert_eq!(row(&store, id).await.0, before + 5.0);
     // An event carrying the whole object (as the API returns it) leaves nothing for a sync to fix.
@@ -494,7 +498,7 @@ async fn a_webhook_updates_data_columns_hash_and_snapshot_together_so_sync_and_d
         serde_json::json!({"id": "evt-w", "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"}, "payloadData": whole});
     assert_eq!(send(event).await.unwrap().status(), 200);
     let hash = row(&store, id).await.3;
-    let next = sync(&store, &c, &SyncOptions { now: chrono::Utc::now(), ..opts(50) }, &|_, _| {}).await.unwrap();
+    let next = sync(&store, &c, &SyncOptions { now: chrono::Utc::now(), ..opts(50) }, &|_| {}).await.unwrap();
     assert_eq!((next.updated, next.inserted), (0, 0), "the webhook wrote exactly what the API holds: {next:?}");
     assert_eq!(row(&store, id).await.3, hash);
 
@@ -567,9 +571,7 @@ async fn the_simulator_delivers_webhooks_the_receiver_applies_and_retries_surviv
     let c = client(&s);
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(&dir, "e2e.db").await;
-    sync(&store, &c, &SyncOptions { now: "2026-11-20T12:00:00Z".parse().unwrap(), ..opts(50) }, &|_, _| {})
-        .await
-        .unwrap();
+    sync(&store, &c, &SyncOptions { now: "2026-11-20T12:00:00Z".parse().unwrap(), ..opts(50) }, &|_| {}).await.unwrap();
     let url = start_receiver(&store).await;
     let hook: pax8_api::webhooks::types::CreateWebhook = serde_json::from_value(serde_json::json!({
         "displayName": "mirror", "url": url, "active": true, "authorization": "Bearer wh-token",
@@ -593,9 +595,11 @@ async fn the_simulator_delivers_webhooks_the_receiver_applies_and_retries_surviv
 
     c.subscriptions().update_quantity(id, 41).await.unwrap();
     wait_for(41.0).await;
-    let drift = pax8_sync::drift(&store, chrono::Duration::days(7), chrono::Utc::now()).await.unwrap();
+    let drift = pax8_sync::drift(&store, pax8_sync::DEFAULT_TENANT, chrono::Duration::days(7), chrono::Utc::now())
+        .await
+        .unwrap();
     assert!(drift.iter().any(|d| d.subscription_id == id.to_string() && d.quantity_now == Some(41.0)), "{drift:?}");
-    let next = sync(&store, &c, &SyncOptions { now: chrono::Utc::now(), ..opts(50) }, &|_, _| {}).await.unwrap();
+    let next = sync(&store, &c, &SyncOptions { now: chrono::Utc::now(), ..opts(50) }, &|_| {}).await.unwrap();
     assert_eq!(next.updated, 0, "the delivered event carried the whole subscription: {next:?}");
 
     // The database fails while the event arrives: 503, nothing stored; the retry applies it.
@@ -625,7 +629,7 @@ async fn serve_listens_and_takes_bodies_up_to_the_default_limit() {
     let store = sqlite(&dir, "serve.db").await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let receiver = Receiver { store: store.clone(), token: "wh-token".into(), max_body: DEFAULT_MAX_BODY };
+    let receiver = Receiver::new(store.clone(), "wh-token");
     tokio::spawn(serve(receiver, addr));
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
@@ -672,11 +676,11 @@ async fn counters_add_up_across_resumes() {
     let s = sandbox(4, Faults::default()).await;
     let c = client(&s);
     let dir = tempfile::tempdir().unwrap();
-    let whole = sync(&sqlite(&dir, "whole.db").await, &c, &opts(5), &|_, _| {}).await.unwrap();
+    let whole = sync(&sqlite(&dir, "whole.db").await, &c, &opts(5), &|_| {}).await.unwrap();
     let store = sqlite(&dir, "resumed.db").await;
-    let stopped = sync(&store, &c, &SyncOptions { stop_after_pages: Some(3), ..opts(5) }, &|_, _| {}).await;
+    let stopped = sync(&store, &c, &SyncOptions { stop_after_pages: Some(3), ..opts(5) }, &|_| {}).await;
     assert!(matches!(stopped, Err(SyncError::Interrupted)));
-    let resumed = sync(&store, &c, &opts(5), &|_, _| {}).await.unwrap();
+    let resumed = sync(&store, &c, &opts(5), &|_| {}).await.unwrap();
     assert!(resumed.resumed);
     assert_eq!(
         (resumed.fetched, resumed.inserted, resumed.updated, resumed.snapshots),
@@ -699,14 +703,14 @@ async fn a_second_sync_is_told_which_sync_holds_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(&dir, "locked.db").await;
     let fresh = chrono::Utc::now().to_rfc3339();
-    sqlx::query("INSERT INTO sync_lock (name, holder, since, heartbeat) VALUES ('sync', 'other-sync', $1, $1)")
+    sqlx::query("INSERT INTO sync_lock (name, holder, since, heartbeat) VALUES ('default', 'other-sync', $1, $1)")
         .bind(fresh.clone())
         .execute(store.pool())
         .await
         .unwrap();
     let wait = Duration::from_millis(600);
     let started = std::time::Instant::now();
-    let busy = sync(&store, &c, &SyncOptions { lock_wait: wait, ..opts(50) }, &|_, _| {}).await.unwrap_err();
+    let busy = sync(&store, &c, &SyncOptions { lock_wait: wait, ..opts(50) }, &|_| {}).await.unwrap_err();
     assert!(started.elapsed() >= wait, "it waited first");
     assert_eq!(pax8_sync::LOCK_WAIT, Duration::from_secs(30), "the default wait");
     let message = busy.to_string();
@@ -715,7 +719,7 @@ async fn a_second_sync_is_told_which_sync_holds_the_database() {
     // The holder stops making progress: after five minutes its lock is taken over.
     let old = (chrono::Utc::now() - chrono::Duration::minutes(6)).to_rfc3339();
     sqlx::query("UPDATE sync_lock SET heartbeat = $1").bind(old).execute(store.pool()).await.unwrap();
-    sync(&store, &c, &opts(50), &|_, _| {}).await.unwrap();
+    sync(&store, &c, &opts(50), &|_| {}).await.unwrap();
     let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sync_lock").fetch_one(store.pool()).await.unwrap().get("n");
     assert_eq!(held, 0, "released when done");
 }
@@ -730,14 +734,14 @@ async fn each_outcome_names_its_event_and_topic() {
     let company = serde_json::json!({"id": "c1", "webhookTopic": {"topic": "COMPANY_CREATED"},
         "payloadData": {"companyId": "11111111-2222-4333-8444-555555555555", "name": "Newco"}});
     let body = serde_json::to_vec(&company).unwrap();
-    let applied = handle(&store, &body).await.unwrap();
+    let applied = handle(&store, pax8_sync::DEFAULT_TENANT, &body).await.unwrap();
     assert_eq!((applied.summary(), applied.topic()), (("c1", "applied"), Some("COMPANY_CREATED")));
-    let again = handle(&store, &body).await.unwrap();
+    let again = handle(&store, pax8_sync::DEFAULT_TENANT, &body).await.unwrap();
     assert_eq!((again.summary(), again.topic()), (("c1", "duplicate"), Some("COMPANY_CREATED")));
     let other = serde_json::json!({"id": "o1", "webhookTopic": {"topic": "INVOICE_CREATED"}, "payloadData": {}});
-    let stored = handle(&store, &serde_json::to_vec(&other).unwrap()).await.unwrap();
+    let stored = handle(&store, pax8_sync::DEFAULT_TENANT, &serde_json::to_vec(&other).unwrap()).await.unwrap();
     assert_eq!((stored.summary(), stored.topic()), (("o1", "stored"), Some("INVOICE_CREATED")));
     let untitled = serde_json::json!({"id": "n1", "payloadData": {}});
-    let rejected = handle(&store, &serde_json::to_vec(&untitled).unwrap()).await.unwrap();
+    let rejected = handle(&store, pax8_sync::DEFAULT_TENANT, &serde_json::to_vec(&untitled).unwrap()).await.unwrap();
     assert_eq!((rejected.summary(), rejected.topic()), (("n1", "rejected"), None));
 }

@@ -82,6 +82,10 @@ pub enum Command {
         /// sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
         #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
         db: String,
+        /// Whose rows these are: one database can mirror many Pax8 partners, each synced with
+        /// its own credentials under its own name.
+        #[arg(long, default_value = pax8_sync::DEFAULT_TENANT, env = "PAX8_TENANT")]
+        tenant: String,
     },
     /// Subscriptions whose quantity or price changed between snapshots of the mirror.
     Drift {
@@ -91,6 +95,9 @@ pub enum Command {
         /// The mirror: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
         #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
         db: String,
+        /// The tenant whose subscriptions to compare.
+        #[arg(long, default_value = pax8_sync::DEFAULT_TENANT, env = "PAX8_TENANT")]
+        tenant: String,
     },
     /// Check this machine: credentials, config permissions, a token, each API group, the
     /// clock against the server's, rate-limit headroom.

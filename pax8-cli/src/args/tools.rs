@@ -78,6 +78,10 @@ pub enum WebhooksCommand {
         /// The mirror: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
         #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
         db: String,
+        /// Tenants to receive for (repeat the flag): `default`'s token is PAX8_WEBHOOK_TOKEN,
+        /// another's PAX8_WEBHOOK_TOKEN_<NAME> (upper case, other characters as `_`).
+        #[arg(long = "tenant", default_value = pax8_sync::DEFAULT_TENANT)]
+        tenants: Vec<String>,
     },
     /// Create a webhook in Pax8 that sends the given topics to URL with the bearer token from
     /// PAX8_WEBHOOK_TOKEN.

@@ -6,10 +6,11 @@ use super::*;
 /// The commands that read or write only the local mirror.
 pub(super) async fn local(command: Command, printer: &Printer) -> Result<(), Failure> {
     match command {
-        Command::Drift { since, db } => {
+        Command::Drift { since, db, tenant } => {
             let days = resolve::days(&since, now()?.date_naive())?;
             let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
-            let found = pax8_sync::drift(&store, chrono::Duration::days(days), now()?).await.map_err(sync_failure)?;
+            let found =
+                pax8_sync::drift(&store, &tenant, chrono::Duration::days(days), now()?).await.map_err(sync_failure)?;
             let mut t = Table::new(&[
                 col("subscription_id", "SUBSCRIPTION"),
                 col("product", "PRODUCT"),
@@ -24,20 +25,25 @@ pub(super) async fn local(command: Command, printer: &Printer) -> Result<(), Fai
                     text(d.product_name.as_ref()),
                     text(d.quantity_before),
                     text(d.quantity_now),
-                    text(d.price_before.map(|x| format!("{x:.2}"))),
-                    text(d.price_now.map(|x| format!("{x:.2}"))),
+                    text(d.price_before.map(|x| x.round_dp(2))),
+                    text(d.price_now.map(|x| x.round_dp(2))),
                 ]);
             }
             t.footer =
                 Some(format!("{} changed in the last {}", count(found.len(), "subscriptions"), count(days, "days")));
             printer.table(&t);
         }
-        Command::Webhooks(WebhooksCommand::Serve { listen, db }) => {
-            let token = webhook_token()?;
+        Command::Webhooks(WebhooksCommand::Serve { listen, db, tenants }) => {
+            let mut tokens = Vec::new();
+            for tenant in &tenants {
+                tokens.push((tenant.clone(), super::webhooks::tenant_webhook_token(tenant)?));
+            }
             let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
-            let receiver =
-                pax8_sync::receiver::Receiver { store, token, max_body: pax8_sync::receiver::DEFAULT_MAX_BODY };
-            eprintln!("receiving Pax8 webhooks on http://{listen}/webhooks/pax8 into {db}");
+            let mut receiver = pax8_sync::receiver::Receiver::for_tenants(store);
+            for (tenant, token) in tokens {
+                receiver = receiver.tenant(tenant, token);
+            }
+            eprintln!("receiving Pax8 webhooks on http://{listen}/webhooks/pax8 into {db} for {}", tenants.join(", "));
             pax8_sync::receiver::serve(receiver, listen).await.map_err(|e| Failure {
                 message: format!("cannot serve on {listen}: {e}"),
                 code: crate::fail::code::NETWORK,
@@ -48,24 +54,30 @@ pub(super) async fn local(command: Command, printer: &Printer) -> Result<(), Fai
     Ok(())
 }
 
-pub(super) async fn sync(s: &Session, db: String) -> Result<(), Failure> {
+pub(super) async fn sync(s: &Session, db: String, tenant: String) -> Result<(), Failure> {
     let p = &s.printer;
     let client = &s.client;
     let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
+    // A bar per resource on a terminal: pages done of the resource's pages, rows so far.
     let bar = (std::io::stderr().is_terminal() && p.format != Format::Quiet).then(|| {
-        let bar = ProgressBar::new_spinner();
-        if let Ok(style) = ProgressStyle::with_template("{spinner} syncing {msg}") {
+        let bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template("syncing {prefix:14} {bar:30} {pos}/{len} pages  {msg}") {
             bar.set_style(style);
         }
         bar
     });
-    let tick = |resource: &str, page: u32| {
+    let tick = |at: &pax8_sync::Progress<'_>| {
         if let Some(b) = &bar {
-            b.set_message(format!("{resource}, page {}", page + 1));
-            b.tick();
+            if b.prefix() != at.resource {
+                b.set_prefix(at.resource.to_string());
+                b.set_position(0);
+            }
+            b.set_length(at.pages.unwrap_or(0).max(u64::from(at.page) + 1));
+            b.set_position(u64::from(at.page) + 1);
+            b.set_message(format!("{} rows", at.fetched));
         }
     };
-    let options = pax8_sync::SyncOptions { now: now()?, ..Default::default() };
+    let options = pax8_sync::SyncOptions { now: now()?, tenant, ..Default::default() };
     let summary = pax8_sync::sync(&store, client, &options, &tick).await.map_err(sync_failure)?;
     if let Some(b) = bar {
         b.finish_and_clear();

@@ -40,7 +40,6 @@ mod webhooks;
 use products::product;
 use session::{Preview, company_names, confirm, list, session};
 pub use session::{Session, count, fetch_all, now};
-use webhooks::webhook_token;
 
 pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
     if let Command::Auth(cmd) = &cli.command {
@@ -77,7 +76,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         Command::Renewals { within } => reports::renewals(&s, resolve::days(&within, now()?.date_naive())?).await,
         Command::Report(crate::ReportCommand::Mrr { by }) => reports::mrr(&s, by).await,
         Command::Status => reports::status(&s).await,
-        Command::Sync { db } => mirror::sync(&s, db).await,
+        Command::Sync { db, tenant } => mirror::sync(&s, db, tenant).await,
         Command::Mcp { allow_writes, policy, audit_log, http } => {
             mcp::run(&s, allow_writes, policy, audit_log, http).await
         }

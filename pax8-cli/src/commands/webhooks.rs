@@ -70,9 +70,23 @@ pub(super) async fn run(s: &Session, command: WebhooksCommand) -> Result<(), Fai
 }
 
 pub(super) fn webhook_token() -> Result<pax8_ext::SecretString, Failure> {
-    std::env::var("PAX8_WEBHOOK_TOKEN")
-        .ok()
-        .filter(|t| t.len() >= 16)
-        .map(pax8_ext::SecretString::new)
-        .ok_or_else(|| Failure::usage("set PAX8_WEBHOOK_TOKEN to a random token of at least 16 characters"))
+    tenant_webhook_token(pax8_sync::DEFAULT_TENANT)
+}
+
+/// The environment variable holding `tenant`'s webhook token.
+pub(super) fn webhook_token_variable(tenant: &str) -> String {
+    if tenant == pax8_sync::DEFAULT_TENANT {
+        return "PAX8_WEBHOOK_TOKEN".into();
+    }
+    let name: String =
+        tenant.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    format!("PAX8_WEBHOOK_TOKEN_{name}")
+}
+
+/// `tenant`'s webhook token: a random token of at least 16 characters.
+pub(super) fn tenant_webhook_token(tenant: &str) -> Result<pax8_ext::SecretString, Failure> {
+    let variable = webhook_token_variable(tenant);
+    std::env::var(&variable).ok().filter(|t| t.len() >= 16).map(pax8_ext::SecretString::new).ok_or_else(|| {
+        Failure::usage(format!("set {variable} to a random token of at least 16 characters (tenant `{tenant}`)"))
+    })
 }

@@ -1,5 +1,5 @@
--- pax8-sync schema, version 1. Portable between SQLite and PostgreSQL: TEXT, BIGINT and
--- DOUBLE PRECISION only; timestamps are RFC 3339 text; `data` holds the full JSON object.
+-- Version 1: the schema as first released (every statement is IF NOT EXISTS, so a database created
+-- before migrations were recorded is adopted as it is).
 CREATE TABLE IF NOT EXISTS syncs (
     id TEXT PRIMARY KEY,
     started_at TEXT NOT NULL,

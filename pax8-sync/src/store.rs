@@ -1,0 +1,133 @@
+//! The database: opening SQLite or PostgreSQL and bringing its schema up to date with versioned
+//! migrations (`migrations/sqlite`, `migrations/postgres`; sqlx records them in
+//! `_sqlx_migrations`). A version-1 database, made before migrations were recorded, is adopted
+//! and upgraded in place.
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Row};
+
+use crate::SyncError;
+
+/// A database connection pool with the schema in place.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    postgres: bool,
+}
+
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A query whose text is built from this crate's own table and column names (never from input).
+pub(crate) fn dyn_query(sql: String) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+}
+
+impl Store {
+    /// Opens (creating if needed) `sqlite://FILE` or `postgres://...` and migrates its schema.
+    pub async fn open(url: &str) -> Result<Store, SyncError> {
+        install_default_drivers();
+        let url = if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.contains('?') { url.to_string() } else { format!("sqlite://{path}?mode=rwc") }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            url.to_string()
+        } else {
+            return Err(SyncError::Invalid(format!(
+                "unsupported database URL `{url}`: use sqlite://FILE or postgres://..."
+            )));
+        };
+        let sqlite = url.starts_with("sqlite");
+        let max = if sqlite { 1 } else { 4 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // Readers never wait for the writer; commits wait for the log, not the disk.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *connection).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *connection).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        let store = Store { pool, postgres: !sqlite };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The schema versions this build knows, oldest first.
+    pub fn schema_versions() -> Vec<i64> {
+        SQLITE.iter().map(|m| m.version).collect()
+    }
+
+    /// The newest schema version applied to this database.
+    pub async fn schema_version(&self) -> Result<i64, SyncError> {
+        let row = sqlx::query("SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("v")?.unwrap_or(0))
+    }
+
+    async fn migrate(&self) -> Result<(), SyncError> {
+        self.finish_version_1().await?;
+        let migrator = if self.postgres { &POSTGRES } else { &SQLITE };
+        migrator.run(&self.pool).await.map_err(|e| SyncError::Invalid(format!("schema migration failed: {e}")))?;
+        Ok(())
+    }
+
+    /// A database made by an early version 1 (before per-page counts and snapshot sources)
+    /// gains those columns, so that migration 2 finds the version-1 shape it expects.
+    async fn finish_version_1(&self) -> Result<(), SyncError> {
+        let exists = |table: &str| dyn_query(format!("SELECT 1 FROM {table} WHERE 1 = 0")).fetch_optional(&self.pool);
+        if exists("_sqlx_migrations").await.is_ok() {
+            return Ok(()); // migrations are recorded: they know what to do
+        }
+        for (table, column, kind) in [
+            ("syncs", "unchanged", "BIGINT NOT NULL DEFAULT 0"),
+            ("syncs", "snapshots", "BIGINT NOT NULL DEFAULT 0"),
+            ("subscription_snapshots", "source", "TEXT NOT NULL DEFAULT 'sync'"),
+        ] {
+            if exists(table).await.is_err() {
+                continue; // made by migration 1 with every column
+            }
+            let has = dyn_query(format!("SELECT {column} FROM {table} WHERE 1 = 0")).fetch_optional(&self.pool).await;
+            if has.is_err() {
+                dyn_query(format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")).execute(&self.pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The pool (for queries of your own).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Rows of `table` in every tenant (not marked removed).
+    pub async fn count(&self, table: &str) -> Result<i64, SyncError> {
+        self.count_where(table, None).await
+    }
+
+    /// Rows of `table` in `tenant` (not marked removed).
+    pub async fn count_in(&self, tenant: &str, table: &str) -> Result<i64, SyncError> {
+        self.count_where(table, Some(tenant)).await
+    }
+
+    async fn count_where(&self, table: &str, tenant: Option<&str>) -> Result<i64, SyncError> {
+        let mut conditions = Vec::new();
+        if !matches!(table, "subscription_snapshots" | "webhook_events" | "syncs") {
+            conditions.push("removed_at IS NULL");
+        }
+        if tenant.is_some() {
+            conditions.push("tenant = $1");
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+        let mut query = dyn_query(format!("SELECT COUNT(*) AS n FROM {table}{filter}"));
+        if let Some(tenant) = tenant {
+            query = query.bind(tenant.to_string());
+        }
+        Ok(query.fetch_one(&self.pool).await?.try_get::<i64, _>("n")?)
+    }
+}
