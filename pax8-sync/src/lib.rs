@@ -20,6 +20,7 @@
 
 mod drift;
 mod entities;
+pub mod listener;
 pub mod receiver;
 mod rows;
 mod run;

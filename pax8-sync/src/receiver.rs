@@ -115,10 +115,11 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Serves the receiver on `addr` until the process ends.
+/// Serves the receiver on `addr` until the process ends, within the default
+/// [`ServerLimits`](crate::listener::ServerLimits) (connections, header and lifetime timeouts).
 pub async fn serve(receiver: Receiver, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(listener, router(receiver)).await
+    crate::listener::serve_on(listener, router(receiver), crate::listener::ServerLimits::default()).await
 }
 
 fn answer(status: StatusCode, body: Value) -> Response {
