@@ -157,9 +157,14 @@ impl Table {
     }
 }
 
-/// Money with two decimals.
-pub fn money(x: f64) -> Value {
-    Value::from((x * 100.0).round() / 100.0)
+/// An amount, rounded to cents (computed in decimals: `pax8_ext::money`).
+pub fn money(x: pax8_ext::money::Decimal) -> Value {
+    pax8_ext::money::number(x)
+}
+
+/// An amount as the API sent it (a number), rounded to cents; absent is zero.
+pub fn api_money(x: Option<f64>) -> Value {
+    money(pax8_ext::money::amount(x))
 }
 
 /// An optional string.
@@ -329,7 +334,8 @@ mod tests {
 
     #[test]
     fn csv_escapes_and_cells_format() {
-        assert_eq!(cell(&money(12.345)), "12.35");
+        assert_eq!(cell(&api_money(Some(12.345))), "12.35");
+        assert_eq!(cell(&api_money(Some(1.005))), "1.01", "decimal rounding: f64 would say 1.00");
         assert_eq!(cell(&Value::from(3)), "3");
         assert_eq!(cell(&Value::Null), "-");
     }

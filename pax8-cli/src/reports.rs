@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use pax8_api::partner::types::{Company, Subscription};
 use pax8_ext::insights::{self, Discrepancy};
+use pax8_ext::money::Decimal;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -48,7 +49,7 @@ pub async fn renewals(s: &Session, days: i64) -> Result<(), Failure> {
             text(sub.id),
         ]);
     }
-    let at_risk: f64 = found.iter().map(|r| r.monthly_revenue).sum();
+    let at_risk = pax8_ext::money::cents(found.iter().map(|r| r.monthly_revenue).sum::<Decimal>());
     t.footer = Some(format!(
         "{} within {}, {at_risk:.2} a month at risk",
         count(found.len(), "renewals"),
@@ -88,7 +89,7 @@ pub async fn mrr(s: &Session, by: GroupBy) -> Result<(), Failure> {
         col("cost", "COST/MO"),
         col("margin", "MARGIN/MO"),
     ]);
-    let (mut rev, mut cost) = (0.0, 0.0);
+    let (mut rev, mut cost) = (Decimal::ZERO, Decimal::ZERO);
     for (name, g) in &groups {
         rev += g.revenue;
         cost += g.cost;
@@ -101,8 +102,10 @@ pub async fn mrr(s: &Session, by: GroupBy) -> Result<(), Failure> {
         ]);
     }
     t.footer = Some(format!(
-        "MRR {rev:.2} revenue, {cost:.2} cost, {:.2} margin (annual terms amortized monthly)",
-        rev - cost
+        "MRR {:.2} revenue, {:.2} cost, {:.2} margin (annual terms amortized monthly)",
+        pax8_ext::money::cents(rev),
+        pax8_ext::money::cents(cost),
+        pax8_ext::money::cents(rev - cost)
     ));
     s.printer.table(&t);
     Ok(())
@@ -129,7 +132,7 @@ pub async fn reconcile(s: &Session, invoice: Option<&str>) -> Result<(), Failure
         })
         .filter_map(|i| i.product_id)
         .collect();
-    let found = insights::reconcile(&items, &subs, &usage_based, 0.005);
+    let found = insights::reconcile(&items, &subs, &usage_based, Decimal::new(5, 3));
     let by_id: HashMap<Uuid, &Subscription> = subs.iter().filter_map(|x| Some((x.id?, x))).collect();
     let mut t = Table::new(&[
         col("kind", "KIND"),
@@ -143,7 +146,7 @@ pub async fn reconcile(s: &Session, invoice: Option<&str>) -> Result<(), Failure
     for d in &found {
         let (kind, sub, invoiced, current) = match d {
             Discrepancy::Quantity { subscription, invoiced, current, .. } => {
-                ("quantity", Some(*subscription), Value::from(*invoiced), Value::from(*current))
+                ("quantity", Some(*subscription), Value::from(invoiced.to_string()), Value::from(current.to_string()))
             }
             Discrepancy::Price { subscription, invoiced, current, .. } => {
                 ("price", Some(*subscription), money(*invoiced), money(*current))
@@ -166,7 +169,7 @@ pub async fn reconcile(s: &Session, invoice: Option<&str>) -> Result<(), Failure
             text(sub),
         ]);
     }
-    let net: f64 = found.iter().map(Discrepancy::amount).sum();
+    let net = pax8_ext::money::cents(found.iter().map(Discrepancy::amount).sum::<Decimal>());
     t.footer = Some(format!(
         "invoice {} ({}): {}, {}, net {net:.2} (positive: invoiced more than the subscriptions say)",
         invoice_id,
@@ -182,10 +185,10 @@ pub async fn status(s: &Session) -> Result<(), Failure> {
     let (companies, subs) = everything(s).await?;
     let invoices = s.client.invoices().list_with(|q| q.status("Unpaid")).collect_all().await?;
     let billing: Vec<&Subscription> = subs.iter().filter(|x| insights::is_billing(x)).collect();
-    let revenue: f64 = billing.iter().map(|x| insights::monthly_revenue(x)).sum();
-    let cost: f64 = billing.iter().map(|x| insights::monthly_cost(x)).sum();
+    let revenue: Decimal = billing.iter().map(|x| insights::monthly_revenue(x)).sum();
+    let cost: Decimal = billing.iter().map(|x| insights::monthly_cost(x)).sum();
     let renewals = insights::renewals(&subs, now()?, 30);
-    let at_risk: f64 = renewals.iter().map(|r| r.monthly_revenue).sum();
+    let at_risk: Decimal = renewals.iter().map(|r| r.monthly_revenue).sum();
     let active_customers =
         companies.iter().filter(|c| c.status.as_ref().is_some_and(|x| x.as_str() == "Active")).count();
     s.printer.record(&[
@@ -198,7 +201,7 @@ pub async fn status(s: &Session) -> Result<(), Failure> {
         ("renewals_30d", "Renewals in 30 days", Value::from(renewals.len())),
         ("renewals_30d_value", "  monthly value at risk", money(at_risk)),
         ("unpaid_invoices", "Unpaid invoices", Value::from(invoices.len())),
-        ("unpaid_balance", "  balance", money(invoices.iter().filter_map(|i| i.balance).sum())),
+        ("unpaid_balance", "  balance", money(invoices.iter().map(|i| pax8_ext::money::amount(i.balance)).sum())),
     ]);
     Ok(())
 }

@@ -11,15 +11,16 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::TryStreamExt;
 use pax8_api::partner::types::{Subscription, SubscriptionStatus};
+use pax8_ext::money::{Decimal, amount};
 use pax8_ext::resources::NewOrder;
 use pax8_ext::{Pax8Client, Result};
 use pax8_sandbox::{Sandbox, SandboxConfig};
 
-fn money(x: f64) -> String {
-    format!("{x:>10.2}")
+fn money(x: Decimal) -> String {
+    format!("{:>10.2}", pax8_ext::money::cents(x))
 }
 
-fn monthly_value(s: &Subscription) -> f64 {
+fn monthly_value(s: &Subscription) -> Decimal {
     pax8_ext::insights::monthly_revenue(s)
 }
 
@@ -74,7 +75,7 @@ async fn main() -> Result<()> {
     let active: Vec<Subscription> =
         client.subscriptions().list_with(|q| q.status("Active")).concurrency(4).collect_all().await?;
     let renewals = pax8_ext::insights::renewals(&active, Utc::now(), 60);
-    let at_risk: f64 = renewals.iter().map(|r| r.monthly_revenue).sum();
+    let at_risk: Decimal = renewals.iter().map(|r| r.monthly_revenue).sum();
     println!(
         "\n== {} renewals in the next 60 days, {} a month at stake (first 5)",
         renewals.len(),
@@ -96,7 +97,7 @@ async fn main() -> Result<()> {
     let invoice = client.invoices().list().first_page().await?.items.into_iter().next().expect("an invoice");
     let invoice_id = invoice.id.expect("invoices have ids");
     let items = client.invoices().items(invoice_id).collect_all().await?;
-    let total: f64 = items.iter().filter_map(|i| i.cost_total).sum();
+    let total: Decimal = items.iter().map(|i| amount(i.cost_total)).sum();
     println!(
         "\n== invoice {} of {} ({}): {} items, partner cost {}",
         invoice_id,
@@ -111,7 +112,7 @@ async fn main() -> Result<()> {
             i.company_name.as_deref().unwrap_or("?"),
             i.product_name.as_deref().unwrap_or("?"),
             i.quantity.unwrap_or(0.0),
-            money(i.cost_total.unwrap_or(0.0))
+            money(amount(i.cost_total))
         );
     }
 
@@ -133,8 +134,8 @@ async fn main() -> Result<()> {
                 "   {:<8} from {:>4}  partner {}  retail {}",
                 p.billing_term.as_ref().map(|t| t.as_str()).unwrap_or("-"),
                 r.start_quantity_range.unwrap_or(0.0),
-                money(r.partner_buy_rate.unwrap_or(0.0)),
-                money(r.suggested_retail_price.unwrap_or(0.0))
+                money(amount(r.partner_buy_rate)),
+                money(amount(r.suggested_retail_price))
             );
         }
     }

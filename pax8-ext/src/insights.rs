@@ -4,6 +4,8 @@
 //!
 //! Money conventions: a subscription's `price` (customer) and `partnerCost` (partner) are per unit
 //! per billing period; annual terms (and 2- and 3-year terms) are amortized to a monthly figure.
+//! Every amount is a [`Decimal`](crate::money::Decimal) (see [`crate::money`]), unrounded: round
+//! with [`crate::money::cents`] when showing it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -11,19 +13,26 @@ use chrono::{DateTime, Utc};
 use pax8_api::partner::types::{InvoiceItem, Pricing, Rate, Subscription, SubscriptionStatus};
 use uuid::Uuid;
 
+use crate::money::{Decimal, amount};
+
 /// Months a billing term covers (1 for monthly and unknown terms).
-pub fn months_for_term(term: &str) -> f64 {
+pub fn months_for_term(term: &str) -> u32 {
     match term {
-        "Annual" => 12.0,
-        "2-Year" => 24.0,
-        "3-Year" => 36.0,
-        _ => 1.0,
+        "Annual" => 12,
+        "2-Year" => 24,
+        "3-Year" => 36,
+        _ => 1,
     }
 }
 
 /// Months one billing period of a subscription covers.
-pub fn months_per_period(sub: &Subscription) -> f64 {
-    sub.billing_term.as_ref().map_or(1.0, |t| months_for_term(t.as_str()))
+pub fn months_per_period(sub: &Subscription) -> u32 {
+    sub.billing_term.as_ref().map_or(1, |t| months_for_term(t.as_str()))
+}
+
+/// A per-period amount for `quantity` units as a monthly figure.
+pub fn per_month(unit: Decimal, quantity: Decimal, months: u32) -> Decimal {
+    unit * quantity / Decimal::from(months.max(1))
 }
 
 /// The rate that applies to `quantity` units on `term` (the highest band starting at or below it).
@@ -48,13 +57,13 @@ pub fn is_billing(sub: &Subscription) -> bool {
 }
 
 /// Monthly revenue (customer price) of a subscription.
-pub fn monthly_revenue(sub: &Subscription) -> f64 {
-    sub.price.unwrap_or(0.0) * sub.quantity.unwrap_or(0.0) / months_per_period(sub)
+pub fn monthly_revenue(sub: &Subscription) -> Decimal {
+    per_month(amount(sub.price), amount(sub.quantity), months_per_period(sub))
 }
 
 /// Monthly cost (partner cost) of a subscription.
-pub fn monthly_cost(sub: &Subscription) -> f64 {
-    sub.partner_cost.unwrap_or(0.0) * sub.quantity.unwrap_or(0.0) / months_per_period(sub)
+pub fn monthly_cost(sub: &Subscription) -> Decimal {
+    per_month(amount(sub.partner_cost), amount(sub.quantity), months_per_period(sub))
 }
 
 /// When a subscription's commitment ends (`commitment`, or the spec's `commitmentTerm`).
@@ -68,7 +77,7 @@ pub struct Renewal {
     /// When the commitment ends.
     pub ends: DateTime<Utc>,
     /// Monthly revenue at risk if it is not renewed.
-    pub monthly_revenue: f64,
+    pub monthly_revenue: Decimal,
     /// The subscription.
     pub subscription: Subscription,
 }
@@ -98,14 +107,14 @@ pub struct Recurring {
     /// Billing subscriptions.
     pub subscriptions: usize,
     /// Monthly revenue (suggested retail / customer price).
-    pub revenue: f64,
+    pub revenue: Decimal,
     /// Monthly partner cost.
-    pub cost: f64,
+    pub cost: Decimal,
 }
 
 impl Recurring {
     /// Revenue minus cost.
-    pub fn margin(&self) -> f64 {
+    pub fn margin(&self) -> Decimal {
         self.revenue - self.cost
     }
 }
@@ -124,7 +133,7 @@ pub fn mrr_by<'a, K: Ord + Clone>(
         g.cost += monthly_cost(s);
     }
     let mut out: Vec<(K, Recurring)> = groups.into_iter().collect();
-    out.sort_by(|a, b| b.1.revenue.partial_cmp(&a.1.revenue).unwrap_or(std::cmp::Ordering::Equal).then(a.0.cmp(&b.0)));
+    out.sort_by(|a, b| b.1.revenue.cmp(&a.1.revenue).then(a.0.cmp(&b.0)));
     out
 }
 
@@ -136,42 +145,42 @@ pub enum Discrepancy {
         /// The subscription.
         subscription: Uuid,
         /// Quantity invoiced.
-        invoiced: f64,
+        invoiced: Decimal,
         /// Quantity on the subscription.
-        current: f64,
+        current: Decimal,
         /// (invoiced - current) × unit cost.
-        amount: f64,
+        amount: Decimal,
     },
     /// Invoiced at another unit cost than the subscription's.
     Price {
         /// The subscription.
         subscription: Uuid,
         /// Unit cost invoiced.
-        invoiced: f64,
+        invoiced: Decimal,
         /// Monthly unit cost on the subscription (amortized for long terms).
-        current: f64,
+        current: Decimal,
         /// (invoiced - current) × quantity.
-        amount: f64,
+        amount: Decimal,
     },
     /// An invoice item that matches no subscription.
     ItemWithoutSubscription {
         /// The item id.
         item: Option<Uuid>,
         /// What it charges.
-        amount: f64,
+        amount: Decimal,
     },
     /// A billing subscription the invoice does not charge.
     SubscriptionWithoutCharge {
         /// The subscription.
         subscription: Uuid,
         /// Its monthly cost.
-        amount: f64,
+        amount: Decimal,
     },
 }
 
 impl Discrepancy {
     /// The money at stake (positive: charged more than expected).
-    pub fn amount(&self) -> f64 {
+    pub fn amount(&self) -> Decimal {
         match self {
             Discrepancy::Quantity { amount, .. }
             | Discrepancy::Price { amount, .. }
@@ -187,24 +196,24 @@ pub fn reconcile(
     items: &[InvoiceItem],
     subs: &[Subscription],
     usage_based: &HashSet<Uuid>,
-    tolerance: f64,
+    tolerance: Decimal,
 ) -> Vec<Discrepancy> {
     let by_id: HashMap<Uuid, &Subscription> = subs.iter().filter_map(|s| Some((s.id?, s))).collect();
     let mut charged = HashSet::new();
     let mut out = Vec::new();
     for item in items {
         let Some(sub) = item.subscription_id.and_then(|id| by_id.get(&id)) else {
-            out.push(Discrepancy::ItemWithoutSubscription { item: item.id, amount: item.cost_total.unwrap_or(0.0) });
+            out.push(Discrepancy::ItemWithoutSubscription { item: item.id, amount: amount(item.cost_total) });
             continue;
         };
-        let id = sub.id.expect("indexed by id");
+        let Some(id) = sub.id else { continue }; // (indexed by id: always there)
         charged.insert(id);
         if sub.product_id.is_some_and(|p| usage_based.contains(&p)) {
             continue;
         }
-        let invoiced_qty = item.quantity.unwrap_or(0.0);
-        let current_qty = sub.quantity.unwrap_or(0.0);
-        let unit_cost = item.cost.unwrap_or(0.0);
+        let invoiced_qty = amount(item.quantity);
+        let current_qty = amount(sub.quantity);
+        let unit_cost = amount(item.cost);
         if (invoiced_qty - current_qty).abs() > tolerance {
             out.push(Discrepancy::Quantity {
                 subscription: id,
@@ -214,7 +223,7 @@ pub fn reconcile(
             });
         }
         // Long terms are invoiced monthly at their amortized unit cost.
-        let current_cost = sub.partner_cost.unwrap_or(0.0) / months_per_period(sub);
+        let current_cost = per_month(amount(sub.partner_cost), Decimal::ONE, months_per_period(sub));
         if (unit_cost - current_cost).abs() > tolerance {
             out.push(Discrepancy::Price {
                 subscription: id,
@@ -257,10 +266,30 @@ mod tests {
     #[test]
     fn monthly_figures_amortize_long_terms() {
         // 10 seats at 120/year is 100 a month; 5 at 20/month is 100 a month.
-        assert_eq!(monthly_revenue(&sub(1, "Annual", 10.0, 120.0, 96.0, "Active", None)), 100.0);
-        assert_eq!(monthly_cost(&sub(1, "Annual", 10.0, 120.0, 96.0, "Active", None)), 80.0);
-        assert_eq!(monthly_revenue(&sub(2, "Monthly", 5.0, 20.0, 15.0, "Active", None)), 100.0);
-        assert_eq!(monthly_revenue(&sub(3, "3-Year", 3.0, 360.0, 0.0, "Active", None)), 30.0);
+        assert_eq!(monthly_revenue(&sub(1, "Annual", 10.0, 120.0, 96.0, "Active", None)), d(100));
+        assert_eq!(monthly_cost(&sub(1, "Annual", 10.0, 120.0, 96.0, "Active", None)), d(80));
+        assert_eq!(monthly_revenue(&sub(2, "Monthly", 5.0, 20.0, 15.0, "Active", None)), d(100));
+        assert_eq!(monthly_revenue(&sub(3, "3-Year", 3.0, 360.0, 0.0, "Active", None)), d(30));
+    }
+
+    fn d(n: i64) -> Decimal {
+        Decimal::from(n)
+    }
+
+    #[test]
+    fn monthly_figures_and_sums_are_exact_where_f64_is_a_cent_off() {
+        // 3 seats at 0.58 a year: 0.145 a month, 0.15 in cents (f64: 0.14499..., 0.14).
+        let small = sub(1, "Annual", 3.0, 0.58, 0.42, "Active", None);
+        assert_eq!(crate::money::cents(monthly_revenue(&small)).to_string(), "0.15");
+        let float = 0.58 * 3.0 / 12.0;
+        assert_eq!((float * 100.0_f64).round() / 100.0, 0.14, "the f64 figure a report showed");
+        // Ten of them: 1.45 exactly; the same sum in f64 rounds each or drifts.
+        let subs: Vec<Subscription> = (0..10).map(|i| sub(i, "Annual", 3.0, 0.58, 0.42, "Active", None)).collect();
+        let groups = mrr_by(&subs, |_| "all");
+        assert_eq!(groups[0].1.revenue.normalize().to_string(), "1.45");
+        assert_eq!(crate::money::cents(groups[0].1.margin()).to_string(), "0.40");
+        let float_sum: f64 = (0..10).map(|_| ((0.58 * 3.0 / 12.0) * 100.0_f64).round() / 100.0).sum();
+        assert!((float_sum - 1.40).abs() < 1e-9, "rounding each f64 figure loses five cents: {float_sum}");
     }
 
     #[test]
@@ -276,7 +305,7 @@ mod tests {
         let r = renewals(&subs, now, 30);
         let ids: Vec<u128> = r.iter().map(|x| x.subscription.id.unwrap().as_u128()).collect();
         assert_eq!(ids, [2, 1]);
-        assert_eq!(r.iter().map(|x| x.monthly_revenue).sum::<f64>(), 100.0 + 100.0);
+        assert_eq!(r.iter().map(|x| x.monthly_revenue).sum::<Decimal>(), d(200));
     }
 
     #[test]
@@ -288,9 +317,9 @@ mod tests {
             sub(4, "Monthly", 99.0, 99.0, 99.0, "Cancelled", None),
         ];
         let groups = mrr_by(&subs, |s| if s.id.unwrap().as_u128() == 2 { "B" } else { "A" });
-        assert_eq!(groups[0], ("A", Recurring { subscriptions: 2, revenue: 250.0, cost: 180.0 }));
-        assert_eq!(groups[1], ("B", Recurring { subscriptions: 1, revenue: 100.0, cost: 60.0 }));
-        assert_eq!(groups[0].1.margin(), 70.0);
+        assert_eq!(groups[0], ("A", Recurring { subscriptions: 2, revenue: d(250), cost: d(180) }));
+        assert_eq!(groups[1], ("B", Recurring { subscriptions: 1, revenue: d(100), cost: d(60) }));
+        assert_eq!(groups[0].1.margin(), d(70));
     }
 
     #[test]
@@ -303,12 +332,18 @@ mod tests {
         ];
         let items =
             [item(Some(1), 12.0, 9.0), item(Some(2), 5.0, 10.0), item(None, 1.0, 42.0), item(Some(4), 4.0, 7.5)];
-        let d = reconcile(&items, &subs, &HashSet::new(), 0.005);
-        assert_eq!(d.len(), 4, "{d:?}");
-        assert!(matches!(d[0], Discrepancy::Quantity { invoiced: 12.0, current: 10.0, amount: 18.0, .. }));
-        assert!(matches!(d[1], Discrepancy::Price { invoiced: 10.0, current: 9.0, amount: 5.0, .. }));
-        assert!(matches!(d[2], Discrepancy::ItemWithoutSubscription { amount: 42.0, .. }));
-        assert!(matches!(d[3], Discrepancy::SubscriptionWithoutCharge { amount: 30.0, .. }));
-        assert_eq!(d.iter().map(Discrepancy::amount).sum::<f64>(), 18.0 + 5.0 + 42.0 - 30.0);
+        let found = reconcile(&items, &subs, &HashSet::new(), Decimal::new(5, 3));
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert_eq!(
+            found[0],
+            Discrepancy::Quantity { subscription: Uuid::from_u128(1), invoiced: d(12), current: d(10), amount: d(18) }
+        );
+        assert_eq!(
+            found[1],
+            Discrepancy::Price { subscription: Uuid::from_u128(2), invoiced: d(10), current: d(9), amount: d(5) }
+        );
+        assert!(matches!(&found[2], Discrepancy::ItemWithoutSubscription { amount, .. } if *amount == d(42)));
+        assert!(matches!(&found[3], Discrepancy::SubscriptionWithoutCharge { amount, .. } if *amount == d(30)));
+        assert_eq!(found.iter().map(Discrepancy::amount).sum::<Decimal>(), d(18 + 5 + 42 - 30));
     }
 }

@@ -46,6 +46,7 @@ mod error;
 pub mod filters;
 mod hooks;
 pub mod insights;
+pub mod money;
 pub mod pagination;
 pub mod pipeline;
 pub mod rate_limit;

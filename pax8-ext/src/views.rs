@@ -2,13 +2,15 @@
 //! The CLI's tables and `--json`, the MCP tools' results (and their output schemas, with the
 //! `schemars` feature) and the mirror's typed columns all use these.
 //!
-//! Money stays as the API sends it (a number); `monthly_revenue` is rounded to cents.
+//! Amounts are decimals (`pax8_ext::money`), written to JSON as numbers; `monthly_revenue` is
+//! rounded to cents.
 
 use pax8_api::partner::types::{Company, Invoice, InvoiceItem, Order, Product, Subscription};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::insights::{commitment_end, monthly_revenue};
+use crate::money::{Decimal, cents, exact};
 
 fn text<T: ToString>(value: Option<&T>) -> Option<String> {
     value.map(ToString::to_string)
@@ -64,11 +66,17 @@ pub struct SubscriptionSummary {
     /// Active, Cancelled, ...
     pub status: Option<String>,
     /// Price per unit and billing period, to the customer.
-    pub price: Option<f64>,
+    #[serde(with = "rust_decimal::serde::float_option", default)]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
+    pub price: Option<Decimal>,
     /// Cost per unit and billing period, to the partner.
-    pub partner_cost: Option<f64>,
+    #[serde(with = "rust_decimal::serde::float_option", default)]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
+    pub partner_cost: Option<Decimal>,
     /// Price times quantity per month, rounded to cents.
-    pub monthly_revenue: f64,
+    #[serde(with = "rust_decimal::serde::float")]
+    #[cfg_attr(feature = "schemars", schemars(with = "f64"))]
+    pub monthly_revenue: Decimal,
     /// The currency of its amounts (e.g. USD).
     pub currency: Option<String>,
     /// When it started.
@@ -89,9 +97,9 @@ impl From<&Subscription> for SubscriptionSummary {
             quantity: s.quantity,
             billing_term: text(s.billing_term.as_ref()),
             status: text(s.status.as_ref()),
-            price: s.price,
-            partner_cost: s.partner_cost,
-            monthly_revenue: (monthly_revenue(s) * 100.0).round() / 100.0,
+            price: exact(s.price),
+            partner_cost: exact(s.partner_cost),
+            monthly_revenue: cents(monthly_revenue(s)),
             currency: s.currency_code.clone(),
             start_date: text(s.start_date.as_ref()),
             commitment_end: commitment_end(s).map(|d| d.format("%Y-%m-%d").to_string()),
@@ -113,9 +121,13 @@ pub struct InvoiceSummary {
     /// Unpaid, Paid, ...
     pub status: Option<String>,
     /// Its total.
-    pub total: Option<f64>,
+    #[serde(with = "rust_decimal::serde::float_option", default)]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
+    pub total: Option<Decimal>,
     /// What is left to pay.
-    pub balance: Option<f64>,
+    #[serde(with = "rust_decimal::serde::float_option", default)]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
+    pub balance: Option<Decimal>,
     /// Its currency.
     pub currency: Option<String>,
 }
@@ -127,8 +139,8 @@ impl From<&Invoice> for InvoiceSummary {
             invoice_date: text(i.invoice_date.as_ref()),
             due_date: text(i.due_date.as_ref()),
             status: i.status.clone(),
-            total: i.total,
-            balance: i.balance,
+            total: exact(i.total),
+            balance: exact(i.balance),
             currency: i.currency_code.clone(),
         }
     }
@@ -151,11 +163,17 @@ pub struct InvoiceItemSummary {
     /// Seats or units.
     pub quantity: Option<f64>,
     /// Cost per unit to the partner.
-    pub unit_cost: Option<f64>,
+    #[serde(with = "rust_decimal::serde::float_option", default)]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
+    pub unit_cost: Option<Decimal>,
     /// Cost to the partner.
-    pub cost_total: Option<f64>,
+    #[serde(with = "rust_decimal::serde::float_option", default)]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
+    pub cost_total: Option<Decimal>,
     /// Total to the customer.
-    pub customer_total: Option<f64>,
+    #[serde(with = "rust_decimal::serde::float_option", default)]
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<f64>"))]
+    pub customer_total: Option<Decimal>,
     /// Billing term.
     pub term: Option<String>,
     /// Start of the billed period.
@@ -173,9 +191,9 @@ impl From<&InvoiceItem> for InvoiceItemSummary {
             product_name: i.product_name.clone(),
             subscription_id: i.subscription_id,
             quantity: i.quantity,
-            unit_cost: i.cost,
-            cost_total: i.cost_total,
-            customer_total: i.total,
+            unit_cost: exact(i.cost),
+            cost_total: exact(i.cost_total),
+            customer_total: exact(i.total),
             term: text(i.term.as_ref()),
             start: text(i.start_period.as_ref()),
             end: text(i.end_period.as_ref()),

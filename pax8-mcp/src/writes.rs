@@ -3,7 +3,8 @@
 //! needs that token and the same arguments, unless the tool's policy is `auto`.
 
 use pax8_api::partner::types as v1;
-use pax8_ext::insights::{monthly_cost, monthly_revenue, months_per_period};
+use pax8_ext::insights::{monthly_cost, monthly_revenue, months_per_period, per_month};
+use pax8_ext::money::{Decimal, amount, number};
 use pax8_ext::resources::{CommitmentChoice, NewOrder};
 use rmcp::{tool, tool_router};
 use serde_json::{Value, json};
@@ -77,11 +78,11 @@ impl Pax8Tools {
             }
             quantity(a.quantity)?;
             let s = self.client.subscriptions().get(a.subscription_id).await.map_err(e)?;
-            let delta = f64::from(a.quantity) - s.quantity.unwrap_or(0.0);
+            let delta = Decimal::from(a.quantity) - amount(s.quantity);
             let months = months_per_period(&s);
             let preview = json!({"subscription": support::subscription(&s), "quantity_now": s.quantity, "quantity_new": a.quantity,
-                "monthly_revenue_change": delta * s.price.unwrap_or(0.0) / months,
-                "monthly_cost_change": delta * s.partner_cost.unwrap_or(0.0) / months});
+                "monthly_revenue_change": number(per_month(amount(s.price), delta, months)),
+                "monthly_cost_change": number(per_month(amount(s.partner_cost), delta, months))});
             let token = self.confirmations.issue("quantity", to_value(&a)?);
             Ok(json!({"preview": preview, "confirmation_token": token, "expires_in_seconds": CONFIRMATION_TTL.as_secs()}))
         })
@@ -121,7 +122,7 @@ impl Pax8Tools {
             }
             let s = self.client.subscriptions().get(a.subscription_id).await.map_err(e)?;
             let preview = json!({"subscription": support::subscription(&s), "cancel_date": a.cancel_date,
-                "monthly_revenue_lost": monthly_revenue(&s), "monthly_cost_saved": monthly_cost(&s)});
+                "monthly_revenue_lost": number(monthly_revenue(&s)), "monthly_cost_saved": number(monthly_cost(&s))});
             let token = self.confirmations.issue("cancel", to_value(&a)?);
             Ok(json!({"preview": preview, "confirmation_token": token, "expires_in_seconds": CONFIRMATION_TTL.as_secs()}))
         })
@@ -216,12 +217,13 @@ impl Pax8Tools {
         let validated = self.client.orders().create(order).mock(true).send().await.map_err(e)?;
         let pricing = self.client.products().pricing(a.product_id, Some(a.company_id)).await.map_err(e)?;
         let rate = pax8_ext::insights::rate_for(&pricing, &a.billing_term, f64::from(a.quantity));
-        let unit = rate.and_then(|r| r.partner_buy_rate).unwrap_or(0.0);
-        let retail = rate.and_then(|r| r.suggested_retail_price).unwrap_or(0.0);
+        let unit = amount(rate.and_then(|r| r.partner_buy_rate));
+        let retail = amount(rate.and_then(|r| r.suggested_retail_price));
         let months = pax8_ext::insights::months_for_term(&a.billing_term);
-        let q = f64::from(a.quantity);
-        Ok(json!({"validated_by_dry_run": true, "line_items": validated.line_items.len(), "unit_price": unit,
-            "total_per_term": unit * q, "monthly_cost": unit * q / months, "monthly_revenue": retail * q / months,
+        let q = Decimal::from(a.quantity);
+        Ok(json!({"validated_by_dry_run": true, "line_items": validated.line_items.len(), "unit_price": number(unit),
+            "total_per_term": number(unit * q), "monthly_cost": number(per_month(unit, q, months)),
+            "monthly_revenue": number(per_month(retail, q, months)),
             "commitment_term": commitment.map(|c| json!({"id": c.id, "term": c.term}))}))
     }
 }

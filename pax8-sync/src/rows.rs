@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 use pax8_api::partner::types::{Company, Subscription};
 use rust_decimal::Decimal;
-use rust_decimal::prelude::FromPrimitive;
 use serde::Serialize;
 use sha2::Digest;
 use sqlx::{Any, Row, Transaction};
@@ -45,11 +44,10 @@ pub(crate) fn text<T: ToString>(v: Option<T>) -> Val {
     Val::Text(v.map(|x| x.to_string()))
 }
 
-/// An amount the API sent as a JSON number: the decimal it was written as (Pax8's amounts have
-/// far fewer than 15 significant digits, which a number carries exactly). Not-a-number and
-/// infinities are stored as absent.
+/// An amount the API sent as a JSON number: the decimal it was written as (`pax8_ext::money`).
+/// Not-a-number, infinities and values out of range are stored as absent.
 pub(crate) fn decimal(v: Option<f64>) -> Option<Decimal> {
-    v.and_then(Decimal::from_f64).map(|d| d.normalize())
+    pax8_ext::money::exact(v)
 }
 
 pub(crate) fn money(v: Option<f64>) -> Val {
@@ -188,8 +186,8 @@ pub(crate) fn subscription_record(s: &Subscription) -> Option<Record> {
             ("product_id", text(v.product_id)),
             ("product_name", text(v.product_name)),
             ("quantity", Val::Num(v.quantity)),
-            ("price", money(v.price)),
-            ("partner_cost", money(v.partner_cost)),
+            ("price", Val::Money(v.price)),
+            ("partner_cost", Val::Money(v.partner_cost)),
             ("billing_term", text(v.billing_term)),
             ("status", text(v.status)),
             ("commitment_end", text(pax8_ext::insights::commitment_end(s).map(|d| d.to_rfc3339()))),

@@ -32,8 +32,8 @@ pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Fai
                 ("date", "Date", text(i.invoice_date)),
                 ("due", "Due", text(i.due_date)),
                 ("status", "Status", text(i.status)),
-                ("total", "Total", money(i.total.unwrap_or(0.0))),
-                ("balance", "Balance", money(i.balance.unwrap_or(0.0))),
+                ("total", "Total", api_money(i.total)),
+                ("balance", "Balance", api_money(i.balance)),
                 ("currency", "Currency", text(i.currency_code)),
             ]);
         }
@@ -55,9 +55,9 @@ pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Fai
                     text(i.product_name),
                     Value::from(i.quantity.unwrap_or(0.0)),
                     text(i.term),
-                    money(i.cost.unwrap_or(0.0)),
-                    money(i.cost_total.unwrap_or(0.0)),
-                    money(i.total.unwrap_or(0.0)),
+                    api_money(i.cost),
+                    api_money(i.cost_total),
+                    api_money(i.total),
                 ]);
             }
             listed.apply(&mut t);
@@ -84,8 +84,8 @@ pub(super) async fn usage(s: &Session, command: UsageCommand) -> Result<(), Fail
                 t.push(vec![
                     text(u.id),
                     text(u.resource_group),
-                    money(u.current_charges.unwrap_or(0.0)),
-                    money(u.partner_total.unwrap_or(0.0)),
+                    api_money(u.current_charges),
+                    api_money(u.partner_total),
                 ]);
             }
             p.table(&t);
@@ -106,8 +106,8 @@ pub(super) async fn usage(s: &Session, command: UsageCommand) -> Result<(), Fail
                     text(l.product_name),
                     Value::from(l.quantity.unwrap_or(0.0)),
                     text(l.unit_of_measure),
-                    money(l.unit_price.unwrap_or(0.0)),
-                    money(l.current_charges.unwrap_or(0.0)),
+                    api_money(l.unit_price),
+                    api_money(l.current_charges),
                 ]);
             }
             p.table(&t);

@@ -7,7 +7,8 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use pax8_api::partner::types::{Address, Company, CompanyUpdate, Product, Subscription};
 use pax8_ext::filters::{CompanyFilter, InvoiceFilter, SubscriptionFilter};
-use pax8_ext::insights::{monthly_cost, monthly_revenue, months_per_period};
+use pax8_ext::insights::{monthly_cost, monthly_revenue, months_per_period, per_month};
+use pax8_ext::money::{Decimal, amount as decimal_amount};
 use pax8_ext::resources::{CommitmentChoice, NewOrder};
 use pax8_ext::views::{CompanySummary, OrderSummary, ProductSummary, SubscriptionSummary};
 use pax8_ext::{Paginator, Pax8Client};
@@ -15,7 +16,7 @@ use pax8_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
 use crate::fail::Failure;
-use crate::output::{Format, Printer, Table, amount, col, money, text, whole};
+use crate::output::{Format, Printer, Table, amount, api_money, col, money, text, whole};
 use crate::{
     AuthCommand, Cli, Command, CompaniesCommand, CompanyDetails, ContactsCommand, DemoCommand, InvoicesCommand,
     OrdersCommand, Paging, ProductsCommand, QuotesCommand, SubscriptionsCommand, UsageCommand, WebhooksCommand, creds,

@@ -85,10 +85,10 @@ pub(super) async fn run(s: &Session, command: OrdersCommand) -> Result<(), Failu
             client.orders().create(order.clone()).mock(true).send().await?; // the server validates, creates nothing
             let pricing = client.products().pricing(product_id, Some(company_id)).await?;
             let rate = pax8_ext::insights::rate_for(&pricing, &term, f64::from(quantity));
-            let unit = rate.and_then(|r| r.partner_buy_rate).unwrap_or(0.0);
-            let retail = rate.and_then(|r| r.suggested_retail_price).unwrap_or(0.0);
+            let unit = decimal_amount(rate.and_then(|r| r.partner_buy_rate));
+            let retail = decimal_amount(rate.and_then(|r| r.suggested_retail_price));
             let months = pax8_ext::insights::months_for_term(&term);
-            let total = unit * f64::from(quantity);
+            let total = unit * Decimal::from(quantity);
             let preview = [
                 ("company", "Company", Value::from(c.name.clone())),
                 ("product", "Product", text(prod.name.as_ref())),
@@ -96,8 +96,12 @@ pub(super) async fn run(s: &Session, command: OrdersCommand) -> Result<(), Failu
                 ("term", "Term", Value::from(term.clone())),
                 ("unit_price", "Unit price (partner)", money(unit)),
                 ("total", "Total per term", money(total)),
-                ("monthly_cost", "Monthly cost impact", money(total / months)),
-                ("monthly_revenue", "Monthly revenue (retail)", money(retail * f64::from(quantity) / months)),
+                ("monthly_cost", "Monthly cost impact", money(per_month(unit, Decimal::from(quantity), months))),
+                (
+                    "monthly_revenue",
+                    "Monthly revenue (retail)",
+                    money(per_month(retail, Decimal::from(quantity), months)),
+                ),
                 ("validated", "Validated by a dry run", Value::from(true)),
             ];
             let preview_json: serde_json::Map<String, Value> =

@@ -81,8 +81,8 @@ pub(super) async fn run(s: &Session, command: ProductsCommand) -> Result<(), Fai
                         text(pr.billing_term.as_ref()),
                         text(r.start_quantity_range.map(|x| x as i64)),
                         text(r.end_quantity_range.map(|x| x as i64)),
-                        money(r.partner_buy_rate.unwrap_or(0.0)),
-                        money(r.suggested_retail_price.unwrap_or(0.0)),
+                        api_money(r.partner_buy_rate),
+                        api_money(r.suggested_retail_price),
                         text(pr.unit_of_measurement.as_ref()),
                     ]);
                 }

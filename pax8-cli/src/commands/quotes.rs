@@ -25,7 +25,7 @@ pub(super) async fn run(s: &Session, command: QuotesCommand) -> Result<(), Failu
                     Value::from(q.reference_code),
                     Value::from(q.client.name),
                     text(Some(q.status)),
-                    money(q.totals.recurring_total.amount),
+                    api_money(Some(q.totals.recurring_total.amount)),
                 ]);
             }
             listed.apply(&mut t);
@@ -69,7 +69,7 @@ pub(super) async fn run(s: &Session, command: QuotesCommand) -> Result<(), Failu
             let rate = pax8_ext::insights::rate_for(&pricing, &term, f64::from(quantity));
             let unit_price = match price {
                 Some(price) => price_of(price)?,
-                None => rate.and_then(|r| r.suggested_retail_price).ok_or_else(|| {
+                None => pax8_ext::money::exact(rate.and_then(|r| r.suggested_retail_price)).ok_or_else(|| {
                     Failure::usage(format!("the catalogue has no {term} price for this product: give --price"))
                 })?,
             };
@@ -91,14 +91,15 @@ pub(super) async fn run(s: &Session, command: QuotesCommand) -> Result<(), Failu
                 ("quantity", "Quantity", Value::from(quantity)),
                 ("term", "Term", Value::from(billing_term.as_str())),
                 ("unit_price", "Unit price (customer)", money(unit_price)),
-                ("total", "Total per term", money(unit_price * f64::from(quantity))),
+                ("total", "Total per term", money(unit_price * Decimal::from(quantity))),
             ]);
             preview.confirm(p, "Add this line to the quote?", yes)?;
             let line = AddStandardLineItemPayload {
                 billing_term,
                 commitment_term_id,
                 effective_date: pax8_ext::Timestamp::from(now()?),
-                price: unit_price,
+                // The API takes a number; a price of cents converts exactly.
+                price: rust_decimal::prelude::ToPrimitive::to_f64(&unit_price).unwrap_or_default(),
                 product_id,
                 // (Checked 1 to 1,000,000 by clap: fits.)
                 quantity: i32::try_from(quantity).unwrap_or(i32::MAX),
@@ -151,14 +152,13 @@ fn unsettled(e: pax8_ext::Error, check: &str) -> Failure {
 }
 
 /// A price from the command line: not negative, at most 10,000,000, cents at most.
-fn price_of(price: rust_decimal::Decimal) -> Result<f64, Failure> {
-    use rust_decimal::prelude::ToPrimitive;
-    if price.is_sign_negative() || price > rust_decimal::Decimal::from(10_000_000) || price.scale() > 2 {
+fn price_of(price: Decimal) -> Result<Decimal, Failure> {
+    if price.is_sign_negative() || price > Decimal::from(10_000_000) || price.scale() > 2 {
         return Err(Failure::usage(format!(
             "--price {price}: give an amount from 0 to 10000000 with at most 2 decimals"
         )));
     }
-    price.to_f64().ok_or_else(|| Failure::usage(format!("--price {price} is not a usable amount")))
+    Ok(price)
 }
 
 fn line_json(l: &LineItemResponse) -> Value {
@@ -188,7 +188,7 @@ fn show(p: &Printer, q: &QuoteResponse) {
         ("reference", "Reference", Value::from(q.reference_code.clone())),
         ("client", "Client", Value::from(q.client.name.clone())),
         ("status", "Status", text(Some(&q.status))),
-        ("recurring_total", "Recurring total", money(q.totals.recurring_total.amount)),
+        ("recurring_total", "Recurring total", api_money(Some(q.totals.recurring_total.amount))),
         ("expires", "Expires", text(Some(q.expires_on))),
     ]);
     if q.line_items.is_empty() {
@@ -208,7 +208,7 @@ fn show(p: &Printer, q: &QuoteResponse) {
             Value::from(l.product.name.clone()),
             Value::from(l.quantity),
             Value::from(l.billing_term.as_str()),
-            money(l.price.amount),
+            api_money(Some(l.price.amount)),
         ]);
         if let Some(last) = t.currencies.last_mut() {
             *last = Some(l.price.currency.clone());

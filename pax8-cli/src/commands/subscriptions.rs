@@ -47,15 +47,23 @@ pub(super) async fn run(s: &Session, command: SubscriptionsCommand) -> Result<()
             let id = resolve::id("subscription", &subscription)?;
             let s = client.subscriptions().get(id).await?;
             let current = s.quantity.unwrap_or(0.0);
-            let delta = f64::from(quantity) - current;
+            let delta = Decimal::from(quantity) - decimal_amount(s.quantity);
             let months = months_per_period(&s);
             p.record(&[
                 ("subscription", "Subscription", text(s.id)),
                 ("product", "Product", text(s.product_name.as_ref())),
                 ("quantity_now", "Quantity now", Value::from(current as i64)),
                 ("quantity_new", "New quantity", Value::from(quantity)),
-                ("monthly_revenue_change", "Monthly revenue change", money(delta * s.price.unwrap_or(0.0) / months)),
-                ("monthly_cost_change", "Monthly cost change", money(delta * s.partner_cost.unwrap_or(0.0) / months)),
+                (
+                    "monthly_revenue_change",
+                    "Monthly revenue change",
+                    money(per_month(decimal_amount(s.price), delta, months)),
+                ),
+                (
+                    "monthly_cost_change",
+                    "Monthly cost change",
+                    money(per_month(decimal_amount(s.partner_cost), delta, months)),
+                ),
             ]);
             confirm("Apply this change?", yes)?;
             let updated = client.subscriptions().update_quantity(id, i64::from(quantity)).await?;
@@ -91,8 +99,8 @@ pub(super) fn show_subscription(p: &Printer, s: &Subscription) {
         ("product", "Product", text(s.product_name.as_ref())),
         ("quantity", "Quantity", Value::from(s.quantity.unwrap_or(0.0) as i64)),
         ("term", "Billing term", text(s.billing_term.as_ref())),
-        ("price", "Price", money(s.price.unwrap_or(0.0))),
-        ("partner_cost", "Partner cost", money(s.partner_cost.unwrap_or(0.0))),
+        ("price", "Price", api_money(s.price)),
+        ("partner_cost", "Partner cost", api_money(s.partner_cost)),
         ("monthly_revenue", "Monthly revenue", money(monthly_revenue(s))),
         ("status", "Status", text(s.status.as_ref())),
         ("start", "Start", text(s.start_date)),
