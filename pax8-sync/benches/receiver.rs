@@ -19,7 +19,8 @@ async fn run(label: &str, store: Store) {
     let receiver = Receiver::new(store, "bench-token-0123456789");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/webhooks/pax8", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, router(receiver)).await });
+    let limits = pax8_sync::listener::ServerLimits::default();
+    tokio::spawn(pax8_sync::listener::serve_on(listener, router(receiver), limits));
     let http = reqwest::Client::new();
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -64,14 +65,14 @@ async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = Store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.expect("sqlite");
     run("SQLite (WAL)", sqlite).await;
-    if let Ok(url) = std::env::var("PAX8_TEST_POSTGRES_URL") {
-        let postgres = Store::open(&url).await.expect("postgres");
-        for table in ["webhook_events", "subscription_snapshots", "subscriptions"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
-                .execute(postgres.pool())
-                .await
-                .expect("clean");
-        }
+    if let Ok(admin) = std::env::var("PAX8_TEST_POSTGRES_URL") {
+        // A database of its own, so that earlier runs (and their schema versions) do not count.
+        sqlx::any::install_default_drivers();
+        let name = format!("pax8_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.expect("postgres");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create");
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        let postgres = Store::open(&format!("{base}/{name}")).await.expect("postgres");
         run("PostgreSQL", postgres).await;
     }
 }
