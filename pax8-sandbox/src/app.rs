@@ -11,8 +11,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::faults::{Counters, FaultDecider};
-use crate::quoting::QuoteStore;
-use crate::webhooks::WebhookStore;
+use crate::stores::{QuoteStore, WebhookStore};
 use crate::world::World;
 
 /// Cloneable handle on the state.

@@ -1,7 +1,7 @@
 //! Deterministic fixture data for an MSP: companies with contacts, a catalogue with tiered
 //! pricing, subscriptions with monthly and annual terms, orders, invoices, Azure usage.
 
-use chrono::{Datelike, Duration as Days, NaiveDate};
+use chrono::{Duration as Days, NaiveDate};
 use pax8_api::partner::types::{
     Address, Commitment, Company, CompanyStatus, Contact, ContactType, ContactTypeType, LineItem, LineItemBillingTerm,
     Order, OrderOrderedBy, Pricing, PricingBillingTerm, PricingType, ProductDetail, ProvisioningDetail,
@@ -11,8 +11,8 @@ use pax8_api::partner::types::{
 use pax8_api::{Date, Timestamp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use uuid::Uuid;
 
+use crate::values::{add_months, round2, uuid};
 use crate::world::{CatalogEntry, World};
 
 /// One catalogue line: name, vendor, SKU, unit, monthly partner cost, monthly retail price,
@@ -128,26 +128,8 @@ enum AddressCountryCode {
     Ca,
 }
 
-/// A UUID v4 drawn from `rng`.
-pub(crate) fn uuid(rng: &mut StdRng) -> Uuid {
-    uuid::Builder::from_random_bytes(rng.random()).into_uuid()
-}
-
 fn ts(date: NaiveDate, hour: u32) -> Timestamp {
     Timestamp::from(date.and_hms_opt(hour, 30, 0).expect("valid time").and_utc())
-}
-
-/// Adds whole months (clamping the day).
-pub(crate) fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
-    let total = date.year() * 12 + date.month0() as i32 + months;
-    let (year, month0) = (total.div_euclid(12), total.rem_euclid(12) as u32);
-    let mut day = date.day();
-    loop {
-        if let Some(d) = NaiveDate::from_ymd_opt(year, month0 + 1, day) {
-            return d;
-        }
-        day -= 1;
-    }
 }
 
 fn catalogue(rng: &mut StdRng) -> Vec<CatalogEntry> {
@@ -260,10 +242,6 @@ fn catalogue(rng: &mut StdRng) -> Vec<CatalogEntry> {
             }
         })
         .collect()
-}
-
-pub(crate) fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// Builds the world for `seed`, `companies` customers, relative to `today`.

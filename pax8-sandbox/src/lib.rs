@@ -29,6 +29,8 @@ mod quirks;
 mod quoting;
 mod saved;
 mod server;
+mod stores;
+mod values;
 mod webhooks;
 mod world;
 

@@ -22,11 +22,11 @@ use pax8_api::{Date, Timestamp};
 
 use crate::app::App;
 use crate::counters_bump;
-use crate::fixture::{add_months, round2};
 use crate::http::{
     MAX_PAGE_SIZE, Query, body, detail, error_with, invalid, not_found, ok, path_id, slice, slice_refs, sort_spec,
 };
 use crate::tri;
+use crate::values::{add_months, round2};
 
 type Params = AxumQuery<HashMap<String, String>>;
 

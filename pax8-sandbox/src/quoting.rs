@@ -19,19 +19,9 @@ use pax8_api::quoting::types::{
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::fixture::round2;
 use crate::http::{Query, body, convert, invalid, not_found, ok, path_id, slice};
 use crate::tri;
-
-/// Quotes, their sections and access lists, and the quoting preferences.
-#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct QuoteStore {
-    quotes: Vec<QuoteResponse>,
-    sections: HashMap<Uuid, Vec<Section>>,
-    access: HashMap<Uuid, Vec<AccessListEntry>>,
-    preferences: Option<QuotePreferencesResult>,
-    next_reference: u32,
-}
+use crate::values::round2;
 
 pub(crate) fn routes() -> Router<App> {
     Router::new()

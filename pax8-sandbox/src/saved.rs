@@ -11,8 +11,7 @@ use pax8_api::partner::types::{Company, Contact, Order, Subscription};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::quoting::QuoteStore;
-use crate::webhooks::WebhookStore;
+use crate::stores::{QuoteStore, WebhookStore};
 use crate::world::World;
 
 /// The format written today; older or newer files are refused rather than misread.

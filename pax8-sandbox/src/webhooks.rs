@@ -20,13 +20,6 @@ use crate::app::App;
 use crate::http::{Query, body, convert, invalid, not_found, ok, path_id, slice};
 use crate::tri;
 
-/// Webhooks and their delivery logs.
-#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct WebhookStore {
-    pub(crate) webhooks: Vec<Webhook>,
-    pub(crate) logs: HashMap<Uuid, Vec<WebhookLog>>,
-}
-
 /// The sandbox partner account.
 pub(crate) const ACCOUNT: Uuid = Uuid::from_u128(0x5a4d_b0c5_0000_4000_8000_0000_0000_0001);
 

@@ -14,7 +14,7 @@ use pax8_api::{Date, Timestamp};
 use rand::rngs::StdRng;
 use uuid::Uuid;
 
-use crate::fixture::{add_months, round2, uuid};
+use crate::values::{add_months, round2, uuid};
 
 /// One product of the catalogue with everything the API serves about it.
 #[derive(Debug, Clone)]
