@@ -403,7 +403,17 @@ fn merge(before: Option<serde_json::Map<String, Value>>, payload: &Value, id_fie
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::{constant_time_eq, merge};
+    use serde_json::json;
+
+    #[test]
+    fn an_event_lays_its_values_over_the_stored_object_but_never_its_nulls_or_its_id_field() {
+        let id = uuid::Uuid::from_u128(7);
+        let before = json!({"id": id, "quantity": 5, "price": 19.99, "status": "Active"});
+        let payload = json!({"subscriptionId": id, "quantity": 9, "price": null});
+        let merged = merge(before.as_object().cloned(), &payload, "subscriptionId", id);
+        assert_eq!(merged, json!({"id": id.to_string(), "quantity": 9, "price": 19.99, "status": "Active"}));
+    }
 
     #[test]
     fn token_comparison() {

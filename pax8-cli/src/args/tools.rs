@@ -79,7 +79,7 @@ pub enum WebhooksCommand {
         #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
         db: String,
         /// Tenants to receive for (repeat the flag): `default`'s token is PAX8_WEBHOOK_TOKEN,
-        /// another's PAX8_WEBHOOK_TOKEN_<NAME> (upper case, other characters as `_`).
+        /// another's PAX8_WEBHOOK_TOKEN_ followed by its name (upper case, other characters as `_`).
         #[arg(long = "tenant", default_value = pax8_sync::DEFAULT_TENANT)]
         tenants: Vec<String>,
     },
