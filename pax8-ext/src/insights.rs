@@ -4,7 +4,7 @@
 //!
 //! Money conventions: a subscription's `price` (customer) and `partnerCost` (partner) are per unit
 //! per billing period; annual terms (and 2- and 3-year terms) are amortized to a monthly figure.
-//! Every amount is a [`Decimal`](crate::money::Decimal) (see [`crate::money`]), unrounded: round
+//! Every amount is a [`Decimal`] (see [`crate::money`]), unrounded: round
 //! with [`crate::money::cents`] when showing it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
