@@ -38,7 +38,7 @@ mod session;
 mod subscriptions;
 mod webhooks;
 
-use products::product;
+use products::{commitment_term, product};
 use session::{Preview, company_names, confirm, list, session};
 pub use session::{Session, count, fetch_all, now};
 

@@ -69,18 +69,7 @@ pub(super) async fn run(s: &Session, command: OrdersCommand) -> Result<(), Failu
             let prod = product(client, &input).await?;
             let (company_id, product_id) =
                 (crate::fail::id_of(c.id, "company")?, crate::fail::id_of(prod.id, "product")?);
-            let commitment = match client.products().commitment_for(product_id, &term).await? {
-                CommitmentChoice::NotRequired => None,
-                CommitmentChoice::Chosen(c) => c.id,
-                CommitmentChoice::Choose(terms) => {
-                    let names: Vec<String> = terms.iter().filter_map(|c| c.term.clone()).collect();
-                    return Err(Failure::usage(format!(
-                        "{} needs a commitment term and none matches `{term}`: use --term with one of: {}",
-                        prod.name.as_deref().unwrap_or("this product"),
-                        names.join(", ")
-                    )));
-                }
-            };
+            let commitment = commitment_term(client, &prod, &term).await?;
             let order = NewOrder::for_company(company_id).line(product_id, quantity, &term, commitment).build();
             client.orders().create(order.clone()).mock(true).send().await?; // the server validates, creates nothing
             let pricing = client.products().pricing(product_id, Some(company_id)).await?;

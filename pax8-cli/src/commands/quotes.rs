@@ -73,17 +73,7 @@ pub(super) async fn run(s: &Session, command: QuotesCommand) -> Result<(), Failu
                     Failure::usage(format!("the catalogue has no {term} price for this product: give --price"))
                 })?,
             };
-            let commitment_term_id = match client.products().commitment_for(product_id, &term).await? {
-                CommitmentChoice::NotRequired => None,
-                CommitmentChoice::Chosen(c) => c.id,
-                CommitmentChoice::Choose(terms) => {
-                    let names: Vec<String> = terms.iter().filter_map(|c| c.term.clone()).collect();
-                    return Err(Failure::usage(format!(
-                        "this product needs a commitment term and none matches `{term}`: use --term with one of: {}",
-                        names.join(", ")
-                    )));
-                }
-            };
+            let commitment_term_id = commitment_term(client, &prod, &term).await?;
             let preview = Preview::new(vec![
                 ("quote", "Quote", Value::from(q.reference_code.clone())),
                 ("client", "Client", Value::from(q.client.name.clone())),
