@@ -10,20 +10,22 @@ use pax8_api::{ErrorBody, ErrorDetail};
 use serde::Serialize;
 use uuid::Uuid;
 
-/// Unwraps a `Result<T, Response>` or returns the response (the early answer of a handler).
-#[macro_export]
-#[doc(hidden)]
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(response) => return response,
-        }
-    };
+/// A handler's early answer: a Pax8 error body with its status. Handlers return [`Answer`] and
+/// leave with `?` when a path id, the query or the body is wrong.
+#[derive(Debug)]
+pub struct ApiError(Response);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0
+    }
 }
 
+/// What a handler returns: its success response, or the error it answers with.
+pub type Answer = Result<Response, ApiError>;
+
 /// A JSON request body, or a 422 saying what is wrong with it.
-pub fn body<T: serde::de::DeserializeOwned>(bytes: &[u8], instance: &str) -> Result<T, Response> {
+pub fn body<T: serde::de::DeserializeOwned>(bytes: &[u8], instance: &str) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| invalid("body", format!("the request body is invalid: {e}"), instance))
 }
 
@@ -36,7 +38,7 @@ pub fn convert<A: Serialize, B: serde::de::DeserializeOwned>(a: &A) -> B {
 pub const MAX_PAGE_SIZE: i64 = 200;
 
 /// A Pax8 error response.
-pub fn error(status: StatusCode, kind: &str, message: impl Into<String>, instance: &str) -> Response {
+pub fn error(status: StatusCode, kind: &str, message: impl Into<String>, instance: &str) -> ApiError {
     error_with(status, kind, message, instance, Vec::new())
 }
 
@@ -47,7 +49,7 @@ pub fn error_with(
     message: impl Into<String>,
     instance: &str,
     details: Vec<ErrorDetail>,
-) -> Response {
+) -> ApiError {
     let body = ErrorBody {
         type_: Some(kind.into()),
         message: Some(message.into()),
@@ -56,7 +58,7 @@ pub fn error_with(
         details,
         ..Default::default()
     };
-    (status, Json(body)).into_response()
+    ApiError((status, Json(body)).into_response())
 }
 
 /// A field-level failure.
@@ -65,12 +67,12 @@ pub fn detail(field: &str, message: impl Into<String>) -> ErrorDetail {
 }
 
 /// 404 naming the id.
-pub fn not_found(what: &str, id: &str, instance: &str) -> Response {
+pub fn not_found(what: &str, id: &str, instance: &str) -> ApiError {
     error(StatusCode::NOT_FOUND, "NOT_FOUND", format!("{what} {id} not found"), instance)
 }
 
 /// 422 with one field detail.
-pub fn invalid(field: &str, message: impl Into<String>, instance: &str) -> Response {
+pub fn invalid(field: &str, message: impl Into<String>, instance: &str) -> ApiError {
     let message = message.into();
     error_with(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -82,8 +84,18 @@ pub fn invalid(field: &str, message: impl Into<String>, instance: &str) -> Respo
 }
 
 /// JSON 200.
-pub fn ok<T: Serialize>(value: &T) -> Response {
-    Json(value).into_response()
+pub fn ok<T: Serialize>(value: &T) -> Answer {
+    Ok(Json(value).into_response())
+}
+
+/// JSON 201.
+pub fn created<T: Serialize>(value: &T) -> Answer {
+    Ok((StatusCode::CREATED, Json(value)).into_response())
+}
+
+/// An answer with a status and no body (204 after a delete, 202 after a queued retry).
+pub fn empty(status: StatusCode) -> Answer {
+    Ok(status.into_response())
 }
 
 /// Query parameters with typed, validated access.
@@ -97,23 +109,23 @@ impl Query<'_> {
         self.params.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
-    pub fn parse<T: FromStr>(&self, name: &str) -> Result<Option<T>, Response> {
+    pub fn parse<T: FromStr>(&self, name: &str) -> Result<Option<T>, ApiError> {
         match self.str(name) {
             None => Ok(None),
             Some(v) => v.parse().map(Some).map_err(|_| invalid(name, format!("`{v}` is not valid"), self.instance)),
         }
     }
 
-    pub fn uuid(&self, name: &str) -> Result<Option<Uuid>, Response> {
+    pub fn uuid(&self, name: &str) -> Result<Option<Uuid>, ApiError> {
         self.parse(name)
     }
 
-    pub fn bool(&self, name: &str) -> Result<Option<bool>, Response> {
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
         self.parse(name)
     }
 
     /// `page` (from `first`) and `size` (1..=max, default 10), or a 422.
-    pub fn paging(&self, first: i64, max: i64, size_name: &str) -> Result<(i64, i64), Response> {
+    pub fn paging(&self, first: i64, max: i64, size_name: &str) -> Result<(i64, i64), ApiError> {
         let page = self.parse::<i64>("page")?.unwrap_or(first);
         let size = self.parse::<i64>(size_name)?.unwrap_or(10);
         if page < first {
@@ -150,6 +162,6 @@ pub fn sort_spec(value: &str) -> (&str, bool) {
 }
 
 /// Parses a path id (unknown or malformed ids are a 404, as Pax8 answers).
-pub fn path_id(value: &str, what: &str, instance: &str) -> Result<Uuid, Response> {
+pub fn path_id(value: &str, what: &str, instance: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(value).map_err(|_| not_found(what, value, instance))
 }

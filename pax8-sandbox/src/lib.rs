@@ -15,8 +15,8 @@
 // Generated types are built as `Type { field, ..Default::default() }` even when every field is
 // named today: a property added upstream then never breaks the build (`cargo xtask evolve-check`).
 #![allow(clippy::needless_update)]
-// Handlers return `Result<T, Response>`: the Err side is the early answer (an axum idiom), not an
-// error value passed around, so its size does not matter.
+// Handlers return `Result<Response, ApiError>`: the Err side wraps the early answer (a whole HTTP
+// response), not an error value passed around, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
 mod app;

@@ -6,7 +6,6 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query as AxumQuery, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use pax8_api::quoting::types::{
     AccessListEntry, AccessListEntryAccountType, AccessListResponse, AddAccessListEntryPayload, AddLineItemsBodyItem,
@@ -19,8 +18,7 @@ use pax8_api::quoting::types::{
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::http::{Query, body, convert, invalid, not_found, ok, path_id, slice};
-use crate::tri;
+use crate::http::{Answer, ApiError, Query, body, convert, created, empty, invalid, not_found, ok, path_id, slice};
 use crate::values::round2;
 
 pub(crate) fn routes() -> Router<App> {
@@ -101,11 +99,11 @@ fn summary(q: &QuoteResponse) -> ListContent {
     }
 }
 
-async fn list(State(app): State<App>, uri: Uri, AxumQuery(params): AxumQuery<HashMap<String, String>>) -> Response {
+async fn list(State(app): State<App>, uri: Uri, AxumQuery(params): AxumQuery<HashMap<String, String>>) -> Answer {
     let q = Query { params: &params, instance: uri.path() };
     // Pages count from 0, as the quoting document's `page` default says; `limit` is capped at the
     // bound the patched document states.
-    let (page, size) = tri!(q.paging(0, 100, "limit"));
+    let (page, size) = q.paging(0, 100, "limit")?;
     let store = app.0.quotes.lock().expect("quotes lock");
     let all: Vec<&QuoteResponse> = store.quotes.iter().collect();
     let count = |s: &str| all.iter().filter(|q| q.status.as_str() == s).count() as i32;
@@ -145,10 +143,10 @@ async fn list(State(app): State<App>, uri: Uri, AxumQuery(params): AxumQuery<Has
     })
 }
 
-async fn create(State(app): State<App>, uri: Uri, bytes: Bytes) -> Response {
-    let new: CreateQuotePayload = tri!(body(&bytes, uri.path()));
+async fn create(State(app): State<App>, uri: Uri, bytes: Bytes) -> Answer {
+    let new: CreateQuotePayload = body(&bytes, uri.path())?;
     let Some(client) = app.world().company(new.client_id).map(|c| c.name.clone()) else {
-        return invalid("clientId", format!("company {} does not exist", new.client_id), uri.path());
+        return Err(invalid("clientId", format!("company {} does not exist", new.client_id), uri.path()));
     };
     let now = app.now();
     let mut store = app.0.quotes.lock().expect("quotes lock");
@@ -182,28 +180,34 @@ async fn create(State(app): State<App>, uri: Uri, bytes: Bytes) -> Response {
         ..Default::default()
     };
     store.quotes.push(quote.clone());
-    (StatusCode::CREATED, axum::Json(quote)).into_response()
+    created(&quote)
 }
 
-fn with_quote(app: &App, id: &str, uri: &Uri, f: impl FnOnce(&mut QuoteResponse) -> Result<(), Response>) -> Response {
-    let id = tri!(path_id(id, "quote", uri.path()));
+/// Changes one quote through `f`, recomputes its totals and returns it as stored.
+fn with_quote(
+    app: &App,
+    id: &str,
+    uri: &Uri,
+    f: impl FnOnce(&mut QuoteResponse) -> Result<(), ApiError>,
+) -> Result<QuoteResponse, ApiError> {
+    let id = path_id(id, "quote", uri.path())?;
     let mut store = app.0.quotes.lock().expect("quotes lock");
     let Some(q) = store.quotes.iter_mut().find(|q| q.id == id) else {
-        return not_found("quote", &id.to_string(), uri.path());
+        return Err(not_found("quote", &id.to_string(), uri.path()));
     };
-    tri!(f(q));
+    f(q)?;
     q.totals = totals(&q.line_items);
-    ok(&*q)
+    Ok(q.clone())
 }
 
-async fn get_one(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
-    with_quote(&app, &id, &uri, |_| Ok(()))
+async fn get_one(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Answer {
+    ok(&with_quote(&app, &id, &uri, |_| Ok(()))?)
 }
 
-async fn update(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let change: UpdateQuotePayload = tri!(body(&bytes, uri.path()));
+async fn update(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Answer {
+    let change: UpdateQuotePayload = body(&bytes, uri.path())?;
     let now = app.now();
-    with_quote(&app, &id, &uri, |q| {
+    let quote = with_quote(&app, &id, &uri, |q| {
         q.expires_on = change.expires_on;
         q.intro_message = change.intro_message;
         q.terms_and_disclaimers = change.terms_and_disclaimers;
@@ -213,30 +217,31 @@ async fn update(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes:
         q.published = change.published;
         q.status = convert(&change.status);
         Ok(())
-    })
+    })?;
+    ok(&quote)
 }
 
-async fn remove(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
-    let id = tri!(path_id(&id, "quote", uri.path()));
+async fn remove(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Answer {
+    let id = path_id(&id, "quote", uri.path())?;
     let mut store = app.0.quotes.lock().expect("quotes lock");
     let before = store.quotes.len();
     store.quotes.retain(|q| q.id != id);
     if store.quotes.len() == before {
-        return not_found("quote", &id.to_string(), uri.path());
+        return Err(not_found("quote", &id.to_string(), uri.path()));
     }
     store.sections.remove(&id);
     store.access.remove(&id);
-    StatusCode::NO_CONTENT.into_response()
+    empty(StatusCode::NO_CONTENT)
 }
 
-async fn add_line_items(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let items: Vec<AddLineItemsBodyItem> = tri!(body(&bytes, uri.path()));
-    let mut created = Vec::new();
+async fn add_line_items(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Answer {
+    let items: Vec<AddLineItemsBodyItem> = body(&bytes, uri.path())?;
+    let mut new_items = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let line = match item {
             AddLineItemsBodyItem::StandardLineItemPayload(p) => {
                 let Some(entry) = app.world().product(p.product_id).cloned() else {
-                    return invalid(&format!("[{i}].productId"), "unknown product", uri.path());
+                    return Err(invalid(&format!("[{i}].productId"), "unknown product", uri.path()));
                 };
                 let cost = entry
                     .pricing
@@ -278,12 +283,12 @@ async fn add_line_items(State(app): State<App>, uri: Uri, Path(id): Path<String>
                 },
             ),
             AddLineItemsBodyItem::UsageBasedLineItemPayload(_) => {
-                return invalid(&format!("[{i}].type"), "usage-based line items are not simulated", uri.path());
+                return Err(invalid(&format!("[{i}].type"), "usage-based line items are not simulated", uri.path()));
             }
         };
         let (quantity, price, cost, term, effective, note, product) = line;
         if quantity < 1 {
-            return invalid(&format!("[{i}].quantity"), "must be at least 1", uri.path());
+            return Err(invalid(&format!("[{i}].quantity"), "must be at least 1", uri.path()));
         }
         let mut response = LineItemResponse {
             id: app.new_id(),
@@ -302,35 +307,35 @@ async fn add_line_items(State(app): State<App>, uri: Uri, Path(id): Path<String>
             ..Default::default()
         };
         response.totals = totals(std::slice::from_ref(&response));
-        created.push(response);
+        new_items.push(response);
     }
-    let result = with_quote(&app, &id, &uri, |q| {
-        q.line_items.extend(created.iter().cloned());
+    with_quote(&app, &id, &uri, |q| {
+        q.line_items.extend(new_items.iter().cloned());
         Ok(())
-    });
-    if result.status().is_success() { (StatusCode::CREATED, axum::Json(created)).into_response() } else { result }
+    })?;
+    created(&new_items)
 }
 
-async fn delete_line_item(State(app): State<App>, uri: Uri, Path((id, item)): Path<(String, String)>) -> Response {
-    let item = tri!(path_id(&item, "line item", uri.path()));
-    let result = with_quote(&app, &id, &uri, |q| {
+async fn delete_line_item(State(app): State<App>, uri: Uri, Path((id, item)): Path<(String, String)>) -> Answer {
+    let item = path_id(&item, "line item", uri.path())?;
+    with_quote(&app, &id, &uri, |q| {
         let before = q.line_items.len();
         q.line_items.retain(|l| l.id != item);
         if before == q.line_items.len() { Err(not_found("line item", &item.to_string(), uri.path())) } else { Ok(()) }
-    });
-    if result.status().is_success() { StatusCode::NO_CONTENT.into_response() } else { result }
+    })?;
+    empty(StatusCode::NO_CONTENT)
 }
 
-async fn bulk_delete(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let ids: DeleteLineItemsPayload = tri!(body(&bytes, uri.path()));
-    let result = with_quote(&app, &id, &uri, |q| {
+async fn bulk_delete(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Answer {
+    let ids: DeleteLineItemsPayload = body(&bytes, uri.path())?;
+    with_quote(&app, &id, &uri, |q| {
         q.line_items.retain(|l| !ids.line_item_ids.contains(&l.id));
         Ok(())
-    });
-    if result.status().is_success() { StatusCode::NO_CONTENT.into_response() } else { result }
+    })?;
+    empty(StatusCode::NO_CONTENT)
 }
 
-fn quote_exists(app: &App, id: &str, uri: &Uri) -> Result<Uuid, Response> {
+fn quote_exists(app: &App, id: &str, uri: &Uri) -> Result<Uuid, ApiError> {
     let id = path_id(id, "quote", uri.path())?;
     if app.0.quotes.lock().expect("quotes lock").quotes.iter().any(|q| q.id == id) {
         Ok(id)
@@ -339,17 +344,17 @@ fn quote_exists(app: &App, id: &str, uri: &Uri) -> Result<Uuid, Response> {
     }
 }
 
-async fn sections(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
-    let id = tri!(quote_exists(&app, &id, &uri));
+async fn sections(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Answer {
+    let id = quote_exists(&app, &id, &uri)?;
     let store = app.0.quotes.lock().expect("quotes lock");
     ok(&SectionsResponse { sections: store.sections.get(&id).cloned().unwrap_or_default(), ..Default::default() })
 }
 
-async fn create_section(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let id = tri!(quote_exists(&app, &id, &uri));
-    let new: CreateSectionPayload = tri!(body(&bytes, uri.path()));
+async fn create_section(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Answer {
+    let id = quote_exists(&app, &id, &uri)?;
+    let new: CreateSectionPayload = body(&bytes, uri.path())?;
     if new.name.trim().is_empty() {
-        return invalid("name", "must not be empty", uri.path());
+        return Err(invalid("name", "must not be empty", uri.path()));
     }
     let section_id = app.new_id();
     let mut store = app.0.quotes.lock().expect("quotes lock");
@@ -362,34 +367,34 @@ async fn create_section(State(app): State<App>, uri: Uri, Path(id): Path<String>
         ..Default::default()
     });
     let response = SectionsResponse { sections: list.clone(), ..Default::default() };
-    (StatusCode::CREATED, axum::Json(response)).into_response()
+    created(&response)
 }
 
-async fn update_sections(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let id = tri!(quote_exists(&app, &id, &uri));
-    let payload: SectionsPayload = tri!(body(&bytes, uri.path()));
+async fn update_sections(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Answer {
+    let id = quote_exists(&app, &id, &uri)?;
+    let payload: SectionsPayload = body(&bytes, uri.path())?;
     let sections: Vec<Section> = convert(&payload.sections);
     let mut store = app.0.quotes.lock().expect("quotes lock");
     store.sections.insert(id, sections.clone());
     ok(&SectionsResponse { sections, ..Default::default() })
 }
 
-async fn access_list(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
-    let id = tri!(quote_exists(&app, &id, &uri));
+async fn access_list(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Answer {
+    let id = quote_exists(&app, &id, &uri)?;
     let store = app.0.quotes.lock().expect("quotes lock");
     ok(&AccessListResponse { access_list: store.access.get(&id).cloned().unwrap_or_default(), ..Default::default() })
 }
 
-async fn share(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let id = tri!(quote_exists(&app, &id, &uri));
-    let entries: Vec<AddAccessListEntryPayload> = tri!(body(&bytes, uri.path()));
-    let mut created = Vec::new();
+async fn share(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Answer {
+    let id = quote_exists(&app, &id, &uri)?;
+    let entries: Vec<AddAccessListEntryPayload> = body(&bytes, uri.path())?;
+    let mut entries_added = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         if !e.email.contains('@') {
-            return invalid(&format!("[{i}].email"), "is not an email address", uri.path());
+            return Err(invalid(&format!("[{i}].email"), "is not an email address", uri.path()));
         }
         let entry_id = app.new_id();
-        created.push(AccessListEntry {
+        entries_added.push(AccessListEntry {
             id: entry_id,
             email: e.email.clone(),
             account_name: e.account_name.clone(),
@@ -402,24 +407,24 @@ async fn share(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: 
     }
     let mut store = app.0.quotes.lock().expect("quotes lock");
     let list = store.access.entry(id).or_default();
-    if let Some(dup) = created.iter().find(|c| list.iter().any(|x| x.email.eq_ignore_ascii_case(&c.email))) {
-        return invalid("email", format!("{} already has access", dup.email), uri.path());
+    if let Some(dup) = entries_added.iter().find(|c| list.iter().any(|x| x.email.eq_ignore_ascii_case(&c.email))) {
+        return Err(invalid("email", format!("{} already has access", dup.email), uri.path()));
     }
-    list.extend(created.iter().cloned());
-    (StatusCode::CREATED, axum::Json(created)).into_response()
+    list.extend(entries_added.iter().cloned());
+    created(&entries_added)
 }
 
-async fn unshare(State(app): State<App>, uri: Uri, Path((id, entry)): Path<(String, String)>) -> Response {
-    let id = tri!(quote_exists(&app, &id, &uri));
-    let entry = tri!(path_id(&entry, "access list entry", uri.path()));
+async fn unshare(State(app): State<App>, uri: Uri, Path((id, entry)): Path<(String, String)>) -> Answer {
+    let id = quote_exists(&app, &id, &uri)?;
+    let entry = path_id(&entry, "access list entry", uri.path())?;
     let mut store = app.0.quotes.lock().expect("quotes lock");
     let list = store.access.entry(id).or_default();
     let before = list.len();
     list.retain(|e| e.id != entry);
     if list.len() == before {
-        return not_found("access list entry", &entry.to_string(), uri.path());
+        return Err(not_found("access list entry", &entry.to_string(), uri.path()));
     }
-    StatusCode::NO_CONTENT.into_response()
+    empty(StatusCode::NO_CONTENT)
 }
 
 fn default_preferences() -> QuotePreferencesResult {
@@ -432,7 +437,7 @@ fn default_preferences() -> QuotePreferencesResult {
     }
 }
 
-async fn preferences(State(app): State<App>) -> Response {
+async fn preferences(State(app): State<App>) -> Answer {
     let store = app.0.quotes.lock().expect("quotes lock");
     let p = store.preferences.clone().unwrap_or_else(default_preferences);
     ok(&PreferencesResponse {
@@ -445,10 +450,10 @@ async fn preferences(State(app): State<App>) -> Response {
     })
 }
 
-async fn save_preferences(State(app): State<App>, uri: Uri, bytes: Bytes) -> Response {
-    let p: PreferencesPayload = tri!(body(&bytes, uri.path()));
+async fn save_preferences(State(app): State<App>, uri: Uri, bytes: Bytes) -> Answer {
+    let p: PreferencesPayload = body(&bytes, uri.path())?;
     if p.days_to_expire < 1 {
-        return invalid("daysToExpire", "must be at least 1", uri.path());
+        return Err(invalid("daysToExpire", "must be at least 1", uri.path()));
     }
     let result = QuotePreferencesResult {
         days_to_expire: p.days_to_expire,

@@ -95,14 +95,15 @@ async fn handle(app: App, router: Router, req: Request<Body>) -> Result<Response
         }
         Fault::RateLimited { retry_after_secs } => {
             counters_bump!(app, rate_limited);
-            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", "rate limit exceeded", &path);
+            let mut response =
+                error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", "rate limit exceeded", &path).into_response();
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             return Ok(response);
         }
         Fault::ServerError(status) => {
             counters_bump!(app, server_errors);
             let status = StatusCode::from_u16(status).expect("valid status");
-            return Ok(error(status, "SERVER_ERROR", "injected failure", &path));
+            return Ok(error(status, "SERVER_ERROR", "injected failure", &path).into_response());
         }
         _ => {}
     }
@@ -180,7 +181,7 @@ fn check_bearer(app: &App, req: &Request<Body>, path: &str) -> Option<Response> 
     }
     counters_bump!(app, unauthorized);
     let message = if token.is_some() { "the access token is invalid or expired" } else { "missing bearer token" };
-    Some(error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message, path))
+    Some(error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message, path).into_response())
 }
 
 fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {

@@ -6,7 +6,6 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query as AxumQuery, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use pax8_api::webhooks::types::{
     AddWebhookTopic, CreateWebhook, Page, ReplaceWebhookTopics, TopicDefinition, TopicDefinitionPagedResult,
@@ -17,8 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::http::{Query, body, convert, invalid, not_found, ok, path_id, slice};
-use crate::tri;
+use crate::http::{Answer, ApiError, Query, body, convert, empty, invalid, not_found, ok, path_id, slice};
 
 /// The sandbox partner account.
 pub(crate) const ACCOUNT: Uuid = Uuid::from_u128(0x5a4d_b0c5_0000_4000_8000_0000_0000_0001);
@@ -61,7 +59,7 @@ fn page(number: i64, size: i64, total: i64, pages: i64) -> Page {
     }
 }
 
-fn topics(app: &App, add: &[AddWebhookTopic], instance: &str) -> Result<Vec<WebhookTopic>, Response> {
+fn topics(app: &App, add: &[AddWebhookTopic], instance: &str) -> Result<Vec<WebhookTopic>, ApiError> {
     add.iter()
         .map(|t| {
             if !TOPICS.iter().any(|(name, _)| *name == t.topic) {
@@ -77,10 +75,10 @@ fn topics(app: &App, add: &[AddWebhookTopic], instance: &str) -> Result<Vec<Webh
         .collect()
 }
 
-async fn list(State(app): State<App>, uri: Uri, AxumQuery(params): AxumQuery<HashMap<String, String>>) -> Response {
+async fn list(State(app): State<App>, uri: Uri, AxumQuery(params): AxumQuery<HashMap<String, String>>) -> Answer {
     let q = Query { params: &params, instance: uri.path() };
-    let (number, size) = tri!(q.paging(0, 200, "size"));
-    let active = tri!(q.bool("active"));
+    let (number, size) = q.paging(0, 200, "size")?;
+    let active = q.bool("active")?;
     let store = app.0.webhooks.lock().expect("webhooks lock");
     let items: Vec<Webhook> = store
         .webhooks
@@ -96,17 +94,17 @@ async fn list(State(app): State<App>, uri: Uri, AxumQuery(params): AxumQuery<Has
     ok(&WebhookPagedResult { content, page: page(number, size, total, pages), ..Default::default() })
 }
 
-async fn create(State(app): State<App>, uri: Uri, bytes: Bytes) -> Response {
-    let new: CreateWebhook = tri!(body(&bytes, uri.path()));
+async fn create(State(app): State<App>, uri: Uri, bytes: Bytes) -> Answer {
+    let new: CreateWebhook = body(&bytes, uri.path())?;
     if new.display_name.trim().is_empty() {
-        return invalid("displayName", "must not be empty", uri.path());
+        return Err(invalid("displayName", "must not be empty", uri.path()));
     }
     if let Some(url) = &new.url
         && !(url.starts_with("https://") || url.starts_with("http://"))
     {
-        return invalid("url", "must be an http(s) URL", uri.path());
+        return Err(invalid("url", "must be an http(s) URL", uri.path()));
     }
-    let webhook_topics = tri!(topics(&app, &new.webhook_topics, uri.path()));
+    let webhook_topics = topics(&app, &new.webhook_topics, uri.path())?;
     let now = app.now();
     let webhook = Webhook {
         id: app.new_id(),
@@ -128,37 +126,43 @@ async fn create(State(app): State<App>, uri: Uri, bytes: Bytes) -> Response {
     ok(&webhook)
 }
 
-fn with_webhook(app: &App, id: &str, uri: &Uri, f: impl FnOnce(&mut Webhook) -> Result<(), Response>) -> Response {
-    let id = tri!(path_id(id, "webhook", uri.path()));
+/// Changes one webhook through `f` and returns it as stored after the change.
+fn with_webhook(
+    app: &App,
+    id: &str,
+    uri: &Uri,
+    f: impl FnOnce(&mut Webhook) -> Result<(), ApiError>,
+) -> Result<Webhook, ApiError> {
+    let id = path_id(id, "webhook", uri.path())?;
     let now = app.now();
     let mut store = app.0.webhooks.lock().expect("webhooks lock");
     let Some(w) = store.webhooks.iter_mut().find(|w| w.id == id) else {
-        return not_found("webhook", &id.to_string(), uri.path());
+        return Err(not_found("webhook", &id.to_string(), uri.path()));
     };
-    tri!(f(w));
+    f(w)?;
     w.updated_at = now;
-    ok(&*w)
+    Ok(w.clone())
 }
 
-async fn get_one(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
-    with_webhook(&app, &id, &uri, |_| Ok(()))
+async fn get_one(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Answer {
+    ok(&with_webhook(&app, &id, &uri, |_| Ok(()))?)
 }
 
-async fn remove(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Response {
-    let id = tri!(path_id(&id, "webhook", uri.path()));
+async fn remove(State(app): State<App>, uri: Uri, Path(id): Path<String>) -> Answer {
+    let id = path_id(&id, "webhook", uri.path())?;
     let mut store = app.0.webhooks.lock().expect("webhooks lock");
     let before = store.webhooks.len();
     store.webhooks.retain(|w| w.id != id);
     if store.webhooks.len() == before {
-        return not_found("webhook", &id.to_string(), uri.path());
+        return Err(not_found("webhook", &id.to_string(), uri.path()));
     }
     store.logs.remove(&id);
-    StatusCode::NO_CONTENT.into_response()
+    empty(StatusCode::NO_CONTENT)
 }
 
-async fn configure(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let config: UpdateWebhookConfiguration = tri!(body(&bytes, uri.path()));
-    with_webhook(&app, &id, &uri, |w| {
+async fn configure(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Answer {
+    let config: UpdateWebhookConfiguration = body(&bytes, uri.path())?;
+    let webhook = with_webhook(&app, &id, &uri, |w| {
         if let Some(name) = config.display_name {
             w.display_name = name;
         }
@@ -173,49 +177,53 @@ async fn configure(State(app): State<App>, uri: Uri, Path(id): Path<String>, byt
         }
         w.error_threshold = config.error_threshold;
         Ok(())
-    })
+    })?;
+    ok(&webhook)
 }
 
-async fn status(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let update: UpdateWebhookStatus = tri!(body(&bytes, uri.path()));
-    with_webhook(&app, &id, &uri, |w| {
+async fn status(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Answer {
+    let update: UpdateWebhookStatus = body(&bytes, uri.path())?;
+    let webhook = with_webhook(&app, &id, &uri, |w| {
         w.active = update.active;
         Ok(())
-    })
+    })?;
+    ok(&webhook)
 }
 
-async fn add_topic(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let add: AddWebhookTopic = tri!(body(&bytes, uri.path()));
-    let new = tri!(topics(&app, std::slice::from_ref(&add), uri.path()));
-    with_webhook(&app, &id, &uri, |w| {
+async fn add_topic(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Answer {
+    let add: AddWebhookTopic = body(&bytes, uri.path())?;
+    let new = topics(&app, std::slice::from_ref(&add), uri.path())?;
+    let webhook = with_webhook(&app, &id, &uri, |w| {
         if w.webhook_topics.iter().any(|t| t.topic == add.topic) {
             return Err(invalid("topic", format!("already subscribed to `{}`", add.topic), uri.path()));
         }
         w.webhook_topics.extend(new);
         Ok(())
-    })
+    })?;
+    ok(&webhook)
 }
 
-async fn replace_topics(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Response {
-    let replace: ReplaceWebhookTopics = tri!(body(&bytes, uri.path()));
-    let new = tri!(topics(&app, &replace.webhook_topics, uri.path()));
-    with_webhook(&app, &id, &uri, |w| {
+async fn replace_topics(State(app): State<App>, uri: Uri, Path(id): Path<String>, bytes: Bytes) -> Answer {
+    let replace: ReplaceWebhookTopics = body(&bytes, uri.path())?;
+    let new = topics(&app, &replace.webhook_topics, uri.path())?;
+    let webhook = with_webhook(&app, &id, &uri, |w| {
         w.webhook_topics = new;
         Ok(())
-    })
+    })?;
+    ok(&webhook)
 }
 
-async fn remove_topic(State(app): State<App>, uri: Uri, Path((id, topic)): Path<(String, String)>) -> Response {
-    let topic_id = tri!(path_id(&topic, "topic", uri.path()));
-    let response = with_webhook(&app, &id, &uri, |w| {
+async fn remove_topic(State(app): State<App>, uri: Uri, Path((id, topic)): Path<(String, String)>) -> Answer {
+    let topic_id = path_id(&topic, "topic", uri.path())?;
+    with_webhook(&app, &id, &uri, |w| {
         let before = w.webhook_topics.len();
         w.webhook_topics.retain(|t| t.id != topic_id);
         if w.webhook_topics.len() == before {
             return Err(not_found("topic", &topic_id.to_string(), uri.path()));
         }
         Ok(())
-    });
-    if response.status().is_success() { StatusCode::NO_CONTENT.into_response() } else { response }
+    })?;
+    empty(StatusCode::NO_CONTENT)
 }
 
 async fn configure_topic(
@@ -223,16 +231,17 @@ async fn configure_topic(
     uri: Uri,
     Path((id, topic)): Path<(String, String)>,
     bytes: Bytes,
-) -> Response {
-    let topic_id = tri!(path_id(&topic, "topic", uri.path()));
-    let config: UpdateWebhookTopicConfiguration = tri!(body(&bytes, uri.path()));
-    with_webhook(&app, &id, &uri, |w| {
+) -> Answer {
+    let topic_id = path_id(&topic, "topic", uri.path())?;
+    let config: UpdateWebhookTopicConfiguration = body(&bytes, uri.path())?;
+    let webhook = with_webhook(&app, &id, &uri, |w| {
         let Some(t) = w.webhook_topics.iter_mut().find(|t| t.id == topic_id) else {
             return Err(not_found("topic", &topic_id.to_string(), uri.path()));
         };
         t.filters = config.filters.iter().map(convert).collect();
         Ok(())
-    })
+    })?;
+    ok(&webhook)
 }
 
 fn sample(topic: &str) -> serde_json::Map<String, serde_json::Value> {
@@ -245,15 +254,15 @@ fn sample(topic: &str) -> serde_json::Map<String, serde_json::Value> {
     data.as_object().expect("object").clone()
 }
 
-async fn test(State(app): State<App>, uri: Uri, Path((id, topic)): Path<(String, String)>) -> Response {
-    let id = tri!(path_id(&id, "webhook", uri.path()));
+async fn test(State(app): State<App>, uri: Uri, Path((id, topic)): Path<(String, String)>) -> Answer {
+    let id = path_id(&id, "webhook", uri.path())?;
     if !TOPICS.iter().any(|(name, _)| *name == topic) {
-        return invalid("topic", format!("unknown topic `{topic}`"), uri.path());
+        return Err(invalid("topic", format!("unknown topic `{topic}`"), uri.path()));
     }
     let webhook = {
         let store = app.0.webhooks.lock().expect("webhooks lock");
         let Some(w) = store.webhooks.iter().find(|w| w.id == id) else {
-            return not_found("webhook", &id.to_string(), uri.path());
+            return Err(not_found("webhook", &id.to_string(), uri.path()));
         };
         w.clone()
     };
@@ -272,13 +281,13 @@ async fn logs(
     uri: Uri,
     Path(id): Path<String>,
     AxumQuery(params): AxumQuery<HashMap<String, String>>,
-) -> Response {
+) -> Answer {
     let q = Query { params: &params, instance: uri.path() };
-    let id = tri!(path_id(&id, "webhook", uri.path()));
-    let (number, size) = tri!(q.paging(0, 200, "size"));
+    let id = path_id(&id, "webhook", uri.path())?;
+    let (number, size) = q.paging(0, 200, "size")?;
     let store = app.0.webhooks.lock().expect("webhooks lock");
     if !store.webhooks.iter().any(|w| w.id == id) {
-        return not_found("webhook", &id.to_string(), uri.path());
+        return Err(not_found("webhook", &id.to_string(), uri.path()));
     }
     let items: Vec<WebhookLog> = store
         .logs
@@ -292,38 +301,38 @@ async fn logs(
     ok(&WebhookLogPagedResult { content, page: page(number, size, total, pages), ..Default::default() })
 }
 
-async fn log(State(app): State<App>, uri: Uri, Path((id, log)): Path<(String, String)>) -> Response {
-    let id = tri!(path_id(&id, "webhook", uri.path()));
-    let log_id = tri!(path_id(&log, "log", uri.path()));
+async fn log(State(app): State<App>, uri: Uri, Path((id, log)): Path<(String, String)>) -> Answer {
+    let id = path_id(&id, "webhook", uri.path())?;
+    let log_id = path_id(&log, "log", uri.path())?;
     let store = app.0.webhooks.lock().expect("webhooks lock");
     match store.logs.get(&id).and_then(|l| l.iter().find(|x| x.id == log_id)) {
         Some(l) => ok(l),
-        None => not_found("log", &log_id.to_string(), uri.path()),
+        None => Err(not_found("log", &log_id.to_string(), uri.path())),
     }
 }
 
-async fn retry(State(app): State<App>, uri: Uri, Path((id, log)): Path<(String, String)>) -> Response {
-    let id = tri!(path_id(&id, "webhook", uri.path()));
-    let log_id = tri!(path_id(&log, "log", uri.path()));
+async fn retry(State(app): State<App>, uri: Uri, Path((id, log)): Path<(String, String)>) -> Answer {
+    let id = path_id(&id, "webhook", uri.path())?;
+    let log_id = path_id(&log, "log", uri.path())?;
     let event = {
         let store = app.0.webhooks.lock().expect("webhooks lock");
         let Some(entry) = store.logs.get(&id).and_then(|l| l.iter().find(|x| x.id == log_id)) else {
-            return not_found("log", &log_id.to_string(), uri.path());
+            return Err(not_found("log", &log_id.to_string(), uri.path()));
         };
         entry.call_history.last().map(|c| serde_json::Value::Object(c.payload.clone())).unwrap_or_default()
     };
     // Delivered again for real, under the same log entry.
     crate::deliveries::redeliver(&app, id, log_id, event);
-    StatusCode::ACCEPTED.into_response()
+    empty(StatusCode::ACCEPTED)
 }
 
 async fn topic_definitions(
     State(app): State<App>,
     uri: Uri,
     AxumQuery(params): AxumQuery<HashMap<String, String>>,
-) -> Response {
+) -> Answer {
     let q = Query { params: &params, instance: uri.path() };
-    let (number, size) = tri!(q.paging(0, 200, "size"));
+    let (number, size) = q.paging(0, 200, "size")?;
     let now = app.now();
     let items: Vec<TopicDefinition> = TOPICS
         .iter()
