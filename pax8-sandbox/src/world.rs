@@ -125,11 +125,7 @@ impl World {
 
     /// A subscription by id.
     pub fn subscription(&self, id: Uuid) -> Option<&Subscription> {
-        self.subscription_index.get(&id).map(|&i| &self.subscriptions[i])
-    }
-
-    pub(crate) fn subscription_mut(&mut self, id: Uuid) -> Option<&mut Subscription> {
-        self.subscription_index.get(&id).map(|&i| &mut self.subscriptions[i])
+        self.subscription_index.get(&id).and_then(|&i| self.subscriptions.get(i))
     }
 
     /// A product by id.
@@ -280,12 +276,10 @@ impl World {
     }
 
     /// Records the current state of a subscription in its history, then stamps it as updated now.
-    pub(crate) fn remember(&mut self, id: Uuid, now: Timestamp) {
-        if let Some(sub) = self.subscription(id).cloned() {
-            self.history.entry(id).or_default().push(sub);
-        }
-        if let Some(sub) = self.subscription_mut(id) {
-            sub.updated_date = Some(now);
-        }
+    pub(crate) fn change_subscription(&mut self, id: Uuid, now: Timestamp) -> Option<&mut Subscription> {
+        let sub = self.subscription_index.get(&id).and_then(|&i| self.subscriptions.get_mut(i))?;
+        self.history.entry(id).or_default().push(sub.clone());
+        sub.updated_date = Some(now);
+        Some(sub)
     }
 }

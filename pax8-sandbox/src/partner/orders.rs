@@ -6,7 +6,7 @@ use axum::http::{StatusCode, Uri};
 use pax8_api::Date;
 use pax8_api::partner::types::{
     CompanyStatus, CreateOrder, FindOrdersResponse, LineItem, LineItemBillingTerm, Order, OrderOrderedBy,
-    PricingBillingTerm, Subscription, SubscriptionBillingTerm, SubscriptionCommitment, SubscriptionStatus,
+    Subscription, SubscriptionBillingTerm, SubscriptionCommitment, SubscriptionStatus,
 };
 
 use super::{Params, event, page_info};
@@ -52,6 +52,8 @@ pub(super) async fn create_order(State(app): State<App>, uri: Uri, AxumQuery(par
         return Err(invalid("lineItems", "at least one line item is required", instance));
     }
     let mut details = Vec::new();
+    // Each valid line with its product and the pricing of its billing term.
+    let mut priced = Vec::new();
     for (i, item) in order.line_items.iter().enumerate() {
         let field = |f: &str| format!("lineItems[{i}].{f}");
         let Some(product) = world.product(item.product_id) else {
@@ -62,8 +64,9 @@ pub(super) async fn create_order(State(app): State<App>, uri: Uri, AxumQuery(par
             details.push(detail(&field("quantity"), "must be a whole number of at least 1"));
         }
         let term = item.billing_term.as_str();
-        if !product.pricing.iter().any(|p| p.billing_term.as_ref().is_some_and(|t| t.as_str() == term)) {
-            details.push(detail(&field("billingTerm"), format!("`{term}` is not offered for this product")));
+        match product.pricing.iter().find(|p| p.billing_term.as_ref().is_some_and(|t| t.as_str() == term)) {
+            Some(pricing) => priced.push((item, product, pricing)),
+            None => details.push(detail(&field("billingTerm"), format!("`{term}` is not offered for this product"))),
         }
         if product.detail.requires_commitment == Some(true) {
             match item.commitment_term_id {
@@ -87,11 +90,8 @@ pub(super) async fn create_order(State(app): State<App>, uri: Uri, AxumQuery(par
     let order_id = (!mock).then(|| app.new_id());
     let mut line_items = Vec::new();
     let mut new_subs = Vec::new();
-    for item in &order.line_items {
-        let product = world.product(item.product_id).expect("validated");
+    for (item, product, pricing) in priced {
         let sub_id = (!mock).then(|| app.new_id());
-        let term = PricingBillingTerm::from(item.billing_term.as_str());
-        let pricing = product.pricing.iter().find(|p| p.billing_term.as_ref() == Some(&term)).expect("validated");
         let rate = pricing
             .rates
             .iter()

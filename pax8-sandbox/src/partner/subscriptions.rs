@@ -87,8 +87,9 @@ pub(super) async fn update_subscription(
     if matches!(sub.status, Some(SubscriptionStatus::Cancelled)) {
         return Err(invalid("status", "the subscription is cancelled", instance));
     }
-    world.remember(id, now);
-    let sub = world.subscription_mut(id).expect("exists");
+    let Some(sub) = world.change_subscription(id, now) else {
+        return Err(not_found("subscription", &id.to_string(), instance));
+    };
     if let Some(q) = update.quantity {
         sub.quantity = Some(q);
     }
@@ -122,8 +123,9 @@ pub(super) async fn cancel_subscription(
     if sub.status == Some(SubscriptionStatus::Cancelled) {
         return Err(invalid("status", "the subscription is already cancelled", uri.path()));
     }
-    world.remember(id, now);
-    let sub = world.subscription_mut(id).expect("exists");
+    let Some(sub) = world.change_subscription(id, now) else {
+        return Err(not_found("subscription", &id.to_string(), uri.path()));
+    };
     match cancel_date {
         Some(date) if date > now => {
             sub.status = Some(SubscriptionStatus::PendingCancel);
