@@ -5,8 +5,8 @@ use axum::extract::{Path, Query as AxumQuery, State};
 use axum::http::{StatusCode, Uri};
 use pax8_api::Date;
 use pax8_api::partner::types::{
-    CompanyStatus, CreateOrder, FindOrdersResponse, LineItem, LineItemBillingTerm, Order, OrderOrderedBy,
-    Subscription, SubscriptionBillingTerm, SubscriptionCommitment, SubscriptionStatus,
+    CompanyStatus, CreateOrder, FindOrdersResponse, LineItem, LineItemBillingTerm, Order, OrderOrderedBy, Subscription,
+    SubscriptionBillingTerm, SubscriptionCommitment, SubscriptionStatus,
 };
 
 use super::{Params, event, page_info};
