@@ -3,9 +3,11 @@
 //! one database never touch each other's rows, and the receiver tells tenants apart by token.
 //! SQLite always; PostgreSQL when PAX8_TEST_POSTGRES_URL names a server (CI starts one).
 
+mod common;
+
 use std::time::Duration;
 
-use pax8_ext::Pax8Client;
+use common::{client, postgres_database};
 use pax8_sandbox::{Sandbox, SandboxConfig};
 use pax8_sync::receiver::Receiver;
 use pax8_sync::{Store, SyncOptions, sync};
@@ -16,16 +18,6 @@ use sqlx::Row;
 async fn sandbox(seed: u64, companies: usize) -> Sandbox {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23);
     Sandbox::start(SandboxConfig { seed, companies, today, ..SandboxConfig::default() }).await.unwrap()
-}
-
-fn client(s: &Sandbox) -> Pax8Client {
-    Pax8Client::builder()
-        .client_id(s.client_id())
-        .client_secret(s.client_secret())
-        .base_url(s.base_url())
-        .no_rate_limit()
-        .build()
-        .unwrap()
 }
 
 fn opts(tenant: &str) -> SyncOptions {
@@ -40,19 +32,11 @@ fn opts(tenant: &str) -> SyncOptions {
 
 /// An empty database URL: a SQLite file, or a fresh PostgreSQL database when `postgres`.
 async fn empty_database(dir: &tempfile::TempDir, name: &str, postgres: bool) -> Option<String> {
-    if !postgres {
-        return Some(format!("sqlite://{}?mode=rwc", dir.path().join(name).display()));
+    if postgres {
+        postgres_database().await
+    } else {
+        Some(format!("sqlite://{}?mode=rwc", dir.path().join(name).display()))
     }
-    let Some(admin) = std::env::var("PAX8_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty()) else {
-        assert!(std::env::var_os("CI").is_none(), "CI must provide PAX8_TEST_POSTGRES_URL (see .ci/run)");
-        return None;
-    };
-    sqlx::any::install_default_drivers();
-    let db = format!("pax8_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut conn).await.unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
-    Some(format!("{base}/{db}"))
 }
 
 /// A database as version 1 of pax8-sync left it: its schema (no migration records) and rows.
