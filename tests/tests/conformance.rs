@@ -3,6 +3,8 @@
 //! `jsonschema` crate): the status must be one the operation declares, and a JSON body must
 //! match that status's schema. Run with the quirks on (the default) and with `spec_exact`.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use pax8_sandbox::{Sandbox, SandboxConfig};
@@ -103,21 +105,12 @@ struct Checker {
 impl Checker {
     async fn new(sandbox: &Sandbox) -> Checker {
         let http = reqwest::Client::new();
-        let token: Value = http
-            .post(format!("{}/v1/token", sandbox.base_url()))
-            .json(&json!({"client_id": sandbox.client_id(), "client_secret": sandbox.client_secret(),
-                "audience": "https://api.pax8.com", "grant_type": "client_credentials"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let token = support::access_token(&http, sandbox).await;
         Checker {
             documents: documents(),
             http,
             base: sandbox.base_url().to_string(),
-            token: token["access_token"].as_str().unwrap().to_string(),
+            token,
             exercised: BTreeSet::new(),
             failures: Vec::new(),
         }

@@ -2,6 +2,8 @@
 //! must carry and may set, a cancel now or on a later date, what a cancelled subscription still
 //! accepts, and the history each change leaves. Plain HTTP against the embedded simulator.
 
+mod support;
+
 use pax8_sandbox::{Sandbox, SandboxConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -15,17 +17,8 @@ struct Api {
 impl Api {
     async fn new(sandbox: &Sandbox) -> Api {
         let http = reqwest::Client::new();
-        let token: Value = http
-            .post(format!("{}/v1/token", sandbox.base_url()))
-            .json(&json!({"client_id": sandbox.client_id(), "client_secret": sandbox.client_secret(),
-                "audience": "https://api.pax8.com", "grant_type": "client_credentials"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Api { http, base: sandbox.base_url().to_string(), token: token["access_token"].as_str().unwrap().to_string() }
+        let token = support::access_token(&http, sandbox).await;
+        Api { http, base: sandbox.base_url().to_string(), token }
     }
 
     /// Sends one request; the status and the JSON body (Null when there is none).
