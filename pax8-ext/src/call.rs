@@ -33,6 +33,9 @@ pub struct CallOptions {
     /// Headers set on every attempt of this call, replacing the generated ones (e.g. the
     /// `Content-Type` of a multipart upload, the `Accept` of a PDF download).
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The request changes nothing on the server (a dry run): it is retried like a read, and a
+    /// lost answer is a plain error rather than [`Error::OutcomeUnknown`].
+    pub changes_nothing: bool,
 }
 
 impl CallOptions {
@@ -50,6 +53,13 @@ impl CallOptions {
     /// Sets the timeout of each attempt.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Marks the request as changing nothing on the server (e.g. an order with `isMock=true`):
+    /// it is then retried like a GET, and a lost answer cannot mean a change was made.
+    pub fn changes_nothing(mut self) -> Self {
+        self.changes_nothing = true;
         self
     }
 

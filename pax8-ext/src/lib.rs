@@ -47,6 +47,7 @@ pub mod filters;
 mod hooks;
 pub mod insights;
 pub mod money;
+pub mod ops;
 pub mod pagination;
 pub mod pipeline;
 pub mod rate_limit;

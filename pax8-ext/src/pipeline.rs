@@ -163,8 +163,8 @@ impl Pipeline {
         parses: &mut JsonCheck<'_>,
     ) -> Result<Answer> {
         let policy = options.retry.unwrap_or(self.retry);
-        // A token request changes nothing on the server: it is retried like a GET.
-        let idempotent = op.is_idempotent() || api == Api::Auth;
+        // A token request or a dry run changes nothing on the server: it is retried like a GET.
+        let idempotent = op.is_idempotent() || api == Api::Auth || options.changes_nothing;
         let audience = if api == Api::Auth { None } else { Some(self.audience(api)?) };
         let started = Instant::now();
         // A streaming body cannot be copied: such a request is sent once.

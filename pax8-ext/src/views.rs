@@ -5,7 +5,7 @@
 //! Amounts are decimals (`pax8_ext::money`), written to JSON as numbers; `monthly_revenue` is
 //! rounded to cents.
 
-use pax8_api::partner::types::{Company, Invoice, InvoiceItem, Order, Product, Subscription};
+use pax8_api::partner::types::{Company, Contact, Invoice, InvoiceItem, Order, Product, Subscription};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -43,6 +43,37 @@ impl From<&Company> for CompanySummary {
             city: c.address.city.clone(),
             country: text(c.address.country.as_ref()),
             external_id: c.external_id.clone(),
+        }
+    }
+}
+
+/// A contact of a company.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct ContactSummary {
+    /// The contact's id.
+    pub id: Option<Uuid>,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Email address.
+    pub email: String,
+    /// Phone number.
+    pub phone: String,
+    /// The roles it is the primary contact for (`Admin`, `Billing`, `Technical`).
+    pub primary_for: Vec<String>,
+}
+
+impl From<&Contact> for ContactSummary {
+    fn from(x: &Contact) -> Self {
+        ContactSummary {
+            id: x.id,
+            first_name: x.first_name.clone(),
+            last_name: x.last_name.clone(),
+            email: x.email.clone(),
+            phone: x.phone.clone(),
+            primary_for: x.types.iter().filter_map(|t| t.type_.as_ref().map(ToString::to_string)).collect(),
         }
     }
 }

@@ -258,6 +258,19 @@ async fn create_order_is_not_replayed_after_the_connection_drops_mid_request() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_dry_run_whose_answer_is_lost_is_retried_like_a_read() {
+    let server = ScriptServer::start().await;
+    server.script([Step::DropAfterRead]);
+    server.fallback(Step::json(200, order_json()));
+    let client = scripted(&server).retry_policy(RetryPolicy::attempts(5)).build().unwrap();
+    // `isMock=true` creates nothing: a lost answer is not an unknown outcome.
+    let order = client.orders().create(order()).mock(true).send().await.unwrap();
+    assert_eq!(order.line_items.len(), 1);
+    assert_eq!(server.api_calls(), 2, "the dry run was sent again after its answer was lost");
+    assert!(server.received().iter().all(|r| r.method == "POST"));
+}
+
+#[tokio::test(start_paused = true)]
 async fn create_order_is_retried_when_refused_unprocessed() {
     let server = ScriptServer::start().await;
     server.script([

@@ -202,8 +202,8 @@ impl CreateOrderRequest<'_> {
                 return Err(Error::InvalidRequest(format!("line item {i}: quantity {} is not >= 0", item.quantity)));
             }
         }
-        self.client
-            .send_with(self.client.partner().create_order().is_mock(self.mock).body(self.order), &self.options)
-            .await
+        // A dry run creates nothing: its lost answer is retried like a read's.
+        let options = if self.mock { self.options.changes_nothing() } else { self.options };
+        self.client.send_with(self.client.partner().create_order().is_mock(self.mock).body(self.order), &options).await
     }
 }

@@ -1,0 +1,148 @@
+//! Changing a subscription's quantity and cancelling it: the subscription is read, the monthly
+//! impact previewed, then the change applied.
+
+use pax8_api::partner::types::Subscription;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{OpError, Report, check_quantity, whole};
+use crate::insights::{monthly_cost, monthly_revenue, months_per_period, per_month};
+use crate::money::{Decimal, amount, cents};
+use crate::views::SubscriptionSummary;
+use crate::{Date, Pax8Client};
+
+/// What changing the quantity will do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct QuantityPreview {
+    /// The subscription as it is.
+    pub subscription: SubscriptionSummary,
+    /// Its quantity now (absent when the API sent none or not a whole number).
+    pub quantity_now: Option<u64>,
+    /// The quantity asked for.
+    pub quantity_new: u32,
+    /// The change in monthly revenue (the customer's price), rounded to cents.
+    #[serde(with = "rust_decimal::serde::float")]
+    #[cfg_attr(feature = "schemars", schemars(with = "f64"))]
+    pub monthly_revenue_change: Decimal,
+    /// The change in monthly cost (the partner's), rounded to cents.
+    #[serde(with = "rust_decimal::serde::float")]
+    #[cfg_attr(feature = "schemars", schemars(with = "f64"))]
+    pub monthly_cost_change: Decimal,
+}
+
+/// A subscription after a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct Changed {
+    /// The subscription as the server returned it.
+    pub subscription: SubscriptionSummary,
+}
+
+/// The document of a quantity change.
+pub type QuantityReport = Report<QuantityPreview, Changed>;
+
+/// A quantity change, read and previewed.
+#[derive(Debug, Clone)]
+pub struct PreparedQuantity {
+    id: Uuid,
+    preview: QuantityPreview,
+}
+
+/// Reads the subscription and previews setting its quantity to `quantity` (1 to
+/// [`super::MAX_QUANTITY`]; a subscription is ended by cancelling it).
+pub async fn prepare_quantity(client: &Pax8Client, id: Uuid, quantity: u32) -> Result<PreparedQuantity, OpError> {
+    check_quantity(quantity, "quantity must be at least 1; to end a subscription, cancel it")?;
+    let s = client.subscriptions().get(id).await?;
+    let delta = Decimal::from(quantity) - amount(s.quantity);
+    let months = months_per_period(&s);
+    let preview = QuantityPreview {
+        quantity_now: whole(s.quantity),
+        quantity_new: quantity,
+        monthly_revenue_change: cents(per_month(amount(s.price), delta, months)),
+        monthly_cost_change: cents(per_month(amount(s.partner_cost), delta, months)),
+        subscription: SubscriptionSummary::from(&s),
+    };
+    Ok(PreparedQuantity { id, preview })
+}
+
+impl PreparedQuantity {
+    /// What the change will do.
+    pub fn preview(&self) -> &QuantityPreview {
+        &self.preview
+    }
+    /// The document to show when the change is not confirmed.
+    pub fn not_done(self) -> QuantityReport {
+        Report::not_done(self.preview)
+    }
+    /// Applies the change (a PUT: a lost answer is retried by the pipeline, never unknown).
+    pub async fn apply(self, client: &Pax8Client) -> Result<QuantityReport, OpError> {
+        let updated = client.subscriptions().update_quantity(self.id, i64::from(self.preview.quantity_new)).await?;
+        Ok(Report::done(self.preview, Changed { subscription: SubscriptionSummary::from(&updated) }))
+    }
+}
+
+/// What cancelling will do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct CancelPreview {
+    /// The subscription as it is.
+    pub subscription: SubscriptionSummary,
+    /// When it ends (YYYY-MM-DD); absent: as soon as the vendor allows.
+    pub cancel_date: Option<String>,
+    /// Monthly revenue lost, rounded to cents.
+    #[serde(with = "rust_decimal::serde::float")]
+    #[cfg_attr(feature = "schemars", schemars(with = "f64"))]
+    pub monthly_revenue_lost: Decimal,
+    /// Monthly cost saved, rounded to cents.
+    #[serde(with = "rust_decimal::serde::float")]
+    #[cfg_attr(feature = "schemars", schemars(with = "f64"))]
+    pub monthly_cost_saved: Decimal,
+}
+
+/// A cancellation made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct Cancelled {
+    /// The subscription cancelled.
+    pub subscription_id: Uuid,
+}
+
+/// The document of a cancellation.
+pub type CancelReport = Report<CancelPreview, Cancelled>;
+
+/// A cancellation, read and previewed.
+#[derive(Debug, Clone)]
+pub struct PreparedCancel {
+    id: Uuid,
+    date: Option<Date>,
+    preview: CancelPreview,
+}
+
+/// Reads the subscription and previews cancelling it, on `date` if given.
+pub async fn prepare_cancel(client: &Pax8Client, id: Uuid, date: Option<Date>) -> Result<PreparedCancel, OpError> {
+    let s: Subscription = client.subscriptions().get(id).await?;
+    let preview = CancelPreview {
+        cancel_date: date.map(|d| d.to_string()),
+        monthly_revenue_lost: cents(monthly_revenue(&s)),
+        monthly_cost_saved: cents(monthly_cost(&s)),
+        subscription: SubscriptionSummary::from(&s),
+    };
+    Ok(PreparedCancel { id, date, preview })
+}
+
+impl PreparedCancel {
+    /// What the cancellation will do.
+    pub fn preview(&self) -> &CancelPreview {
+        &self.preview
+    }
+    /// The document to show when the cancellation is not confirmed.
+    pub fn not_done(self) -> CancelReport {
+        Report::not_done(self.preview)
+    }
+    /// Cancels (a DELETE: retried by the pipeline like every idempotent request).
+    pub async fn apply(self, client: &Pax8Client) -> Result<CancelReport, OpError> {
+        client.subscriptions().cancel(self.id, self.date.map(|d| d.to_timestamp())).await?;
+        Ok(Report::done(self.preview, Cancelled { subscription_id: self.id }))
+    }
+}
