@@ -38,8 +38,8 @@ impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Paramet
 
 /// The largest page number a tool accepts (far past any real listing; no overflow below it).
 pub const MAX_PAGE: u32 = 1_000_000;
-/// The largest quantity a write accepts (seats, licences, units).
-pub const MAX_QUANTITY: u32 = 1_000_000;
+/// The largest quantity a write accepts (seats, licences, units): the operations' own bound.
+pub use pax8_ext::ops::MAX_QUANTITY;
 
 /// Checks paging: `page` from 0 to [`MAX_PAGE`], `size` from 1 to `max` (default 50).
 pub fn paging(page: Option<u32>, size: Option<u32>, max: u32) -> Result<(u32, u32), String> {
@@ -52,15 +52,6 @@ pub fn paging(page: Option<u32>, size: Option<u32>, max: u32) -> Result<(u32, u3
         return Err(format!("page must be between 0 and {MAX_PAGE}, got {page}"));
     }
     Ok((page, size))
-}
-
-/// A quantity for a write: 1 to [`MAX_QUANTITY`].
-pub fn quantity(value: u32) -> Result<u32, String> {
-    if (1..=MAX_QUANTITY).contains(&value) {
-        Ok(value)
-    } else {
-        Err(format!("quantity must be between 1 and {MAX_QUANTITY}, got {value}"))
-    }
 }
 
 /// A `YYYY-MM-DD` date.
@@ -306,6 +297,19 @@ impl OrderExecute {
     }
 }
 
+impl OrderArgs {
+    /// The order the operations layer places.
+    pub fn spec(&self) -> pax8_ext::ops::orders::OrderSpec {
+        pax8_ext::ops::orders::OrderSpec {
+            company_id: self.company_id,
+            product_id: self.product_id,
+            quantity: self.quantity,
+            billing_term: self.billing_term.clone(),
+            commitment_term_id: self.commitment_term_id,
+        }
+    }
+}
+
 args! {
     /// A quantity change.
     pub struct QuantityArgs {
@@ -390,9 +394,6 @@ mod tests {
         assert!(paging(Some(MAX_PAGE + 1), None, 200).unwrap_err().contains("page"));
         assert!(paging(None, Some(0), 200).unwrap_err().contains("size"));
         assert!(paging(None, Some(101), 100).unwrap_err().contains("between 1 and 100"));
-        assert_eq!(quantity(1), Ok(1));
-        assert_eq!(quantity(MAX_QUANTITY), Ok(MAX_QUANTITY));
-        assert!(quantity(0).is_err() && quantity(MAX_QUANTITY + 1).is_err());
         // A negative or fractional number never becomes a u32.
         assert!(
             serde_json::from_value::<QuantityArgs>(serde_json::json!({"subscription_id": Uuid::nil(), "quantity": -5}))

@@ -109,8 +109,11 @@ struct Items<T> {
 
 /// Declares the output schema of the tools whose results are pax8-ext's summary types.
 fn output_schemas(router: &mut ToolRouter<Pax8Tools>) {
+    use pax8_ext::ops::orders::{OrderPreview, OrderReport};
+    use pax8_ext::ops::subscriptions::{CancelPreview, CancelReport, QuantityPreview, QuantityReport};
     use pax8_ext::views::*;
     use rmcp::handler::server::common::schema_for_output;
+    use writes::Previewed;
     let schemas = [
         ("companies_list", schema_for_output::<PageOf<CompanySummary>>()),
         ("company_get", schema_for_output::<CompanySummary>()),
@@ -125,6 +128,12 @@ fn output_schemas(router: &mut ToolRouter<Pax8Tools>) {
         ("products_search", schema_for_output::<PageOf<ProductSummary>>()),
         ("orders_list", schema_for_output::<PageOf<OrderSummary>>()),
         ("order_get", schema_for_output::<OrderSummary>()),
+        ("order_preview", schema_for_output::<Previewed<OrderPreview>>()),
+        ("order_execute", schema_for_output::<OrderReport>()),
+        ("subscription_quantity_preview", schema_for_output::<Previewed<QuantityPreview>>()),
+        ("subscription_quantity_execute", schema_for_output::<QuantityReport>()),
+        ("subscription_cancel_preview", schema_for_output::<Previewed<CancelPreview>>()),
+        ("subscription_cancel_execute", schema_for_output::<CancelReport>()),
     ];
     for (name, schema) in schemas {
         if let Some(route) = router.map.get_mut(name) {

@@ -1,17 +1,18 @@
 //! The write tools, in two steps: a preview (a server dry run for orders, the price impact for
 //! quantity changes and cancellations) returns a single-use confirmation token; the execute call
 //! needs that token and the same arguments, unless the tool's policy is `auto`.
+//!
+//! The steps are `pax8_ext::ops`'s: these tools only check the token and return the operation's
+//! document (the same the CLI prints with `--json`).
 
-use pax8_api::partner::types as v1;
-use pax8_ext::insights::{monthly_cost, monthly_revenue, months_per_period, per_month};
-use pax8_ext::money::{Decimal, amount, number};
-use pax8_ext::resources::{CommitmentChoice, NewOrder};
+use pax8_ext::ops::subscriptions::{prepare_cancel, prepare_quantity};
+use pax8_ext::ops::{OpError, orders};
 use rmcp::{tool, tool_router};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::args::*;
 use crate::policy::Decision;
-use crate::support::{self, CONFIRMATION_TTL};
+use crate::support::CONFIRMATION_TTL;
 use crate::{Pax8Tools, ToolResult, e};
 
 #[tool_router(router = write_router, vis = "pub(crate)")]
@@ -23,9 +24,8 @@ impl Pax8Tools {
     )]
     async fn order_preview(&self, Parameters(a): Parameters<OrderArgs>) -> ToolResult {
         self.run("order_preview", &a, async {
-            let preview = self.order_preview_body(&a).await?;
-            let token = self.confirmations.issue("order", to_value(&a)?);
-            Ok(json!({"preview": preview, "confirmation_token": token, "expires_in_seconds": CONFIRMATION_TTL.as_secs()}))
+            let prepared = orders::prepare(&self.client, &a.spec()).await.map_err(op)?;
+            self.previewed("order", &a, prepared.preview())
         })
         .await
     }
@@ -38,30 +38,9 @@ impl Pax8Tools {
     async fn order_execute(&self, Parameters(a): Parameters<OrderExecute>) -> ToolResult {
         self.run("order_execute", &a, async {
             self.confirm("order_execute", "order", a.confirmation_token.as_deref(), &a.order())?;
-            let order = self.new_order(&a.order()).await?;
-            let attempt = pax8_ext::Timestamp::from(chrono::Utc::now());
-            match self.client.orders().create(order.clone()).send().await {
-                Ok(placed) => Ok(json!({"placed": true, "order": support::order(&placed)})),
-                Err(pax8_ext::Error::AnswerUnreadable { id, .. }) => Ok(json!({
-                    "placed": true,
-                    "order_id": id,
-                    "note": "the order was placed but its answer could not be read; do not retry"
-                })),
-                Err(err) if err.is_outcome_unknown() => {
-                    match self.client.orders().find_recent_matching(&order, attempt).await.as_deref() {
-                        Ok([one]) => Ok(json!({
-                            "placed": true,
-                            "order": support::order(one),
-                            "note": "the answer was lost but the order exists: do not retry"
-                        })),
-                        _ => Err(format!(
-                            "unknown outcome: {err}. Do not retry: list the company's orders (orders_list) first; \
-                             only if no such order exists, preview and place it again"
-                        )),
-                    }
-                }
-                Err(err) => Err(e(err)),
-            }
+            // The order is prepared again (the server's dry run re-checks it), then placed once.
+            let prepared = orders::prepare(&self.client, &a.order().spec()).await.map_err(op)?;
+            document(&prepared.place(&self.client).await.map_err(op)?)
         })
         .await
     }
@@ -73,18 +52,8 @@ impl Pax8Tools {
     )]
     async fn subscription_quantity_preview(&self, Parameters(a): Parameters<QuantityArgs>) -> ToolResult {
         self.run("subscription_quantity_preview", &a, async {
-            if a.quantity == 0 {
-                return Err("quantity must be at least 1; to end a subscription use subscription_cancel_preview".into());
-            }
-            quantity(a.quantity)?;
-            let s = self.client.subscriptions().get(a.subscription_id).await.map_err(e)?;
-            let delta = Decimal::from(a.quantity) - amount(s.quantity);
-            let months = months_per_period(&s);
-            let preview = json!({"subscription": support::subscription(&s), "quantity_now": s.quantity, "quantity_new": a.quantity,
-                "monthly_revenue_change": number(per_month(amount(s.price), delta, months)),
-                "monthly_cost_change": number(per_month(amount(s.partner_cost), delta, months))});
-            let token = self.confirmations.issue("quantity", to_value(&a)?);
-            Ok(json!({"preview": preview, "confirmation_token": token, "expires_in_seconds": CONFIRMATION_TTL.as_secs()}))
+            let prepared = prepare_quantity(&self.client, a.subscription_id, a.quantity).await.map_err(op)?;
+            self.previewed("quantity", &a, prepared.preview())
         })
         .await
     }
@@ -98,14 +67,8 @@ impl Pax8Tools {
         self.run("subscription_quantity_execute", &a, async {
             let change = a.change();
             self.confirm("subscription_quantity_execute", "quantity", a.confirmation_token.as_deref(), &change)?;
-            quantity(change.quantity)?;
-            let s = self
-                .client
-                .subscriptions()
-                .update_quantity(change.subscription_id, i64::from(change.quantity))
-                .await
-                .map_err(e)?;
-            Ok(json!({"updated": true, "subscription": support::subscription(&s)}))
+            let prepared = prepare_quantity(&self.client, change.subscription_id, change.quantity).await.map_err(op)?;
+            document(&prepared.apply(&self.client).await.map_err(op)?)
         })
         .await
     }
@@ -117,14 +80,9 @@ impl Pax8Tools {
     )]
     async fn subscription_cancel_preview(&self, Parameters(a): Parameters<CancelArgs>) -> ToolResult {
         self.run("subscription_cancel_preview", &a, async {
-            if let Some(d) = &a.cancel_date {
-                date(d)?;
-            }
-            let s = self.client.subscriptions().get(a.subscription_id).await.map_err(e)?;
-            let preview = json!({"subscription": support::subscription(&s), "cancel_date": a.cancel_date,
-                "monthly_revenue_lost": number(monthly_revenue(&s)), "monthly_cost_saved": number(monthly_cost(&s))});
-            let token = self.confirmations.issue("cancel", to_value(&a)?);
-            Ok(json!({"preview": preview, "confirmation_token": token, "expires_in_seconds": CONFIRMATION_TTL.as_secs()}))
+            let when = a.cancel_date.as_deref().map(date).transpose()?;
+            let prepared = prepare_cancel(&self.client, a.subscription_id, when).await.map_err(op)?;
+            self.previewed("cancel", &a, prepared.preview())
         })
         .await
     }
@@ -138,9 +96,9 @@ impl Pax8Tools {
         self.run("subscription_cancel_execute", &a, async {
             let cancel = a.cancel();
             self.confirm("subscription_cancel_execute", "cancel", a.confirmation_token.as_deref(), &cancel)?;
-            let when = cancel.cancel_date.as_deref().map(date).transpose()?.map(|d| d.to_timestamp());
-            self.client.subscriptions().cancel(cancel.subscription_id, when).await.map_err(e)?;
-            Ok(json!({"cancelled": true, "subscription_id": cancel.subscription_id}))
+            let when = cancel.cancel_date.as_deref().map(date).transpose()?;
+            let prepared = prepare_cancel(&self.client, cancel.subscription_id, when).await.map_err(op)?;
+            document(&prepared.apply(&self.client).await.map_err(op)?)
         })
         .await
     }
@@ -167,71 +125,55 @@ impl Pax8Tools {
         }
     }
 
-    /// The commitment term an order uses: the one given, the only one the product has for the
-    /// billing term, none when the product needs none; otherwise an error listing the choices.
-    async fn commitment(&self, a: &OrderArgs) -> Result<Option<v1::Commitment>, String> {
-        let choice = self.client.products().commitment_for(a.product_id, &a.billing_term).await.map_err(e)?;
-        match (a.commitment_term_id, choice) {
-            (Some(id), CommitmentChoice::Choose(terms)) => {
-                terms.into_iter().find(|c| c.id == Some(id)).map(Some).ok_or_else(|| {
-                    format!(
-                        "commitment_term_id {id} is not a commitment term of this product (see product_dependencies)"
-                    )
-                })
-            }
-            (Some(id), CommitmentChoice::Chosen(c)) if c.id != Some(id) => Err(format!(
-                "commitment_term_id {id} does not match the product's {} commitment for {}",
-                c.term.as_deref().unwrap_or("?"),
-                a.billing_term
-            )),
-            (_, CommitmentChoice::Chosen(c)) => Ok(Some(c)),
-            (Some(id), CommitmentChoice::NotRequired) => {
-                Err(format!("this product takes no commitment term; leave commitment_term_id ({id}) out"))
-            }
-            (None, CommitmentChoice::NotRequired) => Ok(None),
-            (None, CommitmentChoice::Choose(terms)) => {
-                let choices: Vec<String> = terms
-                    .iter()
-                    .filter_map(|c| c.id.map(|id| format!("{id} ({})", c.term.as_deref().unwrap_or("?"))))
-                    .collect();
-                Err(format!(
-                    "this product needs a commitment term and none matches billing term `{}` alone: pass \
-                     commitment_term_id, one of: {}",
-                    a.billing_term,
-                    choices.join(", ")
-                ))
-            }
-        }
-    }
-
-    async fn new_order(&self, a: &OrderArgs) -> Result<v1::CreateOrder, String> {
-        quantity(a.quantity)?;
-        let commitment = self.commitment(a).await?;
-        Ok(build_order(a, commitment.as_ref()))
-    }
-
-    async fn order_preview_body(&self, a: &OrderArgs) -> Result<Value, String> {
-        quantity(a.quantity)?;
-        let commitment = self.commitment(a).await?;
-        let order = build_order(a, commitment.as_ref());
-        let validated = self.client.orders().create(order).mock(true).send().await.map_err(e)?;
-        let pricing = self.client.products().pricing(a.product_id, Some(a.company_id)).await.map_err(e)?;
-        let rate = pax8_ext::insights::rate_for(&pricing, &a.billing_term, f64::from(a.quantity));
-        let unit = amount(rate.and_then(|r| r.partner_buy_rate));
-        let retail = amount(rate.and_then(|r| r.suggested_retail_price));
-        let months = pax8_ext::insights::months_for_term(&a.billing_term);
-        let q = Decimal::from(a.quantity);
-        Ok(json!({"validated_by_dry_run": true, "line_items": validated.line_items.len(), "unit_price": number(unit),
-            "total_per_term": number(unit * q), "monthly_cost": number(per_month(unit, q, months)),
-            "monthly_revenue": number(per_month(retail, q, months)),
-            "commitment_term": commitment.map(|c| json!({"id": c.id, "term": c.term}))}))
+    /// A preview's result: the operation's preview and a single-use token for these arguments.
+    fn previewed<A: serde::Serialize, P: serde::Serialize>(
+        &self,
+        action: &'static str,
+        args: &A,
+        preview: &P,
+    ) -> Result<Value, String> {
+        let confirmation_token = self.confirmations.issue(action, to_value(args)?);
+        to_value(&Previewed { preview, confirmation_token, expires_in_seconds: CONFIRMATION_TTL.as_secs() })
     }
 }
 
-fn build_order(a: &OrderArgs, commitment: Option<&v1::Commitment>) -> v1::CreateOrder {
-    NewOrder::for_company(a.company_id)
-        .line(a.product_id, a.quantity, &a.billing_term, commitment.and_then(|c| c.id))
-        .build()
+/// What a preview tool returns.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct Previewed<P> {
+    /// The operation's preview (the same document the CLI shows before asking).
+    pub preview: P,
+    /// The single-use token the execute tool needs, for exactly the same arguments.
+    pub confirmation_token: String,
+    /// How long the token is valid.
+    pub expires_in_seconds: u64,
+}
+
+/// An operation's document as the tool's result.
+fn document<T: serde::Serialize>(report: &T) -> Result<Value, String> {
+    to_value(report)
+}
+
+/// An operation's refusal or failure as the tool's error: what to change, or what to check.
+fn op(error: OpError) -> String {
+    match error {
+        OpError::ChooseCommitment { billing_term, choices, .. } => {
+            let choices: Vec<String> = choices
+                .iter()
+                .filter_map(|c| c.id.map(|id| format!("{id} ({})", c.term.as_deref().unwrap_or("?"))))
+                .collect();
+            format!(
+                "this product needs a commitment term and none matches billing term `{billing_term}` alone: pass \
+                 commitment_term_id, one of: {}",
+                choices.join(", ")
+            )
+        }
+        OpError::Unsettled { what, done, seen, error } => format!(
+            "unknown outcome: {error}; could not tell whether the {what} was {done} ({seen}). Do not retry: list \
+             the company's orders (orders_list) first; only if no such {what} exists, preview it again"
+        ),
+        OpError::Api(error) => e(error),
+        other => other.to_string(),
+    }
 }
 
 fn to_value<A: serde::Serialize>(args: &A) -> Result<Value, String> {

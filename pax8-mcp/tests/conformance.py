@@ -89,7 +89,7 @@ async def exercise(session, transport):
     check(preview["preview"]["validated_by_dry_run"] is True, f"{transport}: {preview}")
     placed = structured(await session.call_tool(
         "order_execute", dict(order, confirmation_token=preview["confirmation_token"])), "order_execute")
-    check(placed["placed"] is True, f"{transport}: {placed}")
+    check(placed["done"] is True and placed["answer"] == "received", f"{transport}: {placed}")
     replay = await session.call_tool("order_execute", dict(order, confirmation_token=preview["confirmation_token"]))
     check(replay.is_error, f"{transport}: a used token was accepted")
     print(f"{transport}: {len(tools)} tools, {len(prompts)} prompts, reads, strict arguments, preview/execute: ok")

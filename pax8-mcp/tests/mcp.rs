@@ -242,7 +242,7 @@ async fn writes_are_previewed_then_executed_with_a_single_use_token() {
     let mut exec = order.clone();
     exec["confirmation_token"] = json!(token);
     let placed = h.ok("order_execute", exec.clone()).await;
-    assert_eq!(placed["placed"], true);
+    assert_eq!(placed["done"], true);
     assert_eq!(h.sandbox.counters().orders_created, 1);
     assert!(h.err("order_execute", exec).await.contains("already used"), "replayed token refused");
     assert_eq!(h.sandbox.counters().orders_created, 1);
@@ -250,7 +250,7 @@ async fn writes_are_previewed_then_executed_with_a_single_use_token() {
     // Quantity change and cancel: preview, execute.
     let sub = placed["order"]["line_items"][0]["subscription_id"].clone();
     let q = h.ok("subscription_quantity_preview", json!({"subscription_id": sub, "quantity": 8})).await;
-    assert_eq!(q["preview"]["quantity_now"], 5.0);
+    assert_eq!(q["preview"]["quantity_now"], 5, "a whole number");
     assert!((q["preview"]["monthly_revenue_change"].as_f64().unwrap() - 3.0 * 22.0).abs() < 1e-9);
     let t = q["confirmation_token"].clone();
     let updated = h
@@ -429,7 +429,7 @@ async fn order_preview_resolves_the_commitment_term_or_lists_the_choices() {
     // The execute resolves the same term: the order is placed with it.
     let mut exec = order.clone();
     exec["confirmation_token"] = preview["confirmation_token"].clone();
-    assert_eq!(h.ok("order_execute", exec).await["placed"], true);
+    assert_eq!(h.ok("order_execute", exec).await["done"], true);
     // A product without commitments refuses one.
     let datto = h.ok("products_search", json!({"query": "Datto"})).await["items"][0]["id"].clone();
     let refused = h
@@ -463,7 +463,7 @@ async fn a_policy_file_sets_each_tool_and_the_audit_records_the_decision() {
         "billing_term": "Monthly"}),
         )
         .await;
-    assert_eq!(placed["placed"], true);
+    assert_eq!(placed["done"], true);
     // `approve`: a quantity change needs the preview's token, and says so.
     let sub = placed["order"]["line_items"][0]["subscription_id"].clone();
     let needs = h.err("subscription_quantity_execute", json!({"subscription_id": sub, "quantity": 3})).await;

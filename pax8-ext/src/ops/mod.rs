@@ -34,6 +34,7 @@ pub mod subscriptions;
 /// its result: `{"preview": …, "done": true, "answer": "placed", "order": …}`, or
 /// `{"preview": …, "done": false}` when it was not confirmed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Report<P, R> {
     /// What was shown before the write.
     pub preview: P,
@@ -137,7 +138,7 @@ pub(crate) fn check_quantity(quantity: u32, zero: &str) -> Result<(), OpError> {
         return Err(OpError::Refused(zero.to_string()));
     }
     if quantity > MAX_QUANTITY {
-        return Err(OpError::Refused(format!("quantity {quantity} is more than {MAX_QUANTITY}")));
+        return Err(OpError::Refused(format!("quantity must be between 1 and {MAX_QUANTITY}, got {quantity}")));
     }
     Ok(())
 }
@@ -162,7 +163,7 @@ mod tests {
         assert!(check_quantity(1, "zero").is_ok());
         assert!(check_quantity(MAX_QUANTITY, "zero").is_ok());
         let over = check_quantity(MAX_QUANTITY + 1, "zero").unwrap_err().to_string();
-        assert_eq!(over, "quantity 1000001 is more than 1000000");
+        assert_eq!(over, "quantity must be between 1 and 1000000, got 1000001");
     }
 
     #[test]
