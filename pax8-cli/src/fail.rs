@@ -25,6 +25,27 @@ impl Failure {
     }
 }
 
+/// An operation's refusal or failure. `check` is the command that tells whether a write whose
+/// answer was lost happened (e.g. `pax8 orders list --company ID`).
+pub fn from_op(error: pax8_ext::ops::OpError, check: &str) -> Failure {
+    use pax8_ext::ops::OpError;
+    match error {
+        OpError::Refused(message) => Failure::usage(message),
+        OpError::ChooseCommitment { product, billing_term, choices } => {
+            let names: Vec<&str> = choices.iter().filter_map(|c| c.term.as_deref()).collect();
+            Failure::usage(format!(
+                "{product} needs a commitment term and none matches `{billing_term}`: use --term with one of: {}",
+                names.join(", ")
+            ))
+        }
+        unsettled @ OpError::Unsettled { .. } => {
+            Failure { message: format!("{unsettled}: check with `{check}` before retrying"), code: code::UNSETTLED }
+        }
+        OpError::Api(error) => error.into(),
+        other => Failure { message: other.to_string(), code: code::API },
+    }
+}
+
 /// The id of an object the server sent, or a failure saying it sent none (never a panic).
 pub fn id_of(id: Option<uuid::Uuid>, what: &str) -> Result<uuid::Uuid, Failure> {
     id.ok_or_else(|| Failure {

@@ -500,12 +500,13 @@ fn json_order_create_prints_the_placed_order_or_says_nothing_was_placed() {
     let (code, stdout, _) = run(&order);
     assert_eq!(code, 2);
     let refused: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(refused["placed"], false);
+    assert_eq!(refused["done"], false);
     assert_eq!(refused["preview"]["quantity"], 2);
     let mut yes = order.to_vec();
     yes.push("--yes");
     let placed: serde_json::Value = serde_json::from_str(&ok(&yes)).unwrap();
-    assert_eq!(placed["placed"], true);
+    assert_eq!(placed["done"], true);
+    assert_eq!(placed["answer"], "received");
     assert!(placed["order"]["id"].is_string(), "{placed}");
     assert_eq!(placed["order"]["line_items"][0]["quantity"], 2.0);
     assert!(placed["order"]["line_items"][0]["subscription_id"].is_string());

@@ -42,13 +42,14 @@ async fn a_lost_order_answer_is_settled_or_reported_unsettled_never_placed_twice
     let placed = sandbox.with_world(|w| w.orders.last().and_then(|o| o.id)).unwrap();
     assert!(stdout.contains(&placed.to_string()), "{stdout}");
 
-    // --json: the order found, marked as such.
+    // --json: the order found, marked as settled.
     let (u, d) = (url.clone(), dir.clone());
     let (code, stdout, stderr) = tokio::task::spawn_blocking(move || order(&d, &u, true, "4")).await.unwrap();
     assert_eq!(code, 0, "{stdout}{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(doc["placed"], true);
-    assert_eq!(doc["note"], "the answer was lost; the order was found");
+    assert_eq!(doc["done"], true);
+    assert_eq!(doc["answer"], "settled", "the answer was lost; the order was found");
+    assert_eq!(doc["order"]["id"], doc["order_id"], "{doc}");
     assert_eq!(sandbox.counters().orders_created, 2);
 
     // The request never reached the server: nothing to find, exit 6, what to check named.

@@ -1,6 +1,8 @@
 //! `pax8 companies`: list, show, and the previewed, confirmed create and update.
 
 use super::*;
+use crate::fail::from_op;
+use pax8_ext::ops::companies::{CompanyCreated, NewCompany, prepare_company};
 
 const COMPANY_COLUMNS: [crate::output::Column; 5] =
     [col("id", "ID"), col("name", "NAME"), col("city", "CITY"), col("country", "COUNTRY"), col("status", "STATUS")];
@@ -69,56 +71,33 @@ fn address(d: &CompanyDetails, base: Address) -> Address {
 
 async fn create(s: &Session, name: String, details: CompanyDetails, yes: bool) -> Result<(), Failure> {
     let (client, p) = (&s.client, &s.printer);
-    let name = name.trim().to_string();
-    if name.is_empty() {
-        return Err(Failure::usage("the company name is empty"));
-    }
-    // Names are how people find companies: a second company of the same name is refused here.
-    let same_name = client.companies().find_by_name(&name).await?;
-    if let Some(existing) = same_name.iter().find(|c| c.name.eq_ignore_ascii_case(&name)) {
-        return Err(Failure::usage(format!(
-            "a company named `{}` exists ({}); nothing was created",
-            existing.name,
-            existing.id.map(|i| i.to_string()).unwrap_or_default()
-        )));
-    }
-    let fields = detail_fields(Some(&name), &details);
-    let preview = Preview::new(fields.iter().map(|(k, t, v)| (*k, *t, text(v.as_ref()))).collect());
-    preview.confirm(p, "Create this company?", yes)?;
-    let company = Company {
-        name: name.clone(),
-        address: address(&details, Address::default()),
+    let new = NewCompany {
+        name,
+        street: details.street.clone(),
+        city: details.city.clone(),
+        state_or_province: details.state.clone(),
+        postal_code: details.postal_code.clone(),
+        country: details.country.clone(),
         phone: details.phone.clone(),
         website: details.website.clone(),
         external_id: details.external_id.clone(),
-        ..Default::default()
     };
-    let created = match client.companies().create(company).await {
-        Ok(created) => created,
-        Err(e) if e.is_outcome_unknown() => {
-            // Settled by name: a company of this name did not exist before the attempt.
-            let found = client.companies().find_by_name(&name).await;
-            match found.as_deref().map(|all| all.iter().find(|c| c.name.eq_ignore_ascii_case(&name)).cloned()) {
-                Ok(Some(created)) => created,
-                other => {
-                    let seen = match other {
-                        Ok(_) => "no company of that name exists yet".to_string(),
-                        Err(lookup) => lookup.to_string(),
-                    };
-                    return Err(Failure {
-                        message: format!(
-                            "{e}\n  could not tell whether the company was created ({seen}): check with `pax8 companies show \"{name}\"` before retrying"
-                        ),
-                        code: crate::fail::code::UNSETTLED,
-                    });
-                }
-            }
-        }
-        Err(e) => return Err(e.into()),
+    let check = |name: &str| format!("pax8 companies show \"{name}\"");
+    let prepared = prepare_company(client, new).await.map_err(|e| from_op(e, &check("")))?;
+    let name = prepared.preview().name.clone();
+    let fields: Vec<_> =
+        detail_fields(Some(&name), &details).into_iter().map(|(k, t, v)| (k, t, text(v.as_ref()))).collect();
+    ask(p, &fields, prepared.preview(), "Create this company?", yes)?;
+    let created = prepared.apply(client).await.map_err(|e| from_op(e, &check(&name)))?;
+    let message = match &created.result {
+        Some(CompanyCreated { company, .. }) => format!(
+            "Company {} created: {}.",
+            company.name,
+            company.id.map(|i| i.to_string()).unwrap_or_else(|| "(id unknown)".into())
+        ),
+        None => String::new(),
     };
-    let id = crate::fail::id_of(created.id, "company")?;
-    let summary = serde_json::to_value(CompanySummary::from(&created)).unwrap_or_default();
-    preview.done(p, "company", summary, &format!("Company {} created: {id}.", created.name));
+    report(p, &created, &message);
     Ok(())
 }
 

@@ -1,7 +1,9 @@
 //! `pax8 contacts`: list, and the previewed, confirmed create, update and delete.
 
 use super::*;
-use pax8_api::partner::types::{Contact, ContactType, ContactTypeType};
+use crate::fail::from_op;
+use pax8_api::partner::types::Contact;
+use pax8_ext::ops::contacts::{ContactAdded, NewContact, check, prepare_contact};
 
 pub(super) async fn run(s: &Session, command: ContactsCommand) -> Result<(), Failure> {
     let (client, p) = (&s.client, &s.printer);
@@ -32,39 +34,28 @@ pub(super) async fn run(s: &Session, command: ContactsCommand) -> Result<(), Fai
         ContactsCommand::Create { company, first_name, last_name, email, phone, primary_for, yes } => {
             let c = resolve::company(client, &company).await?;
             let company_id = crate::fail::id_of(c.id, "company")?;
-            let types = contact_types(&primary_for)?;
-            let contact = Contact { first_name, last_name, email, phone, types, ..Default::default() };
-            check(&contact)?;
-            let preview = Preview::new(vec![
-                ("company", "Company", Value::from(c.name.clone())),
-                ("name", "Name", Value::from(format!("{} {}", contact.first_name, contact.last_name))),
-                ("email", "Email", Value::from(contact.email.clone())),
-                ("phone", "Phone", Value::from(contact.phone.clone())),
-                ("primary_for", "Primary for", contact_json(&contact)["primary_for"].clone()),
-            ]);
-            preview.confirm(p, "Add this contact?", yes)?;
-            let contacts = client.contacts(company_id);
-            let created = match contacts.create(contact.clone()).await {
-                Ok(created) => created,
-                Err(e) if e.is_outcome_unknown() => {
-                    // Settled by email address: the company's contacts are few.
-                    let all = contacts.list().collect_all().await;
-                    match all.as_deref().map(|all| all.iter().find(|x| x.email.eq_ignore_ascii_case(&contact.email))) {
-                        Ok(Some(found)) => found.clone(),
-                        _ => {
-                            return Err(Failure {
-                                message: format!(
-                                    "{e}\n  could not tell whether the contact was added: check with `pax8 contacts list {company_id}` before retrying"
-                                ),
-                                code: crate::fail::code::UNSETTLED,
-                            });
-                        }
-                    }
-                }
-                Err(e) => return Err(e.into()),
+            let check = format!("pax8 contacts list {company_id}");
+            let new = NewContact { company_id, first_name, last_name, email, phone, primary_for };
+            let prepared = prepare_contact(client, new).await.map_err(|e| from_op(e, &check))?;
+            let v = prepared.preview();
+            let fields = [
+                ("company", "Company", Value::from(v.company.clone())),
+                ("name", "Name", Value::from(format!("{} {}", v.contact.first_name, v.contact.last_name))),
+                ("email", "Email", Value::from(v.contact.email.clone())),
+                ("phone", "Phone", Value::from(v.contact.phone.clone())),
+                ("primary_for", "Primary for", Value::from(v.contact.primary_for.join(", "))),
+            ];
+            ask(p, &fields, v, "Add this contact?", yes)?;
+            let added = prepared.apply(client).await.map_err(|e| from_op(e, &check))?;
+            let message = match &added.result {
+                Some(ContactAdded { contact, .. }) => format!(
+                    "Contact {} added to {}.",
+                    contact.id.map(|i| i.to_string()).unwrap_or_else(|| "(id unknown)".into()),
+                    c.name
+                ),
+                None => String::new(),
             };
-            let id = crate::fail::id_of(created.id, "contact")?;
-            preview.done(p, "contact", contact_json(&created), &format!("Contact {id} added to {}.", c.name));
+            report(p, &added, &message);
         }
         ContactsCommand::Update { company, contact, first_name, last_name, email, phone, yes } => {
             let c = resolve::company(client, &company).await?;
@@ -87,7 +78,7 @@ pub(super) async fn run(s: &Session, command: ContactsCommand) -> Result<(), Fai
             if fields.len() == 1 {
                 return Err(Failure::usage("nothing to change: give at least one new value (e.g. --email)"));
             }
-            check(&changed)?;
+            check(&changed).map_err(|e| from_op(e, ""))?;
             let preview = Preview::new(fields);
             preview.confirm(p, "Apply these changes?", yes)?;
             let updated = contacts.update(contact_id, changed).await?;
@@ -117,37 +108,7 @@ pub(super) async fn run(s: &Session, command: ContactsCommand) -> Result<(), Fai
     Ok(())
 }
 
-/// A contact as `--json` prints it.
+/// A contact as `--json` prints it: its summary.
 fn contact_json(x: &Contact) -> Value {
-    let types: Vec<String> = x.types.iter().filter_map(|t| t.type_.as_ref().map(|t| t.to_string())).collect();
-    serde_json::json!({
-        "id": x.id, "first_name": x.first_name, "last_name": x.last_name,
-        "email": x.email, "phone": x.phone, "primary_for": types,
-    })
-}
-
-/// Names and a plausible email address, before anything is sent.
-fn check(x: &Contact) -> Result<(), Failure> {
-    if x.first_name.trim().is_empty() || x.last_name.trim().is_empty() {
-        return Err(Failure::usage("a contact needs a first and a last name"));
-    }
-    let (local, domain) = x.email.split_once('@').unwrap_or(("", ""));
-    if local.is_empty() || !domain.contains('.') || x.email.contains(char::is_whitespace) {
-        return Err(Failure::usage(format!("`{}` is not an email address", x.email)));
-    }
-    Ok(())
-}
-
-/// `--primary-for admin,billing` → the contact's types, each checked against the document's values.
-fn contact_types(names: &[String]) -> Result<Vec<ContactType>, Failure> {
-    names
-        .iter()
-        .map(|name| {
-            let kind = ContactTypeType::from(name.trim());
-            if !kind.is_known() {
-                return Err(Failure::usage(format!("`{name}` is not a contact role; use Admin, Billing or Technical")));
-            }
-            Ok(ContactType { type_: Some(kind), primary: Some(true), ..Default::default() })
-        })
-        .collect()
+    serde_json::to_value(pax8_ext::views::ContactSummary::from(x)).unwrap_or_default()
 }

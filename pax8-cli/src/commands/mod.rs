@@ -5,11 +5,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use pax8_api::partner::types::{Address, Company, CompanyUpdate, Product, Subscription};
+use pax8_api::partner::types::{Address, CompanyUpdate, Product, Subscription};
 use pax8_ext::filters::{CompanyFilter, InvoiceFilter, SubscriptionFilter};
-use pax8_ext::insights::{monthly_cost, monthly_revenue, months_per_period, per_month};
-use pax8_ext::money::{Decimal, amount as decimal_amount};
-use pax8_ext::resources::{CommitmentChoice, NewOrder};
+use pax8_ext::insights::monthly_revenue;
+use pax8_ext::money::Decimal;
+use pax8_ext::resources::CommitmentChoice;
 use pax8_ext::views::{CompanySummary, OrderSummary, ProductSummary, SubscriptionSummary};
 use pax8_ext::{Paginator, Pax8Client};
 use pax8_sandbox::{Sandbox, SandboxConfig};
@@ -39,7 +39,7 @@ mod subscriptions;
 mod webhooks;
 
 use products::{commitment_term, product};
-use session::{Preview, company_names, confirm, list, session};
+use session::{Preview, ask, company_names, list, report, session};
 pub use session::{Session, count, fetch_all, now};
 
 pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {

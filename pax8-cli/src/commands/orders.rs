@@ -2,6 +2,9 @@
 //! answer is lost).
 
 use super::*;
+use crate::fail::from_op;
+use pax8_ext::ops::orders::{OrderPlaced, OrderSpec};
+use pax8_ext::ops::{self, Answer};
 
 pub(super) async fn run(s: &Session, command: OrdersCommand) -> Result<(), Failure> {
     let (client, p) = (&s.client, &s.printer);
@@ -67,89 +70,45 @@ pub(super) async fn run(s: &Session, command: OrdersCommand) -> Result<(), Failu
         OrdersCommand::Create { company, product: input, quantity, term, yes } => {
             let c = resolve::company(client, &company).await?;
             let prod = product(client, &input).await?;
-            let (company_id, product_id) =
-                (crate::fail::id_of(c.id, "company")?, crate::fail::id_of(prod.id, "product")?);
-            let commitment = commitment_term(client, &prod, &term).await?;
-            let order = NewOrder::for_company(company_id).line(product_id, quantity, &term, commitment).build();
-            client.orders().create(order.clone()).mock(true).send().await?; // the server validates, creates nothing
-            let pricing = client.products().pricing(product_id, Some(company_id)).await?;
-            let rate = pax8_ext::insights::rate_for(&pricing, &term, f64::from(quantity));
-            let unit = decimal_amount(rate.and_then(|r| r.partner_buy_rate));
-            let retail = decimal_amount(rate.and_then(|r| r.suggested_retail_price));
-            let months = pax8_ext::insights::months_for_term(&term);
-            let total = unit * Decimal::from(quantity);
-            let preview = [
-                ("company", "Company", Value::from(c.name.clone())),
-                ("product", "Product", text(prod.name.as_ref())),
-                ("quantity", "Quantity", Value::from(quantity)),
-                ("term", "Term", Value::from(term.clone())),
-                ("unit_price", "Unit price (partner)", money(unit)),
-                ("total", "Total per term", money(total)),
-                ("monthly_cost", "Monthly cost impact", money(per_month(unit, Decimal::from(quantity), months))),
-                (
-                    "monthly_revenue",
-                    "Monthly revenue (retail)",
-                    money(per_month(retail, Decimal::from(quantity), months)),
-                ),
-                ("validated", "Validated by a dry run", Value::from(true)),
+            let spec = OrderSpec {
+                company_id: crate::fail::id_of(c.id, "company")?,
+                product_id: crate::fail::id_of(prod.id, "product")?,
+                quantity,
+                billing_term: term,
+                commitment_term_id: None,
+            };
+            let check = format!("pax8 orders list --company {}", spec.company_id);
+            let prepared = ops::orders::prepare(client, &spec).await.map_err(|e| from_op(e, &check))?;
+            let v = prepared.preview();
+            let fields = [
+                ("company", "Company", Value::from(v.company.clone())),
+                ("product", "Product", text(v.product.as_ref())),
+                ("quantity", "Quantity", Value::from(v.quantity)),
+                ("term", "Term", Value::from(v.billing_term.clone())),
+                ("commitment", "Commitment", text(v.commitment_term.as_ref().and_then(|t| t.term.as_ref()))),
+                ("unit_price", "Unit price (partner)", money(v.unit_price)),
+                ("total", "Total per term", money(v.total_per_term)),
+                ("monthly_cost", "Monthly cost impact", money(v.monthly_cost)),
+                ("monthly_revenue", "Monthly revenue (retail)", money(v.monthly_revenue)),
+                ("validated", "Validated by a dry run", Value::from(v.validated_by_dry_run)),
             ];
-            let preview_json: serde_json::Map<String, Value> =
-                preview.iter().map(|(k, _, v)| ((*k).to_string(), v.clone())).collect();
-            // `--json` prints one document after the outcome: the preview and the placed order.
-            let json = p.format == Format::Json;
-            if !json {
-                p.record(&preview);
-            }
-            if let Err(refused) = confirm("Place this order?", yes) {
-                if json {
-                    p.document(&serde_json::json!({"preview": preview_json, "placed": false}));
+            ask(p, &fields, v, "Place this order?", yes)?;
+            let placed = prepared.place(client).await.map_err(|e| from_op(e, &check))?;
+            let message = match &placed.result {
+                Some(OrderPlaced { answer: Answer::Received, order_id, .. }) => {
+                    format!("Order {} placed.", order_id.as_deref().unwrap_or_default())
                 }
-                return Err(refused);
-            }
-            let attempt = pax8_ext::Timestamp::from(chrono::Utc::now());
-            match client.orders().create(order.clone()).send().await {
-                Ok(placed) => {
-                    p.document(&serde_json::json!({"preview": preview_json, "placed": true,
-                        "order": OrderSummary::from(&placed)}));
-                    p.note(&format!("Order {} placed.", placed.id.map(|i| i.to_string()).unwrap_or_default()))
-                }
-                Err(pax8_ext::Error::AnswerUnreadable { id, .. }) => {
-                    p.document(&serde_json::json!({"preview": preview_json, "placed": true, "order_id": id,
-                        "note": "the answer could not be read"}));
-                    p.note(&format!(
-                        "Order {} placed (its answer could not be read).",
-                        id.unwrap_or_else(|| "(id unknown)".into())
-                    ))
-                }
-                Err(e) if e.is_outcome_unknown() => {
-                    let check = format!("pax8 orders list --company {company_id}");
-                    let found = client.orders().find_recent_matching(&order, attempt).await;
-                    match found.as_deref() {
-                        Ok([one]) => {
-                            p.document(&serde_json::json!({"preview": preview_json, "placed": true,
-                                "order": OrderSummary::from(one), "note": "the answer was lost; the order was found"}));
-                            p.note(&format!(
-                                "The answer was lost, but order {} was created: do not order again.",
-                                one.id.map(|i| i.to_string()).unwrap_or_default()
-                            ))
-                        }
-                        other => {
-                            let seen = match other {
-                                Ok([]) => "no matching order was found yet".to_string(),
-                                Ok(matches) => format!("{} matching orders exist", matches.len()),
-                                Err(lookup) => lookup.to_string(),
-                            };
-                            return Err(Failure {
-                                message: format!(
-                                    "{e}\n  could not tell whether the order was placed ({seen}): check with `{check}` before retrying"
-                                ),
-                                code: crate::fail::code::UNSETTLED,
-                            });
-                        }
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
+                Some(OrderPlaced { answer: Answer::Unreadable, order_id, .. }) => format!(
+                    "Order {} placed (its answer could not be read).",
+                    order_id.as_deref().unwrap_or("(id unknown)")
+                ),
+                Some(OrderPlaced { order_id, .. }) => format!(
+                    "The answer was lost, but order {} was created: do not order again.",
+                    order_id.as_deref().unwrap_or_default()
+                ),
+                None => String::new(),
+            };
+            report(p, &placed, &message);
         }
     }
     Ok(())

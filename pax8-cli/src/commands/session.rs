@@ -259,6 +259,33 @@ impl Preview {
     }
 }
 
+/// An operation's preview (from `pax8_ext::ops`): `fields` shown as a record in tables, then
+/// `question`; on a refusal `--json` prints the operation's document, `{"preview": ..., "done":
+/// false}`.
+pub(super) fn ask<P: serde::Serialize>(
+    p: &Printer,
+    fields: &[(&str, &str, Value)],
+    preview: &P,
+    question: &str,
+    yes: bool,
+) -> Result<(), Failure> {
+    if p.format != Format::Json {
+        p.record(fields);
+    }
+    confirm(question, yes).inspect_err(|_| p.document(&document(&pax8_ext::ops::Report::<_, ()>::not_done(preview))))
+}
+
+/// After an operation: `--json` prints its document, tables print `message`.
+pub(super) fn report<T: serde::Serialize>(p: &Printer, report: &T, message: &str) {
+    p.document(&document(report));
+    p.note(message);
+}
+
+/// An operation's document as JSON (plain data: serializing cannot fail).
+fn document<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
 /// Asks before a write; refuses without a terminal unless `--yes`.
 pub(super) fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
     if yes {

@@ -1,6 +1,8 @@
 //! `pax8 subscriptions`: list, show, and the confirmed quantity change and cancellation.
 
 use super::*;
+use crate::fail::from_op;
+use pax8_ext::ops::subscriptions::{prepare_cancel, prepare_quantity};
 
 pub const SUBSCRIPTION_COLUMNS: [crate::output::Column; 10] = [
     col("id", "ID"),
@@ -39,54 +41,38 @@ pub(super) async fn run(s: &Session, command: SubscriptionsCommand) -> Result<()
             show_subscription(p, &s);
         }
         SubscriptionsCommand::Update { subscription, quantity, yes } => {
-            if quantity == 0 {
-                return Err(Failure::usage(
-                    "quantity must be at least 1; to end a subscription use `pax8 subscriptions cancel`",
-                ));
-            }
             let id = resolve::id("subscription", &subscription)?;
-            let s = client.subscriptions().get(id).await?;
-            let current = s.quantity.unwrap_or(0.0);
-            let delta = Decimal::from(quantity) - decimal_amount(s.quantity);
-            let months = months_per_period(&s);
-            p.record(&[
-                ("subscription", "Subscription", text(s.id)),
-                ("product", "Product", text(s.product_name.as_ref())),
-                ("quantity_now", "Quantity now", Value::from(current as i64)),
-                ("quantity_new", "New quantity", Value::from(quantity)),
-                (
-                    "monthly_revenue_change",
-                    "Monthly revenue change",
-                    money(per_month(decimal_amount(s.price), delta, months)),
-                ),
-                (
-                    "monthly_cost_change",
-                    "Monthly cost change",
-                    money(per_month(decimal_amount(s.partner_cost), delta, months)),
-                ),
-            ]);
-            confirm("Apply this change?", yes)?;
-            let updated = client.subscriptions().update_quantity(id, i64::from(quantity)).await?;
-            p.note(&format!("Quantity is now {}.", updated.quantity.unwrap_or(0.0)));
+            let prepared = prepare_quantity(client, id, quantity).await.map_err(|e| from_op(e, ""))?;
+            let v = prepared.preview();
+            let fields = [
+                ("subscription", "Subscription", text(v.subscription.id)),
+                ("product", "Product", text(v.subscription.product_name.as_ref())),
+                ("quantity_now", "Quantity now", text(v.quantity_now)),
+                ("quantity_new", "New quantity", Value::from(v.quantity_new)),
+                ("monthly_revenue_change", "Monthly revenue change", money(v.monthly_revenue_change)),
+                ("monthly_cost_change", "Monthly cost change", money(v.monthly_cost_change)),
+            ];
+            ask(p, &fields, v, "Apply this change?", yes)?;
+            let changed = prepared.apply(client).await.map_err(|e| from_op(e, ""))?;
+            let now = changed.result.as_ref().and_then(|c| pax8_ext::ops::whole(c.subscription.quantity));
+            report(p, &changed, &format!("Quantity is now {}.", now.map_or_else(|| "?".into(), |q| q.to_string())));
         }
         SubscriptionsCommand::Cancel { subscription, date, yes } => {
             let id = resolve::id("subscription", &subscription)?;
-            let when = match &date {
-                Some(d) => Some(pax8_api::Date::from(resolve::date(d)?).to_timestamp()),
-                None => None,
-            };
-            let s = client.subscriptions().get(id).await?;
-            p.record(&[
-                ("subscription", "Subscription", text(s.id)),
-                ("product", "Product", text(s.product_name.as_ref())),
-                ("quantity", "Quantity", Value::from(s.quantity.unwrap_or(0.0) as i64)),
-                ("cancel_date", "Cancel at", Value::from(date.clone().unwrap_or_else(|| "now".into()))),
-                ("monthly_revenue_lost", "Monthly revenue lost", money(monthly_revenue(&s))),
-                ("monthly_cost_saved", "Monthly cost saved", money(monthly_cost(&s))),
-            ]);
-            confirm("Cancel this subscription?", yes)?;
-            client.subscriptions().cancel(id, when).await?;
-            p.note("Cancelled.");
+            let when = date.as_deref().map(resolve::date).transpose()?.map(pax8_api::Date::from);
+            let prepared = prepare_cancel(client, id, when).await.map_err(|e| from_op(e, ""))?;
+            let v = prepared.preview();
+            let fields = [
+                ("subscription", "Subscription", text(v.subscription.id)),
+                ("product", "Product", text(v.subscription.product_name.as_ref())),
+                ("quantity", "Quantity", text(pax8_ext::ops::whole(v.subscription.quantity))),
+                ("cancel_date", "Cancel at", Value::from(v.cancel_date.clone().unwrap_or_else(|| "now".into()))),
+                ("monthly_revenue_lost", "Monthly revenue lost", money(v.monthly_revenue_lost)),
+                ("monthly_cost_saved", "Monthly cost saved", money(v.monthly_cost_saved)),
+            ];
+            ask(p, &fields, v, "Cancel this subscription?", yes)?;
+            let cancelled = prepared.apply(client).await.map_err(|e| from_op(e, ""))?;
+            report(p, &cancelled, "Cancelled.");
         }
     }
     Ok(())

@@ -108,7 +108,7 @@ impl PreparedCompany {
                         Err(lookup) => lookup.to_string(),
                         Ok(_) => "no company of that name exists yet".to_string(),
                     };
-                    return Err(OpError::Unsettled { what: "company", done: "created", seen, error });
+                    return Err(OpError::Unsettled { what: "company", done: "created", seen, error: Box::new(error) });
                 }
             },
             Err(error) => return Err(error.into()),

@@ -59,13 +59,16 @@ pub struct PreparedContact {
 }
 
 /// Checks the contact and reads its company's name.
-pub async fn prepare_contact(client: &Pax8Client, new: NewContact) -> Result<PreparedContact, OpError> {
+pub async fn prepare_contact(client: &Pax8Client, mut new: NewContact) -> Result<PreparedContact, OpError> {
+    let types = roles(&new.primary_for)?;
+    // The preview names the roles as the document does (`admin` → `Admin`).
+    new.primary_for = types.iter().filter_map(|t| t.type_.as_ref().map(ToString::to_string)).collect();
     let contact = Contact {
         first_name: new.first_name.clone(),
         last_name: new.last_name.clone(),
         email: new.email.clone(),
         phone: new.phone.clone(),
-        types: roles(&new.primary_for)?,
+        types,
         ..Default::default()
     };
     check(&contact)?;
@@ -124,7 +127,12 @@ impl PreparedContact {
                             Err(lookup) => lookup.to_string(),
                             Ok(_) => "no contact with that email address exists yet".to_string(),
                         };
-                        return Err(OpError::Unsettled { what: "contact", done: "added", seen, error });
+                        return Err(OpError::Unsettled {
+                            what: "contact",
+                            done: "added",
+                            seen,
+                            error: Box::new(error),
+                        });
                     }
                 }
             }

@@ -98,7 +98,7 @@ pub enum OpError {
         /// What the lookup found.
         seen: String,
         /// The lost answer.
-        error: Error,
+        error: Box<Error>,
     },
     /// The API (or the network) failed.
     #[error(transparent)]

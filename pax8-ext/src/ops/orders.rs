@@ -193,7 +193,7 @@ impl PreparedOrder {
                             Ok(matches) => format!("{} matching orders exist", matches.len()),
                             Err(lookup) => lookup.to_string(),
                         };
-                        return Err(OpError::Unsettled { what: "order", done: "placed", seen, error });
+                        return Err(OpError::Unsettled { what: "order", done: "placed", seen, error: Box::new(error) });
                     }
                 }
             }
