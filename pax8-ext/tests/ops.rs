@@ -1,0 +1,118 @@
+//! The operations layer against the simulator: a write whose answer is lost is settled (found by
+//! what identifies it) or reported unsettled, never sent twice; refusals come before any write.
+
+use pax8_ext::ops::companies::{NewCompany, prepare_company};
+use pax8_ext::ops::contacts::{NewContact, prepare_contact};
+use pax8_ext::ops::orders::{OrderSpec, prepare};
+use pax8_ext::ops::subscriptions::prepare_quantity;
+use pax8_ext::ops::{Answer, OpError};
+use pax8_sandbox::{Faults, Sandbox, SandboxConfig};
+
+async fn start() -> (Sandbox, pax8_ext::Pax8Client) {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let client = pax8_ext::Pax8Client::builder()
+        .client_id(sandbox.client_id())
+        .client_secret(sandbox.client_secret())
+        .base_url(sandbox.base_url())
+        .build()
+        .unwrap();
+    (sandbox, client)
+}
+
+fn company(name: &str) -> NewCompany {
+    NewCompany { name: format!("  {name} "), city: Some("Austin".into()), ..NewCompany::default() }
+}
+
+fn named(sandbox: &Sandbox, name: &str) -> usize {
+    sandbox.with_world(|w| w.companies.iter().filter(|c| c.name == name).count())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_company_whose_answer_is_lost_is_found_by_name_or_reported_unsettled() {
+    let (sandbox, client) = start().await;
+    sandbox.set_faults(Faults { lose_answer_to: Some("POST /v1/companies".into()), ..Faults::default() });
+    let report = prepare_company(&client, company("Initrode")).await.unwrap().apply(&client).await.unwrap();
+    let created = report.result.expect("done");
+    assert_eq!((created.answer, created.company.name.as_str()), (Answer::Settled, "Initrode"));
+    assert_eq!(report.preview.name, "Initrode", "the name is trimmed");
+    assert_eq!(named(&sandbox, "Initrode"), 1, "created once");
+
+    // The same name again: refused before anything is sent.
+    let again = prepare_company(&client, company("initrode")).await.unwrap_err();
+    assert!(matches!(&again, OpError::Refused(m) if m.contains("a company named `Initrode` exists")), "{again}");
+    assert!(matches!(prepare_company(&client, company(" ")).await, Err(OpError::Refused(m)) if m.contains("empty")));
+
+    // The request never arrived: nothing to find, and it says so.
+    sandbox.set_faults(Faults { drop_request_to: Some("POST /v1/companies".into()), ..Faults::default() });
+    let lost = prepare_company(&client, company("Vandelay")).await.unwrap().apply(&client).await.unwrap_err();
+    match &lost {
+        OpError::Unsettled { what: "company", seen, .. } => assert_eq!(seen, "no company of that name exists yet"),
+        other => panic!("{other:?}"),
+    }
+    assert!(lost.to_string().contains("could not tell whether the company was created"), "{lost}");
+    assert_eq!(named(&sandbox, "Vandelay"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contact_whose_answer_is_lost_is_found_by_email_address_or_reported_unsettled() {
+    let (sandbox, client) = start().await;
+    let company_id = sandbox.with_world(|w| w.companies[0].id).unwrap();
+    let path = format!("POST /v1/companies/{company_id}/contacts");
+    let new = |email: &str| NewContact {
+        company_id,
+        first_name: "Peter".into(),
+        last_name: "Gibbons".into(),
+        email: email.into(),
+        phone: String::new(),
+        primary_for: vec!["billing".into()],
+    };
+    let contacts = |email: &str| {
+        let email = email.to_string();
+        sandbox.with_world(move |w| {
+            w.contacts.get(&company_id).map_or(0, |c| c.iter().filter(|x| x.email == email).count())
+        })
+    };
+    sandbox.set_faults(Faults { lose_answer_to: Some(path.clone()), ..Faults::default() });
+    let prepared = prepare_contact(&client, new("peter@initech.example")).await.unwrap();
+    assert_eq!(prepared.preview().contact.primary_for, ["Billing"], "roles named as the document names them");
+    let added = prepared.apply(&client).await.unwrap().result.expect("done");
+    assert_eq!(added.answer, Answer::Settled);
+    assert_eq!(added.contact.email, "peter@initech.example");
+    assert_eq!(contacts("peter@initech.example"), 1);
+
+    sandbox.set_faults(Faults { drop_request_to: Some(path), ..Faults::default() });
+    let lost = prepare_contact(&client, new("bill@initech.example")).await.unwrap().apply(&client).await.unwrap_err();
+    assert!(matches!(&lost, OpError::Unsettled { what: "contact", .. }), "{lost:?}");
+    assert_eq!(contacts("bill@initech.example"), 0);
+
+    let refused = prepare_contact(&client, new("not an address")).await.unwrap_err();
+    assert!(matches!(refused, OpError::Refused(_)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn orders_are_dry_run_then_placed_once_and_refusals_come_before_any_request() {
+    let (sandbox, client) = start().await;
+    let company_id = sandbox.with_world(|w| w.companies[0].id).unwrap();
+    let product = client.products().search("Datto SaaS Protection").unwrap().collect_all().await.unwrap();
+    let product_id = product[0].id.unwrap();
+    let spec =
+        OrderSpec { company_id, product_id, quantity: 3, billing_term: "Monthly".into(), commitment_term_id: None };
+    let prepared = prepare(&client, &spec).await.unwrap();
+    let preview = prepared.preview().clone();
+    assert!(preview.validated_by_dry_run);
+    assert_eq!(preview.total_per_term, preview.unit_price * pax8_ext::money::Decimal::from(3));
+    assert_eq!((sandbox.counters().mock_orders, sandbox.counters().orders_created), (1, 0), "a dry run only");
+    let report = serde_json::to_value(prepared.place(&client).await.unwrap()).unwrap();
+    assert_eq!((report["done"].as_bool(), report["answer"].as_str()), (Some(true), Some("received")), "{report}");
+    assert_eq!(report["order"]["id"], report["order_id"]);
+    assert_eq!(sandbox.counters().orders_created, 1);
+
+    let requests = sandbox.counters().requests;
+    let zero = OrderSpec { quantity: 0, ..spec.clone() };
+    assert!(matches!(prepare(&client, &zero).await, Err(OpError::Refused(m)) if m.contains("at least 1")));
+    let over = OrderSpec { quantity: 1_000_001, ..spec };
+    assert!(matches!(prepare(&client, &over).await, Err(OpError::Refused(m)) if m.contains("between 1 and 1000000")));
+    let nothing = prepare_quantity(&client, uuid::Uuid::nil(), 0).await.err().unwrap();
+    assert!(nothing.to_string().contains("cancel it"), "{nothing}");
+    assert_eq!(sandbox.counters().requests, requests, "refused before any request");
+}
