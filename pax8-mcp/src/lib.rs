@@ -83,12 +83,14 @@ pub(crate) fn e(err: pax8_ext::Error) -> String {
 
 pub(crate) async fn page_of<T: Serialize + Send + 'static>(
     paginator: pax8_ext::Paginator<T>,
-    first: u32,
-    page: u32,
-    size: u32,
+    page: Option<u32>,
+    size: Option<u32>,
     trim: impl Fn(&T) -> Value,
 ) -> Result<Value, String> {
-    let number = first.checked_add(page).ok_or_else(|| format!("page {page} is too large"))?;
+    // The listing's own bounds (its maximum size, where its pages start), from the document.
+    let bounds = paginator.paging();
+    let (page, size) = args::paging(page, size, bounds.max_size)?;
+    let number = bounds.first_page.checked_add(page).ok_or_else(|| format!("page {page} is too large"))?;
     let p = paginator.page_size(size).page(number).await.map_err(e)?;
     Ok(support::page(p.items.iter().map(trim).collect(), page, size, p.total_pages, p.total_elements))
 }

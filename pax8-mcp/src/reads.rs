@@ -19,7 +19,6 @@ impl Pax8Tools {
     )]
     async fn companies_list(&self, Parameters(a): Parameters<CompaniesList>) -> ToolResult {
         self.run("companies_list", &a, async {
-            let (page, size) = paging(a.page, a.size, 200)?;
             let filter = CompanyFilter {
                 city: a.city.clone(),
                 country: a.country.clone(),
@@ -27,7 +26,7 @@ impl Pax8Tools {
                 sort: a.sort.clone(),
             };
             let paginator = self.client.companies().filtered(&filter).map_err(e)?;
-            page_of(paginator, 0, page, size, support::company).await
+            page_of(paginator, a.page, a.size, support::company).await
         })
         .await
     }
@@ -78,7 +77,6 @@ impl Pax8Tools {
     )]
     async fn subscriptions_list(&self, Parameters(a): Parameters<SubscriptionsList>) -> ToolResult {
         self.run("subscriptions_list", &a, async {
-            let (page, size) = paging(a.page, a.size, 200)?;
             let filter = SubscriptionFilter {
                 company_id: a.company_id,
                 product_id: a.product_id,
@@ -87,7 +85,7 @@ impl Pax8Tools {
                 sort: a.sort.clone(),
             };
             let paginator = self.client.subscriptions().filtered(&filter).map_err(e)?;
-            page_of(paginator, 0, page, size, support::subscription).await
+            page_of(paginator, a.page, a.size, support::subscription).await
         })
         .await
     }
@@ -173,11 +171,10 @@ impl Pax8Tools {
     )]
     async fn invoices_list(&self, Parameters(a): Parameters<InvoicesList>) -> ToolResult {
         self.run("invoices_list", &a, async {
-            let (page, size) = paging(a.page, a.size, 200)?;
             let day = |d: &Option<String>| d.as_deref().map(date).transpose().map(|d| d.map(|d| d.0));
             let filter = InvoiceFilter { status: a.status.clone(), from: day(&a.from)?, to: day(&a.to)? };
             let paginator = self.client.invoices().filtered(&filter).map_err(e)?;
-            page_of(paginator, 0, page, size, support::invoice).await
+            page_of(paginator, a.page, a.size, support::invoice).await
         })
         .await
     }
@@ -201,12 +198,12 @@ impl Pax8Tools {
     )]
     async fn invoice_items(&self, Parameters(a): Parameters<InvoiceItems>) -> ToolResult {
         self.run("invoice_items", &a, async {
-            let (page, size) = paging(a.page, a.size, 200)?;
+            let items = self.client.invoices().items(a.invoice_id);
             match a.company_id {
-                None => page_of(self.client.invoices().items(a.invoice_id), 0, page, size, support::invoice_item).await,
+                None => page_of(items, a.page, a.size, support::invoice_item).await,
                 Some(company) => {
-                    let all =
-                        self.client.invoices().items(a.invoice_id).concurrency(4).collect_all().await.map_err(e)?;
+                    let (page, size) = paging(a.page, a.size, items.paging().max_size)?;
+                    let all = items.concurrency(4).collect_all().await.map_err(e)?;
                     let mine: Vec<Value> =
                         all.iter().filter(|i| i.company_id == Some(company)).map(support::invoice_item).collect();
                     let total = mine.len() as u64;
@@ -227,16 +224,14 @@ impl Pax8Tools {
     )]
     async fn draft_invoice_items(&self, Parameters(a): Parameters<DraftItems>) -> ToolResult {
         self.run("draft_invoice_items", &a, async {
-            let (page, size) = paging(a.page, a.size, 200)?;
             let offset = a.month_offset.unwrap_or(0);
             if offset > 1 {
                 return Err("month_offset must be 0 (this month) or 1 (next month)".into());
             }
             page_of(
                 self.client.invoices().draft_items(Some(i32::from(offset)), a.company_id),
-                0,
-                page,
-                size,
+                a.page,
+                a.size,
                 support::invoice_item,
             )
             .await
@@ -251,7 +246,6 @@ impl Pax8Tools {
     )]
     async fn products_search(&self, Parameters(a): Parameters<ProductsSearch>) -> ToolResult {
         self.run("products_search", &a, async {
-            let (page, size) = paging(a.page, a.size, 200)?;
             let paginator = match (&a.query, &a.vendor) {
                 (Some(q), vendor) => {
                     let base = self.client.products().search(q).map_err(e)?;
@@ -269,7 +263,7 @@ impl Pax8Tools {
                 }
                 (None, None) => self.client.products().list(),
             };
-            page_of(paginator, 0, page, size, support::product).await
+            page_of(paginator, a.page, a.size, support::product).await
         })
         .await
     }
@@ -340,13 +334,12 @@ impl Pax8Tools {
     )]
     async fn orders_list(&self, Parameters(a): Parameters<OrdersList>) -> ToolResult {
         self.run("orders_list", &a, async {
-            let (page, size) = paging(a.page, a.size, 200)?;
             let company = a.company_id;
             let paginator = self.client.orders().list_with(move |q| match company {
                 Some(c) => q.company_id(c),
                 None => q,
             });
-            page_of(paginator, 0, page, size, support::order).await
+            page_of(paginator, a.page, a.size, support::order).await
         })
         .await
     }
@@ -368,8 +361,7 @@ impl Pax8Tools {
     )]
     async fn quotes_list(&self, Parameters(a): Parameters<QuotesList>) -> ToolResult {
         self.run("quotes_list", &a, async {
-            let (page, size) = paging(a.page, a.size, 100)?;
-            page_of(self.client.quotes().list(), 0, page, size, |q| {
+            page_of(self.client.quotes().list(), a.page, a.size, |q| {
                 json!({"id": q.id, "reference": q.reference_code, "client": q.client.name, "status": q.status,
                     "recurring_total": q.totals.recurring_total.amount})
             })

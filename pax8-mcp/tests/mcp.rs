@@ -190,6 +190,8 @@ async fn read_tools_answer_from_the_simulator() {
 async fn bad_arguments_and_api_errors_are_actionable_tool_errors() {
     let h = start(false).await;
     assert!(h.err("companies_list", json!({"size": 500})).await.contains("between 1 and 200"));
+    // Each listing's own maximum, from its document (quotes take 100).
+    assert!(h.err("quotes_list", json!({"size": 101})).await.contains("between 1 and 100"));
     assert!(h.err("companies_list", json!({"page": u32::MAX})).await.contains("page must be between 0 and"));
     assert!(h.err("quotes_list", json!({"page": u32::MAX})).await.contains("page must be between 0 and"));
     assert!(h.err("companies_list", json!({"sort": "revenue"})).await.contains("sort `revenue` is not one of"));
