@@ -442,6 +442,36 @@ async fn order_preview_resolves_the_commitment_term_or_lists_the_choices() {
         )
         .await;
     assert!(refused.contains("takes no commitment term"), "{refused}");
+
+    // A lost answer: settled when the order is found, a tool error that forbids a retry when not.
+    let create = "POST /v1/orders?isMock=false".to_string();
+    // (Different quantities: the second lookup must not find the first order.)
+    for (quantity, faults, settled) in [
+        (1, pax8_sandbox::Faults { lose_answer_to: Some(create.clone()), ..Default::default() }, true),
+        (2, pax8_sandbox::Faults { drop_request_to: Some(create.clone()), ..Default::default() }, false),
+    ] {
+        let datto_order =
+            json!({"company_id": globex, "product_id": datto, "quantity": quantity, "billing_term": "Monthly"});
+        let mut exec = datto_order.clone();
+        exec["confirmation_token"] = h.ok("order_preview", datto_order.clone()).await["confirmation_token"].clone();
+        let before = h.sandbox.counters().orders_created;
+        h.sandbox.set_faults(faults);
+        if settled {
+            let placed = h.ok("order_execute", exec).await;
+            assert_eq!(
+                (placed["done"].as_bool(), placed["answer"].as_str()),
+                (Some(true), Some("settled")),
+                "{placed}"
+            );
+            assert_eq!(h.sandbox.counters().orders_created, before + 1, "placed once");
+        } else {
+            let unsettled = h.err("order_execute", exec).await;
+            assert!(unsettled.contains("could not tell whether the order was placed"), "{unsettled}");
+            assert!(unsettled.contains("Do not retry"), "{unsettled}");
+            assert_eq!(h.sandbox.counters().orders_created, before, "nothing placed");
+        }
+        h.sandbox.set_faults(pax8_sandbox::Faults::default());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
