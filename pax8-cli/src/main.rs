@@ -10,7 +10,6 @@ mod demo;
 mod fail;
 mod logging;
 mod output;
-mod reports;
 mod resolve;
 
 use std::process::ExitCode;

@@ -20,7 +20,7 @@ use crate::output::{Format, Printer, Table, amount, api_money, col, money, text,
 use crate::{
     AuthCommand, Cli, Command, CompaniesCommand, CompanyDetails, ContactsCommand, DemoCommand, InvoicesCommand,
     OrdersCommand, Paging, ProductsCommand, QuotesCommand, SubscriptionsCommand, UsageCommand, WebhooksCommand, creds,
-    reports, resolve,
+    resolve,
 };
 
 mod auth;
@@ -34,13 +34,14 @@ mod mirror;
 mod orders;
 mod products;
 mod quotes;
+mod reports;
 mod session;
 mod subscriptions;
 mod webhooks;
 
 use products::{commitment_term, product};
 use session::{Preview, ask, company_names, list, report, session};
-pub use session::{Session, count, fetch_all, now};
+pub use session::{Session, count, now};
 
 pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
     if let Command::Auth(cmd) = &cli.command {
