@@ -107,6 +107,24 @@ async fn orders_are_dry_run_then_placed_once_and_refusals_come_before_any_reques
     assert_eq!(report["order"]["id"], report["order_id"]);
     assert_eq!(sandbox.counters().orders_created, 1);
 
+    // Its answer lost: found and reported settled; never sent twice.
+    let create = "POST /v1/orders?isMock=false".to_string();
+    sandbox.set_faults(Faults { lose_answer_to: Some(create.clone()), ..Faults::default() });
+    let settled = prepare(&client, &OrderSpec { quantity: 4, ..spec.clone() }).await.unwrap();
+    let settled = settled.place(&client).await.unwrap().result.expect("done");
+    assert_eq!(settled.answer, Answer::Settled);
+    assert_eq!(settled.order.expect("found").line_items[0].quantity, Some(4.0));
+    assert_eq!(sandbox.counters().orders_created, 2, "placed once");
+    // The request never arrived: nothing found, unsettled, nothing placed.
+    sandbox.set_faults(Faults { drop_request_to: Some(create), ..Faults::default() });
+    let lost = prepare(&client, &OrderSpec { quantity: 5, ..spec.clone() }).await.unwrap();
+    match lost.place(&client).await.unwrap_err() {
+        OpError::Unsettled { what: "order", seen, .. } => assert_eq!(seen, "no matching order was found yet"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sandbox.counters().orders_created, 2);
+    sandbox.set_faults(Faults::default());
+
     let requests = sandbox.counters().requests;
     let zero = OrderSpec { quantity: 0, ..spec.clone() };
     assert!(matches!(prepare(&client, &zero).await, Err(OpError::Refused(m)) if m.contains("at least 1")));
@@ -115,4 +133,48 @@ async fn orders_are_dry_run_then_placed_once_and_refusals_come_before_any_reques
     let nothing = prepare_quantity(&client, uuid::Uuid::nil(), 0).await.err().unwrap();
     assert!(nothing.to_string().contains("cancel it"), "{nothing}");
     assert_eq!(sandbox.counters().requests, requests, "refused before any request");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quantity_change_previews_the_monthly_difference_and_a_cancel_what_is_lost() {
+    use pax8_ext::insights::{monthly_cost, monthly_revenue};
+    use pax8_ext::money::{Decimal, cents};
+    let (sandbox, client) = start().await;
+    // A monthly subscription with a price, a cost and a whole quantity.
+    let s = sandbox
+        .with_world(|w| {
+            w.subscriptions
+                .iter()
+                .find(|s| {
+                    s.billing_term.as_ref().is_some_and(|t| t.to_string() == "Monthly")
+                        && s.price.is_some_and(|p| p > 0.0)
+                        && s.partner_cost.is_some_and(|p| p > 0.0)
+                        && s.quantity.is_some_and(|q| q >= 2.0)
+                })
+                .cloned()
+        })
+        .expect("a monthly subscription");
+    let id = s.id.unwrap();
+    let now = pax8_ext::ops::whole(s.quantity).unwrap();
+    let up = prepare_quantity(&client, id, u32::try_from(now + 3).unwrap()).await.unwrap();
+    let v = up.preview();
+    assert_eq!(v.quantity_now, Some(now));
+    let three = Decimal::from(3);
+    assert_eq!(v.monthly_revenue_change, cents(pax8_ext::money::amount(s.price) * three));
+    assert_eq!(v.monthly_cost_change, cents(pax8_ext::money::amount(s.partner_cost) * three));
+    let down = prepare_quantity(&client, id, u32::try_from(now - 1).unwrap()).await.unwrap();
+    assert_eq!(
+        down.preview().monthly_revenue_change,
+        -cents(pax8_ext::money::amount(s.price)),
+        "a decrease is negative"
+    );
+    let changed = up.apply(&client).await.unwrap().result.expect("done");
+    assert_eq!(pax8_ext::ops::whole(changed.subscription.quantity), Some(now + 3));
+
+    let cancel = pax8_ext::ops::subscriptions::prepare_cancel(&client, id, None).await.unwrap();
+    let s = client.subscriptions().get(id).await.unwrap();
+    assert_eq!(cancel.preview().monthly_revenue_lost, cents(monthly_revenue(&s)));
+    assert_eq!(cancel.preview().monthly_cost_saved, cents(monthly_cost(&s)));
+    let done = cancel.apply(&client).await.unwrap().result.expect("done");
+    assert_eq!(done.subscription_id, id);
 }

@@ -164,11 +164,6 @@ impl PreparedOrder {
         &self.preview
     }
 
-    /// The order as it will be sent.
-    pub fn order(&self) -> &CreateOrder {
-        &self.order
-    }
-
     /// The document to show when the order is not confirmed.
     pub fn not_placed(self) -> OrderReport {
         Report::not_done(self.preview)
@@ -231,6 +226,8 @@ mod tests {
         let (monthly, annual) = (term(10, "Monthly"), term(11, "Annual"));
         let chosen = commitment(&spec(None), None, CommitmentChoice::Chosen(annual.clone())).unwrap();
         assert_eq!(chosen, Some(CommitmentTerm::from(&annual)));
+        let same = commitment(&spec(Some(Uuid::from_u128(11))), None, CommitmentChoice::Chosen(annual.clone()));
+        assert_eq!(same.unwrap(), Some(CommitmentTerm::from(&annual)), "the one asked for is the one chosen");
         let named = commitment(
             &spec(Some(Uuid::from_u128(10))),
             None,
