@@ -51,6 +51,38 @@ async fn a_company_whose_answer_is_lost_is_found_by_name_or_reported_unsettled()
     }
     assert!(lost.to_string().contains("could not tell whether the company was created"), "{lost}");
     assert_eq!(named(&sandbox, "Vandelay"), 0);
+    sandbox.set_faults(Faults::default());
+
+    // Every detail given reaches the company created.
+    let full = NewCompany {
+        name: "Hooli".into(),
+        street: Some("1 Hacker Way".into()),
+        city: Some("Palo Alto".into()),
+        state_or_province: Some("CA".into()),
+        postal_code: Some("94301".into()),
+        country: Some("US".into()),
+        phone: Some("555-0100".into()),
+        website: Some("hooli.example".into()),
+        external_id: Some("crm-42".into()),
+    };
+    let prepared = prepare_company(&client, full.clone()).await.unwrap();
+    assert_eq!(prepared.preview(), &full);
+    prepared.apply(&client).await.unwrap();
+    let stored = sandbox.with_world(|w| w.companies.iter().find(|c| c.name == "Hooli").cloned()).unwrap();
+    let a = &stored.address;
+    let details = [&a.street, &a.city, &a.state_or_province, &a.postal_code, &stored.phone, &stored.website];
+    let expected = [&full.street, &full.city, &full.state_or_province, &full.postal_code, &full.phone, &full.website];
+    assert_eq!(details, expected);
+    assert_eq!(a.country.as_ref().map(ToString::to_string), full.country);
+    assert_eq!(stored.external_id, full.external_id);
+
+    // Someone else creates the name between the preview and the write: the server's refusal is
+    // the answer, not a "settled" creation of the other company.
+    let prepared = prepare_company(&client, company("Pied Piper")).await.unwrap();
+    let rival = pax8_api::partner::types::Company { name: "Pied Piper".into(), ..Default::default() };
+    client.companies().create(rival).await.unwrap();
+    let refused = prepared.apply(&client).await.unwrap_err();
+    assert!(matches!(refused, OpError::Api(ref e) if !e.is_outcome_unknown()), "{refused:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -122,6 +154,21 @@ async fn orders_are_dry_run_then_placed_once_and_refusals_come_before_any_reques
         OpError::Unsettled { what: "order", seen, .. } => assert_eq!(seen, "no matching order was found yet"),
         other => panic!("{other:?}"),
     }
+    assert_eq!(sandbox.counters().orders_created, 2);
+    sandbox.set_faults(Faults::default());
+
+    // A definite refusal (429, not processed) is that error: no lookup, nothing unsettled.
+    let once = pax8_ext::Pax8Client::builder()
+        .client_id(sandbox.client_id())
+        .client_secret(sandbox.client_secret())
+        .base_url(sandbox.base_url())
+        .retry_policy(pax8_ext::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let refused = prepare(&once, &OrderSpec { quantity: 6, ..spec.clone() }).await.unwrap();
+    sandbox.set_faults(Faults { rate_limit_per_minute: Some(0), ..Faults::default() });
+    let error = refused.place(&once).await.unwrap_err();
+    assert!(matches!(&error, OpError::Api(e) if e.is_retryable() && !e.is_outcome_unknown()), "{error:?}");
     assert_eq!(sandbox.counters().orders_created, 2);
     sandbox.set_faults(Faults::default());
 
