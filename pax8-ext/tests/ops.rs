@@ -19,6 +19,17 @@ async fn start() -> (Sandbox, pax8_ext::Pax8Client) {
     (sandbox, client)
 }
 
+/// A client that sends every request once (no retries).
+fn sent_once(sandbox: &Sandbox) -> pax8_ext::Pax8Client {
+    pax8_ext::Pax8Client::builder()
+        .client_id(sandbox.client_id())
+        .client_secret(sandbox.client_secret())
+        .base_url(sandbox.base_url())
+        .retry_policy(pax8_ext::RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
 fn company(name: &str) -> NewCompany {
     NewCompany { name: format!("  {name} "), city: Some("Austin".into()), ..NewCompany::default() }
 }
@@ -95,7 +106,7 @@ async fn a_contact_whose_answer_is_lost_is_found_by_email_address_or_reported_un
         first_name: "Peter".into(),
         last_name: "Gibbons".into(),
         email: email.into(),
-        phone: String::new(),
+        phone: "555-0142".into(),
         primary_for: vec!["billing".into()],
     };
     let contacts = |email: &str| {
@@ -111,11 +122,27 @@ async fn a_contact_whose_answer_is_lost_is_found_by_email_address_or_reported_un
     assert_eq!(added.answer, Answer::Settled);
     assert_eq!(added.contact.email, "peter@initech.example");
     assert_eq!(contacts("peter@initech.example"), 1);
+    let stored = sandbox
+        .with_world(|w| w.contacts[&company_id].iter().find(|x| x.email == "peter@initech.example").cloned())
+        .unwrap();
+    assert_eq!(stored.phone, "555-0142");
+    let roles: Vec<String> = stored.types.iter().filter_map(|t| t.type_.as_ref().map(ToString::to_string)).collect();
+    assert_eq!(roles, ["Billing"], "the roles reach the server");
 
     sandbox.set_faults(Faults { drop_request_to: Some(path), ..Faults::default() });
     let lost = prepare_contact(&client, new("bill@initech.example")).await.unwrap().apply(&client).await.unwrap_err();
     assert!(matches!(&lost, OpError::Unsettled { what: "contact", .. }), "{lost:?}");
     assert_eq!(contacts("bill@initech.example"), 0);
+
+    sandbox.set_faults(Faults::default());
+
+    // A definite refusal (429, not processed) is that error: no lookup, nothing unsettled.
+    let once = sent_once(&sandbox);
+    let prepared = prepare_contact(&once, new("milton@initech.example")).await.unwrap();
+    sandbox.set_faults(Faults { rate_limit_per_minute: Some(0), ..Faults::default() });
+    let error = prepared.apply(&once).await.unwrap_err();
+    assert!(matches!(&error, OpError::Api(e) if !e.is_outcome_unknown()), "{error:?}");
+    sandbox.set_faults(Faults::default());
 
     let refused = prepare_contact(&client, new("not an address")).await.unwrap_err();
     assert!(matches!(refused, OpError::Refused(_)));
@@ -158,13 +185,7 @@ async fn orders_are_dry_run_then_placed_once_and_refusals_come_before_any_reques
     sandbox.set_faults(Faults::default());
 
     // A definite refusal (429, not processed) is that error: no lookup, nothing unsettled.
-    let once = pax8_ext::Pax8Client::builder()
-        .client_id(sandbox.client_id())
-        .client_secret(sandbox.client_secret())
-        .base_url(sandbox.base_url())
-        .retry_policy(pax8_ext::RetryPolicy::none())
-        .build()
-        .unwrap();
+    let once = sent_once(&sandbox);
     let refused = prepare(&once, &OrderSpec { quantity: 6, ..spec.clone() }).await.unwrap();
     sandbox.set_faults(Faults { rate_limit_per_minute: Some(0), ..Faults::default() });
     let error = refused.place(&once).await.unwrap_err();
