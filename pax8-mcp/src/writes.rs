@@ -40,7 +40,7 @@ impl Pax8Tools {
             self.confirm("order_execute", "order", a.confirmation_token.as_deref(), &a.order())?;
             // The order is prepared again (the server's dry run re-checks it), then placed once.
             let prepared = orders::prepare(&self.client, &a.order().spec()).await.map_err(op)?;
-            document(&prepared.place(&self.client).await.map_err(op)?)
+            to_value(&prepared.place(&self.client).await.map_err(op)?)
         })
         .await
     }
@@ -68,7 +68,7 @@ impl Pax8Tools {
             let change = a.change();
             self.confirm("subscription_quantity_execute", "quantity", a.confirmation_token.as_deref(), &change)?;
             let prepared = prepare_quantity(&self.client, change.subscription_id, change.quantity).await.map_err(op)?;
-            document(&prepared.apply(&self.client).await.map_err(op)?)
+            to_value(&prepared.apply(&self.client).await.map_err(op)?)
         })
         .await
     }
@@ -98,7 +98,7 @@ impl Pax8Tools {
             self.confirm("subscription_cancel_execute", "cancel", a.confirmation_token.as_deref(), &cancel)?;
             let when = cancel.cancel_date.as_deref().map(date).transpose()?;
             let prepared = prepare_cancel(&self.client, cancel.subscription_id, when).await.map_err(op)?;
-            document(&prepared.apply(&self.client).await.map_err(op)?)
+            to_value(&prepared.apply(&self.client).await.map_err(op)?)
         })
         .await
     }
@@ -146,11 +146,6 @@ pub(crate) struct Previewed<P> {
     pub confirmation_token: String,
     /// How long the token is valid.
     pub expires_in_seconds: u64,
-}
-
-/// An operation's document as the tool's result.
-fn document<T: serde::Serialize>(report: &T) -> Result<Value, String> {
-    to_value(report)
 }
 
 /// An operation's refusal or failure as the tool's error: what to change, or what to check.
