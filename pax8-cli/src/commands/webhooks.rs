@@ -50,12 +50,19 @@ pub(super) async fn run(s: &Session, command: WebhooksCommand) -> Result<(), Fai
                 return Err(Failure::usage("name at least one topic with --topics"));
             }
             let token = webhook_token()?;
-            let body = serde_json::json!({
-                "displayName": name, "url": url, "active": true, "errorThreshold": 5,
-                "authorization": format!("Bearer {}", token.expose()),
-                "webhookTopics": topics.iter().map(|t| serde_json::json!({"topic": t, "filters": []})).collect::<Vec<_>>(),
-            });
-            let create = serde_json::from_value(body).map_err(|e| Failure::usage(e.to_string()))?;
+            // The generated type: the header value stays a secret (never in a plain JSON value).
+            let create = pax8_api::webhooks::types::CreateWebhook {
+                display_name: name,
+                url: Some(url),
+                active: true,
+                error_threshold: 5,
+                authorization: Some(pax8_api::SecretString::new(format!("Bearer {}", token.expose()))),
+                webhook_topics: topics
+                    .iter()
+                    .map(|t| pax8_api::webhooks::types::AddWebhookTopic { topic: t.clone(), filters: Vec::new() })
+                    .collect(),
+                ..Default::default()
+            };
             let w = client.webhooks().create(create).await?;
             p.note(&format!("Webhook {} registered for {}.", w.id, topics.join(", ")));
             p.record(&[("id", "ID", text(Some(w.id))), ("url", "URL", text(w.url.as_ref()))]);
