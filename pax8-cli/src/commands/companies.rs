@@ -82,13 +82,13 @@ async fn create(s: &Session, name: String, details: CompanyDetails, yes: bool) -
         website: details.website.clone(),
         external_id: details.external_id.clone(),
     };
-    let check = |name: &str| format!("pax8 companies show \"{name}\"");
-    let prepared = prepare_company(client, new).await.map_err(|e| from_op(e, &check("")))?;
+    let check = format!("pax8 companies show \"{}\"", new.name.trim());
+    let prepared = prepare_company(client, new).await.map_err(|e| from_op(e, &check))?;
     let name = prepared.preview().name.clone();
     let fields: Vec<_> =
         detail_fields(Some(&name), &details).into_iter().map(|(k, t, v)| (k, t, text(v.as_ref()))).collect();
     ask(p, &fields, prepared.preview(), "Create this company?", yes)?;
-    let created = prepared.apply(client).await.map_err(|e| from_op(e, &check(&name)))?;
+    let created = prepared.apply(client).await.map_err(|e| from_op(e, &check))?;
     let message = match &created.result {
         Some(CompanyCreated { company, .. }) => format!(
             "Company {} created: {}.",

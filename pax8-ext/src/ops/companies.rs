@@ -77,10 +77,6 @@ impl PreparedCompany {
     pub fn preview(&self) -> &NewCompany {
         &self.preview
     }
-    /// The document to show when the creation is not confirmed.
-    pub fn not_done(self) -> CompanyReport {
-        Report::not_done(self.preview)
-    }
     /// Creates the company; a lost answer is settled by name (no company had it before).
     pub async fn apply(self, client: &Pax8Client) -> Result<CompanyReport, OpError> {
         let p = &self.preview;

@@ -109,10 +109,6 @@ impl PreparedContact {
     pub fn preview(&self) -> &ContactPreview {
         &self.preview
     }
-    /// The document to show when it is not confirmed.
-    pub fn not_done(self) -> ContactReport {
-        Report::not_done(self.preview)
-    }
     /// Adds the contact; a lost answer is settled by its email address.
     pub async fn apply(self, client: &Pax8Client) -> Result<ContactReport, OpError> {
         let contacts = client.contacts(self.preview.contact.company_id);

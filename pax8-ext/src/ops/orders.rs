@@ -164,11 +164,6 @@ impl PreparedOrder {
         &self.preview
     }
 
-    /// The document to show when the order is not confirmed.
-    pub fn not_placed(self) -> OrderReport {
-        Report::not_done(self.preview)
-    }
-
     /// Places the order. A lost answer is settled by looking for the order (same company, same
     /// lines, created since the attempt's day): one match is the order; none or several is
     /// [`OpError::Unsettled`], never a second attempt.

@@ -71,10 +71,6 @@ impl PreparedQuantity {
     pub fn preview(&self) -> &QuantityPreview {
         &self.preview
     }
-    /// The document to show when the change is not confirmed.
-    pub fn not_done(self) -> QuantityReport {
-        Report::not_done(self.preview)
-    }
     /// Applies the change (a PUT: a lost answer is retried by the pipeline, never unknown).
     pub async fn apply(self, client: &Pax8Client) -> Result<QuantityReport, OpError> {
         let updated = client.subscriptions().update_quantity(self.id, i64::from(self.preview.quantity_new)).await?;
@@ -135,10 +131,6 @@ impl PreparedCancel {
     /// What the cancellation will do.
     pub fn preview(&self) -> &CancelPreview {
         &self.preview
-    }
-    /// The document to show when the cancellation is not confirmed.
-    pub fn not_done(self) -> CancelReport {
-        Report::not_done(self.preview)
     }
     /// Cancels (a DELETE: retried by the pipeline like every idempotent request).
     pub async fn apply(self, client: &Pax8Client) -> Result<CancelReport, OpError> {
