@@ -104,6 +104,7 @@ pub(crate) fn build(b: ClientBuilder) -> Result<Pax8Client> {
         hooks: b.hooks.clone(),
         audiences,
         max_response_bytes: b.max_response_bytes,
+        requests_sent: Default::default(),
     });
     Ok(Pax8Client {
         partner: pax8_api::partner::Client::new_with_client(&environment.partner, http.clone()),
@@ -171,6 +172,12 @@ impl Pax8Client {
     /// Token requests this client has sent (all audiences).
     pub fn token_requests_sent(&self) -> u64 {
         self.pipeline.tokens.requests_sent()
+    }
+
+    /// API requests this client (and its clones) has sent, each retry counted; token requests
+    /// are counted by [`Pax8Client::token_requests_sent`].
+    pub fn requests_sent(&self) -> u64 {
+        self.pipeline.requests_sent.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Retry budget tokens left.

@@ -44,6 +44,8 @@ pub(crate) struct Pipeline {
     pub(crate) hooks: Vec<Arc<dyn Hooks>>,
     pub(crate) audiences: Vec<(Api, Audience)>,
     pub(crate) max_response_bytes: u64,
+    /// API requests sent (each attempt; token requests are counted by `tokens` instead).
+    pub(crate) requests_sent: std::sync::atomic::AtomicU64,
 }
 
 /// What one attempt came to.
@@ -203,6 +205,8 @@ impl Pipeline {
             }
             if api == Api::Auth {
                 self.tokens.count_request();
+            } else {
+                self.requests_sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             let result = self.attempt(request, &info, expects_json, parses).await?;
             let outcome = result.outcome;

@@ -105,6 +105,7 @@ async fn a_401_drops_the_token_refreshes_once_and_replays_once() {
     assert_eq!(err.body().and_then(|b| b.message.as_deref()), Some("token revoked"));
     unauthorized.assert_calls_async(2).await; // the call and exactly one replay
     token.assert_calls_async(2).await; // the first token and one refresh
+    assert_eq!((client.requests_sent(), client.token_requests_sent()), (2, 2), "each counted once, apart");
 }
 
 #[tokio::test]

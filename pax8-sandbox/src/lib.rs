@@ -172,6 +172,11 @@ impl Sandbox {
         f(&self.app.world())
     }
 
+    /// Changes the state directly, for what no API call does (an invoice issued or paid).
+    pub fn with_world_mut<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+        f(&mut self.app.world())
+    }
+
     /// The changeable state now, to start another sandbox from later (`SandboxConfig::saved`).
     pub fn save(&self) -> SavedState {
         let world = self.app.world();

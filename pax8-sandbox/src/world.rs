@@ -144,7 +144,18 @@ impl World {
         start <= to && end.is_none_or(|e| e >= from) && sub.status != Some(SubscriptionStatus::Trial)
     }
 
-    /// The charges of one billing period: one item per subscription active in it.
+    /// `sub` as it was at the end of `day`: the last of its versions (its history, then its
+    /// current state) stamped on or before that day, or its first.
+    fn as_of<'a>(&'a self, sub: &'a Subscription, day: NaiveDate) -> &'a Subscription {
+        let history = sub.id.and_then(|id| self.history.get(&id)).map(Vec::as_slice).unwrap_or_default();
+        let mut versions = history.iter().chain(std::iter::once(sub));
+        let first = history.first().unwrap_or(sub);
+        versions.rfind(|v| v.updated_date.is_none_or(|at| at.date().0 <= day)).unwrap_or(first)
+    }
+
+    /// The charges of one billing period: one item per subscription active in it. An issued
+    /// invoice's items (`invoice_id` given) are those of the subscriptions as they were at the
+    /// period's end, so they never change; draft items follow the subscriptions as they are.
     pub(crate) fn items_for_period(
         &self,
         invoice_id: Option<Uuid>,
@@ -153,6 +164,7 @@ impl World {
     ) -> Vec<InvoiceItem> {
         self.subscriptions
             .iter()
+            .map(|s| if invoice_id.is_some() { self.as_of(s, to) } else { s })
             .filter(|s| Self::active_during(s, from, to))
             .map(|s| {
                 let company = s.company_id.and_then(|c| self.company(c));

@@ -1,49 +1,84 @@
 //! The five entity syncs, one page each: companies (with their contacts), products,
-//! subscriptions (with a snapshot each), invoices (with their items) and Azure usage summaries.
+//! subscriptions (snapshotted when they change), invoices (with their items) and Azure usage
+//! summaries. Lists are always read; a parent's child list only when it can have changed (every
+//! time in a full sync), several at a time. Everything a page fetched is written in its
+//! transaction, many rows a statement.
 
+use std::collections::HashMap;
+
+use futures::{StreamExt, TryStreamExt, stream};
 use sqlx::Row;
 use uuid::Uuid;
 
 use crate::SyncError;
+use crate::marks::{self, CONTACTS_READ_FOR, ITEMS_READ_STATUS, USAGE_READ_AT};
 use crate::rows::{
-    Record, SnapshotSource, Val, company_record, json, money, snapshot, subscription_record, text, upsert,
+    company_record, contact_record, invoice_item_record, invoice_record, product_record, subscription_record,
+    usage_record,
 };
 use crate::run::Run;
+use crate::write::{Outcome, SnapshotSource, mark_seen, snapshot_all, upsert_all};
+
+/// Invoice statuses after which an invoice's items no longer change: it is settled (paid, or
+/// its balance carried to a later invoice), cancelled (void) or owes nothing. Any other status
+/// (`Unpaid`, or one added later) is re-read.
+pub(crate) const FINAL_INVOICE_STATUSES: [&str; 5] = ["Paid", "Void", "Carried", "Nothing Due", "Credited"];
+
+/// Fetches `fetch(id)` for each id, `concurrency` at a time, in order.
+async fn each<T, F, Fut>(ids: &[Uuid], concurrency: usize, fetch: F) -> Result<Vec<(Uuid, Vec<T>)>, SyncError>
+where
+    F: Fn(Uuid) -> Fut,
+    Fut: Future<Output = pax8_ext::Result<Vec<T>>>,
+{
+    stream::iter(ids.iter().copied())
+        .map(|id| {
+            let request = fetch(id);
+            async move { request.await.map(|list| (id, list)) }
+        })
+        .buffered(concurrency.max(1))
+        .map_err(SyncError::from)
+        .try_collect()
+        .await
+}
+
+fn strings(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(Uuid::to_string).collect()
+}
 
 pub(crate) async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let page = run.client.companies().list().page_size(run.options.page_size).page(number).await?;
-    // Contacts are fetched before the transaction: a failure leaves nothing half-written.
-    let mut contacts = Vec::new();
+    let ids: Vec<Uuid> = page.items.iter().filter_map(|c| c.id).collect();
+    let known = marks::read(&run.store.pool, &run.options.tenant, CONTACTS_READ_FOR, &strings(&ids)).await?;
+    // Contacts are re-read for a company that is new, whose `updatedDate` moved or is unknown,
+    // or that a webhook touched (its mark cleared).
+    let (mut reread, mut skipped, mut read_for) = (Vec::new(), Vec::new(), Vec::new());
     for c in &page.items {
-        if let Some(id) = c.id {
-            contacts.push((id, run.client.contacts(id).list().collect_all().await?));
+        let Some(id) = c.id else { continue };
+        let updated = c.updated_date.map(|d| d.to_string());
+        let unchanged = updated.is_some() && known.get(&id.to_string()).is_some_and(|mark| *mark == updated);
+        if run.full || !unchanged {
+            reread.push(id);
+            read_for.push((id.to_string(), updated));
+        } else {
+            skipped.push(id);
         }
     }
+    // Fetched before the transaction: a failure leaves nothing half-written.
+    let client = run.client;
+    let contacts = each(&reread, run.options.concurrency, |id| client.contacts(id).list().collect_all()).await?;
     let mut tx = run.store.pool.begin().await?;
-    for c in &page.items {
-        let Some(record) = company_record(c) else { continue };
-        run.summary.fetched += 1;
-        let o = upsert(&mut tx, &run.options.tenant, record, Some(&run.sync_id)).await?;
-        run.count(o);
-    }
-    for (company, list) in contacts {
-        for x in list {
-            let Some(id) = x.id else { continue };
-            run.summary.fetched += 1;
-            let record = Record {
-                table: "contacts",
-                id: id.to_string(),
-                columns: vec![
-                    ("company_id", Val::Text(Some(company.to_string()))),
-                    ("name", Val::Text(Some(format!("{} {}", x.first_name, x.last_name)))),
-                    ("email", Val::Text(Some(x.email.clone()))),
-                ],
-                data: json(&x),
-            };
-            let o = upsert(&mut tx, &run.options.tenant, record, Some(&run.sync_id)).await?;
-            run.count(o);
-        }
-    }
+    let records: Vec<_> = page.items.iter().filter_map(company_record).collect();
+    run.fetched(records.len());
+    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
+    run.count_all(&outcomes);
+    let records: Vec<_> =
+        contacts.iter().flat_map(|(company, list)| list.iter().filter_map(|x| contact_record(*company, x))).collect();
+    run.fetched(records.len());
+    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
+    run.count_all(&outcomes);
+    mark_seen(&mut tx, &run.options.tenant, "contacts", "company_id", &strings(&skipped), &run.sync_id).await?;
+    marks::set(&mut tx, &run.options.tenant, CONTACTS_READ_FOR, &read_for).await?;
+    run.skipped += skipped.len() as u64;
     let last = run.is_last(&page, number);
     run.finish_page(tx, "companies", number, last).await
 }
@@ -51,22 +86,10 @@ pub(crate) async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), Sync
 pub(crate) async fn products(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let page = run.client.products().list().page_size(run.options.page_size).page(number).await?;
     let mut tx = run.store.pool.begin().await?;
-    for p in &page.items {
-        let Some(id) = p.id else { continue };
-        run.summary.fetched += 1;
-        let record = Record {
-            table: "products",
-            id: id.to_string(),
-            columns: vec![
-                ("name", text(p.name.as_ref())),
-                ("vendor", text(p.vendor_name.as_ref())),
-                ("sku", text(p.sku.as_ref())),
-            ],
-            data: json(p),
-        };
-        let o = upsert(&mut tx, &run.options.tenant, record, Some(&run.sync_id)).await?;
-        run.count(o);
-    }
+    let records: Vec<_> = page.items.iter().filter_map(product_record).collect();
+    run.fetched(records.len());
+    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
+    run.count_all(&outcomes);
     let last = run.is_last(&page, number);
     run.finish_page(tx, "products", number, last).await
 }
@@ -74,114 +97,112 @@ pub(crate) async fn products(run: &mut Run<'_>, number: u32) -> Result<(), SyncE
 pub(crate) async fn subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let page = run.client.subscriptions().list().page_size(run.options.page_size).page(number).await?;
     let mut tx = run.store.pool.begin().await?;
-    for s in &page.items {
-        let Some(record) = subscription_record(s) else { continue };
-        run.summary.fetched += 1;
-        let id = record.id.clone();
-        let o = upsert(&mut tx, &run.options.tenant, record, Some(&run.sync_id)).await?;
-        run.count(o);
-        snapshot(&mut tx, &run.options.tenant, &run.sync_id, &id, run.options.now, s, SnapshotSource::Sync).await?;
-        run.summary.snapshots += 1;
-    }
+    let records: Vec<_> = page.items.iter().filter_map(subscription_record).collect();
+    run.fetched(records.len());
+    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
+    run.count_all(&outcomes);
+    // A snapshot where a subscription changed, and of every one in the week's baseline sync.
+    let changed: HashMap<&str, bool> =
+        outcomes.iter().map(|(id, o)| (id.as_str(), *o != Outcome::Unchanged || run.baseline)).collect();
+    let snapshots: Vec<(String, &pax8_api::partner::types::Subscription)> = page
+        .items
+        .iter()
+        .filter_map(|s| s.id.map(|id| (id.to_string(), s)))
+        .filter(|(id, _)| changed.get(id.as_str()).copied().unwrap_or(false))
+        .collect();
+    let written =
+        snapshot_all(&mut tx, &run.options.tenant, &run.sync_id, run.options.now, &snapshots, SnapshotSource::Sync)
+            .await?;
+    run.summary.snapshots += written;
     let last = run.is_last(&page, number);
     run.finish_page(tx, "subscriptions", number, last).await
 }
 
 pub(crate) async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let page = run.client.invoices().list().page_size(run.options.page_size).page(number).await?;
-    let mut items = Vec::new();
-    for i in &page.items {
-        if let Some(id) = i.id {
-            items.push((id, run.client.invoices().items(id).concurrency(4).collect_all().await?));
-        }
-    }
-    let mut tx = run.store.pool.begin().await?;
+    let ids: Vec<Uuid> = page.items.iter().filter_map(|i| i.id).collect();
+    let known = marks::read(&run.store.pool, &run.options.tenant, ITEMS_READ_STATUS, &strings(&ids)).await?;
+    // Items are re-read for an invoice that is new, not final, or whose status moved.
+    let (mut reread, mut skipped, mut read_status) = (Vec::new(), Vec::new(), Vec::new());
     for i in &page.items {
         let Some(id) = i.id else { continue };
-        run.summary.fetched += 1;
-        let record = Record {
-            table: "invoices",
-            id: id.to_string(),
-            columns: vec![
-                ("invoice_date", text(i.invoice_date)),
-                ("status", text(i.status.as_ref())),
-                ("total", money(i.total)),
-                ("balance", money(i.balance)),
-            ],
-            data: json(i),
-        };
-        let o = upsert(&mut tx, &run.options.tenant, record, Some(&run.sync_id)).await?;
-        run.count(o);
-    }
-    for (invoice, list) in items {
-        for it in list {
-            let Some(id) = it.id else { continue };
-            run.summary.fetched += 1;
-            let record = Record {
-                table: "invoice_items",
-                id: id.to_string(),
-                columns: vec![
-                    ("invoice_id", Val::Text(Some(invoice.to_string()))),
-                    ("company_id", text(it.company_id)),
-                    ("subscription_id", text(it.subscription_id)),
-                    ("product_name", text(it.product_name.as_ref())),
-                    ("quantity", Val::Num(it.quantity)),
-                    ("cost_total", money(it.cost_total)),
-                    ("total", money(it.total)),
-                ],
-                data: json(&it),
-            };
-            let o = upsert(&mut tx, &run.options.tenant, record, Some(&run.sync_id)).await?;
-            run.count(o);
+        let status = i.status.clone();
+        let final_ = status.as_deref().is_some_and(|s| FINAL_INVOICE_STATUSES.contains(&s));
+        let unchanged = final_ && known.get(&id.to_string()).is_some_and(|mark| *mark == status);
+        if run.full || !unchanged {
+            reread.push(id);
+            read_status.push((id.to_string(), status));
+        } else {
+            skipped.push(id);
         }
     }
+    let client = run.client;
+    let items =
+        each(&reread, run.options.concurrency, |id| client.invoices().items(id).concurrency(4).collect_all()).await?;
+    let mut tx = run.store.pool.begin().await?;
+    let records: Vec<_> = page.items.iter().filter_map(invoice_record).collect();
+    run.fetched(records.len());
+    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
+    run.count_all(&outcomes);
+    let records: Vec<_> = items
+        .iter()
+        .flat_map(|(invoice, list)| list.iter().filter_map(|it| invoice_item_record(*invoice, it)))
+        .collect();
+    run.fetched(records.len());
+    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
+    run.count_all(&outcomes);
+    mark_seen(&mut tx, &run.options.tenant, "invoice_items", "invoice_id", &strings(&skipped), &run.sync_id).await?;
+    marks::set(&mut tx, &run.options.tenant, ITEMS_READ_STATUS, &read_status).await?;
+    run.skipped += skipped.len() as u64;
     let last = run.is_last(&page, number);
     run.finish_page(tx, "invoices", number, last).await
 }
 
-/// Usage summaries of the Azure subscriptions in the mirror, `page_size` subscriptions a "page".
+/// Usage summaries of the Azure subscriptions in the mirror, `page_size` subscriptions a "page":
+/// re-read when never read or read longer than `usage_max_age` ago.
 pub(crate) async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+    let size = i64::from(run.options.page_size.max(1));
     let rows = sqlx::query(
-        "SELECT id FROM subscriptions WHERE tenant = $1 AND removed_at IS NULL AND product_name LIKE '%Azure%' ORDER BY id",
+        "SELECT id, usage_read_at FROM subscriptions WHERE tenant = $1 AND removed_at IS NULL \
+         AND product_name LIKE '%Azure%' ORDER BY id LIMIT $2 OFFSET $3",
     )
     .bind(run.options.tenant.clone())
+    .bind(size + 1)
+    .bind(i64::from(number).saturating_mul(size))
     .fetch_all(&run.store.pool)
     .await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.try_get::<String, _>("id")).collect::<Result<_, _>>()?;
-    let size = run.options.page_size as usize;
-    let chunk: Vec<&String> = ids.iter().skip(number as usize * size).take(size).collect();
-    let mut fetched = Vec::new();
-    for id in &chunk {
-        let sub: Uuid = id.parse().map_err(|_| SyncError::Invalid(format!("bad id {id}")))?;
-        fetched.push((sub, run.client.subscriptions().usage_summaries(sub).collect_all().await?));
-    }
-    let mut tx = run.store.pool.begin().await?;
-    for (sub, list) in fetched {
-        for u in list {
-            let Some(id) = u.id else { continue };
-            run.summary.fetched += 1;
-            let record = Record {
-                table: "usage_summaries",
-                id: id.to_string(),
-                columns: vec![
-                    ("subscription_id", Val::Text(Some(sub.to_string()))),
-                    ("company_id", text(u.company_id)),
-                    ("resource_group", text(u.resource_group.as_ref())),
-                    ("current_charges", money(u.current_charges)),
-                ],
-                data: json(&u),
-            };
-            let o = upsert(&mut tx, &run.options.tenant, record, Some(&run.sync_id)).await?;
-            run.count(o);
+    let more = rows.len() as i64 > size;
+    let oldest = run.options.now - run.options.usage_max_age;
+    let (mut reread, mut skipped) = (Vec::new(), Vec::new());
+    for row in rows.iter().take(size as usize) {
+        let id: String = row.try_get("id")?;
+        let id: Uuid =
+            id.parse().map_err(|_| SyncError::Invalid(format!("bad subscription id `{id}` in the mirror")))?;
+        let read_at: Option<String> = row.try_get("usage_read_at")?;
+        let fresh = read_at
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok())
+            .is_some_and(|at| at >= oldest && at <= run.options.now);
+        if run.full || !fresh {
+            reread.push(id);
+        } else {
+            skipped.push(id);
         }
     }
-    let last = (number as usize + 1) * size >= ids.len();
-    run.total_pages = Some(ids.len().div_ceil(size.max(1)) as u64);
-    run.checkpoint(&mut tx, "usage_summaries", number + 1, last).await?;
-    tx.commit().await?;
-    run.pages += 1;
-    if run.options.stop_after_pages.is_some_and(|n| run.pages >= n) {
-        return Err(SyncError::Interrupted);
-    }
-    Ok(())
+    let client = run.client;
+    let fetched =
+        each(&reread, run.options.concurrency, |id| client.subscriptions().usage_summaries(id).collect_all()).await?;
+    let mut tx = run.store.pool.begin().await?;
+    let records: Vec<_> =
+        fetched.iter().flat_map(|(sub, list)| list.iter().filter_map(|u| usage_record(*sub, u))).collect();
+    run.fetched(records.len());
+    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
+    run.count_all(&outcomes);
+    mark_seen(&mut tx, &run.options.tenant, "usage_summaries", "subscription_id", &strings(&skipped), &run.sync_id)
+        .await?;
+    let now = run.options.now.to_rfc3339();
+    let read_at: Vec<(String, Option<String>)> = reread.iter().map(|id| (id.to_string(), Some(now.clone()))).collect();
+    marks::set(&mut tx, &run.options.tenant, USAGE_READ_AT, &read_at).await?;
+    run.skipped += skipped.len() as u64;
+    run.total_pages = None;
+    run.finish_page(tx, "usage_summaries", number, !more).await
 }

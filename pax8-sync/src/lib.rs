@@ -21,13 +21,17 @@
 mod drift;
 mod entities;
 pub mod listener;
+mod lock;
+mod marks;
 pub mod receiver;
 mod rows;
 mod run;
 mod store;
+mod write;
 
 pub use drift::{Drift, drift};
-pub use run::{LOCK_STALE_AFTER, LOCK_WAIT, Progress, SyncOptions, SyncSummary, sync};
+pub use lock::{LOCK_STALE_AFTER, LOCK_WAIT};
+pub use run::{FULL_AFTER, Progress, SyncMode, SyncOptions, SyncSummary, USAGE_MAX_AGE, sync};
 pub use store::Store;
 
 /// The tenant of a database that mirrors one Pax8 partner (and of every version-1 row).

@@ -22,7 +22,8 @@ use pax8_ext::SecretString;
 use serde_json::{Value, json};
 use sha2::Digest;
 
-use crate::rows::{SnapshotSource, company_record, snapshot, stored, subscription_record, upsert};
+use crate::rows::{company_record, stored, subscription_record};
+use crate::write::{SnapshotSource, snapshot_all, upsert};
 use crate::{Store, SyncError};
 
 /// The largest body accepted by default (1 MiB).
@@ -325,7 +326,7 @@ fn field<'a>(payload: &'a Value, names: &[&str]) -> Option<&'a Value> {
 /// Applies an event to the mirror; Ok(false) when the topic changes nothing.
 ///
 /// The event's fields are merged into the stored object, which is decoded as the API's type and
-/// written through the same path as a sync (`rows::upsert`): `data`, the typed columns and
+/// written through the same path as a sync (`write::upsert`): `data`, the typed columns and
 /// the hash change together, and a subscription gains a snapshot with source `webhook`. The
 /// receiver needs no Pax8 credentials, so it does not fetch the object; the next sync replaces
 /// the row with the API's version if it differs (and only then reports it updated).
@@ -352,13 +353,12 @@ async fn apply(
             serde_json::from_value(merged).map_err(|e| format!("payloadData does not describe a subscription: {e}"))?;
         let record = subscription_record(&subscription).ok_or("no subscriptionId in payloadData")?;
         upsert(tx, tenant, record, None).await.map_err(db)?;
-        snapshot(
+        snapshot_all(
             tx,
             tenant,
             &format!("webhook:{event_id}"),
-            &id.to_string(),
             chrono::Utc::now(),
-            &subscription,
+            &[(id.to_string(), &subscription)],
             SnapshotSource::Webhook,
         )
         .await
@@ -381,6 +381,13 @@ async fn apply(
             serde_json::from_value(merged).map_err(|e| format!("payloadData does not describe a company: {e}"))?;
         let record = company_record(&company).ok_or("no companyId in payloadData")?;
         upsert(tx, tenant, record, None).await.map_err(db)?;
+        // Its contacts may have changed too: the next incremental sync re-reads them.
+        sqlx::query("UPDATE companies SET contacts_read_for = NULL WHERE tenant = $1 AND id = $2")
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
         return Ok(true);
     }
     Ok(false)

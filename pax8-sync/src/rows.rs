@@ -1,13 +1,10 @@
-//! The one write path for mirror rows: [`upsert`] writes `data`, the typed columns and the
-//! content hash together for a sync and for a webhook alike, and [`snapshot`] records a
-//! subscription's quantity, price and status with who saw them. Amounts go to NUMERIC columns
-//! as decimal text.
+//! Mirror rows as values: a [`Record`] is a row's table, id, typed columns and whole object as
+//! JSON, built here from each API type; `crate::write` stores them. Amounts are decimals
+//! ([`money`]), bound as decimal text into NUMERIC columns.
 
-use chrono::{DateTime, Utc};
-use pax8_api::partner::types::{Company, Subscription};
+use pax8_api::partner::types::{Company, Contact, Invoice, InvoiceItem, Product, Subscription, UsageSummary};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sha2::Digest;
 use sqlx::{Any, Row, Transaction};
 
 use crate::store::dyn_query;
@@ -28,18 +25,6 @@ pub(crate) struct Record {
     pub(crate) data: String,
 }
 
-/// What an upsert did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Inserted,
-    Updated,
-    Unchanged,
-}
-
-fn hash(data: &str) -> String {
-    sha2::Sha256::digest(data.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 pub(crate) fn text<T: ToString>(v: Option<T>) -> Val {
     Val::Text(v.map(|x| x.to_string()))
 }
@@ -56,107 +41,6 @@ pub(crate) fn money(v: Option<f64>) -> Val {
 
 pub(crate) fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
-}
-
-/// The placeholder of column `n`: amounts are cast from text to NUMERIC.
-fn placeholder(v: &Val, n: usize) -> String {
-    match v {
-        Val::Money(_) => format!("CAST(${n} AS NUMERIC)"),
-        _ => format!("${n}"),
-    }
-}
-
-fn bind<'q>(
-    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
-    v: &Val,
-) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
-    match v {
-        Val::Text(t) => q.bind(t.clone()),
-        Val::Num(n) => q.bind(*n),
-        Val::Money(m) => q.bind(m.map(|m| m.to_string())),
-    }
-}
-
-/// Writes one mirror row of `tenant`: `data`, the typed columns and the hash together, whoever
-/// calls (a sync, with its id recorded as `last_seen_sync`, or a webhook, with `None`).
-pub(crate) async fn upsert(
-    tx: &mut Transaction<'_, Any>,
-    tenant: &str,
-    r: Record,
-    sync_id: Option<&str>,
-) -> Result<Outcome, sqlx::Error> {
-    let h = hash(&r.data);
-    let existing = dyn_query(format!("SELECT hash, removed_at FROM {} WHERE tenant = $1 AND id = $2", r.table))
-        .bind(tenant.to_string())
-        .bind(r.id.clone())
-        .fetch_optional(&mut **tx)
-        .await?;
-    let n = r.columns.len();
-    match existing {
-        None => {
-            let names: Vec<&str> = r.columns.iter().map(|c| c.0).collect();
-            let values: Vec<String> = r.columns.iter().enumerate().map(|(i, (_, v))| placeholder(v, i + 3)).collect();
-            let sql = format!(
-                "INSERT INTO {} (tenant, id, {}, data, hash, last_seen_sync) VALUES ($1, $2, {}, ${}, ${}, ${})",
-                r.table,
-                names.join(", "),
-                values.join(", "),
-                n + 3,
-                n + 4,
-                n + 5
-            );
-            let mut q = dyn_query(sql).bind(tenant.to_string()).bind(r.id.clone());
-            for (_, v) in &r.columns {
-                q = bind(q, v);
-            }
-            q.bind(r.data.clone()).bind(h).bind(sync_id.map(str::to_string)).execute(&mut **tx).await?;
-            Ok(Outcome::Inserted)
-        }
-        Some(row) => {
-            let old: String = row.try_get("hash")?;
-            let removed: Option<String> = row.try_get("removed_at")?;
-            if old == h && removed.is_none() {
-                if let Some(sync_id) = sync_id {
-                    dyn_query(format!("UPDATE {} SET last_seen_sync = $1 WHERE tenant = $2 AND id = $3", r.table))
-                        .bind(sync_id.to_string())
-                        .bind(tenant.to_string())
-                        .bind(r.id.clone())
-                        .execute(&mut **tx)
-                        .await?;
-                }
-                return Ok(Outcome::Unchanged);
-            }
-            let sets: Vec<String> = r
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, (name, v))| format!("{name} = {}", placeholder(v, i + 1)))
-                .collect();
-            let sql = format!(
-                "UPDATE {} SET {}, data = ${}, hash = ${}, last_seen_sync = COALESCE(${}, last_seen_sync), removed_at = NULL \
-                 WHERE tenant = ${} AND id = ${}",
-                r.table,
-                sets.join(", "),
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5
-            );
-            let mut q = dyn_query(sql);
-            for (_, v) in &r.columns {
-                q = bind(q, v);
-            }
-            q.bind(r.data.clone())
-                .bind(h)
-                .bind(sync_id.map(str::to_string))
-                .bind(tenant.to_string())
-                .bind(r.id.clone())
-                .execute(&mut **tx)
-                .await?;
-            Ok(Outcome::Updated)
-        }
-    }
 }
 
 /// The mirror row of a company (None without an id).
@@ -196,44 +80,80 @@ pub(crate) fn subscription_record(s: &Subscription) -> Option<Record> {
     })
 }
 
-/// Who took a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SnapshotSource {
-    Sync,
-    Webhook,
+/// The mirror row of a contact of `company` (None without an id).
+pub(crate) fn contact_record(company: uuid::Uuid, x: &Contact) -> Option<Record> {
+    Some(Record {
+        table: "contacts",
+        id: x.id?.to_string(),
+        columns: vec![
+            ("company_id", Val::Text(Some(company.to_string()))),
+            ("name", Val::Text(Some(format!("{} {}", x.first_name, x.last_name)))),
+            ("email", Val::Text(Some(x.email.clone()))),
+        ],
+        data: json(x),
+    })
 }
 
-/// Records a subscription's quantity, price and status as `source` saw them at `taken_at`
-/// (one row per sync, or per webhook event with `sync_id` set to `webhook:<event id>`).
-pub(crate) async fn snapshot(
-    tx: &mut Transaction<'_, Any>,
-    tenant: &str,
-    sync_id: &str,
-    subscription_id: &str,
-    taken_at: DateTime<Utc>,
-    s: &Subscription,
-    source: SnapshotSource,
-) -> Result<(), sqlx::Error> {
-    let price = decimal(s.price);
-    sqlx::query(
-        "INSERT INTO subscription_snapshots (tenant, sync_id, subscription_id, taken_at, quantity, price, status, source) \
-         VALUES ($1, $2, $3, $4, $5, CAST($6 AS NUMERIC), $7, $8) ON CONFLICT (tenant, sync_id, subscription_id) DO UPDATE SET \
-         taken_at = excluded.taken_at, quantity = excluded.quantity, price = excluded.price, status = excluded.status",
-    )
-    .bind(tenant.to_string())
-    .bind(sync_id.to_string())
-    .bind(subscription_id.to_string())
-    .bind(taken_at.to_rfc3339())
-    .bind(s.quantity)
-    .bind(price.map(|p| p.to_string()))
-    .bind(s.status.as_ref().map(|x| x.to_string()))
-    .bind(match source {
-        SnapshotSource::Sync => "sync",
-        SnapshotSource::Webhook => "webhook",
+/// The mirror row of a product (None without an id).
+pub(crate) fn product_record(p: &Product) -> Option<Record> {
+    Some(Record {
+        table: "products",
+        id: p.id?.to_string(),
+        columns: vec![
+            ("name", text(p.name.as_ref())),
+            ("vendor", text(p.vendor_name.as_ref())),
+            ("sku", text(p.sku.as_ref())),
+        ],
+        data: json(p),
     })
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+}
+
+/// The mirror row of an invoice (None without an id).
+pub(crate) fn invoice_record(i: &Invoice) -> Option<Record> {
+    Some(Record {
+        table: "invoices",
+        id: i.id?.to_string(),
+        columns: vec![
+            ("invoice_date", text(i.invoice_date)),
+            ("status", text(i.status.as_ref())),
+            ("total", money(i.total)),
+            ("balance", money(i.balance)),
+        ],
+        data: json(i),
+    })
+}
+
+/// The mirror row of an item of `invoice` (None without an id).
+pub(crate) fn invoice_item_record(invoice: uuid::Uuid, it: &InvoiceItem) -> Option<Record> {
+    Some(Record {
+        table: "invoice_items",
+        id: it.id?.to_string(),
+        columns: vec![
+            ("invoice_id", Val::Text(Some(invoice.to_string()))),
+            ("company_id", text(it.company_id)),
+            ("subscription_id", text(it.subscription_id)),
+            ("product_name", text(it.product_name.as_ref())),
+            ("quantity", Val::Num(it.quantity)),
+            ("cost_total", money(it.cost_total)),
+            ("total", money(it.total)),
+        ],
+        data: json(it),
+    })
+}
+
+/// The mirror row of a usage summary of `subscription` (None without an id).
+pub(crate) fn usage_record(subscription: uuid::Uuid, u: &UsageSummary) -> Option<Record> {
+    Some(Record {
+        table: "usage_summaries",
+        id: u.id?.to_string(),
+        columns: vec![
+            ("subscription_id", Val::Text(Some(subscription.to_string()))),
+            ("company_id", text(u.company_id)),
+            ("resource_group", text(u.resource_group.as_ref())),
+            ("current_charges", money(u.current_charges)),
+        ],
+        data: json(u),
+    })
 }
 
 /// The stored object of a mirror row of `tenant`, if there is one and it is a JSON object.
@@ -273,7 +193,5 @@ mod tests {
             assert!(decimal(Some(absurd)).is_none(), "{absurd}");
         }
         assert!(matches!(money(None), Val::Money(None)));
-        assert_eq!(placeholder(&Val::Money(None), 3), "CAST($3 AS NUMERIC)");
-        assert_eq!(placeholder(&Val::Text(None), 3), "$3");
     }
 }

@@ -1,6 +1,6 @@
-//! Checkpointed runs: one sync of one tenant at a time (a lock row per tenant), one transaction
-//! per page with its checkpoint and its counts, resumption after a kill, and rows no longer
-//! upstream marked removed.
+//! Checkpointed runs: one sync of one tenant at a time (`lock`), full or incremental, one
+//! transaction per page with its checkpoint and its counts, resumption after a kill, and rows
+//! no longer upstream marked removed.
 
 use chrono::{DateTime, Utc};
 use pax8_ext::{Page, Pax8Client};
@@ -8,9 +8,24 @@ use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use crate::rows::Outcome;
+use crate::lock::{LOCK_WAIT, lock, wall_clock};
 use crate::store::dyn_query;
+use crate::write::Outcome;
 use crate::{DEFAULT_TENANT, Store, SyncError, entities};
+
+/// Whether a sync re-reads everything or only what can have changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// Lists are read whole; a company's contacts only when the company is new, its
+    /// `updatedDate` moved or is unknown, or a webhook touched it; an invoice's items only
+    /// while it is not final; Azure usage once per [`SyncOptions::usage_max_age`]. Becomes a
+    /// full sync when the tenant's last full one is older than [`SyncOptions::full_after`].
+    #[default]
+    Incremental,
+    /// Everything re-read.
+    Full,
+}
 
 /// How a sync runs.
 #[derive(Debug, Clone)]
@@ -26,7 +41,23 @@ pub struct SyncOptions {
     /// The tenant the rows belong to ([`DEFAULT_TENANT`] by default): one database can mirror
     /// many Pax8 partners, each synced with its own credentials.
     pub tenant: String,
+    /// Incremental (the default) or full.
+    pub mode: SyncMode,
+    /// An incremental sync is full when the tenant's last full sync started longer ago than
+    /// this ([`FULL_AFTER`], a week, by default), or there was none: the safety net for changes
+    /// no date or status shows.
+    pub full_after: std::time::Duration,
+    /// Azure usage summaries read longer ago than this are read again ([`USAGE_MAX_AGE`]).
+    pub usage_max_age: chrono::Duration,
+    /// Child lists (contacts, invoice items, usage) fetched at once (4 by default); every
+    /// request goes through the client's one rate limiter.
+    pub concurrency: usize,
 }
+
+/// How old the last full sync may be before an incremental sync is full.
+pub const FULL_AFTER: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+/// How old Azure usage may be before a sync reads it again: Pax8 updates usage about daily.
+pub const USAGE_MAX_AGE: chrono::Duration = chrono::Duration::hours(12);
 
 impl Default for SyncOptions {
     fn default() -> Self {
@@ -36,14 +67,13 @@ impl Default for SyncOptions {
             stop_after_pages: None,
             lock_wait: LOCK_WAIT,
             tenant: DEFAULT_TENANT.to_string(),
+            mode: SyncMode::Incremental,
+            full_after: FULL_AFTER,
+            usage_max_age: USAGE_MAX_AGE,
+            concurrency: 4,
         }
     }
 }
-
-/// How long a second sync waits, by default, for the first to finish before giving up.
-pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-/// A lock whose holder has made no progress for this long belongs to a killed sync and is taken.
-pub const LOCK_STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// What a sync did. For a resumed sync, the counts are those of the whole sync, every run that
 /// worked on it added up (each page's counts are committed with the page).
@@ -61,6 +91,13 @@ pub struct SyncSummary {
     pub removed: u64,
     /// Snapshot rows written.
     pub snapshots: u64,
+    /// API requests sent (retries included; token requests excluded).
+    pub requests: u64,
+    /// Child lists not re-read because they cannot have changed (a company's contacts, an
+    /// invoice's items, a subscription's usage): each one request or more saved.
+    pub skipped: u64,
+    /// Whether everything was re-read.
+    pub full: bool,
     /// Whether this run continued an interrupted one.
     pub resumed: bool,
 }
@@ -73,6 +110,14 @@ pub(crate) struct Run<'a> {
     pub(crate) client: &'a Pax8Client,
     pub(crate) options: &'a SyncOptions,
     pub(crate) sync_id: String,
+    /// Everything is re-read.
+    pub(crate) full: bool,
+    /// Every subscription is snapshotted (the week's first sync), not only those that changed.
+    pub(crate) baseline: bool,
+    /// Child lists skipped since the run started.
+    pub(crate) skipped: u64,
+    /// The client's request count when the run started.
+    requests_at_start: u64,
     pub(crate) summary: SyncSummary,
     /// What of `summary` is already added to the `syncs` row.
     committed: SyncSummary,
@@ -97,12 +142,18 @@ pub struct Progress<'a> {
 }
 
 impl Run<'_> {
-    pub(crate) fn count(&mut self, outcome: Outcome) {
-        match outcome {
-            Outcome::Inserted => self.summary.inserted += 1,
-            Outcome::Updated => self.summary.updated += 1,
-            Outcome::Unchanged => self.summary.unchanged += 1,
+    pub(crate) fn count_all(&mut self, outcomes: &[(String, Outcome)]) {
+        for (_, outcome) in outcomes {
+            match outcome {
+                Outcome::Inserted => self.summary.inserted += 1,
+                Outcome::Updated => self.summary.updated += 1,
+                Outcome::Unchanged => self.summary.unchanged += 1,
+            }
         }
+    }
+
+    pub(crate) fn fetched(&mut self, items: usize) {
+        self.summary.fetched += items as u64;
     }
 
     async fn next_page(&self, resource: &str) -> Result<Option<u32>, SyncError> {
@@ -147,6 +198,8 @@ impl Run<'_> {
         last: bool,
     ) -> Result<(), SyncError> {
         self.checkpoint(&mut tx, resource, page + 1, last).await?;
+        self.summary.skipped = self.skipped;
+        self.summary.requests = self.client.requests_sent().saturating_sub(self.requests_at_start);
         self.add_counts(&mut tx).await?;
         sqlx::query("UPDATE sync_lock SET heartbeat = $1 WHERE name = $2 AND holder = $3")
             .bind(wall_clock())
@@ -169,7 +222,8 @@ impl Run<'_> {
         let delta = |a: u64, b: u64| i64::try_from(a.saturating_sub(b)).unwrap_or(i64::MAX);
         sqlx::query(
             "UPDATE syncs SET fetched = fetched + $1, inserted = inserted + $2, updated = updated + $3, \
-             unchanged = unchanged + $4, removed = removed + $5, snapshots = snapshots + $6 WHERE id = $7",
+             unchanged = unchanged + $4, removed = removed + $5, snapshots = snapshots + $6, \
+             requests = requests + $7, skipped = skipped + $8 WHERE id = $9",
         )
         .bind(delta(now.fetched, before.fetched))
         .bind(delta(now.inserted, before.inserted))
@@ -177,6 +231,8 @@ impl Run<'_> {
         .bind(delta(now.unchanged, before.unchanged))
         .bind(delta(now.removed, before.removed))
         .bind(delta(now.snapshots, before.snapshots))
+        .bind(delta(now.requests, before.requests))
+        .bind(delta(now.skipped, before.skipped))
         .bind(self.sync_id.clone())
         .execute(&mut **tx)
         .await?;
@@ -223,59 +279,6 @@ pub async fn sync(
     Ok(summary)
 }
 
-fn wall_clock() -> String {
-    chrono::Utc::now().to_rfc3339()
-}
-
-/// Takes `tenant`'s lock for `sync_id`: waits (up to `wait`) while another sync of the tenant
-/// holds it, takes over a lock whose holder made no progress for [`LOCK_STALE_AFTER`].
-async fn lock(store: &Store, tenant: &str, sync_id: &str, wait: std::time::Duration) -> Result<(), SyncError> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let now = chrono::Utc::now();
-        let taken = sqlx::query(
-            "INSERT INTO sync_lock (name, holder, since, heartbeat) VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(tenant.to_string())
-        .bind(sync_id.to_string())
-        .bind(now.to_rfc3339())
-        .execute(&store.pool)
-        .await?;
-        if taken.rows_affected() == 1 {
-            return Ok(());
-        }
-        let Some(row) = sqlx::query("SELECT holder, since, heartbeat FROM sync_lock WHERE name = $1")
-            .bind(tenant.to_string())
-            .fetch_optional(&store.pool)
-            .await?
-        else {
-            continue; // released in between: try again
-        };
-        let (holder, since, heartbeat): (String, String, String) =
-            (row.try_get("holder")?, row.try_get("since")?, row.try_get("heartbeat")?);
-        if holder == sync_id {
-            return Ok(()); // resuming our own sync
-        }
-        let stale = chrono::DateTime::parse_from_rfc3339(&heartbeat)
-            .map(|h| now.signed_duration_since(h).to_std().unwrap_or_default() >= LOCK_STALE_AFTER)
-            .unwrap_or(true);
-        if stale {
-            tracing::warn!(%holder, %heartbeat, "pax8-sync: taking over the lock of a sync that stopped making progress");
-            sqlx::query("DELETE FROM sync_lock WHERE name = $1 AND holder = $2")
-                .bind(tenant.to_string())
-                .bind(holder)
-                .execute(&store.pool)
-                .await?;
-            continue;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(SyncError::Busy { holder, since });
-        }
-        tracing::info!(%holder, %since, "pax8-sync: another sync holds the database; waiting");
-        tokio::time::sleep(std::time::Duration::from_millis(200).min(wait)).await;
-    }
-}
-
 async fn run_sync(
     store: &Store,
     client: &Pax8Client,
@@ -284,20 +287,37 @@ async fn run_sync(
     sync_id: String,
     resumed: bool,
 ) -> Result<SyncSummary, SyncError> {
-    if !resumed {
-        sqlx::query("INSERT INTO syncs (id, started_at, status, tenant) VALUES ($1, $2, 'running', $3)")
+    let (full, baseline) = if resumed {
+        let row = sqlx::query("SELECT full_sync, baseline FROM syncs WHERE id = $1")
             .bind(sync_id.clone())
-            .bind(options.now.to_rfc3339())
-            .bind(options.tenant.clone())
-            .execute(&store.pool)
+            .fetch_one(&store.pool)
             .await?;
-    }
+        (row.try_get::<i64, _>("full_sync")? == 1, row.try_get::<i64, _>("baseline")? == 1)
+    } else {
+        let full = options.mode == SyncMode::Full || full_is_due(store, options).await?;
+        let baseline = baseline_is_due(store, options).await?;
+        sqlx::query(
+            "INSERT INTO syncs (id, started_at, status, tenant, full_sync, baseline) VALUES ($1, $2, 'running', $3, $4, $5)",
+        )
+        .bind(sync_id.clone())
+        .bind(options.now.to_rfc3339())
+        .bind(options.tenant.clone())
+        .bind(i64::from(full))
+        .bind(i64::from(baseline))
+        .execute(&store.pool)
+        .await?;
+        (full, baseline)
+    };
     let mut run = Run {
         store,
         client,
         options,
         sync_id,
-        summary: SyncSummary { resumed, ..Default::default() },
+        full,
+        baseline,
+        skipped: 0,
+        requests_at_start: client.requests_sent(),
+        summary: SyncSummary { resumed, full, ..Default::default() },
         committed: SyncSummary::default(),
         pages: 0,
         total_pages: None,
@@ -343,11 +363,12 @@ async fn run_sync(
         .await?;
     tx.commit().await?;
     // The whole sync's counts, every run that worked on it included.
-    let totals =
-        sqlx::query("SELECT fetched, inserted, updated, unchanged, removed, snapshots FROM syncs WHERE id = $1")
-            .bind(run.sync_id.clone())
-            .fetch_one(&store.pool)
-            .await?;
+    let totals = sqlx::query(
+        "SELECT fetched, inserted, updated, unchanged, removed, snapshots, requests, skipped FROM syncs WHERE id = $1",
+    )
+    .bind(run.sync_id.clone())
+    .fetch_one(&store.pool)
+    .await?;
     let count =
         |name: &str| -> Result<u64, sqlx::Error> { Ok(u64::try_from(totals.try_get::<i64, _>(name)?).unwrap_or(0)) };
     Ok(SyncSummary {
@@ -357,6 +378,41 @@ async fn run_sync(
         unchanged: count("unchanged")?,
         removed: count("removed")?,
         snapshots: count("snapshots")?,
+        requests: count("requests")?,
+        skipped: count("skipped")?,
+        full,
         resumed,
     })
+}
+
+/// Whether the tenant's last finished full sync started longer than `full_after` before `now`
+/// (or there is none).
+async fn full_is_due(store: &Store, options: &SyncOptions) -> Result<bool, SyncError> {
+    let row = sqlx::query(
+        "SELECT MAX(started_at) AS at FROM syncs WHERE tenant = $1 AND status = 'finished' AND full_sync = 1",
+    )
+    .bind(options.tenant.clone())
+    .fetch_one(&store.pool)
+    .await?;
+    let last: Option<String> = row.try_get("at")?;
+    let age = last
+        .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+        .and_then(|at| options.now.signed_duration_since(at).to_std().ok());
+    Ok(age.is_none_or(|age| age >= options.full_after))
+}
+
+/// Whether no sync of the tenant has snapshotted its subscriptions in `now`'s week (ISO weeks,
+/// Monday 00:00 UTC): the week's first sync snapshots every subscription, the others only
+/// those that changed, so each subscription has a row per week to compare against.
+async fn baseline_is_due(store: &Store, options: &SyncOptions) -> Result<bool, SyncError> {
+    let monday = options.now.date_naive().week(chrono::Weekday::Mon).first_day();
+    let week_start = monday.and_time(chrono::NaiveTime::MIN).and_utc().to_rfc3339();
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM syncs WHERE tenant = $1 AND baseline = 1 AND status = 'finished' AND started_at >= $2",
+    )
+    .bind(options.tenant.clone())
+    .bind(week_start)
+    .fetch_one(&store.pool)
+    .await?;
+    Ok(row.try_get::<i64, _>("n")? == 0)
 }

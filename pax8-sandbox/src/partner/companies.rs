@@ -131,6 +131,16 @@ pub(super) async fn update_company(State(app): State<App>, uri: Uri, Path(id): P
 
 // ---------- contacts ----------
 
+/// A company's contacts are part of its record (`Company.contacts`): changing one stamps the
+/// company as updated, which is what lets a mirror re-read only the contacts of companies whose
+/// `updatedDate` moved.
+fn touch_company(app: &App, world: &mut crate::world::World, id: uuid::Uuid) {
+    let now = app.now();
+    if let Some(c) = world.company_mut(id) {
+        c.updated_date = Some(now);
+    }
+}
+
 pub(super) async fn list_contacts(
     State(app): State<App>,
     uri: Uri,
@@ -171,8 +181,10 @@ pub(super) async fn create_contact(State(app): State<App>, uri: Uri, Path(id): P
     let mut world = app.world();
     let Some(list) = world.contacts.get_mut(&id) else { return Err(not_found("company", &id.to_string(), uri.path())) };
     list.push(contact.clone());
+    let now = app.now();
     if let Some(c) = world.company_mut(id) {
         c.status = Some(CompanyStatus::Active);
+        c.updated_date = Some(now);
     }
     ok(&contact)
 }
@@ -208,6 +220,7 @@ pub(super) async fn put_contact(
     new.id = Some(contact_id);
     new.created_date = slot.created_date.clone();
     *slot = new.clone();
+    touch_company(&app, &mut world, id);
     ok(&new)
 }
 
@@ -225,5 +238,6 @@ pub(super) async fn delete_contact(
     if list.len() == before {
         return Err(not_found("contact", &contact_id.to_string(), uri.path()));
     }
+    touch_company(&app, &mut world, id);
     empty(StatusCode::NO_CONTENT)
 }

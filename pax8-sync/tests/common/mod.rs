@@ -107,13 +107,23 @@ pub async fn full_then_idempotent(store: &Store, s: &Sandbox) {
     check_counts(store, &e).await;
     assert!(!first.resumed && first.inserted > 0 && first.updated == 0);
     assert_eq!(first.snapshots as i64, e.subscriptions);
-    let second = sync(store, &c, &SyncOptions { now: "2026-11-24T12:00:00Z".parse().unwrap(), ..opts(25) }, &|_| {})
-        .await
-        .unwrap();
-    assert_eq!((second.inserted, second.updated, second.removed), (0, 0, 0), "{second:?}");
-    assert_eq!(second.unchanged, first.inserted);
+    // The next day (the same week): incremental, and nothing changed.
+    let later = SyncOptions { now: "2026-11-24T08:00:00Z".parse().unwrap(), ..opts(25) };
+    let second = sync(store, &c, &later, &|_| {}).await.unwrap();
+    assert!(first.full && !second.full, "{second:?}");
+    assert_eq!((second.inserted, second.updated, second.removed, second.snapshots), (0, 0, 0, 0), "{second:?}");
+    assert!(second.skipped > 0 && second.unchanged < first.inserted, "{second:?}");
+    assert!(second.requests < first.requests, "{first:?} / {second:?}");
     check_counts(store, &e).await;
-    assert_eq!(store.count("subscription_snapshots").await.unwrap(), 2 * e.subscriptions, "only the snapshots are new");
+    // A full sync re-reads everything, finds every row unchanged, and snapshots none: the
+    // week's baseline is taken.
+    let full = SyncOptions { mode: pax8_sync::SyncMode::Full, ..later };
+    let third = sync(store, &c, &full, &|_| {}).await.unwrap();
+    assert!(third.full && third.skipped == 0, "{third:?}");
+    assert_eq!((third.inserted, third.updated, third.removed, third.snapshots), (0, 0, 0, 0), "{third:?}");
+    assert_eq!(third.unchanged, first.inserted);
+    assert_eq!(third.requests, first.requests, "a full sync reads what the first did");
+    assert_eq!(store.count("subscription_snapshots").await.unwrap(), e.subscriptions, "no snapshot without a change");
 }
 
 /// Serves the receiver for `store` (token `wh-token`, 4 KiB bodies) on 127.0.0.1; its URL.

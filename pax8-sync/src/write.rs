@@ -1,0 +1,312 @@
+//! The one write path for mirror rows, for a sync and a webhook alike: [`upsert_all`] writes a
+//! page's rows of one table with a few multi-row statements (the stored hashes read in one
+//! query, new and changed rows in one `INSERT … ON CONFLICT DO UPDATE`, unchanged rows marked
+//! seen in one `UPDATE`), and [`snapshot_all`] records subscriptions' quantity, price and status
+//! with who saw them. Text columns never carry a NUL character (PostgreSQL `text` cannot hold
+//! one): it becomes U+FFFD there, while `data` keeps the exact value (JSON escapes it).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use pax8_api::partner::types::Subscription;
+use sha2::Digest;
+use sqlx::{Any, Row, Transaction};
+
+use crate::rows::{Record, Val, decimal};
+use crate::store::dyn_query;
+
+/// What an upsert did to one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// Bound values per statement, well under SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_BINDS: usize = 16_000;
+
+type Query = sqlx::query::Query<'static, Any, sqlx::any::AnyArguments>;
+
+fn hash(data: &str) -> String {
+    sha2::Sha256::digest(data.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `text` as a text column can hold it: NUL characters replaced by U+FFFD.
+pub(crate) fn storable(text: &str) -> String {
+    if text.contains('\0') { text.replace('\0', "\u{fffd}") } else { text.to_string() }
+}
+
+/// The placeholder of bound value `n`: amounts are cast from text to NUMERIC.
+fn placeholder(v: &Val, n: usize) -> String {
+    match v {
+        Val::Money(_) => format!("CAST(${n} AS NUMERIC)"),
+        _ => format!("${n}"),
+    }
+}
+
+fn bind(q: Query, v: &Val) -> Query {
+    match v {
+        Val::Text(t) => q.bind(t.as_deref().map(storable)),
+        Val::Num(n) => q.bind(*n),
+        Val::Money(m) => q.bind(m.map(|m| m.to_string())),
+    }
+}
+
+/// `$first, $first+1, …` for `count` values.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Writes rows of `tenant` (all of one table): `data`, the typed columns and the hash together;
+/// a row whose hash is unchanged is only marked seen by `sync_id` (a sync; `None` for a webhook).
+/// Returns each distinct id with what was done to it, in the order first given (a row given
+/// twice is written once, as last given).
+pub(crate) async fn upsert_all(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    records: Vec<Record>,
+    sync_id: Option<&str>,
+) -> Result<Vec<(String, Outcome)>, sqlx::Error> {
+    let Some(first) = records.first() else { return Ok(Vec::new()) };
+    let table = first.table;
+    let mut order: Vec<String> = Vec::new();
+    let mut latest: HashMap<String, Record> = HashMap::new();
+    for record in records {
+        debug_assert_eq!(record.table, table, "one table per call");
+        if !latest.contains_key(&record.id) {
+            order.push(record.id.clone());
+        }
+        latest.insert(record.id.clone(), record);
+    }
+    let stored = stored_hashes(tx, tenant, table, &order).await?;
+    let mut outcomes = Vec::with_capacity(order.len());
+    let (mut seen, mut writes) = (Vec::new(), Vec::new());
+    for id in order {
+        let Some(record) = latest.remove(&id) else { continue };
+        let h = hash(&record.data);
+        let outcome = match stored.get(&id) {
+            None => Outcome::Inserted,
+            Some((old, removed)) if *old == h && !removed => Outcome::Unchanged,
+            Some(_) => Outcome::Updated,
+        };
+        if outcome == Outcome::Unchanged {
+            seen.push(id.clone());
+        } else {
+            writes.push((record, h));
+        }
+        outcomes.push((id, outcome));
+    }
+    if let Some(sync_id) = sync_id {
+        mark_seen(tx, tenant, table, "id", &seen, sync_id).await?;
+    }
+    write_rows(tx, tenant, table, writes, sync_id).await?;
+    Ok(outcomes)
+}
+
+/// Writes one row (see [`upsert_all`]).
+pub(crate) async fn upsert(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    record: Record,
+    sync_id: Option<&str>,
+) -> Result<Outcome, sqlx::Error> {
+    let outcomes = upsert_all(tx, tenant, vec![record], sync_id).await?;
+    Ok(outcomes.first().map_or(Outcome::Unchanged, |(_, o)| *o))
+}
+
+/// The stored hash and whether the row is marked removed, by id.
+async fn stored_hashes(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    table: &str,
+    ids: &[String],
+) -> Result<HashMap<String, (String, bool)>, sqlx::Error> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(MAX_BINDS - 1) {
+        let sql = format!(
+            "SELECT id, hash, removed_at FROM {table} WHERE tenant = $1 AND id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut q = dyn_query(sql).bind(tenant.to_string());
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            let removed: Option<String> = row.try_get("removed_at")?;
+            out.insert(row.try_get::<String, _>("id")?, (row.try_get::<String, _>("hash")?, removed.is_some()));
+        }
+    }
+    Ok(out)
+}
+
+/// Marks the rows of `tenant` in `table` whose `column` is one of `values` (and that are not
+/// removed) as seen by `sync_id`.
+pub(crate) async fn mark_seen(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    table: &str,
+    column: &str,
+    values: &[String],
+    sync_id: &str,
+) -> Result<u64, sqlx::Error> {
+    let mut marked = 0;
+    for chunk in values.chunks(MAX_BINDS - 2) {
+        let sql = format!(
+            "UPDATE {table} SET last_seen_sync = $1 WHERE tenant = $2 AND removed_at IS NULL AND {column} IN ({})",
+            placeholders(3, chunk.len())
+        );
+        let mut q = dyn_query(sql).bind(sync_id.to_string()).bind(tenant.to_string());
+        for value in chunk {
+            q = q.bind(value.clone());
+        }
+        marked += q.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(marked)
+}
+
+/// Inserts new rows and overwrites changed ones, many rows a statement.
+async fn write_rows(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    table: &str,
+    rows: Vec<(Record, String)>,
+    sync_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let Some((first, _)) = rows.first() else { return Ok(()) };
+    let names: Vec<&str> = first.columns.iter().map(|c| c.0).collect();
+    let per_row = names.len() + 5;
+    let sets: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n} = excluded.{n}"))
+        .chain([
+            "data = excluded.data".to_string(),
+            "hash = excluded.hash".to_string(),
+            format!("last_seen_sync = COALESCE(excluded.last_seen_sync, {table}.last_seen_sync)"),
+            "removed_at = NULL".to_string(),
+        ])
+        .collect();
+    for chunk in rows.chunks(MAX_BINDS / per_row) {
+        let values: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (record, _))| {
+                let base = i * per_row + 1;
+                let mut cells = vec![format!("${base}"), format!("${}", base + 1)];
+                cells.extend(record.columns.iter().enumerate().map(|(c, (_, v))| placeholder(v, base + 2 + c)));
+                cells.extend((0..3).map(|k| format!("${}", base + 2 + names.len() + k)));
+                format!("({})", cells.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table} (tenant, id, {}, data, hash, last_seen_sync) VALUES {} \
+             ON CONFLICT (tenant, id) DO UPDATE SET {}",
+            names.join(", "),
+            values.join(", "),
+            sets.join(", ")
+        );
+        let mut q = dyn_query(sql);
+        for (record, h) in chunk {
+            debug_assert_eq!(record.columns.len(), names.len(), "one shape per table");
+            q = q.bind(tenant.to_string()).bind(record.id.clone());
+            for (_, v) in &record.columns {
+                q = bind(q, v);
+            }
+            q = q.bind(record.data.clone()).bind(h.clone()).bind(sync_id.map(str::to_string));
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Who took a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SnapshotSource {
+    Sync,
+    Webhook,
+}
+
+/// Records subscriptions' quantity, price and status as `source` saw them at `taken_at` (for a
+/// sync, under its id; for a webhook event, under `webhook:<event id>`), many a statement.
+pub(crate) async fn snapshot_all(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    sync_id: &str,
+    taken_at: DateTime<Utc>,
+    subscriptions: &[(String, &Subscription)],
+    source: SnapshotSource,
+) -> Result<u64, sqlx::Error> {
+    const PER_ROW: usize = 8;
+    let source = match source {
+        SnapshotSource::Sync => "sync",
+        SnapshotSource::Webhook => "webhook",
+    };
+    // One row per subscription: PostgreSQL refuses to update a row twice in one statement.
+    let mut latest: Vec<(String, &Subscription)> = Vec::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    for (id, s) in subscriptions {
+        match at.get(id.as_str()) {
+            Some(&i) => latest[i].1 = s,
+            None => {
+                at.insert(id, latest.len());
+                latest.push((id.clone(), s));
+            }
+        }
+    }
+    for chunk in latest.chunks(MAX_BINDS / PER_ROW) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * PER_ROW + 1;
+                format!(
+                    "(${b}, ${}, ${}, ${}, ${}, CAST(${} AS NUMERIC), ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO subscription_snapshots (tenant, sync_id, subscription_id, taken_at, quantity, price, status, source) \
+             VALUES {} ON CONFLICT (tenant, sync_id, subscription_id) DO UPDATE SET taken_at = excluded.taken_at, \
+             quantity = excluded.quantity, price = excluded.price, status = excluded.status",
+            values.join(", ")
+        );
+        let mut q = dyn_query(sql);
+        for (id, s) in chunk {
+            q = q
+                .bind(tenant.to_string())
+                .bind(sync_id.to_string())
+                .bind(id.clone())
+                .bind(taken_at.to_rfc3339())
+                .bind(s.quantity)
+                .bind(decimal(s.price).map(|p| p.to_string()))
+                .bind(s.status.as_ref().map(|x| storable(&x.to_string())))
+                .bind(source);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(latest.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_and_cast_the_bound_values() {
+        assert_eq!(placeholder(&Val::Money(None), 3), "CAST($3 AS NUMERIC)");
+        assert_eq!(placeholder(&Val::Text(None), 3), "$3");
+        assert_eq!(placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(placeholders(5, 0), "");
+    }
+
+    #[test]
+    fn text_columns_hold_no_nul() {
+        assert_eq!(storable("a\0b\0"), "a\u{fffd}b\u{fffd}");
+        assert_eq!(storable("plain"), "plain");
+    }
+}
