@@ -352,8 +352,18 @@ fn sync_drift_and_webhooks() {
     };
     let first: serde_json::Value = serde_json::from_str(&run(&["--json", "sync", "--db", &db])).unwrap();
     assert!(first["inserted"].as_u64().unwrap() > 300 && first["updated"] == 0, "{first}");
+    assert_eq!(first["mode"], "full", "a tenant's first sync is full: {first}");
+    assert!(first["rows_per_second"].as_u64().unwrap() > 0 && first["seconds"].as_f64().is_some(), "{first}");
     let second: serde_json::Value = serde_json::from_str(&run(&["--json", "sync", "--db", &db])).unwrap();
     assert_eq!((second["inserted"].as_u64(), second["updated"].as_u64()), (Some(0), Some(0)), "{second}");
+    assert_eq!(second["mode"], "incremental");
+    let requests = |v: &serde_json::Value| v["requests"].as_u64().unwrap();
+    assert!(second["skipped"].as_u64().unwrap() > 0 && requests(&second) * 2 < requests(&first), "{second}");
+    let third: serde_json::Value = serde_json::from_str(&run(&["--json", "sync", "--full", "--db", &db])).unwrap();
+    assert_eq!((third["mode"].as_str(), third["skipped"].as_u64()), (Some("full"), Some(0)), "{third}");
+    assert_eq!(requests(&third), requests(&first), "--full reads what the first sync read");
+    let zero = pax8(&config).args(["--sandbox", "sync", "--concurrency", "0", "--db", &db]).output().unwrap();
+    assert_eq!(zero.status.code(), Some(2), "a concurrency of 0 is a usage error");
     // Drift reads only the mirror: no credentials, no simulator.
     let drift = pax8(&config).args(["drift", "--since", "7d", "--db", &db]).output().unwrap();
     assert!(drift.status.success(), "{}", String::from_utf8_lossy(&drift.stderr));

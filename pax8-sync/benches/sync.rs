@@ -1,64 +1,59 @@
-//! A full sync of a large tenant: the simulator with 2,000 companies (about 21,000
-//! subscriptions) on loopback, mirrored into SQLite (WAL) and, when PAX8_TEST_POSTGRES_URL
-//! names a server, PostgreSQL. Prints rows/s for the whole sync and for its subscriptions.
+//! Sync speed against the simulator on loopback: for 200 and 2,000 companies (about 2,100 and
+//! 21,000 subscriptions) at 0, 20 and 200 ms of added latency per request, the requests and wall
+//! time of a full sync and of an unchanged re-sync, each beside its bound
+//! max(requests ÷ rate limit, latency × requests ÷ concurrency) (no rate limit here, so the
+//! second); rows/s per backend at 0 ms (SQLite in WAL mode, and PostgreSQL when
+//! PAX8_TEST_POSTGRES_URL names a server).
 //!
 //! ```text
 //! cargo bench -p pax8-sync --bench sync
+//! PAX8_BENCH_CASES=200:0,2000:20 cargo bench -p pax8-sync --bench sync   # some cases only
 //! ```
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use pax8_ext::Pax8Client;
-use pax8_sandbox::{Sandbox, SandboxConfig};
-use pax8_sync::{Store, SyncOptions, sync};
+use pax8_sandbox::{Faults, Sandbox, SandboxConfig};
+use pax8_sync::{Store, SyncMode, SyncOptions, SyncSummary, sync};
 
-async fn run(label: &str, store: &Store, client: &Pax8Client) {
-    // When each resource's last page was committed, and rows fetched by then.
-    let marks: Mutex<Vec<(String, Instant, u64)>> = Mutex::new(Vec::new());
+const CONCURRENCY: usize = 4;
+
+async fn timed(store: &Store, client: &Pax8Client, options: &SyncOptions) -> (SyncSummary, Duration) {
     let started = Instant::now();
-    let summary = sync(store, client, &SyncOptions::default(), &|at| {
-        if let Ok(mut marks) = marks.lock() {
-            marks.push((at.resource.to_string(), Instant::now(), at.fetched));
-        }
-    })
-    .await
-    .expect("sync");
-    let elapsed = started.elapsed();
-    let marks = marks.into_inner().unwrap_or_default();
-    let span = |resource: &str| -> Option<(Duration, u64)> {
-        let before = marks.iter().rev().find(|m| {
-            m.0 != resource
-                && marks.iter().position(|x| x.0 == resource) > marks.iter().position(|x| std::ptr::eq(x, *m))
-        })?;
-        let last = marks.iter().rev().find(|m| m.0 == resource)?;
-        Some((last.1.duration_since(before.1), last.2 - before.2))
-    };
-    let subscriptions = store.count("subscriptions").await.expect("count");
-    print!(
-        "{label:<14} full sync: {} rows in {:.1} s = {:>6.0} rows/s",
-        summary.fetched,
-        elapsed.as_secs_f64(),
-        summary.fetched as f64 / elapsed.as_secs_f64()
-    );
-    if let Some((took, rows)) = span("subscriptions") {
-        print!(
-            "; subscriptions: {rows} rows in {:.1} s = {:>6.0} rows/s",
-            took.as_secs_f64(),
-            rows as f64 / took.as_secs_f64()
-        );
-    }
-    println!(" ({subscriptions} subscriptions mirrored)");
+    let summary = sync(store, client, options, &|_| {}).await.expect("sync");
+    (summary, started.elapsed())
 }
 
-#[tokio::main]
-async fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return;
-    }
+fn line(label: &str, summary: &SyncSummary, took: Duration, latency: Duration) {
+    let bound = latency.as_secs_f64() * summary.requests as f64 / CONCURRENCY as f64;
+    let ratio = if bound > 0.0 { format!("{:.2}×", took.as_secs_f64() / bound) } else { "-".into() };
+    println!(
+        "  {label:<16} {:>6} requests ({:>5} lists skipped) {:>8.2} s  bound {:>7.2} s  {ratio:>6}  {:>7} rows {:>8.0} rows/s",
+        summary.requests,
+        summary.skipped,
+        took.as_secs_f64(),
+        bound,
+        summary.fetched,
+        summary.fetched as f64 / took.as_secs_f64(),
+    );
+}
+
+async fn postgres() -> Option<Store> {
+    let admin = std::env::var("PAX8_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+    sqlx::any::install_default_drivers();
+    let name = format!("pax8_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.expect("postgres");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create");
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    Some(Store::open(&format!("{base}/{name}")).await.expect("postgres"))
+}
+
+async fn case(companies: usize, latency_ms: u64) {
+    let latency = Duration::from_millis(latency_ms);
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23);
+    let faults = Faults { latency, ..Faults::default() };
     let sandbox =
-        Sandbox::start(SandboxConfig { companies: 2000, today, ..SandboxConfig::default() }).await.expect("sandbox");
+        Sandbox::start(SandboxConfig { companies, today, faults, ..SandboxConfig::default() }).await.expect("sandbox");
     let client = Pax8Client::builder()
         .client_id(sandbox.client_id())
         .client_secret(sandbox.client_secret())
@@ -66,16 +61,44 @@ async fn main() {
         .no_rate_limit()
         .build()
         .expect("client");
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-23T12:00:00Z".parse().expect("now");
+    let full = SyncOptions { now, concurrency: CONCURRENCY, ..SyncOptions::default() };
+    let again = SyncOptions { now: now + chrono::Duration::hours(1), ..full.clone() };
     let dir = tempfile::tempdir().expect("tempdir");
-    let sqlite = Store::open(&format!("sqlite://{}", dir.path().join("sync.db").display())).await.expect("sqlite");
-    run("SQLite (WAL)", &sqlite, &client).await;
-    if let Ok(admin) = std::env::var("PAX8_TEST_POSTGRES_URL") {
-        sqlx::any::install_default_drivers();
-        let name = format!("pax8_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.expect("postgres");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let postgres = Store::open(&format!("{base}/{name}")).await.expect("postgres");
-        run("PostgreSQL", &postgres, &client).await;
+    let mut stores = vec![(
+        "SQLite",
+        Store::open(&format!("sqlite://{}", dir.path().join("sync.db").display())).await.expect("sqlite"),
+    )];
+    if latency_ms == 0
+        && let Some(pg) = postgres().await
+    {
+        stores.push(("PostgreSQL", pg));
+    }
+    for (backend, store) in stores {
+        println!("{companies} companies, {latency_ms} ms, {backend}:");
+        let (first, took) = timed(&store, &client, &full).await;
+        line("full sync", &first, took, latency);
+        let (second, took) = timed(&store, &client, &again).await;
+        line("unchanged re-sync", &second, took, latency);
+        println!(
+            "  re-sync requests: {:.1}% of the full sync's",
+            100.0 * second.requests as f64 / first.requests.max(1) as f64
+        );
+        let forced = SyncOptions { mode: SyncMode::Full, ..again.clone() };
+        let (third, took) = timed(&store, &client, &forced).await;
+        line("full, unchanged", &third, took, latency);
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let cases = std::env::var("PAX8_BENCH_CASES").unwrap_or_else(|_| "200:0,2000:0,200:20,2000:20,200:200".into());
+    for case_spec in cases.split(',') {
+        let Some((companies, latency)) = case_spec.split_once(':') else { continue };
+        let (Ok(companies), Ok(latency)) = (companies.trim().parse(), latency.trim().parse()) else { continue };
+        case(companies, latency).await;
     }
 }

@@ -7,7 +7,10 @@
 //! Malformed events (not JSON, no topic, no payload object, ids that are not UUIDs, quantities
 //! that are not whole numbers from 0 to 1,000,000) are stored as `rejected` with the reason and
 //! answered 422, and a redelivery of one gets the same answer. A database error is not a
-//! rejection: nothing is stored, the answer is 503, and Pax8's redelivery applies the event.
+//! rejection: nothing is stored, the answer is 503, and Pax8's redelivery applies the event;
+//! but a value no database can hold is permanent, so it is stored as rejected and answered 422.
+//! The raw body is kept exactly (`body_encoding` `utf8`, or `base64` for a body with a NUL
+//! byte or invalid UTF-8); ids, topics and text columns hold U+FFFD for a NUL character.
 //! Each event is one tracing line: id, topic, outcome, duration.
 
 use std::net::SocketAddr;
@@ -23,8 +26,9 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use crate::rows::{company_record, stored, subscription_record};
-use crate::write::{SnapshotSource, snapshot_all, upsert};
+use crate::write::{SnapshotSource, snapshot_all, storable, upsert};
 use crate::{Store, SyncError};
+use base64::Engine;
 
 /// The largest body accepted by default (1 MiB).
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
@@ -238,6 +242,59 @@ fn quantity(payload: &Value) -> Result<Option<f64>, String> {
     }
 }
 
+/// One received event as `webhook_events` keeps it.
+struct Event<'a> {
+    tenant: &'a str,
+    id: String,
+    received_at: String,
+    topic: Option<String>,
+    body: &'a [u8],
+}
+
+impl Event<'_> {
+    /// Inserts the event unless its id is stored already; whether it was inserted.
+    async fn insert(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Result<bool, sqlx::Error> {
+        let (body, encoding) = faithful(self.body);
+        let inserted = sqlx::query(
+            "INSERT INTO webhook_events (tenant, event_id, received_at, topic, status, reason, body, body_encoding) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant, event_id) DO NOTHING",
+        )
+        .bind(self.tenant.to_string())
+        .bind(self.id.clone())
+        .bind(self.received_at.clone())
+        .bind(self.topic.clone())
+        .bind(status.to_string())
+        .bind(reason.map(str::to_string))
+        .bind(body)
+        .bind(encoding)
+        .execute(&mut **tx)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+}
+
+/// The body as a text column holds it exactly: itself when it is UTF-8 without NUL, otherwise
+/// standard base64; with the encoding's name.
+pub(crate) fn faithful(body: &[u8]) -> (String, &'static str) {
+    match std::str::from_utf8(body) {
+        Ok(text) if !text.contains('\0') => (text.to_string(), "utf8"),
+        _ => (base64::engine::general_purpose::STANDARD.encode(body), "base64"),
+    }
+}
+
+/// Whether a database error is about the value itself (it would fail again on every
+/// redelivery): PostgreSQL's data exceptions (SQLSTATE class 22), SQLite's too-big and
+/// type-mismatch errors.
+fn permanent(e: &sqlx::Error) -> bool {
+    let code = e.as_database_error().and_then(|d| d.code());
+    code.is_some_and(|c| c.starts_with("22") || c == "18" || c == "20")
+}
+
 /// Stores and applies one raw event body of `tenant`.
 pub async fn handle(store: &Store, tenant: &str, body: &[u8]) -> Result<Handled, SyncError> {
     let digest: String = sha2::Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
@@ -247,12 +304,12 @@ pub async fn handle(store: &Store, tenant: &str, body: &[u8]) -> Result<Handled,
         .ok()
         .and_then(|v| v.get("id").or(v.get("eventId")).and_then(Value::as_str).map(str::to_string))
         .unwrap_or(digest);
-    let raw = String::from_utf8_lossy(body).into_owned();
+    let event_id = storable(&event_id);
     let now = chrono::Utc::now().to_rfc3339();
     let (topic, payload, problem) = match &parsed {
         Err(e) => (None, Value::Null, Some(format!("not JSON: {e}"))),
         Ok(v) => {
-            let topic = v.pointer("/webhookTopic/topic").or(v.get("topic")).and_then(Value::as_str).map(str::to_string);
+            let topic = v.pointer("/webhookTopic/topic").or(v.get("topic")).and_then(Value::as_str).map(storable);
             let payload = v.get("payloadData").or(v.get("data")).cloned().unwrap_or(Value::Null);
             let problem = match (&topic, payload.is_object()) {
                 (None, _) => Some("no topic (webhookTopic.topic)".to_string()),
@@ -264,20 +321,9 @@ pub async fn handle(store: &Store, tenant: &str, body: &[u8]) -> Result<Handled,
     };
     let mut tx = store.pool.begin().await?;
     let status = if problem.is_some() { "rejected" } else { "received" };
-    let inserted = sqlx::query(
-        "INSERT INTO webhook_events (tenant, event_id, received_at, topic, status, reason, body) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant, event_id) DO NOTHING",
-    )
-    .bind(tenant.to_string())
-    .bind(event_id.clone())
-    .bind(now)
-    .bind(topic.clone())
-    .bind(status.to_string())
-    .bind(problem.clone())
-    .bind(raw)
-    .execute(&mut *tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
+    let event = Event { tenant, id: event_id.clone(), received_at: now, topic: topic.clone(), body };
+    let inserted = event.insert(&mut tx, status, problem.as_deref()).await?;
+    if !inserted {
         // Seen before: answer as the first delivery was answered.
         let row = sqlx::query("SELECT status, reason, topic FROM webhook_events WHERE tenant = $1 AND event_id = $2")
             .bind(tenant.to_string())
@@ -304,6 +350,16 @@ pub async fn handle(store: &Store, tenant: &str, body: &[u8]) -> Result<Handled,
         Ok(false) => ("stored", None, Handled::Stored { id: event_id.clone(), topic }),
         Err(ApplyError::Invalid(reason)) => {
             ("rejected", Some(reason.clone()), Handled::Rejected { id: event_id.clone(), topic: Some(topic), reason })
+        }
+        // A value no database can hold is as permanent as a malformed event: stored as
+        // rejected (in a transaction of its own) and answered 422, not 503 for ever.
+        Err(ApplyError::Database(e)) if permanent(&e) => {
+            drop(tx);
+            let reason = storable(&format!("the event cannot be stored in the mirror: {e}"));
+            let mut tx = store.pool.begin().await?;
+            event.insert(&mut tx, "rejected", Some(&reason)).await?;
+            tx.commit().await?;
+            return Ok(Handled::Rejected { id: event_id.clone(), topic: Some(topic), reason });
         }
         // Dropping the transaction rolls the insert back: the redelivery starts afresh.
         Err(ApplyError::Database(e)) => return Err(e.into()),

@@ -86,6 +86,14 @@ pub enum Command {
         /// its own credentials under its own name.
         #[arg(long, default_value = pax8_sync::DEFAULT_TENANT, env = "PAX8_TENANT")]
         tenant: String,
+        /// Re-read everything. By default only what can have changed is (contacts of companies
+        /// whose updatedDate moved, items of invoices not yet final, Azure usage older than 12 h),
+        /// and a sync is full anyway when the last full one is a week old.
+        #[arg(long)]
+        full: bool,
+        /// Child lists (contacts, invoice items, usage) fetched at once, all within the rate limit.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+        concurrency: u16,
     },
     /// Subscriptions whose quantity or price changed between snapshots of the mirror.
     Drift {

@@ -54,7 +54,7 @@ pub(super) async fn local(command: Command, printer: &Printer) -> Result<(), Fai
     Ok(())
 }
 
-pub(super) async fn sync(s: &Session, db: String, tenant: String) -> Result<(), Failure> {
+pub(super) async fn sync(s: &Session, db: String, tenant: String, full: bool, concurrency: u16) -> Result<(), Failure> {
     let p = &s.printer;
     let client = &s.client;
     let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
@@ -77,12 +77,28 @@ pub(super) async fn sync(s: &Session, db: String, tenant: String) -> Result<(), 
             b.set_message(format!("{} rows", at.fetched));
         }
     };
-    let options = pax8_sync::SyncOptions { now: now()?, tenant, ..Default::default() };
+    let mode = if full { pax8_sync::SyncMode::Full } else { pax8_sync::SyncMode::Incremental };
+    let options = pax8_sync::SyncOptions {
+        now: now()?,
+        tenant,
+        mode,
+        concurrency: usize::from(concurrency),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
     let summary = pax8_sync::sync(&store, client, &options, &tick).await.map_err(sync_failure)?;
+    let seconds = started.elapsed().as_secs_f64();
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    // Rows/s of this run (a resumed sync's counts are the whole sync's, so none is claimed).
+    let rate = (!summary.resumed && seconds > 0.0).then(|| (summary.fetched as f64 / seconds).round() as u64);
     p.record(&[
+        ("mode", "Mode", Value::from(if summary.full { "full" } else { "incremental" })),
+        ("requests", "API requests", Value::from(summary.requests)),
+        ("skipped", "Lists skipped as unchanged", Value::from(summary.skipped)),
+        ("seconds", "Wall time (s)", Value::from((seconds * 100.0).round() / 100.0)),
+        ("rows_per_second", "Rows/s", rate.map_or(Value::Null, Value::from)),
         ("fetched", "Fetched", Value::from(summary.fetched)),
         ("inserted", "Inserted", Value::from(summary.inserted)),
         ("updated", "Updated", Value::from(summary.updated)),

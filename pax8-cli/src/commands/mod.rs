@@ -78,7 +78,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         Command::Renewals { within } => reports::renewals(&s, resolve::days(&within, now()?.date_naive())?).await,
         Command::Report(crate::ReportCommand::Mrr { by }) => reports::mrr(&s, by).await,
         Command::Status => reports::status(&s).await,
-        Command::Sync { db, tenant } => mirror::sync(&s, db, tenant).await,
+        Command::Sync { db, tenant, full, concurrency } => mirror::sync(&s, db, tenant, full, concurrency).await,
         Command::Mcp { allow_writes, policy, audit_log, http } => {
             mcp::run(&s, allow_writes, policy, audit_log, http).await
         }

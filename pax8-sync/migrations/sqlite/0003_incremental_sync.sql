@@ -17,3 +17,6 @@ CREATE INDEX contacts_by_company ON contacts (tenant, company_id);
 CREATE INDEX invoice_items_by_invoice ON invoice_items (tenant, invoice_id);
 CREATE INDEX usage_summaries_by_subscription ON usage_summaries (tenant, subscription_id);
 CREATE INDEX syncs_by_tenant ON syncs (tenant, started_at);
+-- A webhook body is kept exactly as received: as text when it is UTF-8 without a NUL byte
+-- (what a text column holds on both backends), otherwise as standard base64.
+ALTER TABLE webhook_events ADD COLUMN body_encoding TEXT NOT NULL DEFAULT 'utf8';
