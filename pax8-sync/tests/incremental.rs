@@ -168,3 +168,41 @@ async fn an_unchanged_resync_reads_only_the_lists() {
     assert!(second.requests * 10 <= first.requests * 3, "{first:?} / {second:?}");
     check_counts(&store, &expected(&s)).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_company_a_webhook_touched_has_its_contacts_read_again() {
+    let s = sandbox(8, Faults::default()).await;
+    let c = client(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "w.db").await;
+    sync(&store, &c, &opts(50), &|_| {}).await.unwrap();
+    let later = |minutes| SyncOptions {
+        now: "2026-11-23T12:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(minutes),
+        ..opts(50)
+    };
+    let quiet = sync(&store, &c, &later(10), &|_| {}).await.unwrap();
+    // A company the simulator sends with a date: its contacts are skipped until a webhook says
+    // it changed.
+    let dated = c
+        .companies()
+        .list()
+        .page_size(50)
+        .page(0)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|x| x.updated_date.is_some())
+        .unwrap();
+    let event = json!({"id": "evt-touch", "webhookTopic": {"topic": "COMPANY_UPDATED"},
+        "payloadData": {"companyId": dated.id.unwrap(), "name": dated.name}});
+    let handled = pax8_sync::receiver::handle(&store, pax8_sync::DEFAULT_TENANT, &serde_json::to_vec(&event).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(handled.summary().1, "applied");
+    let touched = sync(&store, &c, &later(20), &|_| {}).await.unwrap();
+    assert_eq!(touched.skipped + 1, quiet.skipped, "{quiet:?} / {touched:?}");
+    assert_eq!(touched.requests, quiet.requests + 1, "one contact list read again");
+    let after = sync(&store, &c, &later(30), &|_| {}).await.unwrap();
+    assert_eq!((after.skipped, after.requests), (quiet.skipped, quiet.requests), "and then skipped again");
+}
