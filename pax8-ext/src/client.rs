@@ -99,6 +99,7 @@ pub(crate) fn build(b: ClientBuilder) -> Result<Pax8Client> {
         token_endpoint: pax8_api::auth::Client::new_with_client(environment.token_base(), http.clone()),
         tokens,
         limiter: b.rate_limit.map(|(per_minute, burst)| RateLimiter::new(per_minute, burst)),
+        shared_budget: b.shared_budget.clone(),
         budget: RetryBudget::new(b.retry_budget),
         retry: b.retry,
         hooks: b.hooks.clone(),

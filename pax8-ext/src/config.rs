@@ -137,6 +137,7 @@ pub struct ClientBuilder {
     pub(crate) token_store: Option<Arc<dyn TokenStore>>,
     pub(crate) hooks: Vec<Arc<dyn Hooks>>,
     pub(crate) max_response_bytes: u64,
+    pub(crate) shared_budget: Option<Arc<dyn crate::SharedRateBudget>>,
 }
 
 impl std::fmt::Debug for dyn TokenStore {
@@ -166,6 +167,7 @@ impl Default for ClientBuilder {
             token_store: None,
             hooks: Vec::new(),
             max_response_bytes: 64 * 1024 * 1024,
+            shared_budget: None,
         }
     }
 }
@@ -261,6 +263,12 @@ impl ClientBuilder {
     /// A caller-configured `reqwest::Client` (proxies, TLS); its own timeouts then apply.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
+        self
+    }
+    /// A rate budget shared with every other process using these credentials (see
+    /// [`SharedRateBudget`](crate::SharedRateBudget)), taken after the client's own limiter.
+    pub fn shared_rate_budget(mut self, budget: Arc<dyn crate::SharedRateBudget>) -> Self {
+        self.shared_budget = Some(budget);
         self
     }
     /// Where tokens are kept (default: in memory).

@@ -54,6 +54,7 @@ pub mod rate_limit;
 mod redact;
 pub mod resources;
 pub mod retry;
+pub mod shared_budget;
 mod token_file;
 pub mod views;
 
@@ -66,6 +67,7 @@ pub use hooks::{Hooks, RequestInfo};
 pub use pagination::{Page, Paginator};
 pub use pax8_api::{self as api, Api, Date, ErrorBody, SecretString, Timestamp};
 pub use retry::{RetryBudget, RetryPolicy};
+pub use shared_budget::SharedRateBudget;
 pub use token_file::FileTokenStore;
 
 /// The README's examples, compiled as doctests so they stay true.

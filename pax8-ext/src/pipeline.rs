@@ -39,6 +39,8 @@ pub(crate) struct Pipeline {
     pub(crate) token_endpoint: pax8_api::auth::Client,
     pub(crate) tokens: TokenManager,
     pub(crate) limiter: Option<RateLimiter>,
+    /// The budget shared with other processes using the same credentials, if any.
+    pub(crate) shared_budget: Option<Arc<dyn crate::SharedRateBudget>>,
     pub(crate) budget: RetryBudget,
     pub(crate) retry: RetryPolicy,
     pub(crate) hooks: Vec<Arc<dyn Hooks>>,
@@ -185,6 +187,11 @@ impl Pipeline {
             if let Some(limiter) = &self.limiter {
                 limiter.acquire().await;
             }
+            if api != Api::Auth
+                && let Some(shared) = &self.shared_budget
+            {
+                crate::shared_budget::take(shared.as_ref()).await;
+            }
             let token = match &audience {
                 Some(audience) => Some(self.token(audience).await?),
                 None => None,
@@ -235,6 +242,9 @@ impl Pipeline {
             let is_throttle = matches!(outcome, Outcome::Status { status: 429, .. });
             if is_throttle && let Some(limiter) = &self.limiter {
                 limiter.on_throttled(outcome_retry_after(outcome));
+            }
+            if is_throttle && let Some(shared) = &self.shared_budget {
+                shared.throttled(outcome_retry_after(outcome).unwrap_or(Duration::from_secs(1))).await;
             }
             let wait = match classify(idempotent, outcome) {
                 Decision::Stop => None,

@@ -27,6 +27,7 @@ pub mod receiver;
 mod rows;
 mod run;
 mod store;
+pub mod vault;
 mod write;
 
 pub use drift::{Drift, drift};
@@ -50,6 +51,9 @@ pub enum SyncError {
     /// Stopped on request (tests simulate a kill with this).
     #[error("sync interrupted; the next run resumes from the last checkpoint")]
     Interrupted,
+    /// The vault refused (a key, a tenant).
+    #[error(transparent)]
+    Vault(#[from] vault::VaultError),
     /// Bad arguments (database URL...).
     #[error("{0}")]
     Invalid(String),

@@ -100,6 +100,25 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the database is PostgreSQL (SQLite otherwise).
+    pub fn is_postgres(&self) -> bool {
+        self.postgres
+    }
+
+    /// The database clock in µs since the epoch, as SQL: one clock for every process and host.
+    pub(crate) fn now_us_sql(&self) -> &'static str {
+        if self.postgres {
+            "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000000 AS BIGINT)"
+        } else {
+            "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)"
+        }
+    }
+
+    /// The larger of two SQL values (`GREATEST` on PostgreSQL, `MAX` on SQLite).
+    pub(crate) fn greatest(&self) -> &'static str {
+        if self.postgres { "GREATEST" } else { "MAX" }
+    }
+
     /// The pool (for queries of your own).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
