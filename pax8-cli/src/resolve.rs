@@ -73,6 +73,17 @@ pub fn days(input: &str, today: NaiveDate) -> Result<i64, Failure> {
     Ok(days)
 }
 
+/// An interval like `6h`, `30m`, `90s` or `1d` (jiff's friendly format): at least a second.
+pub fn interval(input: &str) -> Result<std::time::Duration, Failure> {
+    let bad = || Failure::usage(format!("`{input}` is not an interval like 6h, 30m or 1d"));
+    let span: jiff::Span = input.trim().parse().map_err(|_| bad())?;
+    let seconds = span.total((jiff::Unit::Second, jiff::civil::date(2026, 1, 1))).map_err(|_| bad())?;
+    if !(1.0..=366.0 * 86400.0).contains(&seconds) {
+        return Err(Failure::usage(format!("`{input}`: give an interval from 1s to 366d")));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
 /// A `YYYY-MM-DD` date.
 pub fn date(input: &str) -> Result<NaiveDate, Failure> {
     NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d")

@@ -31,6 +31,8 @@ pub(crate) struct Inner {
     pub(crate) token_lifetime: Duration,
     /// No quirks: answers as the upstream documents describe them.
     pub(crate) spec_exact: bool,
+    /// The audiences the credentials are enabled for (None: all).
+    pub(crate) audiences: Option<Vec<String>>,
     /// Wall clock at start and the tokio instant then: `now()` follows tokio's (pausable) clock.
     pub(crate) started: (chrono::DateTime<chrono::Utc>, Instant),
     /// How many saves the restored state had been through (0 for a fresh fixture).
@@ -59,8 +61,17 @@ impl App {
     }
 
     pub(crate) fn new(world: World, config: crate::SandboxConfig) -> Self {
-        let crate::SandboxConfig { seed, client_id, client_secret, token_lifetime, faults, spec_exact, saved, .. } =
-            config;
+        let crate::SandboxConfig {
+            seed,
+            client_id,
+            client_secret,
+            token_lifetime,
+            faults,
+            spec_exact,
+            saved,
+            audiences,
+            ..
+        } = config;
         let faults = FaultDecider::new(faults, seed);
         let mut world = world;
         let generation = saved.as_ref().map_or(0, crate::SavedState::generation);
@@ -82,6 +93,7 @@ impl App {
             client_secret,
             token_lifetime,
             spec_exact,
+            audiences,
             started: (chrono::Utc::now(), Instant::now()),
             generation,
         }))

@@ -68,6 +68,9 @@ pub struct SandboxConfig {
     /// Start from a saved state (`Sandbox::save`) instead of the fixture's companies,
     /// subscriptions, orders, quotes and webhooks.
     pub saved: Option<SavedState>,
+    /// The audiences these credentials are enabled for (default: all four Pax8 has); a token
+    /// asked for another is refused 403 "Service not enabled within domain", as Pax8 does.
+    pub audiences: Option<Vec<String>>,
 }
 
 impl Default for SandboxConfig {
@@ -83,6 +86,7 @@ impl Default for SandboxConfig {
             faults: Faults::default(),
             spec_exact: false,
             saved: None,
+            audiences: None,
         }
     }
 }

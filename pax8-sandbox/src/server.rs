@@ -207,7 +207,11 @@ async fn token(app: &App, req: Request<Body>) -> Response {
     if request.client_id != app.0.client_id || request.client_secret != app.0.client_secret {
         return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
     }
-    if !AUDIENCES.contains(&request.audience.as_str()) {
+    let enabled = match &app.0.audiences {
+        Some(enabled) => enabled.contains(&request.audience),
+        None => true,
+    };
+    if !AUDIENCES.contains(&request.audience.as_str()) || !enabled {
         return oauth_error(StatusCode::FORBIDDEN, "access_denied", "Service not enabled within domain");
     }
     let token = app.random_token();

@@ -28,6 +28,7 @@ mod rows;
 mod run;
 mod store;
 pub mod vault;
+pub mod worker;
 mod write;
 
 pub use drift::{Drift, drift};

@@ -14,6 +14,8 @@
 //! Each event is one tracing line: id, topic, outcome, duration.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -26,6 +28,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use crate::rows::{company_record, stored, subscription_record};
+use crate::vault::Vault;
 use crate::write::{SnapshotSource, snapshot_all, storable, upsert};
 use crate::{Store, SyncError};
 use base64::Engine;
@@ -43,6 +46,50 @@ pub struct Receiver {
     pub tenants: Vec<TenantToken>,
     /// Body size limit.
     pub max_body: usize,
+    /// The vault whose tenants' webhook tokens are also accepted, re-read as they change.
+    pub vault: Option<Arc<VaultTokens>>,
+}
+
+/// The webhook tokens of a vault's tenants, re-read every [`VaultTokens::REFRESH`] (and at
+/// once, at most every [`VaultTokens::RETRY`], when a presented token matches none: a token
+/// just set or rotated is accepted without a restart).
+pub struct VaultTokens {
+    vault: Vault,
+    cache: tokio::sync::Mutex<(Option<Instant>, Vec<TenantToken>)>,
+}
+
+impl std::fmt::Debug for VaultTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultTokens").finish_non_exhaustive()
+    }
+}
+
+impl VaultTokens {
+    /// How long the tokens read are used.
+    pub const REFRESH: Duration = Duration::from_secs(10);
+    /// How soon an unknown token makes the tokens be read again.
+    pub const RETRY: Duration = Duration::from_millis(500);
+
+    async fn tenant_of(&self, presented: &str) -> Result<Option<String>, SyncError> {
+        let mut cache = self.cache.lock().await;
+        let age = cache.0.map(|at| at.elapsed());
+        if age.is_none_or(|a| a >= Self::REFRESH) {
+            *cache = (Some(Instant::now()), self.read().await?);
+        }
+        if let Some(found) = matching(&cache.1, presented) {
+            return Ok(Some(found.to_string()));
+        }
+        if cache.0.is_some_and(|at| at.elapsed() >= Self::RETRY) {
+            *cache = (Some(Instant::now()), self.read().await?);
+            return Ok(matching(&cache.1, presented).map(str::to_string));
+        }
+        Ok(None)
+    }
+
+    async fn read(&self) -> Result<Vec<TenantToken>, SyncError> {
+        let tokens = self.vault.webhook_tokens().await?;
+        Ok(tokens.into_iter().map(|(tenant, token)| TenantToken { tenant, token }).collect())
+    }
 }
 
 /// A tenant and the bearer token its webhooks send.
@@ -62,7 +109,14 @@ impl Receiver {
 
     /// A receiver with no tenant yet: add each with [`Receiver::tenant`].
     pub fn for_tenants(store: Store) -> Self {
-        Receiver { store, tenants: Vec::new(), max_body: DEFAULT_MAX_BODY }
+        Receiver { store, tenants: Vec::new(), max_body: DEFAULT_MAX_BODY, vault: None }
+    }
+
+    /// A receiver for every tenant of `vault` that has a webhook token.
+    pub fn from_vault(vault: Vault) -> Self {
+        let store = vault.store().clone();
+        let tokens = VaultTokens { vault, cache: tokio::sync::Mutex::new((None, Vec::new())) };
+        Receiver { vault: Some(Arc::new(tokens)), ..Receiver::for_tenants(store) }
     }
 
     /// Also receives `tenant`'s events, which send `token`.
@@ -71,18 +125,29 @@ impl Receiver {
         self
     }
 
-    /// The tenant whose token was presented: every token is compared in full, in constant time,
-    /// so timing reveals neither a token nor which tenant matched.
-    fn tenant_of(&self, presented: &str) -> Option<&str> {
-        let mut found = None;
-        for t in &self.tenants {
-            let token = t.token.expose();
-            if !token.is_empty() && constant_time_eq(presented.as_bytes(), token.as_bytes()) {
-                found = Some(t.tenant.as_str());
-            }
+    /// The tenant whose token was presented (the fixed tenants, then the vault's).
+    async fn tenant_of(&self, presented: &str) -> Result<Option<String>, SyncError> {
+        if let Some(found) = matching(&self.tenants, presented) {
+            return Ok(Some(found.to_string()));
         }
-        found
+        match &self.vault {
+            Some(vault) => vault.tenant_of(presented).await,
+            None => Ok(None),
+        }
     }
+}
+
+/// The tenant whose token was presented: every token is compared in full, in constant time, so
+/// timing reveals neither a token nor which tenant matched.
+fn matching<'a>(tenants: &'a [TenantToken], presented: &str) -> Option<&'a str> {
+    let mut found = None;
+    for t in tenants {
+        let token = t.token.expose();
+        if !token.is_empty() && constant_time_eq(presented.as_bytes(), token.as_bytes()) {
+            found = Some(t.tenant.as_str());
+        }
+    }
+    found
 }
 
 /// How long one request may take, headers to answer, body included (slow senders are cut off).
@@ -134,10 +199,18 @@ fn answer(status: StatusCode, body: Value) -> Response {
 async fn receive(State(r): State<Receiver>, request: Request) -> Response {
     // The headers decide before a byte of the body is read.
     let presented = bearer(request.headers()).unwrap_or("");
-    let Some(tenant) = r.tenant_of(presented) else {
-        tracing::warn!(outcome = "unauthorized", "webhook refused");
-        return answer(StatusCode::UNAUTHORIZED, json!({"error": "invalid or missing bearer token"}));
+    let tenant = match r.tenant_of(presented).await {
+        Ok(Some(tenant)) => tenant,
+        Ok(None) => {
+            tracing::warn!(outcome = "unauthorized", "webhook refused");
+            return answer(StatusCode::UNAUTHORIZED, json!({"error": "invalid or missing bearer token"}));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, outcome = "unavailable", "webhook tokens unreadable");
+            return answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "storage unavailable, retry"}));
+        }
     };
+    let tenant = tenant.as_str();
     let started = std::time::Instant::now();
     let body = match axum::body::to_bytes(request.into_body(), r.max_body).await {
         Ok(body) => body,

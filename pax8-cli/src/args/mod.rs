@@ -3,9 +3,11 @@
 use clap::{Args, Subcommand};
 
 mod partner;
+mod platform;
 mod tools;
 
 pub use partner::*;
+pub use platform::*;
 pub use tools::*;
 
 /// A whole number from `low` to `high`, refused in plain words ("`0` is not a whole number
@@ -95,6 +97,12 @@ pub enum Command {
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
         concurrency: u16,
     },
+    /// A platform's Pax8 partners: the credential vault in the mirror database (secrets sealed
+    /// under PAX8_MASTER_KEY or --key-file).
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
+    /// Sync the vault's tenants when due, as one of any number of workers on one database.
+    Worker(WorkerArgs),
     /// Subscriptions whose quantity or price changed between snapshots of the mirror.
     Drift {
         /// Window, e.g. 7d, 4w.

@@ -80,8 +80,13 @@ pub enum WebhooksCommand {
         db: String,
         /// Tenants to receive for (repeat the flag): `default`'s token is PAX8_WEBHOOK_TOKEN,
         /// another's PAX8_WEBHOOK_TOKEN_ followed by its name (upper case, other characters as `_`).
-        #[arg(long = "tenant", default_value = pax8_sync::DEFAULT_TENANT)]
+        /// Default: the vault's tenants when a master key is given, else `default`.
+        #[arg(long = "tenant")]
         tenants: Vec<String>,
+        /// Receive for every tenant of the vault with a webhook token (re-read as tokens change):
+        /// the master key's file (else PAX8_MASTER_KEY, when set).
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<std::path::PathBuf>,
     },
     /// Create a webhook in Pax8 that sends the given topics to URL with the bearer token from
     /// PAX8_WEBHOOK_TOKEN.

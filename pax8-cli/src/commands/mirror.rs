@@ -33,17 +33,36 @@ pub(super) async fn local(command: Command, printer: &Printer) -> Result<(), Fai
                 Some(format!("{} changed in the last {}", count(found.len(), "subscriptions"), count(days, "days")));
             printer.table(&t);
         }
-        Command::Webhooks(WebhooksCommand::Serve { listen, db, tenants }) => {
+        Command::Webhooks(WebhooksCommand::Serve { listen, db, mut tenants, key_file }) => {
+            let keys = match &key_file {
+                Some(path) => Some(pax8_sync::vault::Keyring::from_file(path)),
+                None if std::env::var_os("PAX8_MASTER_KEY").is_some() => Some(pax8_sync::vault::Keyring::from_env()),
+                None => None,
+            }
+            .transpose()
+            .map_err(|e| Failure::usage(e.to_string()))?;
+            if tenants.is_empty() && keys.is_none() {
+                tenants.push(pax8_sync::DEFAULT_TENANT.to_string());
+            }
             let mut tokens = Vec::new();
             for tenant in &tenants {
                 tokens.push((tenant.clone(), super::webhooks::tenant_webhook_token(tenant)?));
             }
             let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
-            let mut receiver = pax8_sync::receiver::Receiver::for_tenants(store);
+            let mut receiver = match keys {
+                Some(keys) => {
+                    let vault = pax8_sync::vault::Vault::new(store, keys);
+                    let with_tokens = vault.webhook_tokens().await.map_err(super::tenants::vault_failure)?;
+                    eprintln!("the vault's tenants with a webhook token: {}", with_tokens.len());
+                    pax8_sync::receiver::Receiver::from_vault(vault)
+                }
+                None => pax8_sync::receiver::Receiver::for_tenants(store),
+            };
             for (tenant, token) in tokens {
                 receiver = receiver.tenant(tenant, token);
             }
-            eprintln!("receiving Pax8 webhooks on http://{listen}/webhooks/pax8 into {db} for {}", tenants.join(", "));
+            let whose = if tenants.is_empty() { "the vault's tenants".to_string() } else { tenants.join(", ") };
+            eprintln!("receiving Pax8 webhooks on http://{listen}/webhooks/pax8 into {db} for {whose}");
             pax8_sync::receiver::serve(receiver, listen).await.map_err(|e| Failure {
                 message: format!("cannot serve on {listen}: {e}"),
                 code: crate::fail::code::NETWORK,

@@ -37,6 +37,7 @@ mod quotes;
 mod reports;
 mod session;
 mod subscriptions;
+mod tenants;
 mod webhooks;
 
 use products::{commitment_term, product};
@@ -50,6 +51,14 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
     // Local commands: the mirror and the receiver need no Pax8 credentials.
     if matches!(cli.command, Command::Drift { .. } | Command::Webhooks(WebhooksCommand::Serve { .. })) {
         return mirror::local(cli.command, &printer).await;
+    }
+    // A platform's commands use the vault's credentials, not the process's own.
+    if let Command::Tenants(_) | Command::Worker(_) = &cli.command {
+        return match cli.command {
+            Command::Tenants(cmd) => tenants::run(cmd, &printer).await,
+            Command::Worker(args) => tenants::worker(args, &printer).await,
+            _ => Err(Failure::usage("not a platform command")),
+        };
     }
     if let Command::Doctor = &cli.command {
         return doctor::run(&cli, printer).await;
@@ -65,6 +74,8 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         | Command::Doctor
         | Command::Completions { .. }
         | Command::Drift { .. }
+        | Command::Tenants(_)
+        | Command::Worker(_)
         | Command::Webhooks(WebhooksCommand::Serve { .. }) => Err(Failure::usage("this command needs no Pax8 session")),
         Command::Companies(cmd) => companies::run(&s, cmd).await,
         Command::Contacts(cmd) => contacts::run(&s, cmd).await,

@@ -15,6 +15,7 @@
 //! ```
 
 mod budget;
+pub mod check;
 mod keys;
 mod tokens;
 
@@ -178,12 +179,21 @@ impl Vault {
         if t.rate_limit == Some(0) {
             return Err(VaultError::Invalid("a rate limit is at least 1 request a minute".into()).into());
         }
+        // The settings must make a client (a known audience, a usable base URL).
+        let mut probe = Pax8Client::builder().client_id(t.client_id.clone()).client_secret(t.client_secret.clone());
+        if let Some(base) = &t.base_url {
+            probe = probe.base_url(base);
+        }
+        if let Some(audience) = &t.audience {
+            probe = probe.audience(audience.clone());
+        }
+        probe.build().map_err(|e| VaultError::Invalid(format!("tenant `{}`: {e}", t.name)))?;
         let secret = self.keys.seal(t.client_secret.expose(), &context(&t.name, "client secret"))?;
         let webhook = match &t.webhook_token {
             Some(token) => Some(self.keys.seal(token.expose(), &context(&t.name, "webhook token"))?),
             None => None,
         };
-        let now = chrono::Utc::now().to_rfc3339();
+        let now = crate::worker::db_time(chrono::Utc::now());
         let inserted = sqlx::query(
             "INSERT INTO tenants (name, client_id, audience, rate_limit, base_url, client_secret, webhook_token, \
              created_at, next_due) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (name) DO NOTHING",
