@@ -20,7 +20,29 @@ const CONCURRENCY: usize = 4;
 
 async fn timed(store: &Store, client: &Pax8Client, options: &SyncOptions) -> (SyncSummary, Duration) {
     let started = Instant::now();
-    let summary = sync(store, client, options, &|_| {}).await.expect("sync");
+    // When each resource's last page was committed.
+    let marks: std::sync::Mutex<Vec<(String, Duration)>> = std::sync::Mutex::default();
+    let summary = sync(store, client, options, &|at| {
+        if let Ok(mut marks) = marks.lock() {
+            match marks.last_mut() {
+                Some(last) if last.0 == at.resource => last.1 = started.elapsed(),
+                _ => marks.push((at.resource.to_string(), started.elapsed())),
+            }
+        }
+    })
+    .await
+    .expect("sync");
+    let marks = marks.into_inner().unwrap_or_default();
+    let mut before = Duration::ZERO;
+    let spans: Vec<String> = marks
+        .iter()
+        .map(|(resource, at)| {
+            let span = format!("{resource} {:.2} s", at.saturating_sub(before).as_secs_f64());
+            before = *at;
+            span
+        })
+        .collect();
+    println!("    ({})", spans.join(", "));
     (summary, started.elapsed())
 }
 

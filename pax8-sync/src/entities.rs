@@ -17,7 +17,7 @@ use crate::rows::{
     usage_record,
 };
 use crate::run::Run;
-use crate::write::{Outcome, SnapshotSource, mark_seen, snapshot_all, upsert_all};
+use crate::write::{Outcome, SnapshotSource, snapshot_all, upsert_all};
 
 /// Invoice statuses after which an invoice's items no longer change: it is settled (paid, or
 /// its balance carried to a later invoice), cancelled (void) or owes nothing. Any other status
@@ -48,7 +48,7 @@ fn strings(ids: &[Uuid]) -> Vec<String> {
 pub(crate) async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let page = run.client.companies().list().page_size(run.options.page_size).page(number).await?;
     let ids: Vec<Uuid> = page.items.iter().filter_map(|c| c.id).collect();
-    let known = marks::read(&run.store.pool, &run.options.tenant, CONTACTS_READ_FOR, &strings(&ids)).await?;
+    let known = marks::read(run.store, &run.options.tenant, CONTACTS_READ_FOR, &strings(&ids)).await?;
     // Contacts are re-read for a company that is new, whose `updatedDate` moved or is unknown,
     // or that a webhook touched (its mark cleared).
     let (mut reread, mut skipped, mut read_for) = (Vec::new(), Vec::new(), Vec::new());
@@ -76,8 +76,7 @@ pub(crate) async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), Sync
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
-    mark_seen(&mut tx, &run.options.tenant, "contacts", "company_id", &strings(&skipped), &run.sync_id).await?;
-    marks::set(&mut tx, &run.options.tenant, CONTACTS_READ_FOR, &read_for).await?;
+    marks::set(&mut tx, &run.options.tenant, CONTACTS_READ_FOR, &read_for, &run.sync_id).await?;
     run.skipped += skipped.len() as u64;
     let last = run.is_last(&page, number);
     run.finish_page(tx, "companies", number, last).await
@@ -121,7 +120,7 @@ pub(crate) async fn subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), 
 pub(crate) async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let page = run.client.invoices().list().page_size(run.options.page_size).page(number).await?;
     let ids: Vec<Uuid> = page.items.iter().filter_map(|i| i.id).collect();
-    let known = marks::read(&run.store.pool, &run.options.tenant, ITEMS_READ_STATUS, &strings(&ids)).await?;
+    let known = marks::read(run.store, &run.options.tenant, ITEMS_READ_STATUS, &strings(&ids)).await?;
     // Items are re-read for an invoice that is new, not final, or whose status moved.
     let (mut reread, mut skipped, mut read_status) = (Vec::new(), Vec::new(), Vec::new());
     for i in &page.items {
@@ -151,8 +150,7 @@ pub(crate) async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncE
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
-    mark_seen(&mut tx, &run.options.tenant, "invoice_items", "invoice_id", &strings(&skipped), &run.sync_id).await?;
-    marks::set(&mut tx, &run.options.tenant, ITEMS_READ_STATUS, &read_status).await?;
+    marks::set(&mut tx, &run.options.tenant, ITEMS_READ_STATUS, &read_status, &run.sync_id).await?;
     run.skipped += skipped.len() as u64;
     let last = run.is_last(&page, number);
     run.finish_page(tx, "invoices", number, last).await
@@ -197,11 +195,9 @@ pub(crate) async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncErro
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
-    mark_seen(&mut tx, &run.options.tenant, "usage_summaries", "subscription_id", &strings(&skipped), &run.sync_id)
-        .await?;
     let now = run.options.now.to_rfc3339();
     let read_at: Vec<(String, Option<String>)> = reread.iter().map(|id| (id.to_string(), Some(now.clone()))).collect();
-    marks::set(&mut tx, &run.options.tenant, USAGE_READ_AT, &read_at).await?;
+    marks::set(&mut tx, &run.options.tenant, USAGE_READ_AT, &read_at, &run.sync_id).await?;
     run.skipped += skipped.len() as u64;
     run.total_pages = None;
     run.finish_page(tx, "usage_summaries", number, !more).await

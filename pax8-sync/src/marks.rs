@@ -4,12 +4,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 use crate::store::dyn_query;
-
-/// Bound values per statement (see `write`).
-const MAX_BINDS: usize = 16_000;
 
 /// The mark a parent's children were read at.
 #[derive(Debug, Clone, Copy)]
@@ -24,13 +21,14 @@ pub(crate) const USAGE_READ_AT: Mark = Mark { table: "subscriptions", column: "u
 
 /// The stored mark of each of `ids` that has a row: `Some(None)` for a row without a mark.
 pub(crate) async fn read(
-    pool: &AnyPool,
+    store: &crate::Store,
     tenant: &str,
     mark: Mark,
     ids: &[String],
 ) -> Result<HashMap<String, Option<String>>, sqlx::Error> {
     let mut out = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(MAX_BINDS - 1) {
+    let binds = if store.is_postgres() { 8_000 } else { 400 };
+    for chunk in ids.chunks(binds - 1) {
         let list = (2..chunk.len() + 2).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
         let sql =
             format!("SELECT id, {} AS mark FROM {} WHERE tenant = $1 AND id IN ({list})", mark.column, mark.table);
@@ -38,31 +36,32 @@ pub(crate) async fn read(
         for id in chunk {
             q = q.bind(id.clone());
         }
-        for row in q.fetch_all(pool).await? {
+        for row in q.fetch_all(&store.pool).await? {
             out.insert(row.try_get::<String, _>("id")?, row.try_get::<Option<String>, _>("mark")?);
         }
     }
     Ok(out)
 }
 
-/// Sets the marks of the given rows, many a statement.
+/// Sets the marks of the given rows, whose child lists `sync_id` read, many a statement.
 pub(crate) async fn set(
     tx: &mut Transaction<'_, Any>,
     tenant: &str,
     mark: Mark,
     marks: &[(String, Option<String>)],
+    sync_id: &str,
 ) -> Result<(), sqlx::Error> {
-    for chunk in marks.chunks((MAX_BINDS - 1) / 2) {
-        let values = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3)).collect::<Vec<_>>();
+    for chunk in marks.chunks((crate::write::max_binds(tx) - 2) / 2) {
+        let values = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 3, 2 * i + 4)).collect::<Vec<_>>();
         // VALUES names its columns column1, column2 on both SQLite and PostgreSQL.
         let sql = format!(
-            "UPDATE {table} SET {column} = v.column2 FROM (VALUES {}) AS v \
+            "UPDATE {table} SET {column} = v.column2, children_read_sync = $2 FROM (VALUES {}) AS v \
              WHERE {table}.tenant = $1 AND {table}.id = v.column1",
             values.join(", "),
             table = mark.table,
             column = mark.column,
         );
-        let mut q = dyn_query(sql).bind(tenant.to_string());
+        let mut q = dyn_query(sql).bind(tenant.to_string()).bind(sync_id.to_string());
         for (id, value) in chunk {
             q = q.bind(id.clone()).bind(value.clone());
         }

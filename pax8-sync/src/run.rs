@@ -340,13 +340,28 @@ async fn run_sync(
             });
         }
     }
-    // Everything not seen in this sync disappeared upstream.
+    // Everything not seen in this sync disappeared upstream, but for the children of parents
+    // seen whose lists this sync did not read (they cannot have changed).
     let mut tx = store.pool.begin().await?;
-    for table in ["companies", "contacts", "products", "subscriptions", "invoices", "invoice_items", "usage_summaries"]
-    {
+    for (table, parent) in [
+        ("companies", None),
+        ("contacts", Some(("companies", "company_id"))),
+        ("products", None),
+        ("subscriptions", None),
+        ("invoices", None),
+        ("invoice_items", Some(("invoices", "invoice_id"))),
+        ("usage_summaries", Some(("subscriptions", "subscription_id"))),
+    ] {
+        let kept = match parent {
+            None => String::new(),
+            Some((parent, key)) => format!(
+                " AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.tenant = {table}.tenant AND p.id = {table}.{key} \
+                 AND p.last_seen_sync = $2 AND (p.children_read_sync IS NULL OR p.children_read_sync <> $2))"
+            ),
+        };
         let done = dyn_query(format!(
             "UPDATE {table} SET removed_at = $1 WHERE tenant = $3 AND removed_at IS NULL \
-             AND (last_seen_sync IS NULL OR last_seen_sync <> $2)"
+             AND (last_seen_sync IS NULL OR last_seen_sync <> $2){kept}"
         ))
         .bind(options.now.to_rfc3339())
         .bind(run.sync_id.clone())

@@ -6,6 +6,12 @@
 ALTER TABLE companies ADD COLUMN contacts_read_for TEXT;
 ALTER TABLE invoices ADD COLUMN items_read_status TEXT;
 ALTER TABLE subscriptions ADD COLUMN usage_read_at TEXT;
+-- The sync that last read the child list: a child not seen by a sync is marked removed only
+-- when that sync read its parent's list (or the parent is gone), so children of a parent
+-- whose list was skipped are not rewritten just to say they are still there.
+ALTER TABLE companies ADD COLUMN children_read_sync TEXT;
+ALTER TABLE invoices ADD COLUMN children_read_sync TEXT;
+ALTER TABLE subscriptions ADD COLUMN children_read_sync TEXT;
 -- Each sync says whether it re-read everything, whether it took the week's baseline snapshot
 -- of every subscription, how many API requests it sent and how many child lists it skipped.
 ALTER TABLE syncs ADD COLUMN full_sync BIGINT NOT NULL DEFAULT 1;
