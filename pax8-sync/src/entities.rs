@@ -135,21 +135,22 @@ pub(crate) async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncE
             skipped.push(id);
         }
     }
-    let client = run.client;
-    let items =
-        each(&reread, run.options.concurrency, |id| client.invoices().items(id).concurrency(4).collect_all()).await?;
     let mut tx = run.store.pool.begin().await?;
     let records: Vec<_> = page.items.iter().filter_map(invoice_record).collect();
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
-    let records: Vec<_> = items
-        .iter()
-        .flat_map(|(invoice, list)| list.iter().filter_map(|it| invoice_item_record(*invoice, it)))
-        .collect();
-    run.fetched(records.len());
-    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
-    run.count_all(&outcomes);
+    // An invoice holds an item per subscription: its pages are streamed into the transaction
+    // (several in flight), never collected, so memory does not grow with the tenant.
+    for invoice in &reread {
+        let mut pages = run.client.invoices().items(*invoice).concurrency(run.options.concurrency).pages();
+        while let Some(items) = pages.next().await {
+            let records: Vec<_> = items?.items.iter().filter_map(|it| invoice_item_record(*invoice, it)).collect();
+            run.fetched(records.len());
+            let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
+            run.count_all(&outcomes);
+        }
+    }
     marks::set(&mut tx, &run.options.tenant, ITEMS_READ_STATUS, &read_status, &run.sync_id).await?;
     run.skipped += skipped.len() as u64;
     let last = run.is_last(&page, number);
