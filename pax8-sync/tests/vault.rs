@@ -167,3 +167,66 @@ async fn rate_budget_on_sqlite() {
 async fn rate_budget_on_postgres() {
     one_budget_across_processes(true).await;
 }
+
+async fn serve(receiver: pax8_sync::receiver::Receiver) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, pax8_sync::receiver::router(receiver)).await });
+    format!("http://{addr}/webhooks/pax8")
+}
+
+async fn post(url: &str, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new().post(url).bearer_auth(token).json(body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_default())
+}
+
+async fn receivers_take_tokens_from_the_vault_and_apply_each_event_once(postgres: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((one, two, _)) = two_stores(&dir, postgres).await else { return };
+    let vault = Vault::new(one.clone(), ring(KEY_A));
+    let mut tenant = NewTenant::new("acme", "client", "secret");
+    tenant.webhook_token = Some("wh-acme-0123456789".into());
+    vault.add(tenant).await.unwrap();
+    vault.add(NewTenant::new("globex", "client-2", "secret-2")).await.unwrap(); // no webhooks
+    // Two receivers on one database, as two processes.
+    let first = serve(pax8_sync::receiver::Receiver::from_vault(vault.clone())).await;
+    let second = serve(pax8_sync::receiver::Receiver::from_vault(Vault::new(two, ring(KEY_A)))).await;
+    let company = uuid::Uuid::new_v4();
+    let event = |id: &str| {
+        serde_json::json!({"id": id, "webhookTopic": {"topic": "COMPANY_CREATED"},
+            "payloadData": {"companyId": company, "name": format!("Acme {id}")}})
+    };
+    assert_eq!(post(&first, "wh-acme-0123456789", &event("e1")).await.0, 200);
+    assert_eq!(post(&first, "nope-nope-nope-nope", &event("e0")).await.0, 401);
+    // The same event to both at once: applied once, the other a duplicate.
+    let e2 = event("e2");
+    let (a, b) = tokio::join!(post(&first, "wh-acme-0123456789", &e2), post(&second, "wh-acme-0123456789", &e2));
+    let mut outcomes = [a.1["status"].as_str().unwrap().to_string(), b.1["status"].as_str().unwrap().to_string()];
+    outcomes.sort();
+    assert_eq!(outcomes, ["applied", "duplicate"], "{a:?} {b:?}");
+    assert_eq!(one.count_in("acme", "webhook_events").await.unwrap(), 2);
+    // A rotated token is accepted without a restart (the old one for at most the refresh time).
+    vault.set_webhook_token("acme", Some("wh-acme-rotated-987654".into())).await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let (status, _) = post(&second, "wh-acme-rotated-987654", &event("e3")).await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 401);
+        assert!(started.elapsed() < pax8_sync::receiver::VaultTokens::REFRESH, "the new token was never accepted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(started.elapsed() <= Duration::from_secs(2), "{:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receivers_from_the_vault_on_sqlite() {
+    receivers_take_tokens_from_the_vault_and_apply_each_event_once(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receivers_from_the_vault_on_postgres() {
+    receivers_take_tokens_from_the_vault_and_apply_each_event_once(true).await;
+}
