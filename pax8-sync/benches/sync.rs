@@ -112,12 +112,56 @@ async fn case(companies: usize, latency_ms: u64) {
     }
 }
 
+/// The write path alone: the simulator's subscriptions fetched once, then written into fresh
+/// databases a row at a time (the shape of the writes before they were batched) and batched.
+async fn writes(companies: usize) {
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23);
+    let sandbox =
+        Sandbox::start(SandboxConfig { companies, today, ..SandboxConfig::default() }).await.expect("sandbox");
+    let client = Pax8Client::builder()
+        .client_id(sandbox.client_id())
+        .client_secret(sandbox.client_secret())
+        .base_url(sandbox.base_url())
+        .no_rate_limit()
+        .build()
+        .expect("client");
+    let subscriptions = client.subscriptions().list().collect_all().await.expect("subscriptions");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for batch in [1, 200] {
+        let mut stores = vec![(
+            "SQLite",
+            Store::open(&format!("sqlite://{}", dir.path().join(format!("w{batch}.db")).display()))
+                .await
+                .expect("sqlite"),
+        )];
+        if let Some(pg) = postgres().await {
+            stores.push(("PostgreSQL", pg));
+        }
+        for (backend, store) in stores {
+            let started = Instant::now();
+            let rows =
+                pax8_sync::bench_write_subscriptions(&store, "bench", &subscriptions, batch).await.expect("write");
+            let took = started.elapsed().as_secs_f64();
+            println!(
+                "writes, {backend:<10} {:<16} {rows} subscriptions (each upserted and snapshotted) in {took:.2} s = {:>7.0} rows/s",
+                if batch == 1 { "a row at a time" } else { "batched" },
+                rows as f64 / took
+            );
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
     let cases = std::env::var("PAX8_BENCH_CASES").unwrap_or_else(|_| "200:0,2000:0,200:20,2000:20,200:200".into());
+    if let Ok(companies) = std::env::var("PAX8_BENCH_WRITES").unwrap_or_else(|_| "2000".into()).parse::<usize>()
+        && companies > 0
+    {
+        writes(companies).await;
+    }
     for case_spec in cases.split(',') {
         let Some((companies, latency)) = case_spec.split_once(':') else { continue };
         let (Ok(companies), Ok(latency)) = (companies.trim().parse(), latency.trim().parse()) else { continue };

@@ -35,6 +35,8 @@ pub use drift::{Drift, drift};
 pub use lock::{LOCK_STALE_AFTER, LOCK_WAIT};
 pub use run::{FULL_AFTER, Progress, SyncMode, SyncOptions, SyncSummary, USAGE_MAX_AGE, sync};
 pub use store::Store;
+#[doc(hidden)]
+pub use write::bench_write_subscriptions;
 
 /// The tenant of a database that mirrors one Pax8 partner (and of every version-1 row).
 pub const DEFAULT_TENANT: &str = "default";
