@@ -66,7 +66,7 @@ pub(crate) async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), Sync
     // Fetched before the transaction: a failure leaves nothing half-written.
     let client = run.client;
     let contacts = each(&reread, run.options.concurrency, |id| client.contacts(id).list().collect_all()).await?;
-    let mut tx = run.store.pool.begin().await?;
+    let mut tx = run.store.begin_keyed().await?;
     let records: Vec<_> = page.items.iter().filter_map(company_record).collect();
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
@@ -84,7 +84,7 @@ pub(crate) async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), Sync
 
 pub(crate) async fn products(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let page = run.client.products().list().page_size(run.options.page_size).page(number).await?;
-    let mut tx = run.store.pool.begin().await?;
+    let mut tx = run.store.begin_keyed().await?;
     let records: Vec<_> = page.items.iter().filter_map(product_record).collect();
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
@@ -95,7 +95,7 @@ pub(crate) async fn products(run: &mut Run<'_>, number: u32) -> Result<(), SyncE
 
 pub(crate) async fn subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let page = run.client.subscriptions().list().page_size(run.options.page_size).page(number).await?;
-    let mut tx = run.store.pool.begin().await?;
+    let mut tx = run.store.begin_keyed().await?;
     let records: Vec<_> = page.items.iter().filter_map(subscription_record).collect();
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
@@ -135,7 +135,7 @@ pub(crate) async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncE
             skipped.push(id);
         }
     }
-    let mut tx = run.store.pool.begin().await?;
+    let mut tx = run.store.begin_keyed().await?;
     let records: Vec<_> = page.items.iter().filter_map(invoice_record).collect();
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
@@ -190,7 +190,7 @@ pub(crate) async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncErro
     let client = run.client;
     let fetched =
         each(&reread, run.options.concurrency, |id| client.subscriptions().usage_summaries(id).collect_all()).await?;
-    let mut tx = run.store.pool.begin().await?;
+    let mut tx = run.store.begin_keyed().await?;
     let records: Vec<_> =
         fetched.iter().flat_map(|(sub, list)| list.iter().filter_map(|u| usage_record(*sub, u))).collect();
     run.fetched(records.len());

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use sqlx::{Any, Row, Transaction};
 
 use crate::store::dyn_query;
+use crate::write::Ids;
 
 /// The mark a parent's children were read at.
 #[derive(Debug, Clone, Copy)]
@@ -27,26 +28,26 @@ pub(crate) async fn read(
     ids: &[String],
 ) -> Result<HashMap<String, Option<String>>, sqlx::Error> {
     let mut out = HashMap::with_capacity(ids.len());
-    let binds = if store.is_postgres() { 8_000 } else { 400 };
-    for chunk in ids.chunks(binds - 1) {
-        let list = (2..chunk.len() + 2).map(|n| format!("(${n})")).collect::<Vec<_>>().join(", ");
-        // Joined on, not `IN (…)`: linear with any plan (see `write`).
+    let set = Ids::for_store(store);
+    let mut tx = store.begin_keyed().await?;
+    for chunk in ids.chunks(set.per_statement(1)) {
         let sql = format!(
-            "SELECT t.id AS id, t.{} AS mark FROM {} t JOIN (VALUES {list}) AS v ON t.tenant = $1 AND t.id = v.column1",
-            mark.column, mark.table
+            "SELECT id, {} AS mark FROM {} WHERE tenant = $1 AND {}",
+            mark.column,
+            mark.table,
+            set.condition("id", 2, chunk.len())
         );
-        let mut q = dyn_query(sql).bind(tenant.to_string());
-        for id in chunk {
-            q = q.bind(id.clone());
-        }
-        for row in q.fetch_all(&store.pool).await? {
+        let q = set.bind(dyn_query(sql).bind(tenant.to_string()), chunk);
+        for row in q.fetch_all(&mut *tx).await? {
             out.insert(row.try_get::<String, _>("id")?, row.try_get::<Option<String>, _>("mark")?);
         }
     }
+    tx.commit().await?;
     Ok(out)
 }
 
-/// Sets the marks of the given rows, whose child lists `sync_id` read, many a statement.
+/// Sets the marks of the given rows, whose child lists `sync_id` read, many a statement (on
+/// PostgreSQL from one JSON parameter: see `write::Ids`).
 pub(crate) async fn set(
     tx: &mut Transaction<'_, Any>,
     tenant: &str,
@@ -54,15 +55,32 @@ pub(crate) async fn set(
     marks: &[(String, Option<String>)],
     sync_id: &str,
 ) -> Result<(), sqlx::Error> {
-    for chunk in marks.chunks((crate::write::max_binds(tx) - 2) / 2) {
+    let (table, column) = (mark.table, mark.column);
+    if marks.is_empty() {
+        return Ok(());
+    }
+    if !tx.backend_name().eq_ignore_ascii_case("sqlite") {
+        let rows: Vec<serde_json::Value> =
+            marks.iter().map(|(id, value)| serde_json::json!({"id": id, "mark": value})).collect();
+        let sql = format!(
+            "UPDATE {table} SET {column} = v.mark, children_read_sync = $2 \
+             FROM json_to_recordset(CAST($3 AS json)) AS v(id text, mark text) WHERE {table}.tenant = $1 AND {table}.id = v.id"
+        );
+        dyn_query(sql)
+            .bind(tenant.to_string())
+            .bind(sync_id.to_string())
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut **tx)
+            .await?;
+        return Ok(());
+    }
+    for chunk in marks.chunks(199) {
         let values = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 3, 2 * i + 4)).collect::<Vec<_>>();
-        // VALUES names its columns column1, column2 on both SQLite and PostgreSQL.
+        // VALUES names its columns column1, column2.
         let sql = format!(
             "UPDATE {table} SET {column} = v.column2, children_read_sync = $2 FROM (VALUES {}) AS v \
              WHERE {table}.tenant = $1 AND {table}.id = v.column1",
             values.join(", "),
-            table = mark.table,
-            column = mark.column,
         );
         let mut q = dyn_query(sql).bind(tenant.to_string()).bind(sync_id.to_string());
         for (id, value) in chunk {

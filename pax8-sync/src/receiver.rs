@@ -392,7 +392,7 @@ pub async fn handle(store: &Store, tenant: &str, body: &[u8]) -> Result<Handled,
             (topic, payload, problem)
         }
     };
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_keyed().await?;
     let status = if problem.is_some() { "rejected" } else { "received" };
     let event = Event { tenant, id: event_id.clone(), received_at: now, topic: topic.clone(), body };
     let inserted = event.insert(&mut tx, status, problem.as_deref()).await?;
@@ -429,7 +429,7 @@ pub async fn handle(store: &Store, tenant: &str, body: &[u8]) -> Result<Handled,
         Err(ApplyError::Database(e)) if permanent(&e) => {
             drop(tx);
             let reason = storable(&format!("the event cannot be stored in the mirror: {e}"));
-            let mut tx = store.pool.begin().await?;
+            let mut tx = store.begin_keyed().await?;
             event.insert(&mut tx, "rejected", Some(&reason)).await?;
             tx.commit().await?;
             return Ok(Handled::Rejected { id: event_id.clone(), topic: Some(topic), reason });

@@ -100,6 +100,19 @@ impl Store {
         Ok(())
     }
 
+    /// A transaction for keyed reads and writes (a page of a sync, a webhook event). On
+    /// PostgreSQL it plans without sequential scans: a table filled moments ago has statistics
+    /// that still say it is tiny, and a scan per statement, each row tested against a page's
+    /// ids, made a 21,000-subscription sync spend 13 s in lookups the primary key answers in
+    /// microseconds.
+    pub(crate) async fn begin_keyed(&self) -> Result<sqlx::Transaction<'static, Any>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if self.postgres {
+            sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
     /// Whether the database is PostgreSQL (SQLite otherwise).
     pub fn is_postgres(&self) -> bool {
         self.postgres
