@@ -24,6 +24,9 @@ use crate::write::{Outcome, SnapshotSource, snapshot_all, upsert_all};
 /// (`Unpaid`, or one added later) is re-read.
 pub(crate) const FINAL_INVOICE_STATUSES: [&str; 5] = ["Paid", "Void", "Carried", "Nothing Due", "Credited"];
 
+/// Invoice items written per transaction while an invoice's pages stream in.
+const ITEMS_PER_COMMIT: usize = 2_000;
+
 /// Fetches `fetch(id)` for each id, `concurrency` at a time, in order.
 async fn each<T, F, Fut>(ids: &[Uuid], concurrency: usize, fetch: F) -> Result<Vec<(Uuid, Vec<T>)>, SyncError>
 where
@@ -135,22 +138,33 @@ pub(crate) async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncE
             skipped.push(id);
         }
     }
+    // An invoice holds an item per subscription: its pages are read several at a time and
+    // written ITEMS_PER_COMMIT at a time, never collected, so memory does not grow with the
+    // tenant; no transaction is open while a request is out (on SQLite the shared token and
+    // rate budget need the one connection).
+    let mut pending = Vec::new();
+    for invoice in &reread {
+        let mut pages = run.client.invoices().items(*invoice).concurrency(run.options.concurrency).pages();
+        while let Some(items) = pages.next().await {
+            pending.extend(items?.items.iter().filter_map(|it| invoice_item_record(*invoice, it)));
+            if pending.len() >= ITEMS_PER_COMMIT {
+                let mut tx = run.store.begin_keyed().await?;
+                run.fetched(pending.len());
+                let outcomes =
+                    upsert_all(&mut tx, &run.options.tenant, std::mem::take(&mut pending), Some(&run.sync_id)).await?;
+                run.count_all(&outcomes);
+                run.commit_part(tx).await?;
+            }
+        }
+    }
     let mut tx = run.store.begin_keyed().await?;
     let records: Vec<_> = page.items.iter().filter_map(invoice_record).collect();
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
-    // An invoice holds an item per subscription: its pages are streamed into the transaction
-    // (several in flight), never collected, so memory does not grow with the tenant.
-    for invoice in &reread {
-        let mut pages = run.client.invoices().items(*invoice).concurrency(run.options.concurrency).pages();
-        while let Some(items) = pages.next().await {
-            let records: Vec<_> = items?.items.iter().filter_map(|it| invoice_item_record(*invoice, it)).collect();
-            run.fetched(records.len());
-            let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
-            run.count_all(&outcomes);
-        }
-    }
+    run.fetched(pending.len());
+    let outcomes = upsert_all(&mut tx, &run.options.tenant, pending, Some(&run.sync_id)).await?;
+    run.count_all(&outcomes);
     marks::set(&mut tx, &run.options.tenant, ITEMS_READ_STATUS, &read_status, &run.sync_id).await?;
     run.skipped += skipped.len() as u64;
     let last = run.is_last(&page, number);

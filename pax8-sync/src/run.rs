@@ -216,6 +216,18 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Commits part of a page's rows (an invoice's items, a chunk at a time) with their counts
+    /// but not the checkpoint: the page is read again if the run stops before it ends, and
+    /// rewriting the same rows is harmless.
+    pub(crate) async fn commit_part(&mut self, mut tx: Transaction<'_, Any>) -> Result<(), SyncError> {
+        self.summary.skipped = self.skipped;
+        self.summary.requests = self.client.requests_sent().saturating_sub(self.requests_at_start);
+        self.add_counts(&mut tx).await?;
+        tx.commit().await?;
+        self.committed = self.summary;
+        Ok(())
+    }
+
     /// Adds what this run counted since the last commit to the `syncs` row (in `tx`).
     async fn add_counts(&self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
         let (now, before) = (self.summary, self.committed);

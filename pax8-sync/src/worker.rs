@@ -139,20 +139,32 @@ impl Worker {
             let options = SyncOptions { tenant: tenant.to_string(), now: Utc::now(), ..self.options.sync.clone() };
             sync(self.vault.store(), &client, &options, &|_| {}).await
         };
-        tokio::pin!(work);
-        let mut beat = tokio::time::interval(self.options.lease / 3);
-        beat.tick().await;
-        let outcome = loop {
-            tokio::select! {
-                done = &mut work => break Some(done),
-                _ = beat.tick() => {
-                    if !self.renew(tenant).await.unwrap_or(false) {
-                        tracing::warn!(tenant, worker = %self.options.id, "pax8-sync: lease lost; leaving the tenant");
-                        break None;
+        // The heartbeat runs beside the sync, never in its way: on SQLite it waits for the one
+        // connection the sync's page transaction holds.
+        let heartbeat = {
+            let worker = self.clone();
+            let tenant = tenant.to_string();
+            tokio::spawn(async move {
+                let mut beat = tokio::time::interval(worker.options.lease / 3);
+                beat.tick().await;
+                loop {
+                    beat.tick().await;
+                    if !worker.renew(&tenant).await.unwrap_or(false) {
+                        return;
                     }
                 }
+            })
+        };
+        tokio::pin!(work);
+        let mut heartbeat = heartbeat;
+        let outcome = tokio::select! {
+            done = &mut work => Some(done),
+            _ = &mut heartbeat => {
+                tracing::warn!(tenant, worker = %self.options.id, "pax8-sync: lease lost; leaving the tenant");
+                None
             }
         };
+        heartbeat.abort();
         let Some(outcome) = outcome else { return Ok(false) };
         let now = Utc::now();
         let ok = outcome.is_ok();

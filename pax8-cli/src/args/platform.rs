@@ -53,13 +53,16 @@ pub enum TenantsCommand {
     /// visible"); a failure is explained, with its own exit code (3 credentials, 7 permission,
     /// 8 audience, 9 rate limit, 5 network).
     Test {
+        /// The tenant.
         name: String,
         #[command(flatten)]
         vault: VaultArgs,
     },
     /// Remove a tenant (and its tokens); --purge also deletes its mirrored rows.
     Remove {
+        /// The tenant.
         name: String,
+        /// Also delete its mirrored rows (companies, subscriptions, invoices, snapshots, events, syncs).
         #[arg(long)]
         purge: bool,
         #[command(flatten)]
