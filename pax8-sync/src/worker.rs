@@ -93,8 +93,8 @@ impl Worker {
         Worker { vault, http, options }
     }
 
-    /// Claims one due tenant, if any is free.
-    async fn claim(&self) -> Result<Option<String>, SyncError> {
+    /// Claims one due tenant that no live worker holds (taking its lease), if there is one.
+    pub async fn claim(&self) -> Result<Option<String>, SyncError> {
         let store = self.vault.store();
         let now = Utc::now();
         let skip_locked = if store.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
