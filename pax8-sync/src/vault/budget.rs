@@ -125,6 +125,16 @@ mod tests {
     }
 
     #[test]
+    fn the_spacing_is_rounded_up_and_the_burst_is_a_twentieth() {
+        // 100 a minute: bursts of 5, starts 60 s / 96 = 625 ms apart (exactly), 4 of them early.
+        assert_eq!(super::spacing(100), (625_000, 4 * 625_000));
+        // 60 a minute: 60 s / 58, rounded up.
+        assert_eq!(super::spacing(60), (1_034_483, 2 * 1_034_483));
+        assert_eq!(super::spacing(1), (60_000_000, 0));
+        assert_eq!(super::spacing(0), super::spacing(1), "at least one a minute");
+    }
+
+    #[test]
     fn no_minute_holds_more_than_the_limit() {
         for limit in [1, 2, 19, 20, 21, 100, 999, 1000, 5000] {
             let most = most_in_a_minute(limit);

@@ -186,13 +186,31 @@ mod tests {
     }
 
     #[test]
+    fn a_keyring_holds_each_key_once_and_reads_key_files_and_lists() {
+        let (a, b) = (MasterKey::from_base64(A).unwrap(), MasterKey::from_base64(B).unwrap());
+        let ring = Keyring::new(a.clone()).accepting(a.clone()).accepting(b.clone()).accepting(b.clone());
+        assert_eq!(ring.ids(), [a.id().to_string(), b.id().to_string()]);
+        let dir = std::env::temp_dir().join(format!("pax8-keys-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&dir, format!("# the current key\n\n{B}\n# the previous one\n{A}\n\n")).unwrap();
+        let from_file = Keyring::from_file(&dir).unwrap();
+        std::fs::remove_file(&dir).unwrap();
+        assert_eq!(from_file.ids(), [b.id().to_string(), a.id().to_string()]);
+        // Empty entries of a comma-separated list are skipped, not refused.
+        let listed = Keyring::parse(A, [" ", B, ""].into_iter()).unwrap();
+        assert_eq!(listed.ids(), [a.id().to_string(), b.id().to_string()]);
+        // A body shorter than a nonce is corrupt, not a panic.
+        let short = format!("v1.{}.AAAA", a.id());
+        assert!(matches!(Keyring::new(a).open(&short, "x"), Err(VaultError::Corrupt { .. })));
+    }
+
+    #[test]
     fn keys_are_32_bytes_of_base64_and_their_ids_show_nothing_of_them() {
         assert!(matches!(MasterKey::from_base64("not base64!"), Err(VaultError::BadKey(_))));
         let Err(VaultError::BadKey(short)) = MasterKey::from_base64("AAEC") else { panic!() };
         assert!(short.contains("3 bytes"), "{short}");
         let key = MasterKey::from_base64(A).unwrap();
         assert_eq!(key.id().len(), 9);
-        assert!(!format!("{key:?}").contains(A));
+        assert!(!format!("{key:?}").contains(A) && format!("{key:?}").contains(key.id()));
         assert_ne!(key.id(), MasterKey::from_base64(B).unwrap().id());
     }
 }
