@@ -19,6 +19,17 @@ use pax8_sync::{Store, SyncMode, SyncOptions, SyncSummary, sync};
 
 const CONCURRENCY: usize = 4;
 
+/// A client of the simulator, without a rate limit (the bench measures the sync, not the limiter).
+fn client_of(sandbox: &Sandbox) -> Pax8Client {
+    Pax8Client::builder()
+        .client_id(sandbox.client_id())
+        .client_secret(sandbox.client_secret())
+        .base_url(sandbox.base_url())
+        .no_rate_limit()
+        .build()
+        .expect("client")
+}
+
 async fn timed(store: &Store, client: &Pax8Client, options: &SyncOptions) -> (SyncSummary, Duration) {
     let started = Instant::now();
     // When each resource's last page was committed.
@@ -78,13 +89,7 @@ async fn case(companies: usize, latency_ms: u64, spec_exact: bool) {
     let sandbox = Sandbox::start(SandboxConfig { companies, today, faults, spec_exact, ..SandboxConfig::default() })
         .await
         .expect("sandbox");
-    let client = Pax8Client::builder()
-        .client_id(sandbox.client_id())
-        .client_secret(sandbox.client_secret())
-        .base_url(sandbox.base_url())
-        .no_rate_limit()
-        .build()
-        .expect("client");
+    let client = client_of(&sandbox);
     let now: chrono::DateTime<chrono::Utc> = "2026-11-23T12:00:00Z".parse().expect("now");
     let full = SyncOptions { now, concurrency: CONCURRENCY, ..SyncOptions::default() };
     let again = SyncOptions { now: now + chrono::Duration::hours(1), ..full.clone() };
@@ -121,13 +126,7 @@ async fn writes(companies: usize) {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23);
     let sandbox =
         Sandbox::start(SandboxConfig { companies, today, ..SandboxConfig::default() }).await.expect("sandbox");
-    let client = Pax8Client::builder()
-        .client_id(sandbox.client_id())
-        .client_secret(sandbox.client_secret())
-        .base_url(sandbox.base_url())
-        .no_rate_limit()
-        .build()
-        .expect("client");
+    let client = client_of(&sandbox);
     let subscriptions = client.subscriptions().list().collect_all().await.expect("subscriptions");
     let dir = tempfile::tempdir().expect("tempdir");
     for batch in [1, 200] {

@@ -1,246 +1,14 @@
-//! The lifecycle webhook receiver: `POST /webhooks/pax8`.
-//!
-//! Checks `Authorization: Bearer <token>` (scheme in any case, token in constant time) from the
-//! headers *before* reading any of the body (401 otherwise, nothing read or stored), reads the
-//! body up to a bound (413), stores each raw event once (deduplicated on its id, or on the body's
-//! sha256 when it has none), and applies subscription and company events to the mirror.
-//! Malformed events (not JSON, no topic, no payload object, ids that are not UUIDs, quantities
-//! that are not whole numbers from 0 to 1,000,000) are stored as `rejected` with the reason and
-//! answered 422, and a redelivery of one gets the same answer. A database error is not a
-//! rejection: nothing is stored, the answer is 503, and Pax8's redelivery applies the event;
-//! but a value no database can hold is permanent, so it is stored as rejected and answered 422.
-//! The raw body is kept exactly (`body_encoding` `utf8`, or `base64` for a body with a NUL
-//! byte or invalid UTF-8); ids, topics and text columns hold U+FFFD for a NUL character.
-//! Each event is one tracing line: id, topic, outcome, duration.
+//! One event: stored once (its raw body kept exactly), checked, and applied to the mirror through
+//! the sync's write path; what became of it ([`Handled`]).
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use base64::Engine;
 use pax8_api::partner::types::{Company, Subscription};
-use pax8_ext::SecretString;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::Digest;
 
 use crate::rows::{company_record, stored, subscription_record};
-use crate::vault::Vault;
 use crate::write::{SnapshotSource, snapshot_all, storable, upsert};
 use crate::{Store, SyncError};
-use base64::Engine;
-
-/// The largest body accepted by default (1 MiB).
-pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
-
-/// Receiver settings.
-#[derive(Clone, Debug)]
-pub struct Receiver {
-    /// The mirror events are applied to.
-    pub store: Store,
-    /// Each tenant's bearer token (set when registering its webhooks): the token an event
-    /// presents says which tenant it belongs to.
-    pub tenants: Vec<TenantToken>,
-    /// Body size limit.
-    pub max_body: usize,
-    /// The vault whose tenants' webhook tokens are also accepted, re-read as they change.
-    pub vault: Option<Arc<VaultTokens>>,
-}
-
-/// The webhook tokens of a vault's tenants, re-read every [`VaultTokens::REFRESH`] (and at
-/// once, at most every [`VaultTokens::RETRY`], when a presented token matches none: a token
-/// just set or rotated is accepted without a restart).
-pub struct VaultTokens {
-    vault: Vault,
-    cache: tokio::sync::Mutex<(Option<Instant>, Vec<TenantToken>)>,
-}
-
-impl std::fmt::Debug for VaultTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VaultTokens").finish_non_exhaustive()
-    }
-}
-
-impl VaultTokens {
-    /// How long the tokens read are used.
-    pub const REFRESH: Duration = Duration::from_secs(10);
-    /// How soon an unknown token makes the tokens be read again.
-    pub const RETRY: Duration = Duration::from_millis(500);
-
-    async fn tenant_of(&self, presented: &str) -> Result<Option<String>, SyncError> {
-        let mut cache = self.cache.lock().await;
-        let age = cache.0.map(|at| at.elapsed());
-        if age.is_none_or(|a| a >= Self::REFRESH) {
-            *cache = (Some(Instant::now()), self.read().await?);
-        }
-        if let Some(found) = matching(&cache.1, presented) {
-            return Ok(Some(found.to_string()));
-        }
-        if cache.0.is_some_and(|at| at.elapsed() >= Self::RETRY) {
-            *cache = (Some(Instant::now()), self.read().await?);
-            return Ok(matching(&cache.1, presented).map(str::to_string));
-        }
-        Ok(None)
-    }
-
-    async fn read(&self) -> Result<Vec<TenantToken>, SyncError> {
-        let tokens = self.vault.webhook_tokens().await?;
-        Ok(tokens.into_iter().map(|(tenant, token)| TenantToken { tenant, token }).collect())
-    }
-}
-
-/// A tenant and the bearer token its webhooks send.
-#[derive(Clone, Debug)]
-pub struct TenantToken {
-    /// The tenant (as `pax8 sync --tenant` names it).
-    pub tenant: String,
-    /// Its token.
-    pub token: SecretString,
-}
-
-impl Receiver {
-    /// A receiver for the default tenant, whose webhooks send `token`.
-    pub fn new(store: Store, token: impl Into<SecretString>) -> Self {
-        Receiver::for_tenants(store).tenant(crate::DEFAULT_TENANT, token)
-    }
-
-    /// A receiver with no tenant yet: add each with [`Receiver::tenant`].
-    pub fn for_tenants(store: Store) -> Self {
-        Receiver { store, tenants: Vec::new(), max_body: DEFAULT_MAX_BODY, vault: None }
-    }
-
-    /// A receiver for every tenant of `vault` that has a webhook token.
-    pub fn from_vault(vault: Vault) -> Self {
-        let store = vault.store().clone();
-        let tokens = VaultTokens { vault, cache: tokio::sync::Mutex::new((None, Vec::new())) };
-        Receiver { vault: Some(Arc::new(tokens)), ..Receiver::for_tenants(store) }
-    }
-
-    /// Also receives `tenant`'s events, which send `token`.
-    pub fn tenant(mut self, tenant: impl Into<String>, token: impl Into<SecretString>) -> Self {
-        self.tenants.push(TenantToken { tenant: tenant.into(), token: token.into() });
-        self
-    }
-
-    /// The tenant whose token was presented (the fixed tenants, then the vault's).
-    async fn tenant_of(&self, presented: &str) -> Result<Option<String>, SyncError> {
-        if let Some(found) = matching(&self.tenants, presented) {
-            return Ok(Some(found.to_string()));
-        }
-        match &self.vault {
-            Some(vault) => vault.tenant_of(presented).await,
-            None => Ok(None),
-        }
-    }
-}
-
-/// The tenant whose token was presented: every token is compared in full, in constant time, so
-/// timing reveals neither a token nor which tenant matched.
-fn matching<'a>(tenants: &'a [TenantToken], presented: &str) -> Option<&'a str> {
-    let mut found = None;
-    for t in tenants {
-        let token = t.token.expose();
-        if !token.is_empty() && constant_time_eq(presented.as_bytes(), token.as_bytes()) {
-            found = Some(t.tenant.as_str());
-        }
-    }
-    found
-}
-
-/// How long one request may take, headers to answer, body included (slow senders are cut off).
-pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-/// Requests handled at once; more wait (and meet the timeout), so memory stays bounded.
-pub const MAX_CONCURRENT: usize = 64;
-
-/// Equal without an early exit, so timing reveals nothing of the token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0xff));
-    }
-    diff == 0
-}
-
-/// The axum router (mount it or use [`serve`]).
-pub fn router(receiver: Receiver) -> Router {
-    router_with_timeout(receiver, REQUEST_TIMEOUT)
-}
-
-/// [`router`] with another request timeout.
-pub fn router_with_timeout(receiver: Receiver, timeout: std::time::Duration) -> Router {
-    Router::new()
-        .route("/webhooks/pax8", post(receive))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .with_state(receiver)
-}
-
-/// The token of `Authorization: Bearer <token>`, the scheme in any case.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-/// Serves the receiver on `addr` until the process ends, within the default
-/// [`ServerLimits`](crate::listener::ServerLimits) (connections, header and lifetime timeouts).
-pub async fn serve(receiver: Receiver, addr: SocketAddr) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    crate::listener::serve_on(listener, router(receiver), crate::listener::ServerLimits::default()).await
-}
-
-fn answer(status: StatusCode, body: Value) -> Response {
-    (status, axum::Json(body)).into_response()
-}
-
-async fn receive(State(r): State<Receiver>, request: Request) -> Response {
-    // The headers decide before a byte of the body is read.
-    let presented = bearer(request.headers()).unwrap_or("");
-    let tenant = match r.tenant_of(presented).await {
-        Ok(Some(tenant)) => tenant,
-        Ok(None) => {
-            tracing::warn!(outcome = "unauthorized", "webhook refused");
-            return answer(StatusCode::UNAUTHORIZED, json!({"error": "invalid or missing bearer token"}));
-        }
-        Err(e) => {
-            tracing::error!(error = %e, outcome = "unavailable", "webhook tokens unreadable");
-            return answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "storage unavailable, retry"}));
-        }
-    };
-    let tenant = tenant.as_str();
-    let started = std::time::Instant::now();
-    let body = match axum::body::to_bytes(request.into_body(), r.max_body).await {
-        Ok(body) => body,
-        Err(_) => {
-            tracing::warn!(outcome = "too_large", limit = r.max_body, "webhook refused");
-            return answer(StatusCode::PAYLOAD_TOO_LARGE, json!({"error": "body too large or incomplete"}));
-        }
-    };
-    let result = handle(&r.store, tenant, &body).await;
-    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    match result {
-        Ok(handled) => {
-            let (id, outcome) = handled.summary();
-            tracing::info!(tenant, event_id = id, topic = handled.topic(), outcome, duration_ms = ms, "webhook event");
-            let status = match handled {
-                Handled::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::OK,
-            };
-            let mut body = json!({"event_id": id, "status": outcome});
-            if let Handled::Rejected { reason, .. } = &handled {
-                body["reason"] = json!(reason);
-            }
-            answer(status, body)
-        }
-        Err(e) => {
-            tracing::error!(tenant, error = %e, outcome = "unavailable", duration_ms = ms, "webhook event not stored");
-            answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "storage unavailable, retry"}))
-        }
-    }
-}
 
 /// What became of one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -539,7 +307,7 @@ fn merge(before: Option<serde_json::Map<String, Value>>, payload: &Value, id_fie
 
 #[cfg(test)]
 mod tests {
-    use super::{constant_time_eq, merge};
+    use super::merge;
     use serde_json::json;
 
     #[test]
@@ -549,13 +317,5 @@ mod tests {
         let payload = json!({"subscriptionId": id, "quantity": 9, "price": null});
         let merged = merge(before.as_object().cloned(), &payload, "subscriptionId", id);
         assert_eq!(merged, json!({"id": id.to_string(), "quantity": 9, "price": 19.99, "status": "Active"}));
-    }
-
-    #[test]
-    fn token_comparison() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret2"));
-        assert!(!constant_time_eq(b"", b"x"));
     }
 }
