@@ -189,8 +189,7 @@ async fn mark_seen(
     table: &str,
     ids: &[String],
     sync_id: &str,
-) -> Result<u64, sqlx::Error> {
-    let mut marked = 0;
+) -> Result<(), sqlx::Error> {
     let set = Ids::of(tx);
     for chunk in ids.chunks(set.per_statement(2)) {
         let sql = format!(
@@ -198,9 +197,14 @@ async fn mark_seen(
             set.condition("id", 3, chunk.len())
         );
         let q = set.bind(dyn_query(sql).bind(sync_id.to_string()).bind(tenant.to_string()), chunk);
-        marked += q.execute(&mut **tx).await?.rows_affected();
+        q.execute(&mut **tx).await?;
     }
-    Ok(marked)
+    Ok(())
+}
+
+/// Rows of `per_row` bound values that fit in `binds` (at least one).
+fn rows_per_statement(binds: usize, per_row: usize) -> usize {
+    (binds / per_row.max(1)).max(1)
 }
 
 /// Inserts new rows and overwrites changed ones, many rows a statement.
@@ -224,7 +228,7 @@ async fn write_rows(
             "removed_at = NULL".to_string(),
         ])
         .collect();
-    for chunk in rows.chunks((max_binds(tx) / per_row).max(1)) {
+    for chunk in rows.chunks(rows_per_statement(max_binds(tx), per_row)) {
         let values: Vec<String> = chunk
             .iter()
             .enumerate()
@@ -291,7 +295,7 @@ pub(crate) async fn snapshot_all(
             }
         }
     }
-    for chunk in latest.chunks(max_binds(tx) / PER_ROW) {
+    for chunk in latest.chunks(rows_per_statement(max_binds(tx), PER_ROW)) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let b = i * PER_ROW + 1;
@@ -346,6 +350,14 @@ mod tests {
             postgres.condition("id", 3, 500),
             "id = ANY(ARRAY(SELECT json_array_elements_text(CAST($3 AS json))))"
         );
+    }
+
+    #[test]
+    fn statements_hold_as_many_rows_as_their_bound_values_allow() {
+        assert_eq!(rows_per_statement(400, 12), 33);
+        assert_eq!(rows_per_statement(8_000, 8), 1_000);
+        assert_eq!(rows_per_statement(10, 12), 1, "a row wider than the limit still goes, alone");
+        assert_eq!(rows_per_statement(400, 0), 400);
     }
 
     #[test]
