@@ -65,3 +65,55 @@ async fn one_worker_on_sqlite_syncs_every_due_tenant_and_backs_off_a_failing_one
     assert_eq!((again.synced, again.failed), (0, 0));
     assert_eq!(a.counters().tokens_issued, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_lease_is_renewed_through_a_slow_sync_and_a_held_tenant_waits_for_its_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "lease.db").await;
+    let vault = Vault::new(
+        store.clone(),
+        Keyring::new(MasterKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap()),
+    );
+    // Slow enough that a sync outlasts several heartbeats of a 300 ms lease.
+    let slow = Faults { latency: Duration::from_millis(30), ..Faults::default() };
+    let (a, b) = (sandbox(3, slow.clone()).await, sandbox(3, slow).await);
+    for (name, s) in [("a", &a), ("held", &b)] {
+        let mut t = NewTenant::new(name, s.client_id(), s.client_secret());
+        t.base_url = Some(s.base_url().to_string());
+        vault.add(t).await.unwrap();
+    }
+    // Another (live) worker holds `held` for the next second.
+    let until = (chrono::Utc::now() + chrono::Duration::milliseconds(1000))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    sqlx::query("UPDATE tenants SET lease_owner = 'ghost', lease_until = $1 WHERE name = 'held'")
+        .bind(until)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let options = WorkerOptions {
+        until_idle: true,
+        lease: Duration::from_millis(300),
+        poll: Duration::from_millis(50),
+        ..WorkerOptions::default()
+    };
+    let worker = Worker::new(vault.clone(), reqwest::Client::new(), options);
+    // Each sync is stamped with its own time, not the worker's start.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let before = chrono::Utc::now();
+    let started = std::time::Instant::now();
+    let report =
+        tokio::time::timeout(Duration::from_secs(120), worker.run(std::future::pending())).await.unwrap().unwrap();
+    assert_eq!((report.synced, report.failed), (2, 0), "{report:?}: the lease was kept through each sync");
+    assert!(started.elapsed() >= Duration::from_millis(900), "`held` was waited for, not skipped");
+    for name in ["a", "held"] {
+        let info = vault.info(name).await.unwrap();
+        assert_eq!((info.last_status.as_deref(), info.lease), (Some("ok"), None), "{name}");
+    }
+    let syncs =
+        sqlx::query("SELECT started_at FROM syncs WHERE status = 'finished'").fetch_all(store.pool()).await.unwrap();
+    assert_eq!(syncs.len(), 2);
+    for row in syncs {
+        let at = chrono::DateTime::parse_from_rfc3339(&row.get::<String, _>("started_at")).unwrap();
+        assert!(at >= before, "{at} is the worker's start, not the sync's");
+    }
+}
