@@ -186,7 +186,10 @@ impl Worker {
                     + 1;
                 let wait = backoff(u32::try_from(failures).unwrap_or(u32::MAX), self.options.interval);
                 let message = match e {
-                    SyncError::Api(api) => check::explain(api, "its audience").to_string(),
+                    SyncError::Api(api) => {
+                        let audience = self.vault.info(tenant).await.ok().and_then(|info| info.audience);
+                        check::explain(api, audience.as_deref().unwrap_or(check::DEFAULT_AUDIENCE)).to_string()
+                    }
                     other => other.to_string(),
                 };
                 tracing::warn!(tenant, failures, error = %message, "pax8-sync: tenant sync failed; retried later");

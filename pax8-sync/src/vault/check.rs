@@ -61,10 +61,13 @@ impl Vault {
                 tenant: name.to_string(),
                 companies: page.total_elements.unwrap_or(page.items.len() as u64),
             }),
-            Err(e) => Err(explain(&e, info.audience.as_deref().unwrap_or("https://api.pax8.com"))),
+            Err(e) => Err(explain(&e, info.audience.as_deref().unwrap_or(DEFAULT_AUDIENCE))),
         })
     }
 }
+
+/// The partner audience of a tenant that names none.
+pub(crate) const DEFAULT_AUDIENCE: &str = "https://api.pax8.com";
 
 /// The plain-words reason of a failed first call.
 pub(crate) fn explain(e: &pax8_ext::Error, audience: &str) -> ConnectionProblem {
