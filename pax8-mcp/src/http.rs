@@ -76,5 +76,12 @@ async fn http_guard(
         return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "bearer token required")
             .into_response();
     }
-    next.run(request).await
+    let closing = request.method() == axum::http::Method::DELETE;
+    let mut response = next.run(request).await;
+    // A session closed by DELETE is answered 202 by rmcp; the official SDKs expect 200 or 204
+    // (the Python SDK logs "Session termination failed: 202").
+    if closing && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::OK;
+    }
+    response
 }

@@ -25,6 +25,7 @@ mod http;
 mod policy;
 mod prompts;
 mod reads;
+mod schema;
 mod support;
 mod writes;
 
@@ -144,6 +145,16 @@ fn output_schemas(router: &mut ToolRouter<Pax8Tools>) {
     }
 }
 
+/// Every tool's argument and result schemas in standard JSON Schema (see [`schema`]).
+fn standard_schemas(router: &mut ToolRouter<Pax8Tools>) {
+    for route in router.map.values_mut() {
+        schema::standardize(Arc::make_mut(&mut route.attr.input_schema));
+        if let Some(output) = route.attr.output_schema.as_mut() {
+            schema::standardize(Arc::make_mut(output));
+        }
+    }
+}
+
 impl Pax8Tools {
     /// A server over `client` (its credentials, retries and rate limit apply to every tool).
     pub fn new(client: Pax8Client, options: Options) -> std::io::Result<Self> {
@@ -168,6 +179,7 @@ impl Pax8Tools {
             }
         }
         output_schemas(&mut tool_router);
+        standard_schemas(&mut tool_router);
         Ok(Self {
             client,
             audit,

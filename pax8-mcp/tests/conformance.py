@@ -6,11 +6,13 @@ Run by `.ci/mcp-conformance.sh` (which installs the SDK in a virtual environment
 
 Over stdio and over streamable HTTP with the bearer token: list tools and prompts, call reads,
 a preview/execute order flow, an unknown argument refused; over HTTP also a request without the
-token (401) and one from a foreign Origin (403). Exits non-zero on the first failure.
+token (401) and one from a foreign Origin (403), and the SDK logs no warning (closing the
+session, say). Exits non-zero on the first failure.
 """
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -27,6 +29,21 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 PAX8 = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/pax8")
 TOKEN = "conformance-token-0123456789abcdef"
+
+
+class Warnings(logging.Handler):
+    """Every warning the SDK logs (it reports protocol trouble it tolerates this way)."""
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+WARNINGS = Warnings()
+logging.getLogger("mcp").addHandler(WARNINGS)
 
 
 def env(config_dir):
@@ -142,7 +159,8 @@ async def over_http(config_dir):
                 read, write = streams[0], streams[1]
                 async with ClientSession(read, write) as session:
                     await exercise(session, "http")
-        print("http: 401 without the token, 403 from a foreign Origin: ok")
+        check(not WARNINGS.messages, f"http: the SDK warned: {WARNINGS.messages}")
+        print("http: 401 without the token, 403 from a foreign Origin, session closed without a warning: ok")
     finally:
         server.terminate()
         server.wait(timeout=10)

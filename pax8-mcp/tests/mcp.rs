@@ -532,3 +532,47 @@ async fn results_are_the_shared_summaries_their_output_schema_describes() {
         assert!(tools.iter().find(|t| t.name == name).unwrap().output_schema.is_some(), "{name}");
     }
 }
+
+/// Every format named in `value`'s schemas.
+fn formats(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::String(f)) = object.get("format") {
+                found.push(f.clone());
+            }
+            object.values().for_each(|v| formats(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| formats(v, found)),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schemas_use_only_standard_json_schema_formats() {
+    let h = start(true).await;
+    let tools = h.client.list_all_tools().await.unwrap();
+    let (mut found, mut bounded) = (Vec::new(), 0);
+    for tool in &tools {
+        let input = serde_json::to_value(&tool.input_schema).unwrap();
+        let schemas = [Some(input), tool.output_schema.as_ref().map(|s| serde_json::to_value(s).unwrap())];
+        for schema in schemas.into_iter().flatten() {
+            formats(&schema, &mut found);
+            bounded += schema.to_string().matches(&format!("\"maximum\":{}", u32::MAX)).count();
+        }
+    }
+    found.sort();
+    found.dedup();
+    let standard = ["date", "date-time", "email", "uri", "uuid"];
+    assert!(found.iter().all(|f| standard.contains(&f.as_str())), "non-standard formats: {found:?}");
+    // The widths schemars wrote as formats are bounds now (page and size of every page result).
+    assert!(bounded > 10, "{bounded} u32 bounds");
+    let list = tools.iter().find(|t| t.name == "subscriptions_list").unwrap();
+    let page = &serde_json::to_value(&list.input_schema).unwrap()["properties"]["page"];
+    assert_eq!(page["anyOf"][0]["minimum"], 0, "{page}");
+    assert_eq!(page["anyOf"][1]["type"], "null", "{page}");
+    // One type per schema: no `"type": [..]` lists (clients mapping onto one-type dialects).
+    for tool in &tools {
+        let text = serde_json::to_string(&(&tool.input_schema, &tool.output_schema)).unwrap();
+        assert!(!text.contains("\"type\":["), "{}: {text}", tool.name);
+    }
+}
