@@ -31,20 +31,31 @@ pub fn filter(verbosity: u8, rust_log: Option<&str>) -> EnvFilter {
     EnvFilter::new(format!("warn,{}", directives.join(",")))
 }
 
+/// How diagnostics are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event.
+    Text,
+    /// One JSON object per event: `timestamp`, `level`, `fields`, the current span and its parents.
+    Json,
+}
+
 /// Installs the stderr subscriber. Spans are reported when they close (a request's line carries
 /// its status, attempts and duration).
-pub fn init(verbosity: u8, no_color: bool) {
+pub fn init(verbosity: u8, no_color: bool, format: LogFormat) {
     let rust_log = std::env::var("RUST_LOG").ok();
     let ansi = !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
     let spans = if verbosity > 0 || rust_log.is_some() { FmtSpan::CLOSE } else { FmtSpan::NONE };
-    // `try_init`: a second call (tests) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter(verbosity, rust_log.as_deref()))
         .with_writer(std::io::stderr)
-        .with_ansi(ansi)
         .with_span_events(spans)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    // `try_init`: a second call (tests) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(ansi).try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
+    };
 }
 
 #[cfg(test)]

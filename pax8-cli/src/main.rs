@@ -53,6 +53,10 @@ pub struct Cli {
     /// everything of pax8's own crates. RUST_LOG (e.g. `pax8_ext=debug`) replaces this level.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// The diagnostics' format on stderr: `text` for people, `json` (one object a line, with
+    /// the span's fields) for a log pipeline.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "PAX8_LOG_FORMAT")]
+    pub log_format: logging::LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -75,7 +79,7 @@ fn main() -> ExitCode {
         clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "pax8", &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
-    logging::init(cli.verbose, cli.no_color);
+    logging::init(cli.verbose, cli.no_color, cli.log_format);
     let printer = Printer::new(format, cli.no_color);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(commands::run(cli, printer)) {

@@ -96,8 +96,9 @@ impl Answer {
 
     /// The typed error of an error status. The Pax8 error body is decoded when there is one;
     /// otherwise a bounded, redacted excerpt of the body is kept (never for the token endpoint).
-    pub(crate) fn into_error(self, api: Api, operation: &'static str) -> Error {
+    pub(crate) fn into_error(self, api: Api, operation: &'static str, attempt: u32) -> Error {
         let retry_after = self.retry_after();
+        let request_id = request_id(&self.headers);
         let body = serde_json::from_slice::<ErrorBody>(&self.body).ok().filter(|b| *b != ErrorBody::default());
         let text = match (&body, api) {
             (Some(_), _) => None,
@@ -107,6 +108,8 @@ impl Answer {
         let mut error = ApiError::new(self.status, Some(operation));
         error.body = body.map(Box::new);
         error.text = text;
+        error.request_id = request_id;
+        error.attempt = attempt;
         Error::from_response(error, retry_after)
     }
 
@@ -121,6 +124,20 @@ impl Answer {
             Err(_) => reqwest::Response::from(http::Response::new(Bytes::new())),
         }
     }
+}
+
+/// The headers a server or gateway names a request by, in the order looked at.
+const REQUEST_ID_HEADERS: [&str; 6] =
+    ["x-request-id", "x-correlation-id", "request-id", "correlation-id", "x-amzn-requestid", "x-amz-cf-id"];
+
+/// The answer's request id: the first of [`REQUEST_ID_HEADERS`] that is printable ASCII of at
+/// most 128 characters (anything else is not kept: it came from the network).
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    REQUEST_ID_HEADERS.iter().find_map(|name| {
+        let value = headers.get(*name)?.to_str().ok()?.trim();
+        let printable = !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic());
+        printable.then(|| value.to_string())
+    })
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -232,27 +249,54 @@ mod tests {
     }
 
     #[test]
+    fn errors_keep_the_request_id_and_the_attempt() {
+        let mut a = answer(500, "application/json", r#"{"type":"ERROR","message":"boom"}"#);
+        a.headers.insert("x-correlation-id", "corr-1".parse().unwrap());
+        a.headers.insert("x-request-id", " req-7 ".parse().unwrap());
+        let e = a.into_error(Api::Partner, "findOrders", 3);
+        let api = e.api_error().unwrap();
+        assert_eq!((api.request_id.as_deref(), api.attempt), (Some("req-7"), 3), "x-request-id first, trimmed");
+        assert!(e.to_string().ends_with("[request id req-7, attempt 3]"), "{e}");
+        let mut b = answer(404, "application/json", "{}");
+        b.headers.insert("x-amz-cf-id", "cf-9".parse().unwrap());
+        b.headers.insert("x-request-id", "has space".parse().unwrap());
+        let e = b.into_error(Api::Partner, "findOrders", 1);
+        assert_eq!(e.api_error().unwrap().request_id.as_deref(), Some("cf-9"), "an unprintable id is passed over");
+        assert!(e.to_string().ends_with("[request id cf-9]"), "{e}");
+        let mut c = answer(503, "application/json", "{}");
+        c.headers.insert("request-id", "x".repeat(129).parse().unwrap());
+        let e = c.into_error(Api::Partner, "findOrders", 2);
+        assert_eq!(e.api_error().unwrap().request_id, None, "too long");
+        assert!(e.to_string().ends_with(" [attempt 2]"), "{e}");
+        let plain = answer(409, "application/json", "{}").into_error(Api::Partner, "findOrders", 1);
+        assert!(!plain.to_string().contains("[request id") && !plain.to_string().contains("attempt"), "{plain}");
+    }
+
+    #[test]
     fn error_statuses_keep_their_status_whatever_the_body() {
         let html =
-            answer(502, "text/html", "<html><body>Bad Gateway</body></html>").into_error(Api::Partner, "findOrders");
+            answer(502, "text/html", "<html><body>Bad Gateway</body></html>").into_error(Api::Partner, "findOrders", 1);
         assert_eq!(html.status(), Some(StatusCode::BAD_GATEWAY));
         assert!(html.is_retryable());
         let text = html.api_error().and_then(|e| e.text.clone()).unwrap();
         assert!(text.contains("Bad Gateway"), "{text}");
         assert!(html.to_string().contains("Bad Gateway"), "{html}");
-        let empty = answer(429, "application/json", "").into_error(Api::Partner, "findOrders");
+        let empty = answer(429, "application/json", "").into_error(Api::Partner, "findOrders", 1);
         assert_eq!(empty.status(), Some(StatusCode::TOO_MANY_REQUESTS));
         assert!(matches!(empty, Error::RateLimited { .. }) && empty.is_retryable());
         assert_eq!(empty.api_error().unwrap().text, None);
-        let pax8 = answer(404, "application/json", r#"{"type":"NOT_FOUND","message":"no such order"}"#)
-            .into_error(Api::Partner, "findOrdersByOrderId");
+        let pax8 = answer(404, "application/json", r#"{"type":"NOT_FOUND","message":"no such order"}"#).into_error(
+            Api::Partner,
+            "findOrdersByOrderId",
+            1,
+        );
         assert_eq!(pax8.body().and_then(|b| b.message.as_deref()), Some("no such order"));
         assert_eq!(pax8.api_error().unwrap().text, None);
     }
 
     #[test]
     fn token_endpoint_bodies_are_never_quoted() {
-        let err = answer(500, "text/plain", "access_token=eyJ-leaked").into_error(Api::Auth, "createAccessToken");
+        let err = answer(500, "text/plain", "access_token=eyJ-leaked").into_error(Api::Auth, "createAccessToken", 1);
         assert!(!format!("{err} {err:?}").contains("eyJ"));
         let err = decode_error::<pax8_api::TokenResponse>(
             Api::Auth,

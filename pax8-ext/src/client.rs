@@ -170,6 +170,14 @@ impl Pax8Client {
         self.pipeline.refresh_token(self.pipeline.audience(api)?).await.map(|_| ())
     }
 
+    /// Makes sure a usable partner token is at hand: the cached one while fresh, else one
+    /// fetched now (single-flight with every other caller). A readiness check: it fails when the
+    /// credentials are refused or the token endpoint is unreachable.
+    pub async fn ensure_token(&self) -> Result<()> {
+        let audience = self.pipeline.audience(Api::Partner)?;
+        self.pipeline.token(audience).await.map(|_| ())
+    }
+
     /// Token requests this client has sent (all audiences).
     pub fn token_requests_sent(&self) -> u64 {
         self.pipeline.tokens.requests_sent()

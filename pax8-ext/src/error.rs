@@ -19,12 +19,18 @@ pub struct ApiError {
     /// The start of a body that is not a Pax8 error body (an HTML page from a proxy), bounded
     /// and with secret values removed.
     pub text: Option<String>,
+    /// The id the answering server gave the request (from `x-request-id`, `x-correlation-id`,
+    /// `request-id`, `correlation-id`, `x-amzn-requestid` or `x-amz-cf-id`): quote it to Pax8
+    /// support.
+    pub request_id: Option<String>,
+    /// The attempt that got this answer (1 for the first; 0 when not known).
+    pub attempt: u32,
 }
 
 impl ApiError {
     /// An error response with its status only.
     pub fn new(status: StatusCode, operation: Option<&'static str>) -> Self {
-        Self { status, body: None, operation, text: None }
+        Self { status, body: None, operation, text: None, request_id: None, attempt: 0 }
     }
 }
 
@@ -38,6 +44,12 @@ impl std::fmt::Display for ApiError {
             write!(f, " ({body})")?;
         } else if let Some(text) = self.text.as_deref().filter(|t| !t.trim().is_empty()) {
             write!(f, ": {text}")?;
+        }
+        match (&self.request_id, self.attempt) {
+            (Some(id), attempt) if attempt > 1 => write!(f, " [request id {id}, attempt {attempt}]")?,
+            (Some(id), _) => write!(f, " [request id {id}]")?,
+            (None, attempt) if attempt > 1 => write!(f, " [attempt {attempt}]")?,
+            (None, _) => {}
         }
         Ok(())
     }

@@ -55,6 +55,7 @@ mod redact;
 pub mod resources;
 pub mod retry;
 pub mod shared_budget;
+mod telemetry;
 mod token_file;
 pub mod views;
 

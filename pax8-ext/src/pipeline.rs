@@ -31,6 +31,7 @@ use crate::error::{Error, OAuthError, Result};
 use crate::hooks::{Hooks, RequestInfo};
 use crate::rate_limit::RateLimiter;
 use crate::retry::{Decision, Outcome, RetryBudget, RetryPolicy, classify};
+use crate::telemetry;
 
 /// State shared by every clone of a client: the pipeline and what it consults.
 #[derive(Debug)]
@@ -184,6 +185,7 @@ impl Pipeline {
                     .take()
                     .ok_or_else(|| Error::InvalidRequest("a streamed body cannot be sent again".into()))?,
             };
+            let waiting = telemetry::Since::now();
             if let Some(limiter) = &self.limiter {
                 limiter.acquire().await;
             }
@@ -192,6 +194,7 @@ impl Pipeline {
             {
                 crate::shared_budget::take(shared.as_ref()).await;
             }
+            telemetry::limiter_wait(api, waiting);
             let token = match &audience {
                 Some(audience) => Some(self.token(audience).await?),
                 None => None,
@@ -215,8 +218,10 @@ impl Pipeline {
             } else {
                 self.requests_sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
+            let sent = telemetry::Since::now();
             let result = self.attempt(request, &info, expects_json, parses).await?;
             let outcome = result.outcome;
+            telemetry::attempt(api, op, outcome, sent);
             if let (Outcome::Status { status: 401, .. }, Some(token), Some(audience)) = (outcome, &token, &audience)
                 && self.tokens.auto_refresh
                 && !replayed_unauthorized
@@ -274,6 +279,7 @@ impl Pipeline {
                 } else {
                     retries += 1;
                 }
+                telemetry::retry(api, outcome);
                 tracing::info!(
                     attempt,
                     ?outcome,
@@ -284,7 +290,7 @@ impl Pipeline {
                 continue;
             }
             tracing::Span::current().record("attempts", attempt);
-            let error = match final_error(api, op, idempotent, result) {
+            let error = match final_error(api, op, idempotent, attempt, result) {
                 Ok(answer) => return Ok(answer),
                 Err(error) => error,
             };
@@ -366,10 +372,10 @@ impl Pipeline {
             let issued_at = self.tokens.clock.now();
             // The client's retry policy, like every other request.
             let options = CallOptions::default();
-            let response = self
-                .execute(self.token_endpoint.create_access_token().body(body), &options)
-                .await
-                .map_err(token_error)?;
+            let response =
+                self.execute(self.token_endpoint.create_access_token().body(body), &options).await.map_err(token_error);
+            telemetry::token_fetch(response.is_ok());
+            let response = response?;
             let lifetime = crate::auth::lifetime(response.expires_in);
             tracing::debug!(audience = audience.as_str(), lifetime_s = lifetime.as_secs(), "pax8: new access token");
             Ok(AccessToken {
@@ -397,7 +403,7 @@ fn bearer(token: &SecretString) -> Result<HeaderValue> {
 }
 
 /// What an attempt that will not be retried becomes.
-fn final_error(api: Api, op: Operation, idempotent: bool, attempt: Attempt) -> Result<Answer> {
+fn final_error(api: Api, op: Operation, idempotent: bool, number: u32, attempt: Attempt) -> Result<Answer> {
     let Attempt { outcome, answer, error } = attempt;
     // (`idempotent` is true for token requests: they are never unknown or unreadable writes.)
     if !idempotent && outcome.outcome_unknown() {
@@ -409,6 +415,7 @@ fn final_error(api: Api, op: Operation, idempotent: bool, attempt: Attempt) -> R
             }
             Outcome::ConnectFailed | Outcome::MalformedSuccess { .. } => "no complete answer came".to_string(),
         };
+        telemetry::outcome_unknown(op);
         return Err(Error::OutcomeUnknown { operation: op.operation_id, reason, source: error });
     }
     match (outcome, answer, error) {
@@ -427,7 +434,7 @@ fn final_error(api: Api, op: Operation, idempotent: bool, attempt: Attempt) -> R
         // A success the policy stopped retrying (its body not JSON): the decoder reports it, as
         // `AnswerUnreadable` for a write. A cut error body keeps its status.
         (_, Some(answer), _) if answer.status.is_success() || answer.status.is_redirection() => Ok(answer),
-        (_, Some(answer), _) => Err(answer.into_error(api, op.operation_id)),
+        (_, Some(answer), _) => Err(answer.into_error(api, op.operation_id, number)),
         (_, None, Some(source)) => Err(Error::from_reqwest(source)),
         (_, None, None) => Err(Error::InvalidRequest(format!("{}: no answer and no error", op.operation_id))),
     }

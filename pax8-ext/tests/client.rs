@@ -185,12 +185,18 @@ async fn a_retry_after_beyond_the_bound_is_not_waited_for() {
 #[tokio::test(start_paused = true)]
 async fn server_errors_are_retried_with_backoff_up_to_the_attempt_limit() {
     let server = ScriptServer::start().await;
-    server.fallback(Step::json(502, json!({"type": "BAD_GATEWAY", "message": "upstream"})));
+    server.fallback(
+        Step::json(502, json!({"type": "BAD_GATEWAY", "message": "upstream"})).with_header("x-request-id", "req-502"),
+    );
     let client = scripted(&server).retry_policy(RetryPolicy::attempts(4)).build().unwrap();
     let err = client.companies().get(id()).await.unwrap_err();
     assert!(matches!(err, Error::Server(_)) && err.is_retryable(), "{err:?}");
     assert_eq!(err.body().and_then(|b| b.message.as_deref()), Some("upstream"));
     assert_eq!(server.api_calls(), 4);
+    // The error says which attempt got it, and the id to quote to Pax8 support.
+    let api = err.api_error().unwrap();
+    assert_eq!((api.attempt, api.request_id.as_deref()), (4, Some("req-502")));
+    assert!(err.to_string().contains("[request id req-502, attempt 4]"), "{err}");
 }
 
 #[tokio::test(start_paused = true)]

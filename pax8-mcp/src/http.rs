@@ -1,36 +1,123 @@
-//! The HTTP transport: loopback only, a bearer token on every request, foreign origins refused.
+//! The HTTP transport: loopback by default, a bearer token on every request, foreign origins
+//! refused, `/healthz` and `/readyz` beside `/mcp`, and a graceful shutdown.
 
 use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pax8_serve::Shutdown;
+use pax8_serve::listener::{ServerLimits, serve_until};
 
 use crate::Pax8Tools;
 
-/// Serves MCP over streamable HTTP at `http://{addr}/mcp`; only loopback addresses are accepted.
-/// Every request must carry `Authorization: Bearer <token>` (401 otherwise), and a request from
-/// a browser page of another origin is refused (403), so neither another local process nor a web
-/// page can call the tools.
+/// How the HTTP server listens and whom it lets in.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    /// The bearer token every request must present (at least 16 characters).
+    pub token: pax8_ext::SecretString,
+    /// The address clients use when the server listens beyond loopback (behind a TLS proxy,
+    /// e.g. `https://mcp.example.com`): its host is the only `Host` accepted and its origin the
+    /// only browser `Origin`. Listening on a non-loopback address needs it: without it only
+    /// loopback is allowed.
+    pub public_url: Option<String>,
+    /// Begins the graceful shutdown (sessions closed, requests in flight finished).
+    pub shutdown: Shutdown,
+    /// How long requests in flight may take to finish after the shutdown begins.
+    pub grace: Duration,
+}
+
+impl HttpOptions {
+    /// Loopback only, with `token`.
+    pub fn new(token: pax8_ext::SecretString) -> Self {
+        HttpOptions { token, public_url: None, shutdown: Shutdown::new(), grace: pax8_serve::shutdown::DEFAULT_GRACE }
+    }
+
+    /// Whether the server may listen on `addr` with these options (checked before anything is
+    /// printed or bound): loopback always, another address only with a public URL.
+    pub fn check(&self, addr: SocketAddr) -> Result<(), String> {
+        if self.token.expose().len() < 16 {
+            return Err("the HTTP bearer token must be at least 16 characters".into());
+        }
+        if let Some(url) = &self.public_url {
+            public_origin(url)?;
+        } else if !addr.ip().is_loopback() {
+            return Err(format!(
+                "{addr} is not a loopback address: the MCP server listens beyond this machine only when told so \
+                 (--listen-public with --public-url, behind a TLS proxy)"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The scheme, host and port of a public URL (`https://mcp.example.com/mcp` →
+/// (`https://mcp.example.com`, `mcp.example.com`)).
+fn public_origin(url: &str) -> Result<(String, String), String> {
+    let bad = || format!("--public-url `{url}` is not an http(s) URL such as https://mcp.example.com");
+    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+    if scheme != "https" && scheme != "http" {
+        return Err(bad());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return Err(bad());
+    }
+    Ok((format!("{scheme}://{authority}"), authority.to_string()))
+}
+
+/// Serves MCP over streamable HTTP at `http://{addr}/mcp` on loopback with `token` until the
+/// process ends (see [`serve_http_with`]).
 pub async fn serve_http(
     tools: Pax8Tools,
     addr: SocketAddr,
     token: pax8_ext::SecretString,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    use rmcp::transport::streamable_http_server::{StreamableHttpService, session::local::LocalSessionManager};
-    if !addr.ip().is_loopback() {
-        return Err(format!("{addr} is not a loopback address: the MCP server only listens on this machine").into());
-    }
-    if token.expose().len() < 16 {
-        return Err("the HTTP bearer token must be at least 16 characters".into());
-    }
-    let service = StreamableHttpService::new(
-        move || Ok(tools.clone()),
-        LocalSessionManager::default().into(),
-        Default::default(),
-    );
-    let guard = HttpGuard { token, port: addr.port() };
+    let options = HttpOptions::new(token);
+    options.check(addr)?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_http_with(tools, listener, options).await
+}
+
+/// Serves MCP on `listener` at `/mcp`. Every request must carry `Authorization: Bearer <token>`
+/// (401 otherwise), and a browser page of another origin is refused (403), so neither another
+/// local process nor a web page can call the tools. `GET /healthz` and `GET /readyz` (a partner
+/// token can be had) need no token. When `options.shutdown` begins: no new connection, every
+/// session closed, requests in flight finished within the grace.
+pub async fn serve_http_with(
+    tools: Pax8Tools,
+    listener: tokio::net::TcpListener,
+    options: HttpOptions,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    };
+    let addr = listener.local_addr()?;
+    options.check(addr)?;
+    let public = options.public_url.as_deref().map(public_origin).transpose()?;
+    let mut config = StreamableHttpServerConfig::default();
+    config.cancellation_token = options.shutdown.token();
+    let origins = match &public {
+        Some((origin, host)) => {
+            config = config.with_allowed_hosts([host.clone()]);
+            vec![origin.clone()]
+        }
+        None => {
+            let port = addr.port();
+            vec![format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}"), format!("http://[::1]:{port}")]
+        }
+    };
+    let readiness = tools.readiness();
+    let service = StreamableHttpService::new(move || Ok(tools.clone()), LocalSessionManager::default().into(), config);
+    let guard = HttpGuard { token: options.token.clone(), origins };
     let router = axum::Router::new()
         .nest_service("/mcp", service)
-        .layer(axum::middleware::from_fn_with_state(guard, http_guard));
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(listener, router).await?;
+        .layer(axum::middleware::from_fn_with_state(guard, http_guard))
+        .merge(pax8_serve::health::routes(readiness, pax8_serve::health::Detail::Names));
+    // Event streams live long: a connection may last an hour (clients reconnect after).
+    let limits =
+        ServerLimits { connection_lifetime: Duration::from_secs(3600), grace: options.grace, ..Default::default() };
+    serve_until(listener, router, limits, &options.shutdown).await?;
     Ok(())
 }
 
@@ -43,7 +130,7 @@ pub fn random_token() -> pax8_ext::SecretString {
 #[derive(Clone)]
 struct HttpGuard {
     token: pax8_ext::SecretString,
-    port: u16,
+    origins: Vec<String>,
 }
 
 /// Refuses requests without the bearer token, and requests whose `Origin` is not this server.
@@ -51,17 +138,12 @@ async fn http_guard(
     axum::extract::State(guard): axum::extract::State<HttpGuard>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::http::{StatusCode, header};
-    use axum::response::IntoResponse;
+) -> Response {
     use subtle::ConstantTimeEq;
     let headers = request.headers();
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
-        let port = guard.port;
-        let local =
-            [format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}"), format!("http://[::1]:{port}")];
-        if !local.iter().any(|o| o == origin) {
+        if !guard.origins.iter().any(|o| o == origin) {
             return (StatusCode::FORBIDDEN, "foreign Origin refused").into_response();
         }
     }
@@ -76,7 +158,7 @@ async fn http_guard(
         return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "bearer token required")
             .into_response();
     }
-    let closing = request.method() == axum::http::Method::DELETE;
+    let closing = request.method() == Method::DELETE;
     let mut response = next.run(request).await;
     // A session closed by DELETE is answered 202 by rmcp; the official SDKs expect 200 or 204
     // (the Python SDK logs "Session termination failed: 202").
@@ -84,4 +166,39 @@ async fn http_guard(
         *response.status_mut() = StatusCode::OK;
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(public_url: Option<&str>) -> HttpOptions {
+        HttpOptions {
+            public_url: public_url.map(str::to_string),
+            ..HttpOptions::new(pax8_ext::SecretString::new("0123456789abcdef".to_string()))
+        }
+    }
+
+    #[test]
+    fn beyond_loopback_only_with_a_public_url() {
+        let public: SocketAddr = "0.0.0.0:8931".parse().unwrap();
+        let local: SocketAddr = "127.0.0.1:8931".parse().unwrap();
+        assert!(options(None).check(local).is_ok());
+        assert!(options(None).check(public).unwrap_err().contains("not a loopback address"));
+        assert!(options(Some("https://mcp.example.com/mcp")).check(public).is_ok());
+        assert!(options(Some("ftp://mcp.example.com")).check(public).unwrap_err().contains("not an http(s) URL"));
+        let short = HttpOptions::new(pax8_ext::SecretString::new("short".to_string()));
+        assert!(short.check(local).unwrap_err().contains("16 characters"));
+    }
+
+    #[test]
+    fn a_public_url_names_the_origin_and_host() {
+        assert_eq!(
+            public_origin("https://mcp.example.com:8443/mcp?x").unwrap(),
+            ("https://mcp.example.com:8443".to_string(), "mcp.example.com:8443".to_string())
+        );
+        assert!(public_origin("https://user@mcp.example.com").is_err());
+        assert!(public_origin("https://").is_err());
+        assert!(public_origin("mcp.example.com").is_err());
+    }
 }

@@ -43,7 +43,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use args::{MAX_PAGE, MAX_QUANTITY, Parameters};
-pub use http::{random_token, serve_http};
+pub use http::{HttpOptions, random_token, serve_http, serve_http_with};
 pub use policy::{Decision, Policy};
 use support::Confirmations;
 pub use support::{Audit, CONFIRMATION_TTL};
@@ -217,6 +217,15 @@ impl Pax8Tools {
         Policy::from_toml(text, &reads, &writes)
     }
 
+    /// What `/readyz` checks: a partner token can be had (the cached one while fresh).
+    pub fn readiness(&self) -> pax8_serve::Readiness {
+        let client = self.client.clone();
+        pax8_serve::Readiness::default().check("pax8_credentials", move || {
+            let client = client.clone();
+            async move { client.ensure_token().await.map_err(|e| e.to_string()) }
+        })
+    }
+
     /// Runs a tool body, records it in the audit log, and turns errors into tool errors.
     async fn run<A: Serialize>(
         &self,
@@ -231,6 +240,11 @@ impl Pax8Tools {
         } else {
             body.await
         };
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        let labels = [("tool", tool.to_string()), ("outcome", outcome.to_string()), ("decision", decision.to_string())];
+        metrics::counter!("pax8_mcp_tool_calls_total", &labels).increment(1);
+        metrics::histogram!("pax8_mcp_tool_call_duration_seconds", "tool" => tool.to_string())
+            .record(started.elapsed().as_secs_f64());
         if let Some(audit) = &self.audit {
             let arguments = serde_json::to_value(args).unwrap_or(Value::Null);
             let outcome = result.as_ref().map(|_| ()).map_err(String::as_str);

@@ -20,7 +20,7 @@
 
 mod drift;
 mod entities;
-pub mod listener;
+pub use pax8_serve::listener;
 mod lock;
 mod marks;
 pub mod receiver;
@@ -34,7 +34,7 @@ mod write;
 pub use drift::{Drift, drift};
 pub use lock::{LOCK_STALE_AFTER, LOCK_WAIT};
 pub use run::{FULL_AFTER, Progress, SyncMode, SyncOptions, SyncSummary, USAGE_MAX_AGE, sync};
-pub use store::Store;
+pub use store::{Store, redacted_url};
 #[doc(hidden)]
 pub use write::bench_write_subscriptions;
 

@@ -23,7 +23,26 @@ pub(crate) fn dyn_query(sql: String) -> sqlx::query::Query<'static, Any, sqlx::a
     sqlx::query(sqlx::AssertSqlSafe(sql))
 }
 
+/// `url` fit to print: a password in it is replaced by `***`
+/// (`postgres://app:***@db.internal/pax8`).
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        _ => url.to_string(),
+    }
+}
+
 impl Store {
+    /// The longest a request waits for a connection: with the database gone, whatever needs it
+    /// fails within this (a receiver answers 503 well inside Pax8's 10 s) instead of hanging.
+    pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
     /// Opens (creating if needed) `sqlite://FILE` or `postgres://...` and migrates its schema.
     pub async fn open(url: &str) -> Result<Store, SyncError> {
         install_default_drivers();
@@ -40,6 +59,7 @@ impl Store {
         let max = if sqlite { 1 } else { 4 };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            .acquire_timeout(Store::ACQUIRE_TIMEOUT)
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if sqlite {
@@ -68,6 +88,21 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get::<Option<i64>, _>("v")?.unwrap_or(0))
+    }
+
+    /// Ready to serve: the database answers and its schema is the one this build writes.
+    pub async fn ready(&self) -> Result<(), SyncError> {
+        let applied = self.schema_version().await?;
+        let known = Store::schema_versions().last().copied().unwrap_or(0);
+        if applied != known {
+            return Err(SyncError::Invalid(format!("the schema is at version {applied}; this build needs {known}")));
+        }
+        Ok(())
+    }
+
+    /// Closes the pool: waits for connections in use to be returned, then closes them all.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     async fn migrate(&self) -> Result<(), SyncError> {
@@ -161,5 +196,22 @@ impl Store {
             query = query.bind(tenant.to_string());
         }
         Ok(query.fetch_one(&self.pool).await?.try_get::<i64, _>("n")?)
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::redacted_url;
+
+    #[test]
+    fn passwords_are_not_printed() {
+        assert_eq!(
+            redacted_url("postgres://app:s3cr3t@db.internal:5432/pax8"),
+            "postgres://app:***@db.internal:5432/pax8"
+        );
+        assert_eq!(redacted_url("postgres://app:p@ss@db/pax8"), "postgres://app:***@db/pax8");
+        assert_eq!(redacted_url("postgres://app@db/pax8"), "postgres://app@db/pax8");
+        assert_eq!(redacted_url("sqlite://pax8.db"), "sqlite://pax8.db");
+        assert_eq!(redacted_url("not a url"), "not a url");
     }
 }

@@ -53,6 +53,9 @@ pub struct WorkerOptions {
     pub poll: Duration,
     /// How long a claim lasts without a heartbeat ([`LEASE`]); renewed every third of it.
     pub lease: Duration,
+    /// Once `stop` resolves, how long the syncs in flight may take to finish before they are
+    /// left at their last checkpoint (another worker, or the next run, resumes them).
+    pub grace: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -66,6 +69,7 @@ impl Default for WorkerOptions {
             sync: SyncOptions::default(),
             poll: Duration::from_secs(1),
             lease: LEASE,
+            grace: Duration::from_secs(10),
         }
     }
 }
@@ -95,20 +99,31 @@ impl Worker {
 
     /// Claims one due tenant that no live worker holds (taking its lease), if there is one.
     pub async fn claim(&self) -> Result<Option<String>, SyncError> {
+        Ok(self.claim_due().await?.map(|(name, _)| name))
+    }
+
+    /// [`Worker::claim`], with how late the claimed tenant is (now less its due time).
+    async fn claim_due(&self) -> Result<Option<(String, Duration)>, SyncError> {
         let store = self.vault.store();
         let now = Utc::now();
         let skip_locked = if store.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
         let row = dyn_query(format!(
             "UPDATE tenants SET lease_owner = $1, lease_until = $2 WHERE name = (SELECT name FROM tenants \
              WHERE next_due <= $3 AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_due LIMIT 1{skip_locked}) \
-             AND (lease_until IS NULL OR lease_until < $3) RETURNING name"
+             AND (lease_until IS NULL OR lease_until < $3) RETURNING name, next_due"
         ))
         .bind(self.options.id.clone())
         .bind(db_time(after(now, self.options.lease)))
         .bind(db_time(now))
         .fetch_optional(&store.pool)
         .await?;
-        Ok(row.map(|r| r.try_get::<String, _>("name")).transpose()?)
+        let Some(row) = row else { return Ok(None) };
+        let due: String = row.try_get("next_due")?;
+        let late = DateTime::parse_from_rfc3339(&due)
+            .ok()
+            .and_then(|due| (now - due.with_timezone(&Utc)).to_std().ok())
+            .unwrap_or_default();
+        Ok(Some((row.try_get::<String, _>("name")?, late)))
     }
 
     /// Whether any tenant is due or held by a live worker.
@@ -134,6 +149,20 @@ impl Worker {
 
     /// Syncs one claimed tenant, renewing its lease meanwhile, and records the outcome.
     async fn sync_tenant(&self, tenant: &str) -> Result<bool, SyncError> {
+        let started = std::time::Instant::now();
+        let result = self.sync_and_record(tenant).await;
+        let outcome = match &result {
+            Ok(true) => "ok",
+            Ok(false) => "failed",
+            Err(_) => "unrecorded",
+        };
+        metrics::counter!("pax8_sync_runs_total", "tenant" => tenant.to_string(), "outcome" => outcome).increment(1);
+        metrics::histogram!("pax8_sync_duration_seconds", "tenant" => tenant.to_string())
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn sync_and_record(&self, tenant: &str) -> Result<bool, SyncError> {
         let work = async {
             let client = self.vault.client(tenant, &self.http).await?;
             let options = SyncOptions { tenant: tenant.to_string(), now: Utc::now(), ..self.options.sync.clone() };
@@ -212,8 +241,9 @@ impl Worker {
         Ok(ok)
     }
 
-    /// Runs until `until_idle` finds nothing to do, or `stop` resolves (then the tenants in
-    /// flight are left where their last checkpoint is, and their leases released).
+    /// Runs until `until_idle` finds nothing to do, or `stop` resolves (then no tenant is
+    /// claimed, the syncs in flight get [`WorkerOptions::grace`] to finish, and those still
+    /// running are left where their last checkpoint is, their leases released).
     pub async fn run(&self, stop: impl Future<Output = ()>) -> Result<WorkerReport, SyncError> {
         let report = Arc::new(Mutex::new(WorkerReport::default()));
         let held: Arc<Mutex<HashSet<String>>> = Arc::default();
@@ -221,7 +251,8 @@ impl Worker {
         tokio::pin!(stop);
         loop {
             while tasks.len() < self.options.concurrency.max(1) {
-                let Some(tenant) = self.claim().await? else { break };
+                let Some((tenant, late)) = self.claim_due().await? else { break };
+                metrics::gauge!("pax8_sync_lag_seconds", "tenant" => tenant.clone()).set(late.as_secs_f64());
                 held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(tenant.clone());
                 let (worker, report, held) = (self.clone(), report.clone(), held.clone());
                 tasks.spawn(async move {
@@ -243,6 +274,14 @@ impl Worker {
             }
             tokio::select! {
                 _ = &mut stop => {
+                    // The syncs in flight may finish within the grace; the rest are left at
+                    // their last checkpoint and their leases released below.
+                    let drained = tokio::time::timeout(self.options.grace, async {
+                        while tasks.join_next().await.is_some() {}
+                    });
+                    if drained.await.is_err() {
+                        tracing::warn!(left = tasks.len(), "pax8-sync: syncs still running after the grace; left to resume");
+                    }
                     tasks.abort_all();
                     while tasks.join_next().await.is_some() {}
                     let tenants: Vec<String> = held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).drain().collect();

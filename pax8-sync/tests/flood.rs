@@ -42,6 +42,7 @@ async fn slow_and_unauthenticated_clients_are_let_go_and_memory_stays_bounded() 
         max_connections: 400,
         header_timeout: Duration::from_millis(400),
         connection_lifetime: Duration::from_secs(3),
+        ..ServerLimits::default()
     };
     tokio::spawn(serve_on(listener, router(receiver), limits));
     let before = rss_kib();
@@ -112,6 +113,7 @@ async fn an_idle_kept_alive_connection_is_closed_and_none_outlives_its_lifetime(
         max_connections: 10,
         header_timeout: Duration::from_millis(300),
         connection_lifetime: Duration::from_millis(1500),
+        ..ServerLimits::default()
     };
     tokio::spawn(serve_on(listener, router(Receiver::new(store, "idle-token-0123456789")), limits));
     // One answered request, then silence on the kept-alive connection.

@@ -4,10 +4,12 @@ use clap::{Args, Subcommand};
 
 mod partner;
 mod platform;
+mod serve;
 mod tools;
 
 pub use partner::*;
 pub use platform::*;
+pub use serve::ServeArgs;
 pub use tools::*;
 
 /// A whole number from `low` to `high`, refused in plain words ("`0` is not a whole number
@@ -140,9 +142,19 @@ pub enum Command {
         /// Audit log (JSON lines; default: mcp-audit.jsonl beside the stored credentials).
         #[arg(long)]
         audit_log: Option<std::path::PathBuf>,
-        /// Serve streamable HTTP on this loopback address (e.g. 127.0.0.1:8931) instead of stdio.
+        /// Serve streamable HTTP on this address (e.g. 127.0.0.1:8931) instead of stdio; the
+        /// bearer token is PAX8_MCP_TOKEN, or a random one printed once.
         #[arg(long)]
         http: Option<std::net::SocketAddr>,
+        /// Allow `--http` on an address beyond loopback (behind a TLS proxy): needs --public-url.
+        #[arg(long, requires_all = ["http", "public_url"], env = "PAX8_MCP_LISTEN_PUBLIC")]
+        listen_public: bool,
+        /// The URL clients reach the server at (e.g. https://mcp.example.com/mcp): its host is the
+        /// only Host accepted and its origin the only browser Origin.
+        #[arg(long, requires = "listen_public", env = "PAX8_MCP_PUBLIC_URL")]
+        public_url: Option<String>,
+        #[command(flatten)]
+        serve: ServeArgs,
     },
 }
 

@@ -94,4 +94,6 @@ pub struct WorkerArgs {
     /// taken over after it.
     #[arg(long, default_value = "45s")]
     pub lease: String,
+    #[command(flatten)]
+    pub serve: super::ServeArgs,
 }

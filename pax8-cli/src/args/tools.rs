@@ -87,6 +87,8 @@ pub enum WebhooksCommand {
         /// the master key's file (else PAX8_MASTER_KEY, when set).
         #[arg(long, value_name = "FILE")]
         key_file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        serve: super::ServeArgs,
     },
     /// Create a webhook in Pax8 that sends the given topics to URL with the bearer token from
     /// PAX8_WEBHOOK_TOKEN.

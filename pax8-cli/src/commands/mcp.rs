@@ -8,6 +8,8 @@ pub(super) async fn run(
     policy: Option<std::path::PathBuf>,
     audit_log: Option<std::path::PathBuf>,
     http: Option<std::net::SocketAddr>,
+    public_url: Option<String>,
+    serve: &crate::ServeArgs,
 ) -> Result<(), Failure> {
     let client = &s.client;
     let policy = match policy {
@@ -32,17 +34,28 @@ pub(super) async fn run(
     .map_err(|e| Failure::usage(format!("cannot open the audit log {}: {e}", audit_log.display())))?;
     let served = match http {
         Some(addr) => {
-            let token = match std::env::var("PAX8_MCP_TOKEN") {
-                Ok(t) if !t.is_empty() => pax8_ext::SecretString::new(t),
-                _ => {
-                    let token = pax8_mcp::random_token();
-                    // Printed once, for the agent's configuration; never logged.
-                    eprintln!("bearer token (send `Authorization: Bearer <token>`): {}", token.expose());
-                    token
-                }
+            let (token, generated) = match std::env::var("PAX8_MCP_TOKEN") {
+                Ok(t) if !t.is_empty() => (pax8_ext::SecretString::new(t), false),
+                _ => (pax8_mcp::random_token(), true),
             };
-            eprintln!("pax8 MCP server on http://{addr}/mcp (audit log {})", audit_log.display());
-            pax8_mcp::serve_http(tools, addr, token).await
+            let mut options = pax8_mcp::HttpOptions { public_url, ..pax8_mcp::HttpOptions::new(token) };
+            // Where it may listen is settled before anything (the token above all) is printed.
+            options.check(addr).map_err(Failure::usage)?;
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Failure {
+                message: format!("cannot serve on {addr}: {e}"),
+                code: crate::fail::code::NETWORK,
+            })?;
+            let serving = super::serving::start(serve, super::serving::MCP_ADMIN_PORT, tools.readiness()).await?;
+            (options.shutdown, options.grace) = (serving.shutdown.clone(), serving.grace);
+            if generated {
+                // Printed once, for the agent's configuration; never logged.
+                eprintln!("bearer token (send `Authorization: Bearer <token>`): {}", options.token.expose());
+            }
+            let bound = listener.local_addr().unwrap_or(addr);
+            eprintln!("pax8 MCP server on http://{bound}/mcp (audit log {})", audit_log.display());
+            let served = pax8_mcp::serve_http_with(tools, listener, options).await;
+            serving.finish().await;
+            served
         }
         None => pax8_mcp::serve_stdio(tools).await,
     };

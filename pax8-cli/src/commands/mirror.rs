@@ -33,7 +33,7 @@ pub(super) async fn local(command: Command, printer: &Printer) -> Result<(), Fai
                 Some(format!("{} changed in the last {}", count(found.len(), "subscriptions"), count(days, "days")));
             printer.table(&t);
         }
-        Command::Webhooks(WebhooksCommand::Serve { listen, db, mut tenants, key_file }) => {
+        Command::Webhooks(WebhooksCommand::Serve { listen, db, mut tenants, key_file, serve }) => {
             let keys = match &key_file {
                 Some(path) => Some(pax8_sync::vault::Keyring::from_file(path)),
                 None if std::env::var_os("PAX8_MASTER_KEY").is_some() => Some(pax8_sync::vault::Keyring::from_env()),
@@ -62,11 +62,21 @@ pub(super) async fn local(command: Command, printer: &Printer) -> Result<(), Fai
                 receiver = receiver.tenant(tenant, token);
             }
             let whose = if tenants.is_empty() { "the vault's tenants".to_string() } else { tenants.join(", ") };
-            eprintln!("receiving Pax8 webhooks on http://{listen}/webhooks/pax8 into {db} for {whose}");
-            pax8_sync::receiver::serve(receiver, listen).await.map_err(|e| Failure {
+            let serving =
+                super::serving::start(&serve, super::serving::WEBHOOKS_ADMIN_PORT, receiver.readiness()).await?;
+            let cannot = |e: std::io::Error| Failure {
                 message: format!("cannot serve on {listen}: {e}"),
                 code: crate::fail::code::NETWORK,
-            })?;
+            };
+            let listener = tokio::net::TcpListener::bind(listen).await.map_err(cannot)?;
+            let bound = listener.local_addr().unwrap_or(listen);
+            let db = pax8_sync::redacted_url(&db);
+            eprintln!("receiving Pax8 webhooks on http://{bound}/webhooks/pax8 into {db} for {whose}");
+            let limits = pax8_sync::listener::ServerLimits { grace: serving.grace, ..Default::default() };
+            let served = pax8_sync::receiver::serve_until(receiver, listener, limits, &serving.shutdown).await;
+            serving.finish().await;
+            served.map_err(cannot)?;
+            eprintln!("stopped: every event in flight answered");
         }
         _ => return Err(Failure::usage("not a local command")),
     }

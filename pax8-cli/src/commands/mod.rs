@@ -35,6 +35,7 @@ mod orders;
 mod products;
 mod quotes;
 mod reports;
+mod serving;
 mod session;
 mod subscriptions;
 mod tenants;
@@ -90,8 +91,8 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         Command::Report(crate::ReportCommand::Mrr { by }) => reports::mrr(&s, by).await,
         Command::Status => reports::status(&s).await,
         Command::Sync { db, tenant, full, concurrency } => mirror::sync(&s, db, tenant, full, concurrency).await,
-        Command::Mcp { allow_writes, policy, audit_log, http } => {
-            mcp::run(&s, allow_writes, policy, audit_log, http).await
+        Command::Mcp { allow_writes, policy, audit_log, http, listen_public: _, public_url, serve } => {
+            mcp::run(&s, allow_writes, policy, audit_log, http, public_url, &serve).await
         }
     };
     s.finish()?;

@@ -180,14 +180,23 @@ pub(super) async fn worker(args: WorkerArgs, p: &Printer) -> Result<(), Failure>
         interval,
         until_idle: args.until_idle,
         lease: resolve::interval(&args.lease)?,
+        grace: resolve::interval(&args.serve.grace)?,
         ..Default::default()
     };
-    eprintln!("worker {} syncing the vault's tenants every {} ({})", options.id, args.interval, args.vault.db);
-    let worker = pax8_sync::worker::Worker::new(v, reqwest::Client::new(), options);
-    let stop = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let ready = {
+        let vault = v.clone();
+        pax8_serve::Readiness::default().check("vault", move || {
+            let vault = vault.clone();
+            async move { vault.ready().await.map_err(|e| e.to_string()) }
+        })
     };
-    let report = worker.run(stop).await.map_err(vault_failure)?;
+    let serving = super::serving::start(&args.serve, super::serving::WORKER_ADMIN_PORT, ready).await?;
+    let db = pax8_sync::redacted_url(&args.vault.db);
+    eprintln!("worker {} syncing the vault's tenants every {} ({db})", options.id, args.interval);
+    let worker = pax8_sync::worker::Worker::new(v, reqwest::Client::new(), options);
+    let report = worker.run(serving.shutdown.clone().wait_owned()).await;
+    serving.finish().await;
+    let report = report.map_err(vault_failure)?;
     p.record(&[
         ("synced", "Tenants synced", Value::from(report.synced)),
         ("failed", "Syncs failed", Value::from(report.failed)),

@@ -11,7 +11,12 @@
 //! but a value no database can hold is permanent, so it is stored as rejected and answered 422.
 //! The raw body is kept exactly (`body_encoding` `utf8`, or `base64` for a body with a NUL
 //! byte or invalid UTF-8); ids, topics and text columns hold U+FFFD for a NUL character.
-//! Each event is one tracing line: id, topic, outcome, duration.
+//! Each event is one tracing line: id, topic, outcome, duration, and counts in the metrics
+//! `pax8_webhook_events_total{topic, outcome}` and `pax8_webhook_apply_duration_seconds{outcome}`.
+//!
+//! `GET /healthz` and `GET /readyz` on the same listener (for a load balancer): ready when the
+//! database answers with this build's schema (and the vault's tokens decrypt). A request that
+//! needs the database while it is gone fails within [`Store::ACQUIRE_TIMEOUT`] with 503.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -124,6 +129,26 @@ impl Receiver {
         self
     }
 
+    /// What `/readyz` checks: the database (reachable, schema current) and, with a vault, that
+    /// its tenants' webhook tokens are readable (the key decrypts them).
+    pub fn readiness(&self) -> pax8_serve::Readiness {
+        let store = self.store.clone();
+        let ready = pax8_serve::Readiness::default().check("database", move || {
+            let store = store.clone();
+            async move { store.ready().await.map_err(|e| e.to_string()) }
+        });
+        match &self.vault {
+            Some(tokens) => {
+                let tokens = tokens.clone();
+                ready.check("vault", move || {
+                    let tokens = tokens.clone();
+                    async move { tokens.read().await.map(|_| ()).map_err(|e| e.to_string()) }
+                })
+            }
+            None => ready,
+        }
+    }
+
     /// The tenant whose token was presented (the fixed tenants, then the vault's).
     async fn tenant_of(&self, presented: &str) -> Result<Option<String>, SyncError> {
         if let Some(found) = matching(&self.tenants, presented) {
@@ -170,8 +195,10 @@ pub fn router(receiver: Receiver) -> Router {
 
 /// [`router`] with another request timeout.
 pub fn router_with_timeout(receiver: Receiver, timeout: std::time::Duration) -> Router {
+    let health = pax8_serve::health::routes(receiver.readiness(), pax8_serve::health::Detail::Names);
     Router::new()
         .route("/webhooks/pax8", post(receive))
+        .merge(health)
         .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .with_state(receiver)
@@ -188,7 +215,40 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// [`ServerLimits`](crate::listener::ServerLimits) (connections, header and lifetime timeouts).
 pub async fn serve(receiver: Receiver, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    crate::listener::serve_on(listener, router(receiver), crate::listener::ServerLimits::default()).await
+    serve_until(receiver, listener, crate::listener::ServerLimits::default(), &pax8_serve::Shutdown::new()).await
+}
+
+/// Serves the receiver on `listener` within `limits` until `shutdown` begins; then stops
+/// accepting, lets the events in flight be stored and answered (within `limits.grace`), closes
+/// the pool and returns.
+pub async fn serve_until(
+    receiver: Receiver,
+    listener: tokio::net::TcpListener,
+    limits: crate::listener::ServerLimits,
+    shutdown: &pax8_serve::Shutdown,
+) -> std::io::Result<()> {
+    let store = receiver.store.clone();
+    let served = crate::listener::serve_until(listener, router(receiver), limits, shutdown).await;
+    store.close().await;
+    served
+}
+
+/// The `topic` label of an event's metrics: Pax8's topics are upper-case words, so anything
+/// else (or anything long) is `other`, and no sender can grow the label set with made-up text.
+fn topic_label(topic: Option<&str>) -> String {
+    match topic {
+        Some(t) if !t.is_empty() && t.len() <= 48 && t.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') => {
+            t.to_string()
+        }
+        Some(_) => "other".to_string(),
+        None => "none".to_string(),
+    }
+}
+
+fn count_event(topic: String, outcome: &'static str, started: Instant) {
+    metrics::counter!("pax8_webhook_events_total", "topic" => topic, "outcome" => outcome).increment(1);
+    metrics::histogram!("pax8_webhook_apply_duration_seconds", "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
 }
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -201,10 +261,12 @@ async fn receive(State(r): State<Receiver>, request: Request) -> Response {
     let tenant = match r.tenant_of(presented).await {
         Ok(Some(tenant)) => tenant,
         Ok(None) => {
+            metrics::counter!("pax8_webhook_events_total", "topic" => "none", "outcome" => "unauthorized").increment(1);
             tracing::warn!(outcome = "unauthorized", "webhook refused");
             return answer(StatusCode::UNAUTHORIZED, json!({"error": "invalid or missing bearer token"}));
         }
         Err(e) => {
+            metrics::counter!("pax8_webhook_events_total", "topic" => "none", "outcome" => "unavailable").increment(1);
             tracing::error!(error = %e, outcome = "unavailable", "webhook tokens unreadable");
             return answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "storage unavailable, retry"}));
         }
@@ -214,6 +276,7 @@ async fn receive(State(r): State<Receiver>, request: Request) -> Response {
     let body = match axum::body::to_bytes(request.into_body(), r.max_body).await {
         Ok(body) => body,
         Err(_) => {
+            count_event("none".to_string(), "too_large", started);
             tracing::warn!(outcome = "too_large", limit = r.max_body, "webhook refused");
             return answer(StatusCode::PAYLOAD_TOO_LARGE, json!({"error": "body too large or incomplete"}));
         }
@@ -223,6 +286,7 @@ async fn receive(State(r): State<Receiver>, request: Request) -> Response {
     match result {
         Ok(handled) => {
             let (id, outcome) = handled.summary();
+            count_event(topic_label(handled.topic()), outcome, started);
             tracing::info!(tenant, event_id = id, topic = handled.topic(), outcome, duration_ms = ms, "webhook event");
             let status = match handled {
                 Handled::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -235,6 +299,7 @@ async fn receive(State(r): State<Receiver>, request: Request) -> Response {
             answer(status, body)
         }
         Err(e) => {
+            count_event("none".to_string(), "unavailable", started);
             tracing::error!(tenant, error = %e, outcome = "unavailable", duration_ms = ms, "webhook event not stored");
             answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "storage unavailable, retry"}))
         }
@@ -243,7 +308,17 @@ async fn receive(State(r): State<Receiver>, request: Request) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::{constant_time_eq, topic_label};
+
+    #[test]
+    fn topic_labels_are_bounded() {
+        assert_eq!(topic_label(Some("SUBSCRIPTION_UPDATED")), "SUBSCRIPTION_UPDATED");
+        assert_eq!(topic_label(Some("subscription_updated")), "other");
+        assert_eq!(topic_label(Some(&"A".repeat(49))), "other");
+        assert_eq!(topic_label(Some(&"A".repeat(48))), "A".repeat(48));
+        assert_eq!(topic_label(Some("")), "other");
+        assert_eq!(topic_label(None), "none");
+    }
 
     #[test]
     fn token_comparison() {

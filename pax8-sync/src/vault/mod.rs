@@ -275,6 +275,20 @@ impl Vault {
         Ok((info, self.keys.open(&sealed, &context(name, "client secret"))?))
     }
 
+    /// Ready to serve: the database is (see [`Store::ready`]) and the key opens the vault's
+    /// secrets (one tenant's client secret is opened; a vault with no tenant is ready).
+    pub async fn ready(&self) -> Result<(), SyncError> {
+        self.store.ready().await?;
+        let row = sqlx::query("SELECT name, client_secret FROM tenants ORDER BY name LIMIT 1")
+            .fetch_optional(&self.store.pool)
+            .await?;
+        if let Some(row) = row {
+            let (name, sealed): (String, String) = (row.try_get("name")?, row.try_get("client_secret")?);
+            self.keys.open(&sealed, &context(&name, "client secret"))?;
+        }
+        Ok(())
+    }
+
     /// Every tenant's webhook token, opened (tenants without one are left out).
     pub async fn webhook_tokens(&self) -> Result<Vec<(String, SecretString)>, SyncError> {
         let rows = sqlx::query("SELECT name, webhook_token FROM tenants WHERE webhook_token IS NOT NULL ORDER BY name")
