@@ -43,7 +43,7 @@ echo "inspector stdio: $n tools, strict schemas, prompts, a call: no warnings"
 # HTTP with the bearer token
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token=inspector-token-0123456789abcdef
-PAX8_MCP_TOKEN=$token "$pax8" --sandbox mcp --allow-writes --http "127.0.0.1:$port" 2>"$work/server.txt" &
+PAX8_MCP_TOKEN=$token "$pax8" --sandbox mcp --allow-writes --http "127.0.0.1:$port" --admin-listen off 2>"$work/server.txt" &
 server=$!
 for _ in $(seq 1 200); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi

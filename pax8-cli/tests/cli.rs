@@ -387,7 +387,7 @@ fn sync_drift_and_webhooks() {
     // The receiver, as a process, without credentials.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin("pax8"))
-        .args(["webhooks", "serve", "--listen", &format!("127.0.0.1:{port}"), "--db", &db])
+        .args(["webhooks", "serve", "--listen", &format!("127.0.0.1:{port}"), "--db", &db, "--admin-listen", "off"])
         .env("PAX8_WEBHOOK_TOKEN", "0123456789abcdef-token")
         .env("PAX8_CONFIG_DIR", config.path())
         // The receiver needs no Pax8 credentials.

@@ -74,6 +74,7 @@ fn add(
 fn worker(config: &tempfile::TempDir, db: &str) -> Child {
     pax8(config)
         .args(["worker", "--db", db, "--until-idle", "--interval", "6h", "--lease", "3s", "--concurrency", "2"])
+        .args(["--admin-listen", "off"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

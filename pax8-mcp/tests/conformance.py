@@ -139,7 +139,8 @@ def raw_status(url, headers):
 async def over_http(config_dir):
     port = free_port()
     url = f"http://127.0.0.1:{port}/mcp"
-    server = subprocess.Popen([PAX8, "--sandbox", "mcp", "--allow-writes", "--http", f"127.0.0.1:{port}"],
+    server = subprocess.Popen([PAX8, "--sandbox", "mcp", "--allow-writes", "--http", f"127.0.0.1:{port}",
+                               "--admin-listen", "off"],
                               env=dict(env(config_dir), PAX8_MCP_TOKEN=TOKEN),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
