@@ -104,14 +104,14 @@ fn split_type_list(schema: &mut Map<String, Value>) {
 /// Rewrites `schema` (and every schema inside it) to standard formats and single types only.
 /// Bounds already stated are kept: a narrower `maximum` than the width's stays.
 pub(crate) fn standardize(schema: &mut Map<String, Value>) {
-    if let Some(Value::String(format)) = schema.get("format") {
-        if !STANDARD_FORMATS.contains(&format.as_str()) {
-            let bounds = integer_bounds(format);
-            schema.remove("format");
-            if let Some((minimum, maximum)) = bounds {
-                schema.entry("minimum").or_insert(minimum);
-                schema.entry("maximum").or_insert(maximum);
-            }
+    if let Some(Value::String(format)) = schema.get("format")
+        && !STANDARD_FORMATS.contains(&format.as_str())
+    {
+        let bounds = integer_bounds(format);
+        schema.remove("format");
+        if let Some((minimum, maximum)) = bounds {
+            schema.entry("minimum").or_insert(minimum);
+            schema.entry("maximum").or_insert(maximum);
         }
     }
     split_type_list(schema);
