@@ -149,7 +149,7 @@ pub enum Command {
         /// Allow `--http` on an address beyond loopback (behind a TLS proxy): needs --public-url.
         #[arg(long, requires_all = ["http", "public_url"], env = "PAX8_MCP_LISTEN_PUBLIC")]
         listen_public: bool,
-        /// The URL clients reach the server at (e.g. https://mcp.example.com/mcp): its host is the
+        /// The URL clients reach the server at (e.g. `https://mcp.example.com/mcp`): its host is the
         /// only Host accepted and its origin the only browser Origin.
         #[arg(long, requires = "listen_public", env = "PAX8_MCP_PUBLIC_URL")]
         public_url: Option<String>,
