@@ -345,3 +345,36 @@ async fn the_worker_reports_each_tenants_syncs_and_stops_on_sigterm() {
     let report: serde_json::Value = serde_json::from_reader(stdout).unwrap();
     assert_eq!((report["synced"].as_u64(), report["failed"].as_u64()), (Some(1), Some(0)), "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_an_oauth_issuer_no_token_is_generated_and_clients_are_sent_to_log_in() {
+    let config = tempfile::tempdir().unwrap();
+    let issuer = "http://127.0.0.1:9/realms/msp";
+    let mut command = pax8(&config);
+    command
+        .args(["--sandbox", "mcp", "--http", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .args(["--oauth-issuer", issuer, "--oauth-write-scope", "msp:orders"])
+        .env_remove("PAX8_MCP_TOKEN");
+    let mut server = Server::start(command);
+    let public = server.address("pax8 MCP server on ");
+    let http = reqwest::Client::new();
+    let url = format!("http://{public}/mcp");
+    let bare = http.post(&url).json(&serde_json::json!({})).send().await.unwrap();
+    assert_eq!(bare.status(), 401);
+    let metadata_url = format!("http://{public}/.well-known/oauth-protected-resource");
+    let challenge = bare.headers()["www-authenticate"].to_str().unwrap().to_string();
+    assert_eq!(challenge, format!("Bearer resource_metadata=\"{metadata_url}\""));
+    let metadata: serde_json::Value = http.get(&metadata_url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(metadata["authorization_servers"], serde_json::json!([issuer]));
+    assert_eq!(metadata["resource"], serde_json::json!(url));
+    assert_eq!(metadata["scopes_supported"], serde_json::json!(["pax8:read", "msp:orders"]));
+    // A token that is no JWT is refused as one; no static token exists to be guessed.
+    let guessed = http.post(&url).bearer_auth(TOKEN).json(&serde_json::json!({})).send().await.unwrap();
+    assert_eq!(guessed.status(), 401);
+
+    server.terminate();
+    let (status, stderr) = server.exit();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("OAuth access tokens of {issuer} accepted")), "{stderr}");
+    assert!(!stderr.contains("bearer token"), "no static token when OAuth is configured: {stderr}");
+}

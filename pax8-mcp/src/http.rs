@@ -1,7 +1,9 @@
-//! The HTTP transport: loopback by default, a bearer token on every request, foreign origins
-//! refused, `/healthz` and `/readyz` beside `/mcp`, and a graceful shutdown.
+//! The HTTP transport: loopback by default, a bearer token (static, or an OAuth access token)
+//! on every request, foreign origins refused, `/healthz` and `/readyz` beside `/mcp`, and a
+//! graceful shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode, header};
@@ -10,12 +12,18 @@ use pax8_serve::Shutdown;
 use pax8_serve::listener::{ServerLimits, serve_until};
 
 use crate::Pax8Tools;
+use crate::oauth::{OAuthConfig, Refusal, Verifier, called_tools};
+
+/// The largest MCP request body read when OAuth scopes must be checked against the tools called.
+const MAX_RPC_BODY: usize = 4 * 1024 * 1024;
 
 /// How the HTTP server listens and whom it lets in.
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
-    /// The bearer token every request must present (at least 16 characters).
-    pub token: pax8_ext::SecretString,
+    /// A static bearer token a request may present (at least 16 characters): full access.
+    pub token: Option<pax8_ext::SecretString>,
+    /// OAuth access tokens accepted (see [`OAuthConfig`]); with a static token too, either is.
+    pub oauth: Option<OAuthConfig>,
     /// The address clients use when the server listens beyond loopback (behind a TLS proxy,
     /// e.g. `https://mcp.example.com`): its host is the only `Host` accepted and its origin the
     /// only browser `Origin`. Listening on a non-loopback address needs it: without it only
@@ -27,17 +35,39 @@ pub struct HttpOptions {
     pub grace: Duration,
 }
 
+/// No token and no OAuth yet: [`HttpOptions::check`] refuses these until one is set.
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            token: None,
+            oauth: None,
+            public_url: None,
+            shutdown: Shutdown::new(),
+            grace: pax8_serve::shutdown::DEFAULT_GRACE,
+        }
+    }
+}
+
 impl HttpOptions {
     /// Loopback only, with `token`.
     pub fn new(token: pax8_ext::SecretString) -> Self {
-        HttpOptions { token, public_url: None, shutdown: Shutdown::new(), grace: pax8_serve::shutdown::DEFAULT_GRACE }
+        HttpOptions { token: Some(token), ..HttpOptions::default() }
+    }
+
+    /// Loopback only, OAuth access tokens of `config` only.
+    pub fn oauth(config: OAuthConfig) -> Self {
+        HttpOptions { oauth: Some(config), ..HttpOptions::default() }
     }
 
     /// Whether the server may listen on `addr` with these options (checked before anything is
     /// printed or bound): loopback always, another address only with a public URL.
     pub fn check(&self, addr: SocketAddr) -> Result<(), String> {
-        if self.token.expose().len() < 16 {
-            return Err("the HTTP bearer token must be at least 16 characters".into());
+        match (&self.token, &self.oauth) {
+            (None, None) => return Err("the HTTP server needs a bearer token or OAuth".into()),
+            (Some(token), _) if token.expose().len() < 16 => {
+                return Err("the HTTP bearer token must be at least 16 characters".into());
+            }
+            _ => {}
         }
         if let Some(url) = &self.public_url {
             public_origin(url)?;
@@ -108,12 +138,33 @@ pub async fn serve_http_with(
         }
     };
     let readiness = tools.readiness();
+    let resource = match &options.public_url {
+        Some(url) => url.clone(),
+        None => format!("http://{addr}/mcp"),
+    };
+    let verifier = options.oauth.clone().map(|c| Verifier::new(c, resource.clone())).transpose()?.map(Arc::new);
+    let metadata_url = {
+        let (origin, _) = public_origin(&resource).unwrap_or_else(|_| (format!("http://{addr}"), String::new()));
+        format!("{origin}/.well-known/oauth-protected-resource")
+    };
+    let write_tools = Arc::new(Pax8Tools::write_tools());
     let service = StreamableHttpService::new(move || Ok(tools.clone()), LocalSessionManager::default().into(), config);
-    let guard = HttpGuard { token: options.token.clone(), origins };
-    let router = axum::Router::new()
+    let guard =
+        HttpGuard { token: options.token.clone(), origins, verifier: verifier.clone(), metadata_url, write_tools };
+    let mut router = axum::Router::new()
         .nest_service("/mcp", service)
         .layer(axum::middleware::from_fn_with_state(guard, http_guard))
         .merge(pax8_serve::health::routes(readiness, pax8_serve::health::Detail::Names));
+    if let Some(verifier) = verifier {
+        let metadata = verifier.metadata();
+        let serve = move || {
+            let metadata = metadata.clone();
+            async move { axum::Json(metadata) }
+        };
+        router = router
+            .route("/.well-known/oauth-protected-resource", axum::routing::get(serve.clone()))
+            .route("/.well-known/oauth-protected-resource/mcp", axum::routing::get(serve));
+    }
     // Event streams live long: a connection may last an hour (clients reconnect after).
     let limits =
         ServerLimits { connection_lifetime: Duration::from_secs(3600), grace: options.grace, ..Default::default() };
@@ -129,11 +180,41 @@ pub fn random_token() -> pax8_ext::SecretString {
 
 #[derive(Clone)]
 struct HttpGuard {
-    token: pax8_ext::SecretString,
+    token: Option<pax8_ext::SecretString>,
     origins: Vec<String>,
+    verifier: Option<Arc<Verifier>>,
+    metadata_url: String,
+    write_tools: Arc<Vec<String>>,
 }
 
-/// Refuses requests without the bearer token, and requests whose `Origin` is not this server.
+impl HttpGuard {
+    /// 401 with the challenge the MCP authorization spec asks for.
+    fn unauthorized(&self, error: Option<&str>) -> Response {
+        let challenge = match (&self.verifier, error) {
+            (None, _) => "Bearer".to_string(),
+            (Some(_), None) => format!("Bearer resource_metadata=\"{}\"", self.metadata_url),
+            (Some(_), Some(why)) => format!(
+                "Bearer resource_metadata=\"{}\", error=\"invalid_token\", error_description=\"{why}\"",
+                self.metadata_url
+            ),
+        };
+        let text = error.unwrap_or("bearer token required").to_string();
+        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)], text).into_response()
+    }
+
+    /// 403 naming the scope that is missing.
+    fn insufficient(&self, scope: &str) -> Response {
+        let challenge = format!(
+            "Bearer resource_metadata=\"{}\", error=\"insufficient_scope\", scope=\"{scope}\"",
+            self.metadata_url
+        );
+        (StatusCode::FORBIDDEN, [(header::WWW_AUTHENTICATE, challenge)], format!("the token lacks the {scope} scope"))
+            .into_response()
+    }
+}
+
+/// Refuses requests without a valid bearer token (or the scopes their calls need), and requests
+/// whose `Origin` is not this server.
 async fn http_guard(
     axum::extract::State(guard): axum::extract::State<HttpGuard>,
     request: axum::extract::Request,
@@ -152,11 +233,40 @@ async fn http_guard(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .unwrap_or("");
-    if !bool::from(presented.as_bytes().ct_eq(guard.token.expose().as_bytes())) {
-        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "bearer token required")
-            .into_response();
+        .map(|(_, token)| token.trim().to_string())
+        .unwrap_or_default();
+    let static_match =
+        guard.token.as_ref().is_some_and(|t| bool::from(presented.as_bytes().ct_eq(t.expose().as_bytes())));
+    let mut request = request;
+    if !static_match {
+        let Some(verifier) = &guard.verifier else { return guard.unauthorized(None) };
+        if presented.is_empty() {
+            return guard.unauthorized(None);
+        }
+        let granted = match verifier.verify(&presented).await {
+            Ok(granted) => granted,
+            Err(Refusal::Invalid(why)) => return guard.unauthorized(Some(&why)),
+            Err(Refusal::Unavailable(why)) => {
+                tracing::warn!(error = %why, "pax8-mcp: cannot check access tokens");
+                return (StatusCode::SERVICE_UNAVAILABLE, "the authorization server's keys cannot be had")
+                    .into_response();
+            }
+        };
+        let has = |scope: &str| granted.scopes.iter().any(|s| s == scope);
+        if !has(verifier.read_scope()) {
+            return guard.insufficient(verifier.read_scope());
+        }
+        if request.method() == Method::POST && !has(verifier.write_scope()) {
+            // A write tool's call needs the write scope: the body says which tools are called.
+            let (parts, body) = request.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, MAX_RPC_BODY).await else {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "request too large").into_response();
+            };
+            if called_tools(&bytes).iter().any(|tool| guard.write_tools.contains(tool)) {
+                return guard.insufficient(verifier.write_scope());
+            }
+            request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        }
     }
     let closing = request.method() == Method::DELETE;
     let mut response = next.run(request).await;
@@ -171,6 +281,14 @@ async fn http_guard(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_or_oauth_is_needed() {
+        let local: SocketAddr = "127.0.0.1:8931".parse().unwrap();
+        assert!(HttpOptions::oauth(OAuthConfig::new("https://issuer.example")).check(local).is_ok());
+        let neither = HttpOptions { oauth: None, ..HttpOptions::oauth(OAuthConfig::new("https://issuer.example")) };
+        assert!(neither.check(local).unwrap_err().contains("needs a bearer token or OAuth"));
+    }
 
     fn options(public_url: Option<&str>) -> HttpOptions {
         HttpOptions {

@@ -22,6 +22,7 @@
 
 mod args;
 mod http;
+mod oauth;
 mod policy;
 mod prompts;
 mod reads;
@@ -44,6 +45,7 @@ use serde_json::Value;
 
 pub use args::{MAX_PAGE, MAX_QUANTITY, Parameters};
 pub use http::{HttpOptions, random_token, serve_http, serve_http_with};
+pub use oauth::OAuthConfig;
 pub use policy::{Decision, Policy};
 use support::Confirmations;
 pub use support::{Audit, CONFIRMATION_TTL};

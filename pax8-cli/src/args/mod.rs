@@ -130,32 +130,54 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Serve the agent tools over MCP (stdio by default).
-    Mcp {
-        /// Offer the write tools (create order, change quantity, cancel), each previewed first
-        /// (the `approve` policy for every write).
-        #[arg(long)]
-        allow_writes: bool,
-        /// Per-tool policy file (TOML: `[tools]` then `tool = "auto" | "approve" | "deny"`);
-        /// tools it does not name: reads auto, writes approve.
-        #[arg(long, value_name = "FILE", conflicts_with = "allow_writes")]
-        policy: Option<std::path::PathBuf>,
-        /// Audit log (JSON lines; default: mcp-audit.jsonl beside the stored credentials).
-        #[arg(long)]
-        audit_log: Option<std::path::PathBuf>,
-        /// Serve streamable HTTP on this address (e.g. 127.0.0.1:8931) instead of stdio; the
-        /// bearer token is PAX8_MCP_TOKEN, or a random one printed once.
-        #[arg(long)]
-        http: Option<std::net::SocketAddr>,
-        /// Allow `--http` on an address beyond loopback (behind a TLS proxy): needs --public-url.
-        #[arg(long, requires_all = ["http", "public_url"], env = "PAX8_MCP_LISTEN_PUBLIC")]
-        listen_public: bool,
-        /// The URL clients reach the server at (e.g. `https://mcp.example.com/mcp`): its host is the
-        /// only Host accepted and its origin the only browser Origin.
-        #[arg(long, requires = "listen_public", env = "PAX8_MCP_PUBLIC_URL")]
-        public_url: Option<String>,
-        #[command(flatten)]
-        serve: ServeArgs,
-    },
+    Mcp(McpArgs),
+}
+
+/// `pax8 mcp`: how the agent tools are served.
+#[derive(Debug, clap::Args)]
+pub struct McpArgs {
+    /// Offer the write tools (create order, change quantity, cancel), each previewed first
+    /// (the `approve` policy for every write).
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// Per-tool policy file (TOML: `[tools]` then `tool = "auto" | "approve" | "deny"`);
+    /// tools it does not name: reads auto, writes approve.
+    #[arg(long, value_name = "FILE", conflicts_with = "allow_writes")]
+    pub policy: Option<std::path::PathBuf>,
+    /// Audit log (JSON lines; default: mcp-audit.jsonl beside the stored credentials).
+    #[arg(long)]
+    pub audit_log: Option<std::path::PathBuf>,
+    /// Serve streamable HTTP on this address (e.g. 127.0.0.1:8931) instead of stdio; callers
+    /// present the bearer token PAX8_MCP_TOKEN (a random one is printed once when it is unset and
+    /// --oauth-issuer is not given) or an OAuth access token.
+    #[arg(long)]
+    pub http: Option<std::net::SocketAddr>,
+    /// Allow `--http` on an address beyond loopback (behind a TLS proxy): needs --public-url.
+    #[arg(long, requires_all = ["http", "public_url"], env = "PAX8_MCP_LISTEN_PUBLIC")]
+    pub listen_public: bool,
+    /// The URL clients reach the server at (e.g. `https://mcp.example.com/mcp`): its host is the
+    /// only Host accepted and its origin the only browser Origin.
+    #[arg(long, requires = "listen_public", env = "PAX8_MCP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Accept OAuth 2.1 access tokens (JWTs) of this authorization server over `--http`: the
+    /// issuer (`iss`), whose metadata names the signing keys. PAX8_MCP_TOKEN, if set, is
+    /// accepted too.
+    #[arg(long, value_name = "URL", requires = "http", env = "PAX8_MCP_OAUTH_ISSUER")]
+    pub oauth_issuer: Option<String>,
+    /// The audience (`aud`) the access tokens must name (default: the server's own MCP URL).
+    #[arg(long, value_name = "AUDIENCE", requires = "oauth_issuer", env = "PAX8_MCP_OAUTH_AUDIENCE")]
+    pub oauth_audience: Option<String>,
+    /// Where the signing keys are (default: the `jwks_uri` of the issuer's metadata).
+    #[arg(long, value_name = "URL", requires = "oauth_issuer", env = "PAX8_MCP_OAUTH_JWKS_URL")]
+    pub oauth_jwks_url: Option<String>,
+    /// The scope every call needs.
+    #[arg(long, value_name = "SCOPE", default_value = "pax8:read", requires = "oauth_issuer")]
+    pub oauth_read_scope: String,
+    /// The scope a write tool's call (its preview included) also needs.
+    #[arg(long, value_name = "SCOPE", default_value = "pax8:write", requires = "oauth_issuer")]
+    pub oauth_write_scope: String,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]

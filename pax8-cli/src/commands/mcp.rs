@@ -2,26 +2,20 @@
 
 use super::*;
 
-pub(super) async fn run(
-    s: &Session,
-    allow_writes: bool,
-    policy: Option<std::path::PathBuf>,
-    audit_log: Option<std::path::PathBuf>,
-    http: Option<std::net::SocketAddr>,
-    public_url: Option<String>,
-    serve: &crate::ServeArgs,
-) -> Result<(), Failure> {
+pub(super) async fn run(s: &Session, args: crate::McpArgs) -> Result<(), Failure> {
+    let crate::McpArgs { allow_writes, policy, audit_log, http, serve, .. } = &args;
+    let (allow_writes, http) = (*allow_writes, *http);
     let client = &s.client;
     let policy = match policy {
         Some(path) => {
-            let text = std::fs::read_to_string(&path)
+            let text = std::fs::read_to_string(path)
                 .map_err(|e| Failure::usage(format!("cannot read the policy file {}: {e}", path.display())))?;
             Some(pax8_mcp::Pax8Tools::load_policy(&text).map_err(Failure::usage)?)
         }
         None => None,
     };
     let audit_log = match audit_log {
-        Some(path) => path,
+        Some(path) => path.clone(),
         None => creds::path()?.with_file_name("mcp-audit.jsonl"),
     };
     if let Some(dir) = audit_log.parent() {
@@ -34,11 +28,11 @@ pub(super) async fn run(
     .map_err(|e| Failure::usage(format!("cannot open the audit log {}: {e}", audit_log.display())))?;
     let served = match http {
         Some(addr) => {
-            let (token, generated) = match std::env::var("PAX8_MCP_TOKEN") {
-                Ok(t) if !t.is_empty() => (pax8_ext::SecretString::new(t), false),
-                _ => (pax8_mcp::random_token(), true),
-            };
-            let mut options = pax8_mcp::HttpOptions { public_url, ..pax8_mcp::HttpOptions::new(token) };
+            let mut options = http_options(&args);
+            let generated = options.token.is_none() && options.oauth.is_none();
+            if generated {
+                options.token = Some(pax8_mcp::random_token());
+            }
             // Where it may listen is settled before anything (the token above all) is printed.
             options.check(addr).map_err(Failure::usage)?;
             let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Failure {
@@ -47,9 +41,12 @@ pub(super) async fn run(
             })?;
             let serving = super::serving::start(serve, super::serving::MCP_ADMIN_PORT, tools.readiness()).await?;
             (options.shutdown, options.grace) = (serving.shutdown.clone(), serving.grace);
-            if generated {
+            if let (true, Some(token)) = (generated, &options.token) {
                 // Printed once, for the agent's configuration; never logged.
-                eprintln!("bearer token (send `Authorization: Bearer <token>`): {}", options.token.expose());
+                eprintln!("bearer token (send `Authorization: Bearer <token>`): {}", token.expose());
+            }
+            if let Some(oauth) = &options.oauth {
+                eprintln!("OAuth access tokens of {} accepted", oauth.issuer);
             }
             let bound = listener.local_addr().unwrap_or(addr);
             eprintln!("pax8 MCP server on http://{bound}/mcp (audit log {})", audit_log.display());
@@ -62,4 +59,21 @@ pub(super) async fn run(
     served.map_err(|e| Failure { message: format!("MCP server stopped: {e}"), code: crate::fail::code::NETWORK })?;
 
     Ok(())
+}
+
+/// The HTTP options the arguments ask for: PAX8_MCP_TOKEN if it is set, OAuth if an issuer is
+/// given (either is then accepted), neither when both are missing (the caller generates a token).
+fn http_options(args: &crate::McpArgs) -> pax8_mcp::HttpOptions {
+    let token = match std::env::var("PAX8_MCP_TOKEN") {
+        Ok(t) if !t.is_empty() => Some(pax8_ext::SecretString::new(t)),
+        _ => None,
+    };
+    let oauth = args.oauth_issuer.as_ref().map(|issuer| pax8_mcp::OAuthConfig {
+        audience: args.oauth_audience.clone(),
+        jwks_url: args.oauth_jwks_url.clone(),
+        read_scope: args.oauth_read_scope.clone(),
+        write_scope: args.oauth_write_scope.clone(),
+        ..pax8_mcp::OAuthConfig::new(issuer.clone())
+    });
+    pax8_mcp::HttpOptions { token, oauth, public_url: args.public_url.clone(), ..Default::default() }
 }

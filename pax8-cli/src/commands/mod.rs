@@ -91,9 +91,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         Command::Report(crate::ReportCommand::Mrr { by }) => reports::mrr(&s, by).await,
         Command::Status => reports::status(&s).await,
         Command::Sync { db, tenant, full, concurrency } => mirror::sync(&s, db, tenant, full, concurrency).await,
-        Command::Mcp { allow_writes, policy, audit_log, http, listen_public: _, public_url, serve } => {
-            mcp::run(&s, allow_writes, policy, audit_log, http, public_url, &serve).await
-        }
+        Command::Mcp(args) => mcp::run(&s, args).await,
     };
     s.finish()?;
     outcome
