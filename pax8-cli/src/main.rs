@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod config_file;
 mod creds;
 mod demo;
 mod fail;
@@ -57,12 +58,24 @@ pub struct Cli {
     /// the span's fields) for a log pipeline.
     #[arg(long, global = true, value_enum, default_value = "text", env = "PAX8_LOG_FORMAT")]
     pub log_format: logging::LogFormat,
+    /// The servers' config file (TOML; `[webhooks]`, `[mcp]`, `[worker]`, keys named as the
+    /// flags): default `config.toml` beside the stored credentials, when present. The command
+    /// line and the environment override it.
+    #[arg(long, global = true, value_name = "FILE", env = "PAX8_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let argv = match config_file::apply(std::env::args_os().collect(), &<Cli as clap::CommandFactory>::command()) {
+        Ok(argv) => argv,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(fail::code::USAGE);
+        }
+    };
+    let cli = Cli::parse_from(argv);
     let format = if cli.json {
         Format::Json
     } else if cli.csv {

@@ -378,3 +378,64 @@ async fn with_an_oauth_issuer_no_token_is_generated_and_clients_are_sent_to_log_
     assert!(stderr.contains(&format!("OAuth access tokens of {issuer} accepted")), "{stderr}");
     assert!(!stderr.contains("bearer token"), "no static token when OAuth is configured: {stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_config_file_sets_what_the_command_line_and_the_environment_do_not() {
+    let config = tempfile::tempdir().unwrap();
+    let from_env = config.path().join("env.db");
+    let from_file = config.path().join("file.db");
+    // The default place: config.toml beside the stored credentials.
+    std::fs::write(
+        config.path().join("config.toml"),
+        format!(
+            "log-format = \"json\"\n[webhooks]\nlisten = \"127.0.0.1:0\"\ndb = \"sqlite://{}\"\n\
+             admin-listen = \"127.0.0.1:1\"\ngrace = \"3s\"\n",
+            from_file.display()
+        ),
+    )
+    .unwrap();
+    let mut command = pax8(&config);
+    command
+        .args(["-vvv", "webhooks", "serve", "--admin-listen", "127.0.0.1:0"])
+        .env("PAX8_DB", format!("sqlite://{}", from_env.display()))
+        .env("PAX8_WEBHOOK_TOKEN", TOKEN);
+    let mut server = Server::start(command);
+    // The command line's admin address (port 0), not the file's (port 1).
+    let admin = server.address("admin on ");
+    assert!(!admin.ends_with(":1"), "{admin}");
+    let public = server.address("receiving Pax8 webhooks on ");
+    let http = reqwest::Client::new();
+    let posted = http
+        .post(format!("http://{public}/webhooks/pax8"))
+        .bearer_auth(TOKEN)
+        .json(&event("config-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    server.terminate();
+    let (status, stderr) = server.exit();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    // The environment's database, not the file's; the file's log format.
+    assert!(from_env.exists() && !from_file.exists(), "{stderr}");
+    assert!(stderr.lines().any(|l| l.starts_with('{') && l.contains("\"level\"")), "json logs: {stderr}");
+
+    // A bad file stops the server before it listens, naming the file and the key.
+    std::fs::write(config.path().join("config.toml"), "[webhooks]\nlisten = \"127.0.0.1:0\"\ntoken = \"x\"\n").unwrap();
+    let out = pax8(&config).args(["webhooks", "serve"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("config.toml: [webhooks] `token` looks like a secret"), "{stderr}");
+    // `pax8 doctor` says so too, and fails; other commands do not read the file.
+    let out = pax8(&config).args(["--sandbox", "doctor"]).output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find(|l| l.contains("server config")).unwrap_or_default();
+    assert!(line.contains("FAIL") && line.contains("looks like a secret"), "{stdout}");
+    assert!(pax8(&config).args(["--sandbox", "companies", "list"]).output().unwrap().status.success());
+    std::fs::write(config.path().join("config.toml"), "[worker]\nconcurrency = 8\n").unwrap();
+    let out = pax8(&config).args(["--sandbox", "doctor"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find(|l| l.contains("server config")).unwrap_or_default();
+    assert!(line.contains("ok") && line.contains("[worker] concurrency"), "{stdout}");
+}

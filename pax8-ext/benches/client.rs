@@ -7,8 +7,13 @@
 //!    (the "defaults" row: its rate limiter and prefetch as shipped);
 //! 3. peak heap growth while streaming that listing, against collecting it.
 //!
+//! With the `metrics` feature a Prometheus recorder (the servers' buckets) is installed behind
+//! a switch, and the per-request rounds also run with recording on: the difference is what the
+//! metrics cost per call (without the feature the recording calls are compiled away).
+//!
 //! ```text
 //! cargo bench -p pax8-ext --bench client
+//! cargo bench -p pax8-ext --bench client --features metrics
 //! ```
 
 use std::time::{Duration, Instant};
@@ -64,6 +69,8 @@ async fn overhead() {
         client.companies().get(id).await.unwrap();
         bare.get(&url).header("authorization", &bearer).send().await.unwrap().bytes().await.unwrap();
     }
+    #[cfg(feature = "metrics")]
+    metrics_overhead(&client, id, n).await;
     // Rounds alternate which path goes first; the figure is the median of the per-round
     // differences, which the machine's drift between rounds does not move.
     let (mut bare_runs, mut ext_runs, mut diffs) = (Vec::new(), Vec::new(), Vec::new());
@@ -96,6 +103,39 @@ async fn overhead() {
     println!("  bare reqwest + serde_json::Value   {:>8.1} us", median(&mut bare_runs));
     println!("  pax8-ext companies().get()         {:>8.1} us", median(&mut ext_runs));
     println!("  overhead of pax8-ext               {:>8.1} us per request", median(&mut diffs));
+}
+
+/// Recording on against recording off, in alternating rounds of the same calls.
+#[cfg(feature = "metrics")]
+async fn metrics_overhead(client: &Pax8Client, id: uuid::Uuid, n: usize) {
+    let (metrics, switch) = pax8_serve::Metrics::install_switched().expect("recorder");
+    let (mut off_runs, mut on_runs, mut diffs) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..15 {
+        let (mut off_us, mut on_us) = (0.0, 0.0);
+        for on in [round % 2 == 0, round % 2 != 0] {
+            switch.set(on);
+            let t = Instant::now();
+            for _ in 0..n {
+                client.companies().get(id).await.unwrap();
+            }
+            let us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+            if on { on_us = us } else { off_us = us }
+        }
+        off_runs.push(off_us);
+        on_runs.push(on_us);
+        diffs.push(on_us - off_us);
+    }
+    switch.set(false);
+    let rendered = metrics.render();
+    assert!(rendered.contains("http_client_request_duration_seconds_bucket"), "the calls were recorded");
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("metrics ({n} sequential companies().get() a round, medians of 15 alternating rounds):");
+    println!("  recorder off                       {:>8.2} us", median(&mut off_runs));
+    println!("  Prometheus recorder on             {:>8.2} us", median(&mut on_runs));
+    println!("  cost of recording                  {:>8.2} us per request\n", median(&mut diffs));
 }
 
 async fn listing() {

@@ -25,5 +25,5 @@ mod metrics;
 pub mod shutdown;
 
 pub use health::Readiness;
-pub use metrics::{Metrics, SECONDS_BUCKETS};
+pub use metrics::{Metrics, RecordingSwitch, SECONDS_BUCKETS};
 pub use shutdown::Shutdown;

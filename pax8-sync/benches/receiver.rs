@@ -1,7 +1,8 @@
 //! Receiver throughput: 100 concurrent senders post webhook events (each a subscription update
 //! the mirror applies: event row, subscription row, snapshot) to the receiver on loopback.
 //! Prints events/s and latency percentiles, on SQLite (WAL) and, when PAX8_TEST_POSTGRES_URL
-//! names a server, PostgreSQL.
+//! names a server, PostgreSQL; each backend twice with the Prometheus recorder off and twice
+//! with it on (alternating, a fresh database each run), so the cost of metrics is read in one run.
 //!
 //! ```text
 //! cargo bench -p pax8-sync --bench receiver
@@ -15,7 +16,7 @@ use pax8_sync::receiver::{Receiver, router};
 const SENDERS: usize = 100;
 const EVENTS: usize = 10_000;
 
-async fn run(label: &str, store: Store) {
+async fn run(label: &str, store: Store) -> f64 {
     let receiver = Receiver::new(store, "bench-token-0123456789");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/webhooks/pax8", listener.local_addr().expect("addr"));
@@ -45,16 +46,36 @@ async fn run(label: &str, store: Store) {
         latencies.extend(task.await.expect("sender"));
     }
     let elapsed = started.elapsed();
+    let rate = EVENTS as f64 / elapsed.as_secs_f64();
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     println!(
         "{label:<28} {:>7.0} events/s  p50 {:>6.1} ms  p99 {:>6.1} ms  ({} events, {SENDERS} senders, {:.1} s)",
-        EVENTS as f64 / elapsed.as_secs_f64(),
+        rate,
         at(0.50).as_secs_f64() * 1e3,
         at(0.99).as_secs_f64() * 1e3,
         latencies.len(),
         elapsed.as_secs_f64()
     );
+    rate
+}
+
+/// Off, on, off, on: a fresh store from `open` each run; prints the mean of each.
+async fn compare<F, Fut>(backend: &str, switch: &pax8_serve::RecordingSwitch, open: F)
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Store>,
+{
+    let (mut off, mut on) = (0.0, 0.0);
+    for run_no in 0..4 {
+        let recording = run_no % 2 == 1;
+        switch.set(recording);
+        let label = format!("{backend}, metrics {}", if recording { "on" } else { "off" });
+        let rate = run(&label, open(run_no).await).await;
+        if recording { on += rate / 2.0 } else { off += rate / 2.0 }
+    }
+    switch.set(false);
+    println!("{backend}: metrics off {off:.0} events/s, on {on:.0} events/s ({:+.1}%)\n", (on - off) / off * 100.0);
 }
 
 #[tokio::main]
@@ -62,17 +83,31 @@ async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    let (metrics, switch) = pax8_serve::Metrics::install_switched().expect("recorder");
     let dir = tempfile::tempdir().expect("tempdir");
-    let sqlite = Store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.expect("sqlite");
-    run("SQLite (WAL)", sqlite).await;
+    compare("SQLite (WAL)", &switch, |n| {
+        let url = format!("sqlite://{}", dir.path().join(format!("bench-{n}.db")).display());
+        async move { Store::open(&url).await.expect("sqlite") }
+    })
+    .await;
     if let Ok(admin) = std::env::var("PAX8_TEST_POSTGRES_URL") {
-        // A database of its own, so that earlier runs (and their schema versions) do not count.
+        // Databases of their own, so that earlier runs (and their schema versions) do not count.
         sqlx::any::install_default_drivers();
-        let name = format!("pax8_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.expect("postgres");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let postgres = Store::open(&format!("{base}/{name}")).await.expect("postgres");
-        run("PostgreSQL", postgres).await;
+        compare("PostgreSQL", &switch, |_| {
+            let admin = admin.clone();
+            async move {
+                let name = format!("pax8_bench_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.expect("postgres");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create");
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+                Store::open(&format!("{base}/{name}")).await.expect("postgres")
+            }
+        })
+        .await;
     }
+    let rendered = metrics.render();
+    assert!(rendered.contains("pax8_webhook_events_total"), "the events were recorded");
 }

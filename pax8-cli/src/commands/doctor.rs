@@ -103,6 +103,7 @@ pub(super) async fn run(cli: &Cli, printer: Printer) -> Result<(), Failure> {
     for file in [config.clone(), config.with_file_name("tokens.json")] {
         checks.push(check("config file", private(&file)));
     }
+    checks.push(check("server config", server_config(cli)));
     let observer = Arc::new(Observer::default());
     let hooks: Arc<dyn pax8_ext::Hooks> = observer.clone();
     let session = match session::session_with(cli, printer, Some(hooks)).await {
@@ -170,6 +171,17 @@ pub(super) async fn run(cli: &Cli, printer: Printer) -> Result<(), Failure> {
     });
     session.finish()?;
     report(&printer, checks)
+}
+
+/// The servers' config file: where it is and what it sets, or why it would be refused.
+fn server_config(cli: &Cli) -> Result<String, String> {
+    match crate::config_file::locate(cli.config.as_deref())? {
+        None => Ok(format!("none ({} is not there)", crate::config_file::default_place())),
+        Some(path) => {
+            let file = crate::config_file::ConfigFile::load(&path, &<Cli as clap::CommandFactory>::command())?;
+            Ok(format!("{}: {}", file.path.display(), file.summary()))
+        }
+    }
 }
 
 fn report(printer: &Printer, checks: Vec<Check>) -> Result<(), Failure> {
