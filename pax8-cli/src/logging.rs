@@ -40,22 +40,56 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the stderr subscriber. Spans are reported when they close (a request's line carries
-/// its status, attempts and duration).
-pub fn init(verbosity: u8, no_color: bool, format: LogFormat) {
+/// Spans sent elsewhere while the command runs (OTLP, with the feature `otlp`); `finish` sends
+/// what is left.
+pub struct Exports {
+    #[cfg(feature = "otlp")]
+    otlp: Option<crate::otlp::Export>,
+}
+
+impl Exports {
+    /// Sends what is batched (outside the runtime).
+    pub fn finish(self) {
+        #[cfg(feature = "otlp")]
+        if let Some(export) = self.otlp {
+            export.finish();
+        }
+    }
+}
+
+/// Installs the stderr subscriber (and, with the feature `otlp` and `OTEL_EXPORTER_OTLP_ENDPOINT`
+/// set, the OTLP export of spans). Spans are reported on stderr when they close (a request's line
+/// carries its status, attempts and duration).
+pub fn init(verbosity: u8, no_color: bool, format: LogFormat) -> Exports {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let rust_log = std::env::var("RUST_LOG").ok();
     let ansi = !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
     let spans = if verbosity > 0 || rust_log.is_some() { FmtSpan::CLOSE } else { FmtSpan::NONE };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter(verbosity, rust_log.as_deref()))
-        .with_writer(std::io::stderr)
-        .with_span_events(spans)
-        .with_target(false);
-    // `try_init`: a second call (tests) keeps the first subscriber.
-    let _ = match format {
-        LogFormat::Text => builder.with_ansi(ansi).try_init(),
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
-    };
+    let text = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_span_events(spans).with_target(false);
+    let stderr = match format {
+        LogFormat::Text => text.with_ansi(ansi).boxed(),
+        LogFormat::Json => text.json().with_current_span(true).with_span_list(true).boxed(),
+    }
+    .with_filter(filter(verbosity, rust_log.as_deref()));
+    let registry = tracing_subscriber::registry().with(stderr);
+    #[cfg(feature = "otlp")]
+    {
+        let (otlp, export) = match crate::otlp::layer() {
+            Some((layer, export)) => (Some(layer), Some(export)),
+            None => (None, None),
+        };
+        // `try_init`: a second call (tests) keeps the first subscriber.
+        let _ = registry.with(otlp).try_init();
+        Exports { otlp: export }
+    }
+    #[cfg(not(feature = "otlp"))]
+    {
+        let _ = registry.try_init();
+        Exports {}
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ mod creds;
 mod demo;
 mod fail;
 mod logging;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod output;
 mod resolve;
 
@@ -92,10 +94,13 @@ fn main() -> ExitCode {
         clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "pax8", &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
-    logging::init(cli.verbose, cli.no_color, cli.log_format);
+    let exports = logging::init(cli.verbose, cli.no_color, cli.log_format);
     let printer = Printer::new(format, cli.no_color);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    match runtime.block_on(commands::run(cli, printer)) {
+    let outcome = runtime.block_on(commands::run(cli, printer));
+    drop(runtime);
+    exports.finish();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("error: {}", f.message);

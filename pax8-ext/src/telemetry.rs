@@ -78,6 +78,20 @@ fn status_text(status: u16) -> &'static str {
     }
 }
 
+/// The status code as a label value: the usual ones without an allocation.
+#[cfg(feature = "metrics")]
+fn status_label(status: u16) -> metrics::SharedString {
+    match status {
+        0 => "0".into(),
+        200 => "200".into(),
+        201 => "201".into(),
+        202 => "202".into(),
+        204 => "204".into(),
+        400..=599 if !status_text(status).ends_with("xx") => status_text(status).into(),
+        other => other.to_string().into(),
+    }
+}
+
 #[cfg(feature = "metrics")]
 fn api_label(api: Api) -> &'static str {
     match api {
@@ -105,7 +119,7 @@ pub(crate) fn attempt(api: Api, op: Operation, outcome: Outcome, sent: Since) {
         metrics::histogram!(
             "http_client_request_duration_seconds",
             "http_request_method" => op.method,
-            "http_response_status_code" => status.to_string(),
+            "http_response_status_code" => status_label(status),
             "error_type" => error_type(outcome),
             "pax8_api" => api_label(api),
             "pax8_operation" => op.operation_id,
@@ -167,5 +181,13 @@ mod tests {
         assert_eq!(error_type(Outcome::ConnectFailed), "connect");
         assert_eq!(error_type(Outcome::Interrupted), "interrupted");
         assert_eq!(error_type(Outcome::BodyCut { status: 200 }), "body_cut");
+    }
+
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn status_labels_are_the_codes() {
+        for code in [0, 200, 201, 202, 204, 206, 304, 400, 404, 418, 429, 503, 599] {
+            assert_eq!(&*status_label(code), code.to_string());
+        }
     }
 }
