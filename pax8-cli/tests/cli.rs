@@ -55,6 +55,52 @@ fn golden_tables() {
 }
 
 #[test]
+fn margins_add_up_on_every_line_and_flag_the_low_ones() {
+    insta::assert_snapshot!("report_margins_vendor", ok(&["report", "margins", "--by", "vendor", "--below", "15"]));
+    let decimal = |v: &serde_json::Value| v.to_string().parse::<rust_decimal::Decimal>().unwrap();
+    for by in ["subscription", "product", "company", "vendor"] {
+        let rows: serde_json::Value =
+            serde_json::from_str(&ok(&["--json", "report", "margins", "--by", by, "--below", "15"])).unwrap();
+        let rows = rows.as_array().unwrap();
+        assert!(!rows.is_empty(), "{by}");
+        for row in rows {
+            assert_eq!(decimal(&row["revenue"]) - decimal(&row["cost"]), decimal(&row["margin"]), "{by}: {row}");
+            let below = match row["margin_percent"].as_f64() {
+                Some(percent) => percent < 15.0,
+                None => decimal(&row["cost"]) > rust_decimal::Decimal::ZERO,
+            };
+            assert_eq!(row["below"], serde_json::json!(below), "{by}: {row}");
+        }
+    }
+    // The table's footer: totals rounded once, and they add up too.
+    let table = ok(&["report", "margins", "--by", "company"]);
+    let footer = table.lines().last().unwrap();
+    assert!(footer.contains("price 78116.06, cost 66635.52, margin 11480.54 (14.7%)"), "{footer}");
+    // One company's lines only.
+    let globex: serde_json::Value =
+        serde_json::from_str(&ok(&["--json", "report", "margins", "--company", "Globex Corporation"])).unwrap();
+    let globex = globex.as_array().unwrap();
+    assert!(!globex.is_empty() && globex.iter().all(|r| r["company"] == "Globex Corporation"));
+}
+
+#[test]
+fn explain_says_what_a_term_means_by_any_of_its_names() {
+    let partner_cost = ok(&["explain", "partner", "cost"]);
+    assert!(partner_cost.contains("What Pax8 charges the partner"), "{partner_cost}");
+    assert_eq!(ok(&["explain", "partnerCost"]), partner_cost);
+    let nce: serde_json::Value = serde_json::from_str(&ok(&["--json", "explain", "new", "commerce"])).unwrap();
+    assert_eq!(nce["term"], "NCE");
+    let all = ok(&["--csv", "explain"]);
+    assert_eq!(all.lines().count(), 1 + pax8_ext::glossary::ENTRIES.len());
+    fails(
+        &["explain", "commit"],
+        2,
+        "`commit` is not a term pax8 explains (did you mean: commitment, commitment end?)",
+    );
+    fails(&["explain", "blockchain"], 2, "`blockchain` is not a term pax8 explains; `pax8 explain` lists them");
+}
+
+#[test]
 fn golden_json_and_csv() {
     insta::assert_snapshot!(
         "subscriptions_json",

@@ -22,6 +22,13 @@ pub fn cents(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
 }
 
+/// The margin to show beside a revenue and a cost: the revenue rounded to cents less the cost
+/// rounded to cents. Each is rounded once, from full precision, and the three printed figures add
+/// up (rounding the unrounded difference instead can be a cent off them: 0.006 − 0.004).
+pub fn margin(revenue: Decimal, cost: Decimal) -> Decimal {
+    cents(revenue) - cents(cost)
+}
+
 /// An amount for a JSON document: rounded to cents, written as a number (`19.8`).
 pub fn number(d: Decimal) -> serde_json::Value {
     use rust_decimal::prelude::ToPrimitive;

@@ -131,6 +131,11 @@ pub enum Command {
     },
     /// Serve the agent tools over MCP (stdio by default).
     Mcp(McpArgs),
+    /// The billing vocabulary in plain words: commitment, NCE, partner cost, retail, margin, ...
+    Explain {
+        /// The term (e.g. `partner cost`, `coterminosity`); without one, every term.
+        term: Vec<String>,
+    },
 }
 
 /// `pax8 mcp`: how the agent tools are served.

@@ -120,6 +120,15 @@ pub enum GroupBy {
     Product,
 }
 
+/// What a line of `report margins` is.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MarginsBy {
+    Subscription,
+    Product,
+    Company,
+    Vendor,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
     /// Monthly recurring cost and revenue, annual terms amortized monthly.
@@ -127,5 +136,18 @@ pub enum ReportCommand {
         /// Group by company, vendor or product.
         #[arg(long, value_enum, default_value = "company")]
         by: GroupBy,
+    },
+    /// Margins: the customer's price, the partner cost and the vendor's suggested retail a
+    /// month, per subscription or summed by product, company or vendor; totals rounded once.
+    Margins {
+        /// One line per subscription, or summed by product, company or vendor.
+        #[arg(long, value_enum, default_value = "subscription")]
+        by: MarginsBy,
+        /// Only this company's subscriptions (id or name).
+        #[arg(long)]
+        company: Option<String>,
+        /// Flag lines whose margin is below this percentage of the price (e.g. 15).
+        #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
+        below: Option<pax8_ext::money::Decimal>,
     },
 }

@@ -28,7 +28,9 @@ mod companies;
 mod contacts;
 mod demo;
 mod doctor;
+mod explain;
 mod invoices;
+mod margins;
 mod mcp;
 mod mirror;
 mod orders;
@@ -67,10 +69,14 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
     if let Command::Demo(cmd) = &cli.command {
         return demo::run(cmd, &printer);
     }
+    if let Command::Explain { term } = &cli.command {
+        return explain::explain(term, &printer);
+    }
     let s = session(&cli, printer).await?;
     let outcome = match cli.command {
         // Dispatched above, before a session exists.
         Command::Auth(_)
+        | Command::Explain { .. }
         | Command::Demo(_)
         | Command::Doctor
         | Command::Completions { .. }
@@ -89,6 +95,9 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         Command::Webhooks(cmd) => webhooks::run(&s, cmd).await,
         Command::Renewals { within } => reports::renewals(&s, resolve::days(&within, now()?.date_naive())?).await,
         Command::Report(crate::ReportCommand::Mrr { by }) => reports::mrr(&s, by).await,
+        Command::Report(crate::ReportCommand::Margins { by, company, below }) => {
+            margins::margins(&s, by, company.as_deref(), below).await
+        }
         Command::Status => reports::status(&s).await,
         Command::Sync { db, tenant, full, concurrency } => mirror::sync(&s, db, tenant, full, concurrency).await,
         Command::Mcp(args) => mcp::run(&s, args).await,

@@ -98,14 +98,14 @@ pub async fn mrr(s: &Session, by: GroupBy) -> Result<(), Failure> {
             Value::from(g.subscriptions),
             money(g.revenue),
             money(g.cost),
-            money(g.margin()),
+            money(pax8_ext::money::margin(g.revenue, g.cost)),
         ]);
     }
     t.footer = Some(format!(
         "MRR {:.2} revenue, {:.2} cost, {:.2} margin (annual terms amortized monthly)",
         pax8_ext::money::cents(rev),
         pax8_ext::money::cents(cost),
-        pax8_ext::money::cents(rev - cost)
+        pax8_ext::money::margin(rev, cost)
     ));
     s.printer.table(&t);
     Ok(())
@@ -197,7 +197,7 @@ pub async fn status(s: &Session) -> Result<(), Failure> {
         ("active_subscriptions", "Billing subscriptions", Value::from(billing.len())),
         ("mrr_revenue", "MRR revenue", money(revenue)),
         ("mrr_cost", "MRR cost", money(cost)),
-        ("mrr_margin", "MRR margin", money(revenue - cost)),
+        ("mrr_margin", "MRR margin", money(pax8_ext::money::margin(revenue, cost))),
         ("renewals_30d", "Renewals in 30 days", Value::from(renewals.len())),
         ("renewals_30d_value", "  monthly value at risk", money(at_risk)),
         ("unpaid_invoices", "Unpaid invoices", Value::from(invoices.len())),
