@@ -205,6 +205,11 @@ mod tests {
         assert_eq!(lines[2].retail, None, "a product missing from the price list has no retail");
         let total = total(&lines);
         assert_eq!((total.subscriptions, total.retail_unknown, total.retail), (3, 1, d("116")));
+        // 100 + 110 × 2 / 12 + 30 and 80 + 80 × 2 / 12 + 21, unrounded: 22.92% of the price.
+        let cents = crate::money::cents;
+        assert_eq!((cents(total.revenue), cents(total.cost)), (d("148.33"), d("114.33")));
+        assert_eq!(total.percent(), Some(d("22.9")));
+        assert_eq!(MarginTotal::default().percent(), None);
         let by_product = totals_by(&lines, |l| l.product_id);
         assert_eq!(by_product.len(), 2);
         assert_eq!(by_product[0].1.subscriptions, 2);

@@ -246,3 +246,51 @@ async fn a_quantity_change_previews_the_monthly_difference_and_a_cancel_what_is_
     let done = cancel.apply(&client).await.unwrap().result.expect("done");
     assert_eq!(done.subscription_id, id);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mid_commitment_a_decrease_is_refused_before_sending_and_an_increase_says_what_waits() {
+    use pax8_ext::ops::subscriptions::prepare_quantity_at;
+    let (sandbox, client) = start().await;
+    // An active annual subscription whose commitment ends in the future.
+    let s = sandbox
+        .with_world(|w| {
+            w.subscriptions
+                .iter()
+                .find(|s| {
+                    s.status.as_ref().is_some_and(|st| st.to_string() == "Active")
+                        && s.commitment.as_ref().and_then(|c| c.end_date).is_some()
+                        && s.quantity.is_some_and(|q| q >= 2.0)
+                })
+                .cloned()
+        })
+        .expect("a committed subscription");
+    let id = s.id.unwrap();
+    let ends = s.commitment.as_ref().unwrap().end_date.unwrap();
+    let quantity = pax8_ext::ops::whole(s.quantity).unwrap();
+    let before = ends.to_utc() - chrono::Duration::days(1);
+    let sent = client.requests_sent();
+    let refused = prepare_quantity_at(&client, id, u32::try_from(quantity - 1).unwrap(), before).await.err().unwrap();
+    let OpError::Refused(message) = refused else { panic!("refused, not {refused:?}") };
+    assert!(message.contains(&format!("can only go down when its Annual commitment ends on {}", ends.date())), "{message}");
+    assert_eq!(client.requests_sent(), sent + 1, "only the read: nothing written");
+    assert_eq!(sandbox.with_world(|w| w.subscription(id).unwrap().quantity), s.quantity);
+
+    let up = prepare_quantity_at(&client, id, u32::try_from(quantity + 1).unwrap(), before).await.unwrap();
+    let window = up.preview().commitment.clone().expect("a running commitment");
+    assert_eq!(window.ends, ends.date().to_string());
+    assert_eq!((window.allowed_now, window.at_commitment_end), (vec!["increase".to_string()], vec![
+        "decrease".to_string(),
+        "billing_term".to_string()
+    ]));
+    // Once it has ended, a decrease is previewed like any change, with no window.
+    let after = ends.to_utc() + chrono::Duration::days(1);
+    let down = prepare_quantity_at(&client, id, u32::try_from(quantity - 1).unwrap(), after).await.unwrap();
+    assert!(down.preview().commitment.is_none());
+
+    // The simulator refuses the decrease as Pax8 does, whoever sends it.
+    let direct = client.subscriptions().update_quantity(id, i64::try_from(quantity - 1).unwrap()).await;
+    let text = direct.err().expect("refused").to_string();
+    assert!(text.contains("cannot be decreased before the commitment ends"), "{text}");
+    let increased = client.subscriptions().update_quantity(id, i64::try_from(quantity + 1).unwrap()).await.unwrap();
+    assert_eq!(pax8_ext::ops::whole(increased.quantity), Some(quantity + 1));
+}

@@ -48,7 +48,7 @@ impl Pax8Tools {
     #[tool(
         title = "Preview a quantity change",
         annotations(read_only_hint = true, open_world_hint = true),
-        description = "Preview a quantity change: current and new quantity, monthly revenue and cost impact. Returns a single-use confirmation_token for subscription_quantity_execute."
+        description = "Preview a quantity change: current and new quantity, monthly revenue and cost impact, and the running commitment (while it runs only increases are allowed: a decrease is refused and waits for its end date). Returns a single-use confirmation_token for subscription_quantity_execute."
     )]
     async fn subscription_quantity_preview(&self, Parameters(a): Parameters<QuantityArgs>) -> ToolResult {
         self.run("subscription_quantity_preview", &a, async {

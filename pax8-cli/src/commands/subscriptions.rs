@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::fail::from_op;
-use pax8_ext::ops::subscriptions::{prepare_cancel, prepare_quantity};
+use pax8_ext::ops::subscriptions::{prepare_cancel, prepare_quantity_at};
 
 pub const SUBSCRIPTION_COLUMNS: [crate::output::Column; 10] = [
     col("id", "ID"),
@@ -42,8 +42,12 @@ pub(super) async fn run(s: &Session, command: SubscriptionsCommand) -> Result<()
         }
         SubscriptionsCommand::Update { subscription, quantity, yes } => {
             let id = resolve::id("subscription", &subscription)?;
-            let prepared = prepare_quantity(client, id, quantity).await.map_err(|e| from_op(e, ""))?;
+            let prepared = prepare_quantity_at(client, id, quantity, now()?).await.map_err(|e| from_op(e, ""))?;
             let v = prepared.preview();
+            let commitment = v.commitment.as_ref().map_or(Value::from("none running"), |c| {
+                let term = c.term.as_deref().map(|t| format!("{t}, ")).unwrap_or_default();
+                Value::from(format!("{term}ends {}: decreases and term changes wait until then", c.ends))
+            });
             let fields = [
                 ("subscription", "Subscription", text(v.subscription.id)),
                 ("product", "Product", text(v.subscription.product_name.as_ref())),
@@ -51,6 +55,7 @@ pub(super) async fn run(s: &Session, command: SubscriptionsCommand) -> Result<()
                 ("quantity_new", "New quantity", Value::from(v.quantity_new)),
                 ("monthly_revenue_change", "Monthly revenue change", money(v.monthly_revenue_change)),
                 ("monthly_cost_change", "Monthly cost change", money(v.monthly_cost_change)),
+                ("commitment", "Commitment", commitment),
             ];
             ask(p, &fields, v, "Apply this change?", yes)?;
             let changed = prepared.apply(client).await.map_err(|e| from_op(e, ""))?;

@@ -29,6 +29,37 @@ pub struct QuantityPreview {
     #[serde(with = "rust_decimal::serde::float")]
     #[cfg_attr(feature = "schemars", schemars(with = "f64"))]
     pub monthly_cost_change: Decimal,
+    /// The subscription's commitment, when it has one that has not ended: what it allows now.
+    pub commitment: Option<CommitmentWindow>,
+}
+
+/// A commitment still running: until it ends the quantity may only go up (decreases and
+/// billing-term changes are refused by Pax8 until then, and apply at the commitment's end).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct CommitmentWindow {
+    /// The commitment's term (`Annual`, ...).
+    pub term: Option<String>,
+    /// The day it ends (YYYY-MM-DD): the first day a decrease is allowed.
+    pub ends: String,
+    /// What can change now: `increase`.
+    pub allowed_now: Vec<String>,
+    /// What waits for the end: `decrease`, `billing_term`.
+    pub at_commitment_end: Vec<String>,
+}
+
+impl CommitmentWindow {
+    /// The window of `s` at `now`: absent without a commitment or once it has ended.
+    pub fn of(s: &Subscription, now: chrono::DateTime<chrono::Utc>) -> Option<CommitmentWindow> {
+        let commitment = s.commitment.as_ref().or(s.commitment_term.as_ref())?;
+        let ends = commitment.end_date?;
+        (ends.to_utc() > now).then(|| CommitmentWindow {
+            term: commitment.term.clone(),
+            ends: ends.date().to_string(),
+            allowed_now: vec!["increase".into()],
+            at_commitment_end: vec!["decrease".into(), "billing_term".into()],
+        })
+    }
 }
 
 /// A subscription after a change.
@@ -50,10 +81,34 @@ pub struct PreparedQuantity {
 }
 
 /// Reads the subscription and previews setting its quantity to `quantity` (1 to
-/// [`super::MAX_QUANTITY`]; a subscription is ended by cancelling it).
+/// [`super::MAX_QUANTITY`]; a subscription is ended by cancelling it), as of now.
 pub async fn prepare_quantity(client: &Pax8Client, id: Uuid, quantity: u32) -> Result<PreparedQuantity, OpError> {
+    prepare_quantity_at(client, id, quantity, chrono::Utc::now()).await
+}
+
+/// [`prepare_quantity`] as of `now`. A decrease while a commitment runs is refused before
+/// anything is sent, naming the day it becomes possible (Pax8 refuses it until then).
+pub async fn prepare_quantity_at(
+    client: &Pax8Client,
+    id: Uuid,
+    quantity: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<PreparedQuantity, OpError> {
     check_quantity(quantity, "quantity must be at least 1; to end a subscription, cancel it")?;
     let s = client.subscriptions().get(id).await?;
+    let commitment = CommitmentWindow::of(&s, now);
+    if let Some(window) = &commitment
+        && Decimal::from(quantity) < amount(s.quantity)
+    {
+        let product = s.product_name.clone().unwrap_or_else(|| id.to_string());
+        let term = window.term.as_deref().map(|t| format!("{t} ")).unwrap_or_default();
+        return Err(OpError::Refused(format!(
+            "{product}: the quantity ({}) can only go down when its {term}commitment ends on {}; until then it can \
+             only go up (Pax8 refuses a decrease mid-commitment)",
+            whole(s.quantity).map_or_else(|| "?".into(), |q| q.to_string()),
+            window.ends
+        )));
+    }
     let delta = Decimal::from(quantity) - amount(s.quantity);
     let months = months_per_period(&s);
     let preview = QuantityPreview {
@@ -62,6 +117,7 @@ pub async fn prepare_quantity(client: &Pax8Client, id: Uuid, quantity: u32) -> R
         monthly_revenue_change: cents(per_month(amount(s.price), delta, months)),
         monthly_cost_change: cents(per_month(amount(s.partner_cost), delta, months)),
         subscription: SubscriptionSummary::from(&s),
+        commitment,
     };
     Ok(PreparedQuantity { id, preview })
 }

@@ -87,6 +87,22 @@ pub(super) async fn update_subscription(
     if matches!(sub.status, Some(SubscriptionStatus::Cancelled)) {
         return Err(invalid("status", "the subscription is cancelled", instance));
     }
+    // Pax8's commitment rules: while a commitment runs, seats may be added but not removed, and
+    // the billing term stays (both wait for the commitment's end).
+    if let Some(ends) = sub.commitment.as_ref().and_then(|c| c.end_date)
+        && ends > now
+    {
+        let on = ends.date();
+        if update.quantity.is_some_and(|q| q < sub.quantity.unwrap_or(0.0)) {
+            let why = format!("the quantity cannot be decreased before the commitment ends on {on}");
+            return Err(invalid("quantity", why, instance));
+        }
+        let term_now = sub.billing_term.as_ref().map(|t| t.to_string());
+        if update.billing_term.as_ref().is_some_and(|t| Some(t.to_string()) != term_now) {
+            let why = format!("the billing term cannot be changed before the commitment ends on {on}");
+            return Err(invalid("billingTerm", why, instance));
+        }
+    }
     let Some(sub) = world.change_subscription(id, now) else {
         return Err(not_found("subscription", &id.to_string(), instance));
     };
