@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     pub(crate) audiences: Option<Vec<String>>,
     /// Wall clock at start and the tokio instant then: `now()` follows tokio's (pausable) clock.
     pub(crate) started: (chrono::DateTime<chrono::Utc>, Instant),
+    /// How far the clock has been moved ([`crate::Sandbox::advance_clock`]): time travel.
+    pub(crate) clock_offset: Mutex<chrono::Duration>,
     /// How many saves the restored state had been through (0 for a fresh fixture).
     pub(crate) generation: u64,
 }
@@ -52,7 +54,8 @@ impl App {
     pub(crate) fn now(&self) -> Timestamp {
         let (wall, mono) = self.0.started;
         let elapsed = chrono::Duration::from_std(mono.elapsed()).unwrap_or_default();
-        Timestamp::from(wall + elapsed)
+        let offset = *self.0.clock_offset.lock().expect("clock lock");
+        Timestamp::from(wall + elapsed + offset)
     }
 
     pub(crate) fn random_token(&self) -> String {
@@ -95,6 +98,7 @@ impl App {
             spec_exact,
             audiences,
             started: (chrono::Utc::now(), Instant::now()),
+            clock_offset: Mutex::new(chrono::Duration::zero()),
             generation,
         }))
     }

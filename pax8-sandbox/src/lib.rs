@@ -166,6 +166,12 @@ impl Sandbox {
         *self.app.0.faults.faults.lock().expect("faults lock") = faults;
     }
 
+    /// Moves the simulator's clock forward by `by` (time travel: a commitment's end reached, a
+    /// renewal plan due). Only the server's "now" moves; the fixture stays as it was.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        *self.app.0.clock_offset.lock().expect("clock lock") += by;
+    }
+
     /// Revokes every token issued so far (the next API call with one gets 401).
     pub fn revoke_tokens(&self) {
         server::revoke(&self.app);
