@@ -271,17 +271,20 @@ async fn mid_commitment_a_decrease_is_refused_before_sending_and_an_increase_say
     let sent = client.requests_sent();
     let refused = prepare_quantity_at(&client, id, u32::try_from(quantity - 1).unwrap(), before).await.err().unwrap();
     let OpError::Refused(message) = refused else { panic!("refused, not {refused:?}") };
-    assert!(message.contains(&format!("can only go down when its Annual commitment ends on {}", ends.date())), "{message}");
+    assert!(
+        message.contains(&format!("can only go down when its Annual commitment ends on {}", ends.date())),
+        "{message}"
+    );
     assert_eq!(client.requests_sent(), sent + 1, "only the read: nothing written");
     assert_eq!(sandbox.with_world(|w| w.subscription(id).unwrap().quantity), s.quantity);
 
     let up = prepare_quantity_at(&client, id, u32::try_from(quantity + 1).unwrap(), before).await.unwrap();
     let window = up.preview().commitment.clone().expect("a running commitment");
     assert_eq!(window.ends, ends.date().to_string());
-    assert_eq!((window.allowed_now, window.at_commitment_end), (vec!["increase".to_string()], vec![
-        "decrease".to_string(),
-        "billing_term".to_string()
-    ]));
+    assert_eq!(
+        (window.allowed_now, window.at_commitment_end),
+        (vec!["increase".to_string()], vec!["decrease".to_string(), "billing_term".to_string()])
+    );
     // Once it has ended, a decrease is previewed like any change, with no window.
     let after = ends.to_utc() + chrono::Duration::days(1);
     let down = prepare_quantity_at(&client, id, u32::try_from(quantity - 1).unwrap(), after).await.unwrap();
@@ -289,7 +292,7 @@ async fn mid_commitment_a_decrease_is_refused_before_sending_and_an_increase_say
 
     // The simulator refuses the decrease as Pax8 does, whoever sends it.
     let direct = client.subscriptions().update_quantity(id, i64::try_from(quantity - 1).unwrap()).await;
-    let text = direct.err().expect("refused").to_string();
+    let text = direct.expect_err("refused").to_string();
     assert!(text.contains("cannot be decreased before the commitment ends"), "{text}");
     let increased = client.subscriptions().update_quantity(id, i64::try_from(quantity + 1).unwrap()).await.unwrap();
     assert_eq!(pax8_ext::ops::whole(increased.quantity), Some(quantity + 1));

@@ -120,7 +120,12 @@ fn refused(why: impl Into<String>) -> SyncError {
 
 /// Checks `action` against the subscription `s` and picks its due day: the commitment's end by
 /// default; a decrease, a term change or a cancellation is refused before the commitment's end.
-pub fn validate(s: &Subscription, action: &PlanAction, on: Option<NaiveDate>, today: NaiveDate) -> Result<NaiveDate, SyncError> {
+pub fn validate(
+    s: &Subscription,
+    action: &PlanAction,
+    on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<NaiveDate, SyncError> {
     let basis = Basis::of(s);
     if basis.status.as_deref() == Some("Cancelled") {
         return Err(refused("the subscription is cancelled"));
@@ -258,7 +263,8 @@ impl Store {
     ) -> Result<Option<Plan>, SyncError> {
         // Uuids printed by this process: safe in the statement's text.
         let skipped: Vec<String> = skip.iter().map(|id| format!("'{id}'")).collect();
-        let not_in = if skipped.is_empty() { String::new() } else { format!(" AND id NOT IN ({})", skipped.join(", ")) };
+        let not_in =
+            if skipped.is_empty() { String::new() } else { format!(" AND id NOT IN ({})", skipped.join(", ")) };
         loop {
             let next = dyn_query(format!(
                 "SELECT id FROM renewal_plans WHERE tenant = $1 AND state = 'pending' AND due <= $2{not_in} ORDER BY \
@@ -288,7 +294,12 @@ impl Store {
     }
 
     /// Takes over plans left `applying` by a runner whose lease is over (it was killed).
-    async fn claim_abandoned(&self, tenant: &str, lease: std::time::Duration, runner: &str) -> Result<Vec<Plan>, SyncError> {
+    async fn claim_abandoned(
+        &self,
+        tenant: &str,
+        lease: std::time::Duration,
+        runner: &str,
+    ) -> Result<Vec<Plan>, SyncError> {
         let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
         let rows = dyn_query(format!(
             "SELECT id, claimed_by FROM renewal_plans WHERE tenant = $1 AND state = 'applying' AND claimed_at_us < {} - $2",
@@ -470,15 +481,18 @@ async fn apply(
     }
     let outcome: Result<serde_json::Value, OpError> = match &plan.action {
         PlanAction::Quantity { quantity } => {
-            match pax8_ext::ops::subscriptions::prepare_quantity_at(client, plan.subscription_id, *quantity, now).await {
+            match pax8_ext::ops::subscriptions::prepare_quantity_at(client, plan.subscription_id, *quantity, now).await
+            {
                 Ok(prepared) => prepared.apply(client).await.map(|r| serde_json::to_value(r).unwrap_or_default()),
                 Err(e) => Err(e),
             }
         }
-        PlanAction::Cancel => match pax8_ext::ops::subscriptions::prepare_cancel(client, plan.subscription_id, None).await {
-            Ok(prepared) => prepared.apply(client).await.map(|r| serde_json::to_value(r).unwrap_or_default()),
-            Err(e) => Err(e),
-        },
+        PlanAction::Cancel => {
+            match pax8_ext::ops::subscriptions::prepare_cancel(client, plan.subscription_id, None).await {
+                Ok(prepared) => prepared.apply(client).await.map(|r| serde_json::to_value(r).unwrap_or_default()),
+                Err(e) => Err(e),
+            }
+        }
         PlanAction::Term { billing_term } => {
             let update = SubscriptionUpdate {
                 billing_term: Some(
@@ -490,7 +504,9 @@ async fn apply(
                 .subscriptions()
                 .update(plan.subscription_id, update)
                 .await
-                .map(|updated| serde_json::json!({"subscription": pax8_ext::views::SubscriptionSummary::from(&updated)}))
+                .map(
+                    |updated| serde_json::json!({"subscription": pax8_ext::views::SubscriptionSummary::from(&updated)}),
+                )
                 .map_err(OpError::from)
         }
     };

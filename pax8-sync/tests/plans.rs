@@ -100,8 +100,10 @@ async fn held_when_changed_and_settled_after_a_kill(url: &str) {
     // All three due the same (latest) day.
     let on = Some(latest);
     let p_held = store.make_plan(TENANT, held, PlanAction::Cancel, on, today).await.unwrap();
-    let p_lost = store.make_plan(TENANT, lost, PlanAction::Quantity { quantity: minus_one(lost) }, on, today).await.unwrap();
-    let p_sent = store.make_plan(TENANT, sent, PlanAction::Quantity { quantity: minus_one(sent) }, on, today).await.unwrap();
+    let p_lost =
+        store.make_plan(TENANT, lost, PlanAction::Quantity { quantity: minus_one(lost) }, on, today).await.unwrap();
+    let p_sent =
+        store.make_plan(TENANT, sent, PlanAction::Quantity { quantity: minus_one(sent) }, on, today).await.unwrap();
 
     // `held` changes after its plan was made (an increase is allowed mid-commitment).
     let bigger = held.quantity.unwrap() as i64 + 1;
@@ -112,13 +114,16 @@ async fn held_when_changed_and_settled_after_a_kill(url: &str) {
     // `lost` before.
     client.subscriptions().update_quantity(sent.id.unwrap(), i64::from(minus_one(sent))).await.unwrap();
     for id in [p_lost.id, p_sent.id] {
-        sqlx::query("UPDATE renewal_plans SET state = 'applying', claimed_by = 'killed', claimed_at_us = 0 WHERE id = $1")
-            .bind(id.to_string())
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sqlx::query(
+            "UPDATE renewal_plans SET state = 'applying', claimed_by = 'killed', claimed_at_us = 0 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .execute(store.pool())
+        .await
+        .unwrap();
     }
-    let (held_before, lost_before, sent_before) = (changes(&sandbox, held), changes(&sandbox, lost), changes(&sandbox, sent));
+    let (held_before, lost_before, sent_before) =
+        (changes(&sandbox, held), changes(&sandbox, lost), changes(&sandbox, sent));
     // Within the lease a claim is left alone.
     let report = run_due(&store, &client, TENANT, latest, at, std::time::Duration::from_secs(3600 * 24 * 365 * 100))
         .await
@@ -152,11 +157,16 @@ async fn refused_when_pax8_would_refuse(url: &str) {
     let store = Store::open(url).await.unwrap();
     let q = s.quantity.unwrap() as u32;
     let err = |e: pax8_sync::SyncError| e.to_string();
-    let early = store.make_plan(TENANT, &s, PlanAction::Quantity { quantity: q - 1 }, Some(today + Duration::days(1)), today);
-    assert!(err(early.await.unwrap_err()).contains(&format!("Pax8 refuses this before the commitment ends on {}", ends(&s))));
+    let early =
+        store.make_plan(TENANT, &s, PlanAction::Quantity { quantity: q - 1 }, Some(today + Duration::days(1)), today);
+    assert!(
+        err(early.await.unwrap_err())
+            .contains(&format!("Pax8 refuses this before the commitment ends on {}", ends(&s)))
+    );
     let same = store.make_plan(TENANT, &s, PlanAction::Quantity { quantity: q }, None, today).await.unwrap_err();
     assert!(err(same).contains(&format!("the quantity is already {q}")));
-    let past = store.make_plan(TENANT, &s, PlanAction::Cancel, Some(today - Duration::days(1)), today).await.unwrap_err();
+    let past =
+        store.make_plan(TENANT, &s, PlanAction::Cancel, Some(today - Duration::days(1)), today).await.unwrap_err();
     assert!(err(past).contains("has passed"));
     // An increase may be planned for any day; a second open plan for the subscription is refused.
     let up = store.make_plan(TENANT, &s, PlanAction::Quantity { quantity: q + 1 }, Some(today), today).await.unwrap();

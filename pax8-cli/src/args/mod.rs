@@ -4,11 +4,13 @@ use clap::{Args, Subcommand};
 
 mod partner;
 mod platform;
+mod renewals;
 mod serve;
 mod tools;
 
 pub use partner::*;
 pub use platform::*;
+pub use renewals::{PlanStore, RenewalsArgs, RenewalsCommand};
 pub use serve::ServeArgs;
 pub use tools::*;
 
@@ -70,12 +72,9 @@ pub enum Command {
     /// Webhooks.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
-    /// Subscriptions whose commitment ends soon, with the monthly value at risk.
-    Renewals {
-        /// Window: 30d, 8w, 3mo (calendar months) or 1y.
-        #[arg(long, default_value = "30d")]
-        within: String,
-    },
+    /// Subscriptions whose commitment ends soon, with the monthly value at risk; and plans for
+    /// changes at a commitment's end (`renewals plan|pending|cancel|run`).
+    Renewals(RenewalsArgs),
     /// Reports computed from raw data.
     #[command(subcommand)]
     Report(ReportCommand),

@@ -34,6 +34,7 @@ mod margins;
 mod mcp;
 mod mirror;
 mod orders;
+mod plans;
 mod products;
 mod quotes;
 mod reports;
@@ -72,6 +73,17 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
     if let Command::Explain { term } = &cli.command {
         return explain::explain(term, &printer);
     }
+    // Plans listed or cancelled need the database only.
+    if let Command::Renewals(crate::RenewalsArgs {
+        command: Some(crate::RenewalsCommand::Pending { .. } | crate::RenewalsCommand::Cancel { .. }),
+        ..
+    }) = &cli.command
+    {
+        let Command::Renewals(crate::RenewalsArgs { command: Some(command), .. }) = cli.command else {
+            return Err(Failure::usage("not a plan command"));
+        };
+        return plans::local(command, &printer).await;
+    }
     let s = session(&cli, printer).await?;
     let outcome = match cli.command {
         // Dispatched above, before a session exists.
@@ -93,7 +105,10 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
         Command::Usage(cmd) => invoices::usage(&s, cmd).await,
         Command::Quotes(cmd) => quotes::run(&s, cmd).await,
         Command::Webhooks(cmd) => webhooks::run(&s, cmd).await,
-        Command::Renewals { within } => reports::renewals(&s, resolve::days(&within, now()?.date_naive())?).await,
+        Command::Renewals(crate::RenewalsArgs { command: None, within }) => {
+            reports::renewals(&s, resolve::days(&within, now()?.date_naive())?).await
+        }
+        Command::Renewals(crate::RenewalsArgs { command: Some(command), .. }) => plans::run(&s, command).await,
         Command::Report(crate::ReportCommand::Mrr { by }) => reports::mrr(&s, by).await,
         Command::Report(crate::ReportCommand::Margins { by, company, below }) => {
             margins::margins(&s, by, company.as_deref(), below).await
