@@ -285,7 +285,12 @@ async fn mid_commitment_a_decrease_is_refused_before_sending_and_an_increase_say
         (window.allowed_now, window.at_commitment_end),
         (vec!["increase".to_string()], vec!["decrease".to_string(), "billing_term".to_string()])
     );
-    // Once it has ended, a decrease is previewed like any change, with no window.
+    // The same quantity mid-commitment is no decrease: previewed (a change of nothing).
+    let same = prepare_quantity_at(&client, id, u32::try_from(quantity).unwrap(), before).await.unwrap();
+    assert!(same.preview().monthly_revenue_change.is_zero());
+    // From the very instant it ends, it has ended: a decrease is previewed with no window.
+    let at_end = prepare_quantity_at(&client, id, u32::try_from(quantity - 1).unwrap(), ends.to_utc()).await.unwrap();
+    assert!(at_end.preview().commitment.is_none());
     let after = ends.to_utc() + chrono::Duration::days(1);
     let down = prepare_quantity_at(&client, id, u32::try_from(quantity - 1).unwrap(), after).await.unwrap();
     assert!(down.preview().commitment.is_none());

@@ -231,6 +231,16 @@ async fn the_read_scope_calls_the_read_tools_and_only_the_write_scope_the_writes
     assert!(challenge(&refused).contains("error=\"insufficient_scope\", scope=\"pax8:write\""));
     let batch = json!([list, preview]);
     assert_eq!(server.post(Some(&read), Some(&session), &batch).await.status(), 403, "a write inside a batch");
+    // A large call (3 MiB of arguments) is read whole to find the tool: refused for its scope,
+    // not for its size (bodies up to 4 MiB are read).
+    let padded = rpc(
+        4,
+        "tools/call",
+        json!({"name": "subscription_cancel_preview", "arguments": {"padding": "x".repeat(3 << 20)}}),
+    );
+    assert_eq!(server.post(Some(&read), Some(&session), &padded).await.status(), 403);
+    let huge = rpc(5, "tools/call", json!({"name": "companies_list", "arguments": {"padding": "x".repeat(5 << 20)}}));
+    assert_eq!(server.post(Some(&read), Some(&session), &huge).await.status(), 413, "beyond 4 MiB");
 
     // With the write scope the call reaches the tool (which answers; nothing is written by a preview).
     let write = sign(&claims(&issuer, "pax8:read pax8:write"), ISSUER_KEY);
