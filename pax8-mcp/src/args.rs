@@ -368,6 +368,61 @@ impl CancelExecute {
     }
 }
 
+args! {
+    /// A renewal plan: exactly one of `quantity`, `cancel` or `billing_term`.
+    pub struct PlanArgs {
+        /// The subscription.
+        pub subscription_id: Uuid,
+        /// Set the quantity (1 to 1,000,000).
+        pub quantity: Option<u32>,
+        /// Cancel the subscription.
+        pub cancel: Option<bool>,
+        /// Change the billing term (Monthly, Annual, ...).
+        pub billing_term: Option<String>,
+        /// The day (YYYY-MM-DD); by default the commitment's end.
+        pub on: Option<String>,
+    }
+}
+
+args! {
+    /// Makes a renewal plan previewed with renewal_plan_preview.
+    pub struct PlanExecute {
+        /// As previewed.
+        pub subscription_id: Uuid,
+        /// As previewed.
+        pub quantity: Option<u32>,
+        /// As previewed.
+        pub cancel: Option<bool>,
+        /// As previewed.
+        pub billing_term: Option<String>,
+        /// As previewed.
+        pub on: Option<String>,
+        /// The preview's token (needed unless the policy is `auto`).
+        pub confirmation_token: Option<String>,
+    }
+}
+
+impl PlanExecute {
+    /// The plan these arguments describe.
+    pub fn plan(&self) -> PlanArgs {
+        PlanArgs {
+            subscription_id: self.subscription_id,
+            quantity: self.quantity,
+            cancel: self.cancel,
+            billing_term: self.billing_term.clone(),
+            on: self.on.clone(),
+        }
+    }
+}
+
+args! {
+    /// Renewal plans.
+    pub struct PendingArgs {
+        /// Every plan, applied and cancelled ones too (default: those not yet done).
+        pub all: Option<bool>,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,7 @@
 mod args;
 mod http;
 mod oauth;
+mod plans;
 mod policy;
 mod prompts;
 mod reads;
@@ -46,6 +47,7 @@ use serde_json::Value;
 pub use args::{MAX_PAGE, MAX_QUANTITY, Parameters};
 pub use http::{HttpOptions, random_token, serve_http, serve_http_with};
 pub use oauth::OAuthConfig;
+pub use plans::PlanStore;
 pub use policy::{Decision, Policy};
 use support::Confirmations;
 pub use support::{Audit, CONFIRMATION_TTL};
@@ -59,6 +61,8 @@ pub struct Options {
     pub policy: Option<Policy>,
     /// Append every call to this JSON-lines file.
     pub audit_log: Option<PathBuf>,
+    /// The mirror database: offers the renewal plan tools.
+    pub plans: Option<PlanStore>,
 }
 
 /// The MCP server.
@@ -68,6 +72,7 @@ pub struct Pax8Tools {
     audit: Option<Arc<Audit>>,
     confirmations: Arc<Confirmations>,
     policy: Arc<Policy>,
+    plans: Option<PlanStore>,
     tool_router: ToolRouter<Self>,
     prompt_router: PromptRouter<Self>,
 }
@@ -170,6 +175,9 @@ impl Pax8Tools {
         // One router composed of the read and write routers; each tool says its policy, and
         // a denied tool is not offered at all.
         let mut tool_router = Self::read_router() + Self::write_router();
+        if options.plans.is_some() {
+            tool_router += Self::plans_router();
+        }
         for name in reads.iter().chain(&writes) {
             let decision = policy.decision(name);
             if decision == Decision::Deny {
@@ -187,6 +195,7 @@ impl Pax8Tools {
             audit,
             confirmations: Arc::new(Confirmations::default()),
             policy: Arc::new(policy),
+            plans: options.plans,
             tool_router,
             prompt_router: Self::prompt_router(),
         })
@@ -194,18 +203,22 @@ impl Pax8Tools {
 
     /// The read tools.
     pub fn read_tools() -> Vec<String> {
-        names(&Self::read_router())
+        let mut reads = names(&Self::read_router());
+        reads.extend(plans::PLAN_READS.iter().map(|t| t.to_string()));
+        reads
     }
 
     /// The write tools and their previews (a preview changes nothing, but is offered only
     /// where writes are: its token is of no use otherwise).
     pub fn write_tools() -> Vec<String> {
-        names(&Self::write_router())
+        let mut writes = names(&Self::write_router());
+        writes.extend(names(&Self::plans_router()).into_iter().filter(|t| !plans::PLAN_READS.contains(&t.as_str())));
+        writes
     }
 
-    /// Every tool, read and write.
+    /// Every tool, read and write (the plan tools are offered only with a mirror database).
     pub fn all_tool_names() -> Vec<String> {
-        let mut all = names(&(Self::read_router() + Self::write_router()));
+        let mut all = names(&(Self::read_router() + Self::write_router() + Self::plans_router()));
         all.dedup();
         all
     }

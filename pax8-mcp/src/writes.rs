@@ -106,7 +106,7 @@ impl Pax8Tools {
 
 impl Pax8Tools {
     /// Checks an execute call against its tool's policy and, when given, its preview's token.
-    fn confirm<A: serde::Serialize>(
+    pub(crate) fn confirm<A: serde::Serialize>(
         &self,
         tool: &str,
         action: &'static str,
@@ -126,7 +126,7 @@ impl Pax8Tools {
     }
 
     /// A preview's result: the operation's preview and a single-use token for these arguments.
-    fn previewed<A: serde::Serialize, P: serde::Serialize>(
+    pub(crate) fn previewed<A: serde::Serialize, P: serde::Serialize>(
         &self,
         action: &'static str,
         args: &A,

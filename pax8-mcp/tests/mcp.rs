@@ -115,7 +115,8 @@ async fn tools_are_listed_with_schemas_and_writes_only_when_enabled() {
     let writable = start(true).await;
     let names: Vec<String> =
         writable.client.list_all_tools().await.unwrap().iter().map(|t| t.name.to_string()).collect();
-    for w in Pax8Tools::write_tools() {
+    // The renewal plan tools come with a mirror database (their own test).
+    for w in Pax8Tools::write_tools().into_iter().filter(|w| !w.starts_with("renewal")) {
         assert!(names.contains(&w.to_string()), "{w} missing with writes enabled");
     }
 }
@@ -575,4 +576,54 @@ async fn schemas_use_only_standard_json_schema_formats() {
         let text = serde_json::to_string(&(&tool.input_schema, &tool.output_schema)).unwrap();
         assert!(!text.contains("\"type\":["), "{}: {text}", tool.name);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_mirror_database_renewal_plans_are_previewed_made_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = pax8_sync::Store::open(&format!("sqlite://{}", dir.path().join("plans.db").display())).await.unwrap();
+    let plans = pax8_mcp::PlanStore { store: store.clone(), tenant: "default".into() };
+    let h = start_with(Options { allow_writes: true, plans: Some(plans), ..Options::default() }).await;
+    let names: Vec<String> = h.client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    for tool in ["renewals_pending", "renewal_plan_preview", "renewal_plan"] {
+        assert!(names.contains(&tool.to_string()), "{tool} offered");
+    }
+    let today = chrono::Utc::now().date_naive();
+    let (id, quantity, ends) = h
+        .sandbox
+        .with_world(|w| {
+            w.subscriptions.iter().find_map(|s| {
+                let ends = s.commitment.as_ref()?.end_date?.date().0;
+                (s.status.as_ref()?.to_string() == "Active" && s.quantity? >= 2.0 && ends > today)
+                    .then(|| (s.id.unwrap(), s.quantity.unwrap() as u64, ends))
+            })
+        })
+        .expect("a committed subscription");
+    let args = json!({"subscription_id": id, "quantity": quantity - 1});
+    let preview = h.ok("renewal_plan_preview", args.clone()).await;
+    assert_eq!(preview["preview"]["due"], ends.to_string(), "at the commitment's end: {preview}");
+    assert_eq!(preview["preview"]["change"], json!({"action": "quantity", "quantity": quantity - 1}));
+    let token = preview["confirmation_token"].as_str().unwrap().to_string();
+    // Approval-gated: without the preview's token nothing is stored.
+    let needs = h.err("renewal_plan", args.clone()).await;
+    assert!(needs.contains("needs the confirmation_token"), "{needs}");
+    let mut execute = args.clone();
+    execute["confirmation_token"] = json!(token);
+    let plan = h.ok("renewal_plan", execute).await;
+    assert_eq!((plan["state"].as_str(), plan["due"].as_str()), (Some("pending"), Some(ends.to_string().as_str())));
+    let pending = h.ok("renewals_pending", json!({})).await;
+    assert_eq!(pending["items"].as_array().unwrap().len(), 1);
+    assert_eq!(store.plans("default", false).await.unwrap().len(), 1, "stored in the mirror database");
+    // A decrease before the commitment's end is refused as Pax8 would refuse it.
+    let early = json!({"subscription_id": id, "cancel": true, "on": today.to_string()});
+    let refused = h.err("renewal_plan_preview", early).await;
+    assert!(refused.contains("Pax8 refuses this before the commitment ends"), "{refused}");
+    let two = h.err("renewal_plan_preview", json!({"subscription_id": id, "quantity": 1, "cancel": true})).await;
+    assert!(two.contains("exactly one of quantity, cancel"), "{two}");
+
+    // Without a database the plan tools are not offered.
+    let bare = start(true).await;
+    let names: Vec<String> =
+        bare.client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    assert!(!names.iter().any(|n| n.starts_with("renewal")), "{names:?}");
 }

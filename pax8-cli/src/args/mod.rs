@@ -180,6 +180,13 @@ pub struct McpArgs {
     /// The scope a write tool's call (its preview included) also needs.
     #[arg(long, value_name = "SCOPE", default_value = "pax8:write", requires = "oauth_issuer")]
     pub oauth_write_scope: String,
+    /// The mirror database (sqlite://FILE or postgres://...): offers the renewal plan tools
+    /// (`renewals_pending`, `renewal_plan_preview`, `renewal_plan`).
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// The tenant the plans are kept under (the credentials in use are its).
+    #[arg(long, default_value = pax8_sync::DEFAULT_TENANT, requires = "db")]
+    pub tenant: String,
     #[command(flatten)]
     pub serve: ServeArgs,
 }

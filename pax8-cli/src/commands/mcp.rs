@@ -21,9 +21,16 @@ pub(super) async fn run(s: &Session, args: crate::McpArgs) -> Result<(), Failure
     if let Some(dir) = audit_log.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
     }
+    let plans = match &args.db {
+        Some(db) => Some(pax8_mcp::PlanStore {
+            store: pax8_sync::Store::open(db).await.map_err(super::mirror::sync_failure)?,
+            tenant: args.tenant.clone(),
+        }),
+        None => None,
+    };
     let tools = pax8_mcp::Pax8Tools::new(
         client.clone(),
-        pax8_mcp::Options { allow_writes, policy, audit_log: Some(audit_log.clone()) },
+        pax8_mcp::Options { allow_writes, policy, audit_log: Some(audit_log.clone()), plans },
     )
     .map_err(|e| Failure::usage(format!("cannot open the audit log {}: {e}", audit_log.display())))?;
     let served = match http {
