@@ -185,8 +185,19 @@ async fn access_tokens_are_checked_for_signature_issuer_audience_and_expiry() {
         &EncodingKey::from_secret(ISSUER_X.as_bytes()).unwrap(),
     )
     .unwrap();
+    let mut not_yet = claims(&issuer, "pax8:read");
+    not_yet["nbf"] = json!(now() + 600);
+    let unknown_kid = {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some("k9".into());
+        jsonwebtoken::encode(&header, &claims(&issuer, "pax8:read"), &pem(ISSUER_KEY)).unwrap()
+    };
     let cases = [
         (sign(&expired, ISSUER_KEY), "expired"),
+        (sign(&not_yet, ISSUER_KEY), "not valid yet"),
+        // A key id the issuer does not publish: the keys were fetched moments ago, so they are
+        // not fetched again for it (at most every 30 s).
+        (unknown_kid, "key is not the issuer's"),
         (sign(&other_audience, ISSUER_KEY), "another audience"),
         (sign(&other_issuer, ISSUER_KEY), "another issuer"),
         (sign(&no_expiry, ISSUER_KEY), "lacks exp"),
@@ -207,6 +218,10 @@ async fn access_tokens_are_checked_for_signature_issuer_audience_and_expiry() {
     }
     // The keys were fetched once and then held, though most tokens failed.
     assert_eq!(issuer.jwks_fetches.load(Ordering::SeqCst), 1);
+    // A token without a key id is checked against the issuer's only key.
+    let no_kid = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims(&issuer, "pax8:read"), &pem(ISSUER_KEY))
+        .unwrap();
+    assert_eq!(server.post(Some(&no_kid), None, &initialize()).await.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
