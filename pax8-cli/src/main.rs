@@ -9,6 +9,7 @@ mod config_file;
 mod creds;
 mod demo;
 mod fail;
+mod idempotency;
 mod logging;
 #[cfg(feature = "otlp")]
 mod otlp;
@@ -65,6 +66,11 @@ pub struct Cli {
     /// line and the environment override it.
     #[arg(long, global = true, value_name = "FILE", env = "PAX8_CONFIG")]
     pub config: Option<std::path::PathBuf>,
+    /// A write's idempotency key (e.g. a UUID): the first outcome is kept for 24 hours and
+    /// returned for the same request under the same key without sending it again; a different
+    /// request under a used key is refused.
+    #[arg(long, global = true, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

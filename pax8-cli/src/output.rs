@@ -16,6 +16,15 @@ pub enum Format {
     Ids,
 }
 
+/// The last document printed (or that would have been, outside `--json`): a write's outcome,
+/// kept under its idempotency key.
+static LAST_DOCUMENT: std::sync::Mutex<Option<Value>> = std::sync::Mutex::new(None);
+
+/// The last document [`Printer::document`] was given.
+pub fn last_document() -> Option<Value> {
+    LAST_DOCUMENT.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}
+
 /// Where and how to print.
 #[derive(Debug, Clone, Copy)]
 pub struct Printer {
@@ -309,6 +318,7 @@ impl Printer {
     /// Prints one JSON document in `--json` mode (nothing otherwise). On a closed pipe the
     /// document goes to stderr, so the result of a write is not lost.
     pub fn document(&self, value: &Value) {
+        *LAST_DOCUMENT.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(value.clone());
         if self.format == Format::Json {
             let text = serde_json::to_string_pretty(value).unwrap_or_default();
             if writeln!(std::io::stdout().lock(), "{text}").is_err() {

@@ -95,3 +95,43 @@ fn the_demo_files_are_private() {
     }
     assert_eq!(json(&config, &["demo", "status"])["saved_companies"], 3);
 }
+
+#[test]
+fn an_idempotency_key_replays_the_first_outcome_and_refuses_another_request() {
+    let config = tempfile::tempdir().unwrap();
+    ok(&config, &["demo", "on"]);
+    // An order under a key: placed once, however often the command is run.
+    let keyed: Vec<&str> = ORDER.iter().copied().chain(["--idempotency-key", "order-7f3a"]).collect();
+    let placed = json(&config, &keyed);
+    let order_id = placed["order"]["id"].as_str().unwrap().to_string();
+    let count_orders = |config: &tempfile::TempDir| json(config, &["demo", "status"])["saved_orders"].clone();
+    let before = count_orders(&config);
+    let again = json(&config, &keyed);
+    assert_eq!(again["order"]["id"], order_id.as_str(), "the first outcome: {again}");
+    let (said, _) = ok(&config, &keyed);
+    assert!(said.contains("Already done under this idempotency key"), "{said}");
+    assert_eq!(count_orders(&config), before, "nothing was sent again");
+
+    // A quantity change under a key, then a change without one: replaying the key sends nothing.
+    let sub = placed["order"]["line_items"][0]["subscription_id"].as_str().unwrap().to_string();
+    let change = ["subscriptions", "update", &sub, "--quantity", "5", "--yes", "--idempotency-key", "qty-1"];
+    ok(&config, &change);
+    ok(&config, &["subscriptions", "update", &sub, "--quantity", "6", "--yes"]);
+    let replayed = json(&config, &change);
+    assert_eq!(replayed["subscription"]["quantity"], 5.0, "the recorded outcome: {replayed}");
+    assert_eq!(json(&config, &["subscriptions", "show", &sub])["quantity"], 6, "not sent again");
+    // The same request without --yes is the same request.
+    let (code, _, _) =
+        pax8(&config, &["subscriptions", "update", &sub, "--quantity", "5", "--idempotency-key", "qty-1"]);
+    assert_eq!(code, 0);
+    // Another request under a used key is refused, before anything is sent.
+    let (code, _, stderr) =
+        pax8(&config, &["subscriptions", "update", &sub, "--quantity", "7", "--yes", "--idempotency-key", "qty-1"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("was used for a different request"), "{stderr}");
+    assert_eq!(json(&config, &["subscriptions", "show", &sub])["quantity"], 6);
+    // Reads take no key.
+    let (code, _, stderr) = pax8(&config, &["companies", "list", "--idempotency-key", "k"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--idempotency-key is for writes"), "{stderr}");
+}

@@ -219,8 +219,8 @@ async fn access_tokens_are_checked_for_signature_issuer_audience_and_expiry() {
     // The keys were fetched once and then held, though most tokens failed.
     assert_eq!(issuer.jwks_fetches.load(Ordering::SeqCst), 1);
     // A token without a key id is checked against the issuer's only key.
-    let no_kid = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims(&issuer, "pax8:read"), &pem(ISSUER_KEY))
-        .unwrap();
+    let no_kid =
+        jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims(&issuer, "pax8:read"), &pem(ISSUER_KEY)).unwrap();
     assert_eq!(server.post(Some(&no_kid), None, &initialize()).await.status(), 200);
 }
 

@@ -49,6 +49,34 @@ use session::{Preview, ask, company_names, list, report, session};
 pub use session::{Session, count, now};
 
 pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
+    let Some(key) = cli.idempotency_key.clone() else { return dispatch(cli, printer).await };
+    if !crate::idempotency::is_write(&cli.command) {
+        return Err(Failure::usage("--idempotency-key is for writes (create, update, cancel, delete, plan)"));
+    }
+    let path = creds::path()?.with_file_name("idempotency.json");
+    let request = crate::idempotency::request_of(&cli.command);
+    // The check runs while the file is locked; a second process with this key waits here.
+    let checked = tokio::task::spawn_blocking(move || crate::idempotency::check(&path, &key, request))
+        .await
+        .map_err(|e| Failure::usage(format!("idempotency check: {e}")))?;
+    match checked? {
+        crate::idempotency::Check::Replay { outcome, at } => {
+            printer.document(&outcome);
+            let when = chrono::DateTime::<Utc>::from(at).format("%Y-%m-%d %H:%M:%S UTC");
+            printer.note(&format!(
+                "Already done under this idempotency key ({when}): nothing was sent again. `--json` shows the outcome."
+            ));
+            Ok(())
+        }
+        crate::idempotency::Check::Fresh(held) => {
+            dispatch(cli, printer).await?;
+            let outcome = crate::output::last_document().unwrap_or_else(|| serde_json::json!({"done": true}));
+            held.record(outcome)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli, printer: Printer) -> Result<(), Failure> {
     if let Command::Auth(cmd) = &cli.command {
         return auth::auth(&cli, cmd, printer).await;
     }
