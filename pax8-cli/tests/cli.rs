@@ -101,6 +101,41 @@ fn explain_says_what_a_term_means_by_any_of_its_names() {
 }
 
 #[test]
+fn exports_stream_every_item_as_json_lines_or_csv_from_the_api_or_the_mirror() {
+    let listed: serde_json::Value = serde_json::from_str(&ok(&["--json", "subscriptions", "list", "--all"])).unwrap();
+    let listed: Vec<serde_json::Value> = listed.as_array().unwrap().clone();
+    let lines = ok(&["subscriptions", "export"]);
+    let exported: Vec<serde_json::Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(exported, listed, "the same summaries as list --all --json, one a line");
+    let csv = ok(&["subscriptions", "export", "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(header[..5], ["id", "company_id", "product_id", "product_name", "quantity"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), listed.len());
+    assert_eq!(rows[0].get(0), listed[0]["id"].as_str());
+    assert_eq!(rows[0].get(4).unwrap(), listed[0]["quantity"].as_f64().unwrap().to_string(), "whole: no `.0`");
+    let companies = ok(&["companies", "export", "--format", "csv"]);
+    assert_eq!(companies.lines().count(), 26, "header + 25 companies");
+
+    // From the mirror: no credentials, the same items as the API's (one fixture, PAX8_TODAY pinned).
+    let config = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", config.path().join("mirror.db").display());
+    let synced = pax8(&config).args(["--sandbox", "sync", "--db", &db]).output().unwrap();
+    assert!(synced.status.success(), "{}", String::from_utf8_lossy(&synced.stderr));
+    let out = pax8(&config).args(["subscriptions", "export", "--from-mirror", "--db", &db]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ids = |items: &mut dyn Iterator<Item = serde_json::Value>| {
+        let mut ids: Vec<String> = items.map(|v| v["id"].as_str().unwrap().to_string()).collect();
+        ids.sort();
+        ids
+    };
+    let mirrored = String::from_utf8(out.stdout).unwrap();
+    let from_mirror = ids(&mut mirrored.lines().map(|l| serde_json::from_str(l).unwrap()));
+    assert_eq!(from_mirror, ids(&mut listed.into_iter()));
+}
+
+#[test]
 fn golden_json_and_csv() {
     insta::assert_snapshot!(
         "subscriptions_json",

@@ -8,6 +8,10 @@ use sqlx::{Any, AnyPool, Row};
 
 use crate::SyncError;
 
+/// The tables `pax8 sync` mirrors (each row's `data` is the API's JSON).
+pub const MIRRORED_TABLES: [&str; 7] =
+    ["companies", "subscriptions", "contacts", "products", "invoices", "invoice_items", "usage_summaries"];
+
 /// A database connection pool with the schema in place.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -70,11 +74,19 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect(&url)
+            .connect_with(Store::connect_options(&url)?)
             .await?;
         let store = Store { pool, postgres: !sqlite };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// The connection options of `url`. A statement that takes long is no warning here: an
+    /// export streams a whole table through one statement, as slowly as its reader reads.
+    fn connect_options(url: &str) -> Result<sqlx::any::AnyConnectOptions, SyncError> {
+        use sqlx::ConnectOptions;
+        let options: sqlx::any::AnyConnectOptions = url.parse()?;
+        Ok(options.log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1)))
     }
 
     /// The schema versions this build knows, oldest first.
@@ -165,6 +177,26 @@ impl Store {
     /// The larger of two SQL values (`GREATEST` on PostgreSQL, `MAX` on SQLite).
     pub(crate) fn greatest(&self) -> &'static str {
         if self.postgres { "GREATEST" } else { "MAX" }
+    }
+
+    /// Every row of a mirrored `table` (`companies`, `contacts`, `products`, `subscriptions`,
+    /// `invoices`, `invoice_items`, ...) for `tenant` not marked removed, as the JSON the API
+    /// sent, in id order: streamed, one row in memory at a time.
+    pub fn stored_rows<'a>(
+        &'a self,
+        table: &str,
+        tenant: &str,
+    ) -> Result<futures::stream::BoxStream<'a, Result<serde_json::Value, SyncError>>, SyncError> {
+        use futures::StreamExt;
+        let Some(table) = MIRRORED_TABLES.iter().find(|t| **t == table) else {
+            return Err(SyncError::Invalid(format!("`{table}` is not a mirrored table")));
+        };
+        let sql = format!("SELECT data FROM {table} WHERE tenant = $1 AND removed_at IS NULL ORDER BY id");
+        let rows = dyn_query(sql).bind(tenant.to_string()).fetch(&self.pool).map(|row| {
+            let text: String = row?.try_get("data")?;
+            serde_json::from_str(&text).map_err(|e| SyncError::Invalid(format!("a stored row is not JSON: {e}")))
+        });
+        Ok(rows.boxed())
     }
 
     /// The pool (for queries of your own).

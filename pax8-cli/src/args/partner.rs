@@ -7,6 +7,11 @@ use super::{Paging, count};
 
 #[derive(Debug, Subcommand)]
 pub enum CompaniesCommand {
+    /// Every company as JSON lines or CSV, streamed (constant memory at any size).
+    Export {
+        #[command(flatten)]
+        source: ExportSource,
+    },
     /// List companies.
     List {
         #[command(flatten)]
@@ -203,8 +208,39 @@ pub enum OrdersCommand {
     },
 }
 
+/// How `export` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object a line (the summary `--json` prints).
+    Jsonl,
+    /// CSV with a header line, values as written (numbers unrounded, absent values empty).
+    Csv,
+}
+
+/// Where `export` reads.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportSource {
+    /// csv or jsonl.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: ExportFormat,
+    /// From the mirror database (`pax8 sync`) instead of the API: no credentials needed.
+    #[arg(long)]
+    pub from_mirror: bool,
+    /// The mirror: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
+    pub db: String,
+    /// The mirror's tenant.
+    #[arg(long, default_value = pax8_sync::DEFAULT_TENANT, env = "PAX8_TENANT")]
+    pub tenant: String,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SubscriptionsCommand {
+    /// Every subscription as JSON lines or CSV, streamed (constant memory at any size).
+    Export {
+        #[command(flatten)]
+        source: ExportSource,
+    },
     /// List subscriptions.
     List {
         #[command(flatten)]

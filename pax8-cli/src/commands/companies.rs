@@ -10,6 +10,9 @@ const COMPANY_COLUMNS: [crate::output::Column; 5] =
 pub(super) async fn run(s: &Session, command: CompaniesCommand) -> Result<(), Failure> {
     let (client, p) = (&s.client, &s.printer);
     match command {
+        CompaniesCommand::Export { source } => {
+            super::export::export(Some(client), super::export::Exported::Companies, &source).await?;
+        }
         CompaniesCommand::List { paging, city, country, status } => {
             let filter = CompanyFilter { city, country, status, sort: None };
             let paginator = client.companies().filtered(&filter)?;

@@ -29,6 +29,7 @@ mod contacts;
 mod demo;
 mod doctor;
 mod explain;
+mod export;
 mod invoices;
 mod margins;
 mod mcp;
@@ -100,6 +101,16 @@ async fn dispatch(cli: Cli, printer: Printer) -> Result<(), Failure> {
     }
     if let Command::Explain { term } = &cli.command {
         return explain::explain(term, &printer);
+    }
+    // Exports from the mirror need no credentials.
+    match &cli.command {
+        Command::Subscriptions(SubscriptionsCommand::Export { source }) if source.from_mirror => {
+            return export::export(None, export::Exported::Subscriptions, source).await.map(|_| ());
+        }
+        Command::Companies(CompaniesCommand::Export { source }) if source.from_mirror => {
+            return export::export(None, export::Exported::Companies, source).await.map(|_| ());
+        }
+        _ => {}
     }
     // Plans listed or cancelled need the database only.
     if let Command::Renewals(crate::RenewalsArgs {

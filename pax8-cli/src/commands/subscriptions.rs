@@ -20,6 +20,9 @@ pub const SUBSCRIPTION_COLUMNS: [crate::output::Column; 10] = [
 pub(super) async fn run(s: &Session, command: SubscriptionsCommand) -> Result<(), Failure> {
     let (client, p) = (&s.client, &s.printer);
     match command {
+        SubscriptionsCommand::Export { source } => {
+            super::export::export(Some(client), super::export::Exported::Subscriptions, &source).await?;
+        }
         SubscriptionsCommand::List { paging, company, status, term } => {
             let mut filter = SubscriptionFilter { status, billing_term: term, ..Default::default() };
             // A value the API does not know fails here, before any request.
