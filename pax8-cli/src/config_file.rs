@@ -335,6 +335,15 @@ mod tests {
     }
 
     #[test]
+    fn a_file_of_more_than_one_mib_is_refused() {
+        let comment = |bytes: usize| format!("#{}\n", "x".repeat(bytes - 2));
+        let (_dir, path) = file(&comment(1024 * 1024));
+        assert_eq!(ConfigFile::load(&path, &cli()).unwrap().summary(), "sets nothing", "exactly 1 MiB is read");
+        let (_dir, path) = file(&comment(1024 * 1024 + 1));
+        assert!(ConfigFile::load(&path, &cli()).unwrap_err().contains("1048577 bytes; a config file is at most 1 MiB"));
+    }
+
+    #[test]
     fn the_summary_names_what_is_set() {
         let (_dir, path) = file("log-format = \"json\"\n[worker]\nconcurrency = 8\ninterval = \"1h\"\n[mcp]\n");
         let loaded = ConfigFile::load(&path, &cli()).unwrap();

@@ -384,6 +384,11 @@ async fn the_config_file_sets_what_the_command_line_and_the_environment_do_not()
     let config = tempfile::tempdir().unwrap();
     let from_env = config.path().join("env.db");
     let from_file = config.path().join("file.db");
+    // No file yet: doctor says where it would be.
+    let out = pax8(&config).args(["--sandbox", "doctor"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let expected = format!("none ({} is not there)", config.path().join("config.toml").display());
+    assert!(stdout.lines().any(|l| l.contains("server config") && l.contains(&expected)), "{stdout}");
     // The default place: config.toml beside the stored credentials.
     std::fs::write(
         config.path().join("config.toml"),
