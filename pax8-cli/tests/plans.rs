@@ -177,7 +177,9 @@ async fn a_decrease_before_the_commitment_ends_is_refused_and_planned_for_its_en
     let manual =
         pax8(&config, &sandbox).args(["subscriptions", "update", &id, "--quantity", &down, "--yes"]).output().unwrap();
     assert_eq!(manual.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&manual.stderr).contains(&format!("commitment ends on {ends}")));
+    let said = String::from_utf8_lossy(&manual.stderr);
+    assert!(said.contains(&format!("commitment ends on {ends}")), "{said}");
+    assert!(said.contains(&format!("hint: plan it for then: pax8 renewals plan {id} --quantity {down}")), "{said}");
     let planned = ok({
         let mut c = pax8(&config, &sandbox);
         c.args(["renewals", "plan", &id, "--quantity", &down]);

@@ -145,6 +145,9 @@ pub fn validate(
             }
         }
         PlanAction::Term { billing_term } => {
+            if term_update(billing_term).is_none() {
+                return Err(refused(format!("`{billing_term}` is not a billing term")));
+            }
             if basis.billing_term.as_deref() == Some(billing_term.as_str()) {
                 return Err(refused(format!("the billing term is already {billing_term}")));
             }
@@ -479,37 +482,7 @@ async fn apply(
         report.held.push(store.plan(plan.id).await?.unwrap_or_else(|| plan.clone()));
         return Ok(());
     }
-    let outcome: Result<serde_json::Value, OpError> = match &plan.action {
-        PlanAction::Quantity { quantity } => {
-            match pax8_ext::ops::subscriptions::prepare_quantity_at(client, plan.subscription_id, *quantity, now).await
-            {
-                Ok(prepared) => prepared.apply(client).await.map(|r| serde_json::to_value(r).unwrap_or_default()),
-                Err(e) => Err(e),
-            }
-        }
-        PlanAction::Cancel => {
-            match pax8_ext::ops::subscriptions::prepare_cancel(client, plan.subscription_id, None).await {
-                Ok(prepared) => prepared.apply(client).await.map(|r| serde_json::to_value(r).unwrap_or_default()),
-                Err(e) => Err(e),
-            }
-        }
-        PlanAction::Term { billing_term } => {
-            let update = SubscriptionUpdate {
-                billing_term: Some(
-                    billing_term.parse().map_err(|_| refused(format!("`{billing_term}` is not a billing term")))?,
-                ),
-                ..Default::default()
-            };
-            client
-                .subscriptions()
-                .update(plan.subscription_id, update)
-                .await
-                .map(
-                    |updated| serde_json::json!({"subscription": pax8_ext::views::SubscriptionSummary::from(&updated)}),
-                )
-                .map_err(OpError::from)
-        }
-    };
+    let outcome = change(client, plan, now).await;
     match outcome {
         Ok(result) => {
             store.finish_plan(plan.id, runner, "applied", None, Some(result)).await?;
@@ -526,6 +499,35 @@ async fn apply(
         }
     }
     Ok(())
+}
+
+/// The update that sets `term`, when it is a billing term the API documents.
+fn term_update(term: &str) -> Option<SubscriptionUpdate> {
+    let term = pax8_api::partner::types::SubscriptionUpdateBillingTerm::from(term);
+    term.is_known().then(|| SubscriptionUpdate { billing_term: Some(term), ..Default::default() })
+}
+
+/// Makes the plan's change through pax8-ext's operations; the answer as the operation's document.
+async fn change(client: &Pax8Client, plan: &Plan, now: DateTime<Utc>) -> Result<serde_json::Value, OpError> {
+    use pax8_ext::ops::subscriptions::{prepare_cancel, prepare_quantity_at};
+    let id = plan.subscription_id;
+    Ok(match &plan.action {
+        PlanAction::Quantity { quantity } => {
+            document(prepare_quantity_at(client, id, *quantity, now).await?.apply(client).await?)
+        }
+        PlanAction::Cancel => document(prepare_cancel(client, id, None).await?.apply(client).await?),
+        PlanAction::Term { billing_term } => {
+            let update = term_update(billing_term)
+                .ok_or_else(|| OpError::Refused(format!("`{billing_term}` is not a billing term")))?;
+            let updated = client.subscriptions().update(id, update).await?;
+            serde_json::json!({"subscription": pax8_ext::views::SubscriptionSummary::from(&updated)})
+        }
+    })
+}
+
+/// An operation's result as its JSON document.
+fn document<T: Serialize>(result: T) -> serde_json::Value {
+    serde_json::to_value(result).unwrap_or_default()
 }
 
 /// An API failure: a refusal (4xx) fails the plan; anything that may pass puts it back to

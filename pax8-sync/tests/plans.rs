@@ -165,6 +165,9 @@ async fn refused_when_pax8_would_refuse(url: &str) {
     );
     let same = store.make_plan(TENANT, &s, PlanAction::Quantity { quantity: q }, None, today).await.unwrap_err();
     assert!(err(same).contains(&format!("the quantity is already {q}")));
+    let term = PlanAction::Term { billing_term: "Fortnightly".into() };
+    let unknown = store.make_plan(TENANT, &s, term, None, today).await.unwrap_err();
+    assert!(err(unknown).contains("`Fortnightly` is not a billing term"));
     let past =
         store.make_plan(TENANT, &s, PlanAction::Cancel, Some(today - Duration::days(1)), today).await.unwrap_err();
     assert!(err(past).contains("has passed"));

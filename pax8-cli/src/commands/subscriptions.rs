@@ -45,7 +45,14 @@ pub(super) async fn run(s: &Session, command: SubscriptionsCommand) -> Result<()
         }
         SubscriptionsCommand::Update { subscription, quantity, yes } => {
             let id = resolve::id("subscription", &subscription)?;
-            let prepared = prepare_quantity_at(client, id, quantity, now()?).await.map_err(|e| from_op(e, ""))?;
+            let prepared = prepare_quantity_at(client, id, quantity, now()?).await.map_err(|e| match e {
+                // Mid-commitment: offer the plan that makes the change when it is allowed.
+                pax8_ext::ops::OpError::Refused(why) if why.contains("commitment ends on") => Failure::usage(format!(
+                    "{why}\n  hint: plan it for then: pax8 renewals plan {id} --quantity {quantity} (applied by `pax8 \
+                     renewals run`)"
+                )),
+                other => from_op(other, ""),
+            })?;
             let v = prepared.preview();
             let commitment = v.commitment.as_ref().map_or(Value::from("none running"), |c| {
                 let term = c.term.as_deref().map(|t| format!("{t}, ")).unwrap_or_default();
