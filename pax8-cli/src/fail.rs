@@ -84,3 +84,23 @@ impl From<Error> for Failure {
         Failure { message: format!("{message}\n  hint: {hint}"), code }
     }
 }
+
+/// A mirror failure: the API's as an API failure; anything else says the sync resumes.
+pub fn sync_failure(e: pax8_sync::SyncError) -> Failure {
+    match e {
+        pax8_sync::SyncError::Api(api) => Failure::from(api),
+        busy @ pax8_sync::SyncError::Busy { .. } => Failure { message: busy.to_string(), code: code::API },
+        other => Failure {
+            message: format!("{other}\n  hint: run the same command again: a sync resumes where it stopped"),
+            code: code::API,
+        },
+    }
+}
+
+/// A vault failure (a key, a tenant) is the user's to fix; the rest as [`sync_failure`].
+pub fn vault_failure(e: pax8_sync::SyncError) -> Failure {
+    match e {
+        pax8_sync::SyncError::Vault(v) => Failure { message: v.to_string(), code: code::USAGE },
+        other => sync_failure(other),
+    }
+}

@@ -77,7 +77,8 @@ pub fn init(verbosity: u8, no_color: bool, format: LogFormat) -> Exports {
     let registry = tracing_subscriber::registry().with(stderr);
     #[cfg(feature = "otlp")]
     {
-        let (otlp, export) = match crate::otlp::layer() {
+        // Our crates' spans at info level, whatever `-v` says for stderr.
+        let (otlp, export) = match crate::otlp::layer(filter(1, None)) {
             Some((layer, export)) => (Some(layer), Some(export)),
             None => (None, None),
         };

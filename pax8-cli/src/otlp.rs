@@ -31,8 +31,8 @@ fn wanted() -> bool {
         .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
 }
 
-/// The layer that exports spans, when the environment asks for it.
-pub fn layer<S>() -> Option<(impl Layer<S>, Export)>
+/// The layer that exports the spans `filter` lets through, when the environment asks for it.
+pub fn layer<S>(filter: tracing_subscriber::EnvFilter) -> Option<(impl Layer<S>, Export)>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -52,6 +52,5 @@ where
     }
     let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource.build()).build();
     let tracer = provider.tracer("pax8");
-    let filter = crate::logging::filter(1, None);
     Some((tracing_opentelemetry::layer().with_tracer(tracer).with_filter(filter), Export(provider)))
 }

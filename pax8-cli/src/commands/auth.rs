@@ -1,6 +1,12 @@
 //! `pax8 auth`: login (checked before it is stored), status, logout.
 
-use super::*;
+use super::session::{count, session};
+use crate::fail::Failure;
+use crate::output::Printer;
+use crate::{AuthCommand, Cli, creds};
+use pax8_ext::Pax8Client;
+use serde_json::Value;
+use std::io::{BufRead, IsTerminal, Write};
 
 pub(super) async fn auth(cli: &Cli, cmd: &AuthCommand, printer: Printer) -> Result<(), Failure> {
     match cmd {

@@ -1,6 +1,14 @@
 //! `pax8 companies`: list, show, and the previewed, confirmed create and update.
 
-use super::*;
+use super::session::{Preview, Session, ask, list, report};
+use crate::fail::Failure;
+use crate::output::{Table, col, text};
+use crate::{CompaniesCommand, CompanyDetails, resolve};
+use pax8_api::partner::types::{Address, CompanyUpdate};
+use pax8_ext::filters::CompanyFilter;
+use pax8_ext::views::CompanySummary;
+use serde_json::Value;
+
 use crate::fail::from_op;
 use pax8_ext::ops::companies::{CompanyCreated, NewCompany, prepare_company};
 

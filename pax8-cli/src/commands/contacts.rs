@@ -1,6 +1,11 @@
 //! `pax8 contacts`: list, and the previewed, confirmed create, update and delete.
 
-use super::*;
+use super::session::{Preview, Session, ask, report};
+use crate::fail::Failure;
+use crate::output::{Table, col, text};
+use crate::{ContactsCommand, resolve};
+use serde_json::Value;
+
 use crate::fail::from_op;
 use pax8_api::partner::types::Contact;
 use pax8_ext::ops::contacts::{ContactAdded, NewContact, check, prepare_contact};

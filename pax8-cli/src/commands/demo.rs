@@ -1,6 +1,11 @@
 //! `pax8 demo on|off|status|reset`: the switch and what the saved state holds.
 
-use super::*;
+use super::session::now;
+use crate::DemoCommand;
+use crate::fail::Failure;
+use crate::output::{Printer, text};
+use serde_json::Value;
+
 use crate::demo::{self, Settings};
 
 pub(super) fn run(command: &DemoCommand, p: &Printer) -> Result<(), Failure> {

@@ -2,10 +2,14 @@
 //! files' permissions, a token, each API group answering, the clock against the server's, and
 //! the rate-limit headroom the server reports.
 
+use super::session::{self, count};
+use crate::fail::Failure;
+use crate::output::{Printer, Table, col};
+use crate::{Cli, creds};
+use serde_json::Value;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
-
-use super::*;
 
 /// What the answers said: the server's clock and rate-limit headers.
 #[derive(Debug, Default)]

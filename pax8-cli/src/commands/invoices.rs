@@ -1,6 +1,13 @@
 //! `pax8 invoices` and `pax8 usage`.
 
-use super::*;
+use super::reports;
+use super::session::{Session, list};
+use crate::fail::Failure;
+use crate::output::{Table, amount, api_money, col, text};
+use crate::{InvoicesCommand, UsageCommand, resolve};
+use pax8_ext::filters::InvoiceFilter;
+use serde_json::Value;
+
 use pax8_ext::views::InvoiceSummary;
 
 pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Failure> {

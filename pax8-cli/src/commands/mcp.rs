@@ -1,6 +1,8 @@
 //! `pax8 mcp`: the agent tools over stdio or authenticated loopback HTTP.
 
-use super::*;
+use super::session::Session;
+use crate::creds;
+use crate::fail::Failure;
 
 pub(super) async fn run(s: &Session, args: crate::McpArgs) -> Result<(), Failure> {
     let crate::McpArgs { allow_writes, policy, audit_log, http, serve, .. } = &args;
@@ -23,7 +25,7 @@ pub(super) async fn run(s: &Session, args: crate::McpArgs) -> Result<(), Failure
     }
     let plans = match &args.db {
         Some(db) => Some(pax8_mcp::PlanStore {
-            store: pax8_sync::Store::open(db).await.map_err(super::mirror::sync_failure)?,
+            store: pax8_sync::Store::open(db).await.map_err(crate::fail::sync_failure)?,
             tenant: args.tenant.clone(),
         }),
         None => None,

@@ -1,7 +1,13 @@
 //! The local mirror: `pax8 sync`, `pax8 drift` and `pax8 webhooks serve` (the last two need no Pax8
 //! credentials).
 
-use super::*;
+use super::session::{Session, count, now};
+use crate::fail::{Failure, sync_failure};
+use crate::output::{Format, Printer, Table, col, text};
+use crate::{Command, WebhooksCommand, resolve};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+use std::io::IsTerminal;
 
 /// The commands that read or write only the local mirror.
 pub(super) async fn local(command: Command, printer: &Printer) -> Result<(), Failure> {
@@ -52,7 +58,7 @@ pub(super) async fn local(command: Command, printer: &Printer) -> Result<(), Fai
             let mut receiver = match keys {
                 Some(keys) => {
                     let vault = pax8_sync::vault::Vault::new(store, keys);
-                    let with_tokens = vault.webhook_tokens().await.map_err(super::tenants::vault_failure)?;
+                    let with_tokens = vault.webhook_tokens().await.map_err(crate::fail::vault_failure)?;
                     eprintln!("the vault's tenants with a webhook token: {}", with_tokens.len());
                     pax8_sync::receiver::Receiver::from_vault(vault)
                 }
@@ -138,15 +144,4 @@ pub(super) async fn sync(s: &Session, db: String, tenant: String, full: bool, co
     ]);
 
     Ok(())
-}
-
-pub(super) fn sync_failure(e: pax8_sync::SyncError) -> Failure {
-    match e {
-        pax8_sync::SyncError::Api(api) => Failure::from(api),
-        busy @ pax8_sync::SyncError::Busy { .. } => Failure { message: busy.to_string(), code: crate::fail::code::API },
-        other => Failure {
-            message: format!("{other}\n  hint: run the same command again: a sync resumes where it stopped"),
-            code: crate::fail::code::API,
-        },
-    }
 }

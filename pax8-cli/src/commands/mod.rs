@@ -1,27 +1,10 @@
 //! Command dispatch: one module per resource, `session.rs` for what they share.
 
-use std::io::{BufRead, IsTerminal, Write};
-
-use chrono::{DateTime, Utc};
-use futures::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
-use pax8_api::partner::types::{Address, CompanyUpdate, Product, Subscription};
-use pax8_ext::filters::{CompanyFilter, InvoiceFilter, SubscriptionFilter};
-use pax8_ext::insights::monthly_revenue;
-use pax8_ext::money::Decimal;
-use pax8_ext::resources::CommitmentChoice;
-use pax8_ext::views::{CompanySummary, OrderSummary, ProductSummary, SubscriptionSummary};
-use pax8_ext::{Paginator, Pax8Client};
-use pax8_sandbox::{Sandbox, SandboxConfig};
-use serde_json::Value;
+use chrono::Utc;
 
 use crate::fail::Failure;
-use crate::output::{Format, Printer, Table, amount, api_money, col, money, text, whole};
-use crate::{
-    AuthCommand, Cli, Command, CompaniesCommand, CompanyDetails, ContactsCommand, DemoCommand, InvoicesCommand,
-    OrdersCommand, Paging, ProductsCommand, QuotesCommand, SubscriptionsCommand, UsageCommand, WebhooksCommand, creds,
-    resolve,
-};
+use crate::output::Printer;
+use crate::{Cli, Command, CompaniesCommand, SubscriptionsCommand, WebhooksCommand, creds, resolve};
 
 mod auth;
 mod companies;
@@ -45,9 +28,8 @@ mod subscriptions;
 mod tenants;
 mod webhooks;
 
-use products::{commitment_term, product};
-use session::{Preview, ask, company_names, list, report, session};
-pub use session::{Session, count, now};
+use session::session;
+pub use session::{count, now};
 
 pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
     let Some(key) = cli.idempotency_key.clone() else { return dispatch(cli, printer).await };

@@ -1,7 +1,14 @@
 //! `pax8 orders`: list, show, and create (previewed by a server dry run, confirmed, settled when its
 //! answer is lost).
 
-use super::*;
+use super::products::product;
+use super::session::{Session, ask, company_names, list, report};
+use crate::fail::Failure;
+use crate::output::{Table, col, money, text};
+use crate::{OrdersCommand, resolve};
+use pax8_ext::views::OrderSummary;
+use serde_json::Value;
+
 use crate::fail::from_op;
 use pax8_ext::ops::orders::{OrderPlaced, OrderSpec};
 use pax8_ext::ops::{self, Answer};

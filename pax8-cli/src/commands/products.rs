@@ -1,6 +1,13 @@
 //! `pax8 products`, and finding a product by id or name.
 
-use super::*;
+use super::session::{Session, list};
+use crate::fail::Failure;
+use crate::output::{Table, api_money, col, text};
+use crate::{ProductsCommand, resolve};
+use pax8_api::partner::types::Product;
+use pax8_ext::Pax8Client;
+use pax8_ext::resources::CommitmentChoice;
+use pax8_ext::views::ProductSummary;
 
 /// A product by id or by name (exact, then unique partial; else candidates).
 /// The commitment term to order or quote `product` on `term`: none when it needs none, the one

@@ -1,7 +1,14 @@
 //! `pax8 quotes`: list, show (with line items), and the previewed, confirmed create, add-line and
 //! remove-line.
 
-use super::*;
+use super::products::{commitment_term, product};
+use super::session::{Preview, Session, list, now};
+use crate::fail::Failure;
+use crate::output::{Format, Printer, Table, amount, api_money, col, money, text, whole};
+use crate::{QuotesCommand, resolve};
+use pax8_ext::money::Decimal;
+use serde_json::Value;
+
 use pax8_api::quoting::types::{
     AddLineItemBasePayloadType, AddStandardLineItemPayload, AddStandardLineItemPayloadBillingTerm, CreateQuotePayload,
     LineItemResponse, QuoteResponse,

@@ -1,7 +1,16 @@
 //! The session a command runs in: the client (credentials, tokens kept between commands, or the
 //! in-process simulator), the printer, listing with paging, confirmation, "now".
 
-use super::*;
+use crate::fail::Failure;
+use crate::output::{Format, Printer};
+use crate::{Cli, Paging, creds, resolve};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use pax8_ext::{Paginator, Pax8Client};
+use pax8_sandbox::{Sandbox, SandboxConfig};
+use serde_json::Value;
+use std::io::IsTerminal;
 
 /// "Now": `PAX8_TODAY` (YYYY-MM-DD) pins it for scripts and tests.
 pub fn now() -> Result<DateTime<Utc>, Failure> {

@@ -1,6 +1,15 @@
 //! `pax8 subscriptions`: list, show, and the confirmed quantity change and cancellation.
 
-use super::*;
+use super::session::{Session, ask, company_names, list, now, report};
+use crate::fail::Failure;
+use crate::output::{Printer, Table, amount, api_money, col, money, text, whole};
+use crate::{SubscriptionsCommand, resolve};
+use pax8_api::partner::types::Subscription;
+use pax8_ext::filters::SubscriptionFilter;
+use pax8_ext::insights::monthly_revenue;
+use pax8_ext::views::SubscriptionSummary;
+use serde_json::Value;
+
 use crate::fail::from_op;
 use pax8_ext::ops::subscriptions::{prepare_cancel, prepare_quantity_at};
 

@@ -8,8 +8,7 @@ use pax8_sync::vault::check::ConnectionProblem;
 use pax8_sync::vault::{Keyring, NewTenant, Vault};
 use serde_json::Value;
 
-use super::mirror::sync_failure;
-use crate::fail::{Failure, code};
+use crate::fail::{Failure, code, sync_failure, vault_failure};
 use crate::output::{Printer, Table, col, text};
 use crate::{TenantsCommand, VaultArgs, WorkerArgs, resolve};
 
@@ -28,13 +27,6 @@ async fn open(args: &VaultArgs) -> Result<Vault, Failure> {
     .map_err(|e| Failure::usage(e.to_string()))?;
     let store = pax8_sync::Store::open(&args.db).await.map_err(sync_failure)?;
     Ok(Vault::new(store, keys))
-}
-
-pub(super) fn vault_failure(e: pax8_sync::SyncError) -> Failure {
-    match e {
-        pax8_sync::SyncError::Vault(v) => Failure { message: v.to_string(), code: code::USAGE },
-        other => sync_failure(other),
-    }
 }
 
 /// The client secret from PAX8_CLIENT_SECRET or the first line of stdin (never an argument).

@@ -1,6 +1,10 @@
 //! `pax8 webhooks` (serving them is in `mirror.rs`).
 
-use super::*;
+use super::session::{Session, list};
+use crate::fail::Failure;
+use crate::output::{Table, col, text};
+use crate::{WebhooksCommand, resolve};
+use serde_json::Value;
 
 pub(super) async fn run(s: &Session, command: WebhooksCommand) -> Result<(), Failure> {
     let (client, p) = (&s.client, &s.printer);
