@@ -545,3 +545,53 @@ async fn failed(
     report.failed.push(store.plan(plan.id).await?.unwrap_or_else(|| plan.clone()));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use pax8_api::partner::types::{SubscriptionBillingTerm, SubscriptionCommitment, SubscriptionStatus};
+
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn sub(ends: Option<&str>) -> Subscription {
+        Subscription {
+            id: Some(Uuid::nil()),
+            status: Some(SubscriptionStatus::Active),
+            quantity: Some(10.0),
+            billing_term: Some(SubscriptionBillingTerm::Annual),
+            commitment: ends.map(|e| SubscriptionCommitment {
+                end_date: Some(format!("{e}T00:00:00Z").parse().unwrap()),
+                term: Some("Annual".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn plans_are_checked_as_pax8_would_check_them() {
+        let today = day("2026-12-01");
+        let running = sub(Some("2027-03-01"));
+        let q = |quantity| PlanAction::Quantity { quantity };
+        let why = |r: Result<NaiveDate, SyncError>| r.unwrap_err().to_string();
+        for bad in [0, 1_000_001] {
+            assert!(why(validate(&running, &q(bad), None, today)).contains("from 1 to 1,000,000"), "{bad}");
+        }
+        assert_eq!(validate(&running, &q(1_000_000), Some(today), today).unwrap(), today, "an increase: any day");
+        assert_eq!(validate(&running, &q(9), None, today).unwrap(), day("2027-03-01"), "a decrease: at the end");
+        assert!(why(validate(&running, &q(9), Some(day("2027-02-28")), today)).contains("before the commitment ends"));
+        assert_eq!(validate(&running, &q(9), Some(day("2027-03-01")), today).unwrap(), day("2027-03-01"));
+        let annual = PlanAction::Term { billing_term: "Annual".into() };
+        assert!(why(validate(&running, &annual, None, today)).contains("the billing term is already Annual"));
+        let monthly = PlanAction::Term { billing_term: "Monthly".into() };
+        assert_eq!(validate(&running, &monthly, None, today).unwrap(), day("2027-03-01"));
+        // Without a running commitment (none, or ended today), a decrease is due today.
+        assert_eq!(validate(&sub(None), &q(9), None, today).unwrap(), today);
+        assert_eq!(validate(&sub(Some("2026-12-01")), &q(9), None, today).unwrap(), today);
+        let cancelled = Subscription { status: Some(SubscriptionStatus::Cancelled), ..sub(None) };
+        assert!(why(validate(&cancelled, &PlanAction::Cancel, None, today)).contains("is cancelled"));
+    }
+}
