@@ -47,7 +47,15 @@ pub fn is_write(command: &Command) -> bool {
         Command::Orders(c) => matches!(c, O::Create { .. }),
         Command::Subscriptions(c) => matches!(c, S::Update { .. } | S::Cancel { .. }),
         Command::Quotes(c) => matches!(c, Q::Create { .. } | Q::AddLine { .. } | Q::RemoveLine { .. }),
-        Command::Webhooks(c) => matches!(c, W::Register { .. } | W::Test { .. }),
+        Command::Webhooks(c) => matches!(
+            c,
+            W::Register { .. }
+                | W::Test { .. }
+                | W::Retry { .. }
+                | W::Enable { .. }
+                | W::Disable { .. }
+                | W::Delete { .. }
+        ),
         Command::Renewals(r) => matches!(r.command, Some(R::Plan { .. })),
         _ => false,
     }

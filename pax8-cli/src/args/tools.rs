@@ -111,6 +111,52 @@ pub enum WebhooksCommand {
         #[arg(long)]
         topic: String,
     },
+    /// A webhook's deliveries: when, the final status and each call's HTTP status.
+    Logs {
+        /// The webhook id.
+        webhook: String,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// Deliver a logged event again (e.g. one that failed while the receiver was down).
+    Retry {
+        /// The webhook id.
+        webhook: String,
+        /// The delivery (log) id, from `webhooks logs`.
+        log: String,
+        /// Skip the confirmation (needed without a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Turn a webhook's deliveries on.
+    Enable {
+        /// The webhook id.
+        webhook: String,
+        /// Skip the confirmation (needed without a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Turn a webhook's deliveries off (it is kept).
+    Disable {
+        /// The webhook id.
+        webhook: String,
+        /// Skip the confirmation (needed without a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Delete a webhook.
+    Delete {
+        /// The webhook id.
+        webhook: String,
+        /// Skip the confirmation (needed without a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The topics a webhook can subscribe to, with what each is for.
+    Topics {
+        #[command(flatten)]
+        paging: Paging,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

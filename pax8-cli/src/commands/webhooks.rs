@@ -1,6 +1,6 @@
 //! `pax8 webhooks` (serving them is in `mirror.rs`).
 
-use super::session::{Session, list};
+use super::session::{Session, confirm, list};
 use crate::fail::Failure;
 use crate::output::{Table, col, text};
 use crate::{WebhooksCommand, resolve};
@@ -29,6 +29,73 @@ pub(super) async fn run(s: &Session, command: WebhooksCommand) -> Result<(), Fai
                     Value::from(w.active),
                     Value::from(topics.join(" ")),
                 ]);
+            }
+            listed.apply(&mut t);
+            p.table(&t);
+        }
+        WebhooksCommand::Logs { webhook, paging } => {
+            let id = resolve::id("webhook", &webhook)?;
+            let (items, listed) = list(client.webhooks().logs(id), paging, p, "deliveries").await?;
+            let mut t = Table::new(&[
+                col("id", "DELIVERY"),
+                col("created_at", "AT"),
+                col("status", "STATUS"),
+                col("calls", "CALLS"),
+                col("last_http_status", "LAST HTTP"),
+                col("last_error", "LAST ERROR"),
+            ]);
+            for log in items {
+                let last = log.call_history.iter().max_by_key(|c| c.timestamp);
+                t.push(vec![
+                    text(Some(log.id)),
+                    text(Some(log.created_at)),
+                    text(Some(log.final_status)),
+                    Value::from(log.call_history.len()),
+                    last.and_then(|c| c.http_status_code).map_or(Value::Null, Value::from),
+                    text(last.and_then(|c| c.error_message.as_ref())),
+                ]);
+            }
+            listed.apply(&mut t);
+            p.table(&t);
+        }
+        WebhooksCommand::Retry { webhook, log, yes } => {
+            let (id, log) = (resolve::id("webhook", &webhook)?, resolve::id("delivery", &log)?);
+            let delivery = client.webhooks().log(id, log).await?;
+            if p.format != crate::output::Format::Json {
+                p.record(&[
+                    ("delivery", "Delivery", text(Some(delivery.id))),
+                    ("status", "Status now", text(Some(&delivery.final_status))),
+                    ("calls", "Calls so far", Value::from(delivery.call_history.len())),
+                ]);
+            }
+            confirm("Deliver it again?", yes)?;
+            client.webhooks().retry_delivery(id, log).await?;
+            p.document(&serde_json::json!({"delivery": log, "retried": true}));
+            p.note("Delivery queued again: `pax8 webhooks logs` shows its calls.");
+        }
+        WebhooksCommand::Enable { ref webhook, yes } | WebhooksCommand::Disable { ref webhook, yes } => {
+            let active = matches!(command, WebhooksCommand::Enable { .. });
+            let id = resolve::id("webhook", webhook)?;
+            let w = client.webhooks().get(id).await?;
+            let verb = if active { "Turn on" } else { "Turn off" };
+            confirm(&format!("{verb} deliveries to {} ({})?", w.display_name, w.url.as_deref().unwrap_or("-")), yes)?;
+            let w = client.webhooks().set_active(id, active).await?;
+            p.document(&serde_json::json!({"webhook": w.id, "active": w.active}));
+            p.note(&format!("Webhook {} is {}.", w.id, if w.active { "on" } else { "off" }));
+        }
+        WebhooksCommand::Delete { webhook, yes } => {
+            let id = resolve::id("webhook", &webhook)?;
+            let w = client.webhooks().get(id).await?;
+            confirm(&format!("Delete webhook {} ({})?", w.display_name, w.url.as_deref().unwrap_or("-")), yes)?;
+            client.webhooks().delete(id).await?;
+            p.document(&serde_json::json!({"webhook": id, "deleted": true}));
+            p.note(&format!("Webhook {id} deleted."));
+        }
+        WebhooksCommand::Topics { paging } => {
+            let (items, listed) = list(client.webhooks().topic_definitions(), paging, p, "topics").await?;
+            let mut t = Table::new(&[col("topic", "TOPIC"), col("name", "NAME"), col("description", "DESCRIPTION")]);
+            for d in items {
+                t.push(vec![Value::from(d.topic), Value::from(d.name), Value::from(d.description)]);
             }
             listed.apply(&mut t);
             p.table(&t);
