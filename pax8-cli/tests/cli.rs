@@ -136,6 +136,19 @@ fn exports_stream_every_item_as_json_lines_or_csv_from_the_api_or_the_mirror() {
 }
 
 #[test]
+fn an_invoice_audit_without_the_mirror_is_incomplete_never_clean() {
+    let (code, stdout, stderr) = run(&["--json", "invoices", "audit"]);
+    assert_eq!(code, 11, "{stderr}");
+    assert!(stderr.contains("not an all-clear"), "{stderr}");
+    let audit: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(audit["verdict"], "incomplete");
+    let unchecked = audit["unchecked"].as_array().unwrap();
+    assert!(!unchecked.is_empty());
+    assert!(unchecked.iter().any(|u| u["check"] == "quantity" && u["why"].as_str().unwrap().contains("give --db")));
+    assert_eq!(audit["items"].as_u64().unwrap() as usize, audit["unchecked"].as_array().unwrap().len());
+}
+
+#[test]
 fn golden_json_and_csv() {
     insta::assert_snapshot!(
         "subscriptions_json",

@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod answer;
+pub mod audit;
 pub mod auth;
 mod call;
 mod client;

@@ -92,3 +92,46 @@ pub async fn drift(
     }
     Ok(out)
 }
+
+impl Store {
+    /// The quantities each subscription of `tenant` had from `from` to `to` (both days
+    /// included) as the mirror saw them: the last snapshot before `from` and every one in the
+    /// period. A subscription with no snapshot by `to` is absent (its quantity is unknown).
+    pub async fn quantities_during(
+        &self,
+        tenant: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<std::collections::HashMap<uuid::Uuid, Vec<u64>>, SyncError> {
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "SELECT subscription_id, CAST(quantity AS DOUBLE PRECISION) AS quantity, taken_at FROM subscription_snapshots \
+             WHERE tenant = $1 AND taken_at < $2 ORDER BY subscription_id, taken_at",
+        )
+        .bind(tenant.to_string())
+        .bind(to.succ_opt().unwrap_or(to).to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let start = from.to_string();
+        let mut out: std::collections::HashMap<uuid::Uuid, Vec<u64>> = std::collections::HashMap::new();
+        let mut before: std::collections::HashMap<uuid::Uuid, u64> = std::collections::HashMap::new();
+        for row in rows {
+            let Ok(id) = uuid::Uuid::parse_str(&row.try_get::<String, _>("subscription_id")?) else { continue };
+            let quantity: Option<f64> = row.try_get("quantity")?;
+            let Some(quantity) = pax8_ext::ops::whole(quantity) else { continue };
+            let taken: String = row.try_get("taken_at")?;
+            if taken < start {
+                before.insert(id, quantity);
+            } else {
+                out.entry(id).or_default().push(quantity);
+            }
+        }
+        for (id, quantity) in before {
+            out.entry(id).or_default().insert(0, quantity);
+        }
+        for seen in out.values_mut() {
+            seen.dedup();
+        }
+        Ok(out)
+    }
+}

@@ -200,3 +200,34 @@ async fn postgres_plans() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quantities_of_a_billing_period_are_the_last_before_it_and_every_one_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::sqlite(&dir, "snapshots.db").await;
+    let (a, b) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+    for (sync, id, at, quantity) in [
+        ("s1", a, "2026-10-20T00:00:00Z", 4.0),
+        ("s2", a, "2026-10-28T00:00:00Z", 5.0),
+        ("s3", a, "2026-11-10T00:00:00Z", 7.0),
+        ("s4", a, "2026-12-02T00:00:00Z", 9.0),
+        ("s3", b, "2026-11-30T23:00:00Z", 2.0),
+    ] {
+        sqlx::query(
+            "INSERT INTO subscription_snapshots (tenant, sync_id, subscription_id, taken_at, quantity, price, status, \
+             source) VALUES ('default', $1, $2, $3, $4, 1, 'Active', 'sync')",
+        )
+        .bind(sync)
+        .bind(id.to_string())
+        .bind(at)
+        .bind(quantity)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+    let day = |d: &str| d.parse::<NaiveDate>().unwrap();
+    let seen = store.quantities_during("default", day("2026-11-01"), day("2026-11-30")).await.unwrap();
+    assert_eq!(seen[&a], [5, 7], "the last before the period, then those in it; not the one after");
+    assert_eq!(seen[&b], [2], "the period's last day is in it");
+    assert!(store.quantities_during("other", day("2026-11-01"), day("2026-11-30")).await.unwrap().is_empty());
+}

@@ -313,6 +313,24 @@ pub enum InvoicesCommand {
         #[arg(long)]
         invoice: Option<String>,
     },
+    /// Audit an invoice: quantities against the mirror's snapshots over the billing period,
+    /// prices against the price list and the previous invoice, cancelled subscriptions billed,
+    /// duplicate items, billing subscriptions not billed. Whatever cannot be checked is listed:
+    /// the verdict is clean (exit 0), findings (exit 10) or incomplete (exit 11).
+    Audit {
+        /// The invoice id (default: the latest).
+        invoice: Option<String>,
+        /// Only this company's items and subscriptions (id or name).
+        #[arg(long)]
+        company: Option<String>,
+        /// The mirror (its snapshots give each subscription's quantity over the period);
+        /// without it the quantities cannot be checked.
+        #[arg(long, env = "PAX8_DB")]
+        db: Option<String>,
+        /// The mirror's tenant.
+        #[arg(long, default_value = pax8_sync::DEFAULT_TENANT, env = "PAX8_TENANT")]
+        tenant: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

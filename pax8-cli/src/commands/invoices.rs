@@ -71,6 +71,9 @@ pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Fai
             p.table(&t);
         }
         InvoicesCommand::Reconcile { invoice } => reports::reconcile(s, invoice.as_deref()).await?,
+        InvoicesCommand::Audit { invoice, company, db, tenant } => {
+            super::audit::run(s, invoice.as_deref(), company.as_deref(), db.as_deref(), &tenant).await?
+        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use crate::fail::Failure;
 use crate::output::Printer;
 use crate::{Cli, Command, CompaniesCommand, SubscriptionsCommand, WebhooksCommand, creds, resolve};
 
+mod audit;
 mod auth;
 mod companies;
 mod contacts;
