@@ -416,6 +416,16 @@ impl PlanExecute {
 }
 
 args! {
+    /// An invoice audit.
+    pub struct AuditArgs {
+        /// The invoice (default: the latest).
+        pub invoice_id: Option<Uuid>,
+        /// Only this company's items and subscriptions.
+        pub company_id: Option<Uuid>,
+    }
+}
+
+args! {
     /// Renewal plans.
     pub struct PendingArgs {
         /// Every plan, applied and cancelled ones too (default: those not yet done).

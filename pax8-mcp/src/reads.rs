@@ -44,6 +44,28 @@ impl Pax8Tools {
     }
 
     #[tool(
+        title = "Audit an invoice",
+        annotations(read_only_hint = true, open_world_hint = true),
+        description = "Audit an invoice (default: the latest): quantities against the mirror's snapshots over the billing period (when the server has the mirror database), unit costs against the price list and the previous invoice, cancelled subscriptions billed, duplicates, billing subscriptions not billed. The verdict is clean only when every check ran; otherwise findings or incomplete, with every check that could not be made listed."
+    )]
+    async fn invoice_audit(&self, Parameters(a): Parameters<AuditArgs>) -> ToolResult {
+        self.run("invoice_audit", &a, async {
+            let gathered =
+                pax8_ext::audit::Gathered::read(&self.client, a.invoice_id, a.company_id).await.map_err(e)?;
+            let quantities = match (&self.plans, gathered.period()) {
+                (Some(mirror), Some((from, to))) => {
+                    Some(mirror.store.quantities_during(&mirror.tenant, from, to).await.map_err(|e| e.to_string())?)
+                }
+                (Some(_), None) => Some(Default::default()),
+                (None, _) => None,
+            };
+            let found = pax8_ext::audit::audit(gathered.input(quantities.as_ref()));
+            serde_json::to_value(&found).map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    #[tool(
         title = "A company's contacts",
         annotations(read_only_hint = true, open_world_hint = true),
         description = "The contacts of a company (names, emails, phone, contact types)."

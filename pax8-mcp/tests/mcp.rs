@@ -627,3 +627,14 @@ async fn with_the_mirror_database_renewal_plans_are_previewed_made_and_listed() 
         bare.client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
     assert!(!names.iter().any(|n| n.starts_with("renewal")), "{names:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invoice_audit_without_the_mirror_is_incomplete() {
+    let h = start(false).await;
+    let audit = h.ok("invoice_audit", json!({})).await;
+    assert_eq!(audit["verdict"], "incomplete", "{audit}");
+    let unchecked = audit["unchecked"].as_array().unwrap();
+    assert!(unchecked.iter().any(|u| u["check"] == "quantity"), "{audit}");
+    let refused = h.refused("invoice_audit", json!({"invoice": "x"})).await;
+    assert!(refused.contains("unknown field"), "{refused}");
+}

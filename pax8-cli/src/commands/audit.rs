@@ -1,14 +1,12 @@
 //! `pax8 invoices audit`: pax8-ext's audit of one invoice, its findings and what it could not
 //! check, with the verdict as the exit code.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use futures::{StreamExt, TryStreamExt};
-use pax8_ext::audit::{AuditInput, Verdict, audit};
+use pax8_ext::audit::{Gathered, Verdict, audit};
 use serde_json::Value;
-use uuid::Uuid;
 
-use super::session::{Session, count, fetch_all};
+use super::session::{Session, count};
 use crate::fail::{Failure, sync_failure};
 use crate::output::{Format, Table, col, money, text};
 
@@ -24,67 +22,22 @@ pub(super) async fn run(
     tenant: &str,
 ) -> Result<(), Failure> {
     let client = &s.client;
-    let mut invoices = client.invoices().list().collect_all().await?;
-    invoices.sort_by_key(|i| std::cmp::Reverse(i.invoice_date));
-    let chosen = match invoice {
-        Some(input) => client.invoices().get(crate::resolve::id("invoice", input)?).await?,
-        None => invoices.first().cloned().ok_or_else(|| Failure::usage("there is no invoice to audit"))?,
-    };
-    let invoice_id = crate::fail::id_of(chosen.id, "invoice")?;
-    let previous = invoices.iter().find(|i| i.invoice_date < chosen.invoice_date && i.id != chosen.id);
-    let only = match company {
-        Some(input) => Some(crate::resolve::company(client, input).await?.id),
+    let invoice = invoice.map(|i| crate::resolve::id("invoice", i)).transpose()?;
+    let company = match company {
+        Some(input) => crate::resolve::company(client, input).await?.id,
         None => None,
     };
-    let keep = |company_id: Option<Uuid>| only.is_none_or(|c| company_id == c);
-    let mut items = fetch_all(client.invoices().items(invoice_id), &s.printer, "invoice items").await?;
-    items.retain(|i| keep(i.company_id));
-    let previous_items = match previous.and_then(|p| p.id) {
-        Some(id) => {
-            let mut before = fetch_all(client.invoices().items(id), &s.printer, "previous invoice items").await?;
-            before.retain(|i| keep(i.company_id));
-            Some(before)
+    let gathered = Gathered::read(client, invoice, company).await?;
+    let invoice_id = gathered.invoice_id;
+    let quantities = match (db, gathered.period()) {
+        (Some(url), Some((from, to))) => {
+            let store = pax8_sync::Store::open(url).await.map_err(sync_failure)?;
+            Some(store.quantities_during(tenant, from, to).await.map_err(sync_failure)?)
         }
-        None => None,
+        (Some(_), None) => Some(HashMap::new()),
+        (None, _) => None,
     };
-    let mut subs = fetch_all(client.subscriptions().list().concurrency(4), &s.printer, "subscriptions").await?;
-    subs.retain(|x| keep(x.company_id));
-    let products: HashSet<Uuid> = items.iter().filter_map(|i| i.product_id).collect();
-    let prices: HashMap<Uuid, Vec<_>> = futures::stream::iter(products)
-        .map(|id| async move { client.products().pricing(id, None).await.map(|p| (id, p)) })
-        .buffer_unordered(8)
-        .try_collect()
-        .await?;
-    let usage_based: HashSet<Uuid> = items
-        .iter()
-        .filter(|i| {
-            i.unit_of_measure.as_deref() == Some("Usage")
-                || i.product_name.as_deref().is_some_and(|n| n.contains("Azure"))
-        })
-        .filter_map(|i| i.product_id)
-        .collect();
-    let quantities = match db {
-        Some(url) => {
-            let from = items.iter().filter_map(|i| i.start_period).min().map(|d| d.0);
-            let to = items.iter().filter_map(|i| i.end_period).max().map(|d| d.0);
-            match (from, to) {
-                (Some(from), Some(to)) => {
-                    let store = pax8_sync::Store::open(url).await.map_err(sync_failure)?;
-                    Some(store.quantities_during(tenant, from, to).await.map_err(sync_failure)?)
-                }
-                _ => Some(HashMap::new()),
-            }
-        }
-        None => None,
-    };
-    let found = audit(AuditInput {
-        items: &items,
-        previous_items: previous_items.as_deref(),
-        subscriptions: &subs,
-        quantities: quantities.as_ref(),
-        prices: &prices,
-        usage_based: &usage_based,
-    });
+    let found = audit(gathered.input(quantities.as_ref()));
     let p = &s.printer;
     if p.format == Format::Json {
         p.document(&serde_json::to_value(&found).unwrap_or(Value::Null));
