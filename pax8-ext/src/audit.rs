@@ -463,4 +463,52 @@ mod tests {
         assert_eq!(audit.unchecked.len(), 1, "the item without a subscription: {:?}", audit.unchecked);
         assert_eq!(audit.unchecked[0].check, "subscription");
     }
+    #[test]
+    fn the_edges_of_each_check() {
+        // Annual: the price list's yearly rate is compared a month at a time (96 / 12 = 8).
+        let annual = Subscription { billing_term: Some(SubscriptionBillingTerm::Annual), ..sub(1, 2.0) };
+        let mut yearly = prices(&[1], 96.0);
+        yearly.get_mut(&id(101)).unwrap()[0].billing_term = Some("Annual".parse().unwrap());
+        // A cancellation on the period's first day is not "billed after it ended"; a difference
+        // of exactly the rounding tolerance is no finding.
+        let mut ended = sub(2, 1.0);
+        ended.status = Some(SubscriptionStatus::Cancelled);
+        ended.end_date = Some("2026-11-01T00:00:00Z".parse().unwrap());
+        let items = [item(1, 1, 2.0, 8.005), item(2, 2, 1.0, 8.0)];
+        let previous = [item(8, 1, 2.0, 8.0)];
+        let quantities = HashMap::from([(id(1), vec![2]), (id(2), vec![])]);
+        let mut lists = prices(&[2], 8.0);
+        lists.extend(yearly);
+        let audit = audit(AuditInput {
+            items: &items,
+            previous_items: Some(&previous),
+            subscriptions: &[annual, ended],
+            quantities: Some(&quantities),
+            prices: &lists,
+            usage_based: &HashSet::new(),
+        });
+        assert!(audit.findings.is_empty(), "{:?}", audit.findings);
+        // An empty list of snapshots is no evidence: the quantity is not checked.
+        assert_eq!(audit.unchecked.len(), 1);
+        assert_eq!((audit.unchecked[0].check, audit.unchecked[0].item_id), ("quantity", Some(id(1002))));
+        assert_eq!(audit.verdict, Verdict::Incomplete);
+    }
+
+    #[test]
+    fn the_period_is_the_items_first_start_and_last_end() {
+        let mut late = item(2, 1, 1.0, 1.0);
+        late.start_period = Some("2026-11-15".parse().unwrap());
+        late.end_period = Some("2026-12-14".parse().unwrap());
+        let gathered = Gathered {
+            invoice_id: id(1),
+            items: vec![item(1, 1, 1.0, 1.0), late],
+            previous_items: None,
+            subscriptions: Vec::new(),
+            prices: HashMap::new(),
+            usage_based: HashSet::new(),
+        };
+        let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+        assert_eq!(gathered.period(), Some((day("2026-11-01"), day("2026-12-14"))));
+        assert_eq!(Gathered { items: Vec::new(), ..gathered }.period(), None);
+    }
 }
