@@ -190,6 +190,22 @@ impl Discrepancy {
     }
 }
 
+/// Differences in amounts below this (half a cent) are rounding, not discrepancies.
+pub const ROUNDING_TOLERANCE: Decimal = Decimal::from_parts(5, 0, 0, false, 3);
+
+/// The products of `items` billed by usage (Azure and other metered items), whose quantity is
+/// not a seat count.
+pub fn usage_based(items: &[InvoiceItem]) -> HashSet<Uuid> {
+    items
+        .iter()
+        .filter(|i| {
+            i.unit_of_measure.as_deref() == Some("Usage")
+                || i.product_name.as_deref().is_some_and(|n| n.contains("Azure"))
+        })
+        .filter_map(|i| i.product_id)
+        .collect()
+}
+
 /// Compares invoice items with billing subscriptions (usage-based items, whose quantity is not a
 /// seat count, are compared by presence only). `tolerance` absorbs rounding (e.g. 0.005).
 pub fn reconcile(

@@ -124,15 +124,8 @@ pub async fn reconcile(s: &Session, invoice: Option<&str>) -> Result<(), Failure
     let items = fetch_all(s.client.invoices().items(invoice_id), &s.printer, "invoice items").await?;
     let (companies, subs) = everything(s).await?;
     let names = names(&companies);
-    let usage_based: HashSet<Uuid> = items
-        .iter()
-        .filter(|i| {
-            i.unit_of_measure.as_deref() == Some("Usage")
-                || i.product_name.as_deref().is_some_and(|n| n.contains("Azure"))
-        })
-        .filter_map(|i| i.product_id)
-        .collect();
-    let found = insights::reconcile(&items, &subs, &usage_based, Decimal::new(5, 3));
+    let usage_based = insights::usage_based(&items);
+    let found = insights::reconcile(&items, &subs, &usage_based, insights::ROUNDING_TOLERANCE);
     let by_id: HashMap<Uuid, &Subscription> = subs.iter().filter_map(|x| Some((x.id?, x))).collect();
     let mut t = Table::new(&[
         col("kind", "KIND"),
