@@ -63,7 +63,7 @@ pub fn percent(revenue: Decimal, cost: Decimal) -> Option<Decimal> {
     if revenue.is_zero() {
         return None;
     }
-    let ratio = (revenue - cost).checked_mul(Decimal::ONE_HUNDRED)?.checked_div(revenue)?;
+    let ratio = revenue.checked_sub(cost)?.checked_mul(Decimal::ONE_HUNDRED)?.checked_div(revenue)?;
     Some(ratio.round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero).normalize())
 }
 
@@ -116,10 +116,10 @@ impl MarginTotal {
     /// Adds a line.
     pub fn add(&mut self, line: &MarginLine) {
         self.subscriptions += 1;
-        self.revenue += line.revenue;
-        self.cost += line.cost;
+        self.revenue = self.revenue.saturating_add(line.revenue);
+        self.cost = self.cost.saturating_add(line.cost);
         match line.retail {
-            Some(retail) => self.retail += retail,
+            Some(retail) => self.retail = self.retail.saturating_add(retail),
             None => self.retail_unknown += 1,
         }
     }

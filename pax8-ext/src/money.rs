@@ -26,7 +26,7 @@ pub fn cents(d: Decimal) -> Decimal {
 /// rounded to cents. Each is rounded once, from full precision, and the three printed figures add
 /// up (rounding the unrounded difference instead can be a cent off them: 0.006 − 0.004).
 pub fn margin(revenue: Decimal, cost: Decimal) -> Decimal {
-    cents(revenue) - cents(cost)
+    cents(revenue).saturating_sub(cents(cost))
 }
 
 /// An amount for a JSON document: rounded to cents, written as a number (`19.8`).

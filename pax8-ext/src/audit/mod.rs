@@ -186,7 +186,7 @@ pub fn audit(input: AuditInput<'_>) -> Audit {
                             kind: "quantity",
                             item_id: item.id,
                             subscription_id: Some(sub_id),
-                            amount: (quantity - Decimal::from(most)) * unit,
+                            amount: quantity.saturating_sub(Decimal::from(most)).saturating_mul(unit),
                             evidence: format!("billed {quantity}; the mirror saw {seen:?} during the period"),
                         });
                     }
@@ -207,12 +207,12 @@ pub fn audit(input: AuditInput<'_>) -> Audit {
                 }),
                 Some(rate) => {
                     let expected = rate / Decimal::from(months_for_term(&term).max(1));
-                    if (unit - expected).abs() > TOLERANCE {
+                    if unit.saturating_sub(expected).abs() > TOLERANCE {
                         findings.push(Finding {
                             kind: "price_list",
                             item_id: item.id,
                             subscription_id: Some(sub_id),
-                            amount: (unit - expected) * quantity,
+                            amount: unit.saturating_sub(expected).saturating_mul(quantity),
                             evidence: format!("billed {unit} a unit; the price list says {} ({term})", cents(expected)),
                         });
                     }
@@ -221,12 +221,12 @@ pub fn audit(input: AuditInput<'_>) -> Audit {
         }
         if let Some(before) = previous.get(&sub_id) {
             let was = amount(before.cost);
-            if (unit - was).abs() > TOLERANCE {
+            if unit.saturating_sub(was).abs() > TOLERANCE {
                 findings.push(Finding {
                     kind: "price_change",
                     item_id: item.id,
                     subscription_id: Some(sub_id),
-                    amount: (unit - was) * quantity,
+                    amount: unit.saturating_sub(was).saturating_mul(quantity),
                     evidence: format!("billed {unit} a unit; the previous invoice billed {was}"),
                 });
             }
@@ -256,7 +256,7 @@ pub fn audit(input: AuditInput<'_>) -> Audit {
         (false, _) => Verdict::Findings,
         (true, false) => Verdict::Incomplete,
     };
-    let net = cents(findings.iter().map(|f| f.amount).sum());
+    let net = cents(findings.iter().fold(Decimal::ZERO, |sum, f| sum.saturating_add(f.amount)));
     Audit { verdict, items: input.items.len(), findings, unchecked, net }
 }
 
@@ -426,5 +426,22 @@ mod tests {
         let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
         assert_eq!(gathered.period(), Some((day("2026-11-01"), day("2026-12-14"))));
         assert_eq!(Gathered { items: Vec::new(), ..gathered }.period(), None);
+    }
+
+    #[test]
+    fn absurd_numbers_do_not_overflow() {
+        let subs = [sub(1, 1e20)];
+        let items = [item(1, 1, 1e25, 1e25), item(2, 1, -1e25, 1e25)];
+        let previous = [item(3, 1, 1.0, -1e25)];
+        let quantities = HashMap::from([(id(1), vec![1])]);
+        let found = audit(AuditInput {
+            items: &items,
+            previous_items: Some(&previous),
+            subscriptions: &subs,
+            quantities: Some(&quantities),
+            prices: &prices(&[1], 1e25),
+            usage_based: &HashSet::new(),
+        });
+        assert_eq!(found.verdict, Verdict::Findings);
     }
 }
