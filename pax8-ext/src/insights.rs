@@ -32,7 +32,7 @@ pub fn months_per_period(sub: &Subscription) -> u32 {
 
 /// A per-period amount for `quantity` units as a monthly figure.
 pub fn per_month(unit: Decimal, quantity: Decimal, months: u32) -> Decimal {
-    unit * quantity / Decimal::from(months.max(1))
+    unit.saturating_mul(quantity) / Decimal::from(months.max(1))
 }
 
 /// The rate that applies to `quantity` units on `term` (the highest band starting at or below it).
@@ -115,7 +115,7 @@ pub struct Recurring {
 impl Recurring {
     /// Revenue minus cost.
     pub fn margin(&self) -> Decimal {
-        self.revenue - self.cost
+        self.revenue.saturating_sub(self.cost)
     }
 }
 
@@ -129,8 +129,8 @@ pub fn mrr_by<'a, K: Ord + Clone>(
     for s in subs.into_iter().filter(|s| is_billing(s)) {
         let g = groups.entry(key(s)).or_default();
         g.subscriptions += 1;
-        g.revenue += monthly_revenue(s);
-        g.cost += monthly_cost(s);
+        g.revenue = g.revenue.saturating_add(monthly_revenue(s));
+        g.cost = g.cost.saturating_add(monthly_cost(s));
     }
     let mut out: Vec<(K, Recurring)> = groups.into_iter().collect();
     out.sort_by(|a, b| b.1.revenue.cmp(&a.1.revenue).then(a.0.cmp(&b.0)));
@@ -230,22 +230,22 @@ pub fn reconcile(
         let invoiced_qty = amount(item.quantity);
         let current_qty = amount(sub.quantity);
         let unit_cost = amount(item.cost);
-        if (invoiced_qty - current_qty).abs() > tolerance {
+        if invoiced_qty.saturating_sub(current_qty).abs() > tolerance {
             out.push(Discrepancy::Quantity {
                 subscription: id,
                 invoiced: invoiced_qty,
                 current: current_qty,
-                amount: (invoiced_qty - current_qty) * unit_cost,
+                amount: invoiced_qty.saturating_sub(current_qty).saturating_mul(unit_cost),
             });
         }
         // Long terms are invoiced monthly at their amortized unit cost.
         let current_cost = per_month(amount(sub.partner_cost), Decimal::ONE, months_per_period(sub));
-        if (unit_cost - current_cost).abs() > tolerance {
+        if unit_cost.saturating_sub(current_cost).abs() > tolerance {
             out.push(Discrepancy::Price {
                 subscription: id,
                 invoiced: unit_cost,
                 current: current_cost,
-                amount: (unit_cost - current_cost) * invoiced_qty,
+                amount: unit_cost.saturating_sub(current_cost).saturating_mul(invoiced_qty),
             });
         }
     }
@@ -361,5 +361,20 @@ mod tests {
         assert!(matches!(&found[2], Discrepancy::ItemWithoutSubscription { amount, .. } if *amount == d(42)));
         assert!(matches!(&found[3], Discrepancy::SubscriptionWithoutCharge { amount, .. } if *amount == d(30)));
         assert_eq!(found.iter().map(Discrepancy::amount).sum::<Decimal>(), d(18 + 5 + 42 - 30));
+    }
+
+    #[test]
+    fn absurd_amounts_saturate_instead_of_overflowing() {
+        let huge: Subscription = serde_json::from_value(serde_json::json!({
+            "id": "00000000-0000-0000-0000-000000000001", "status": "Active", "quantity": 1e25,
+            "price": 1e25, "partnerCost": 1e25, "billingTerm": "Monthly"}))
+        .unwrap();
+        assert!(monthly_revenue(&huge) > Decimal::from(1_000_000_000_000i64));
+        let groups = mrr_by([&huge, &huge], |_| "all");
+        assert_eq!(groups[0].1.subscriptions, 2);
+        let item: InvoiceItem = serde_json::from_value(serde_json::json!({
+            "subscriptionId": "00000000-0000-0000-0000-000000000001", "quantity": -1e25, "cost": -1e25}))
+        .unwrap();
+        assert!(!reconcile(&[item], std::slice::from_ref(&huge), &HashSet::new(), ROUNDING_TOLERANCE).is_empty());
     }
 }
