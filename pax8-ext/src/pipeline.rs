@@ -186,15 +186,18 @@ impl Pipeline {
                     .ok_or_else(|| Error::InvalidRequest("a streamed body cannot be sent again".into()))?,
             };
             let waiting = telemetry::Since::now();
+            let mut held_back = false;
             if let Some(limiter) = &self.limiter {
-                limiter.acquire().await;
+                held_back |= !limiter.acquire().await.is_zero();
             }
             if api != Api::Auth
                 && let Some(shared) = &self.shared_budget
             {
-                crate::shared_budget::take(shared.as_ref()).await;
+                held_back |= crate::shared_budget::take(shared.as_ref()).await;
             }
-            telemetry::limiter_wait(api, waiting);
+            if held_back {
+                telemetry::limiter_wait(api, waiting);
+            }
             let token = match &audience {
                 Some(audience) => Some(self.token(audience).await?),
                 None => None,

@@ -132,8 +132,9 @@ impl RateLimiter {
         start.saturating_duration_since(now)
     }
 
-    /// Waits for a slot. The wait is recorded in tracing.
-    pub async fn acquire(&self) {
+    /// Waits for a slot and returns how long it waited (zero when a slot was free). The wait is
+    /// recorded in tracing.
+    pub async fn acquire(&self) -> Duration {
         let wait = self.reserve();
         if !wait.is_zero() {
             tracing::debug!(
@@ -143,6 +144,7 @@ impl RateLimiter {
             );
             tokio::time::sleep(wait).await;
         }
+        wait
     }
 
     /// The server refused a request with 429: slow down (at most once per second, so a volley
@@ -229,9 +231,12 @@ mod tests {
         let start = Instant::now();
         take(&limiter, 3).await;
         assert_eq!(start.elapsed(), Duration::ZERO, "the burst is free");
-        take(&limiter, 6).await;
+        assert_eq!(limiter.acquire().await, Duration::from_millis(500), "the fourth waits and says so");
+        assert_eq!(limiter.acquire().await, Duration::from_millis(500));
+        let start = Instant::now();
+        take(&limiter, 4).await;
         let elapsed = start.elapsed().as_secs_f64();
-        assert!((2.9..3.1).contains(&elapsed), "6 more at 2/s took {elapsed}s");
+        assert!((1.9..2.1).contains(&elapsed), "4 more at 2/s took {elapsed}s");
     }
 
     #[tokio::test(start_paused = true)]

@@ -40,9 +40,13 @@ impl std::fmt::Debug for dyn SharedRateBudget {
     }
 }
 
-/// Waits until `budget` grants a start. Each wait is kept between 1 ms and 60 s.
-pub(crate) async fn take(budget: &dyn SharedRateBudget) {
+/// Waits until `budget` grants a start and returns whether it had to wait (it was told to at
+/// least once). Each wait is kept between 1 ms and 60 s.
+pub(crate) async fn take(budget: &dyn SharedRateBudget) -> bool {
+    let mut waited = false;
     while let Err(wait) = budget.take().await {
+        waited = true;
         tokio::time::sleep(wait.clamp(Duration::from_millis(1), Duration::from_secs(60))).await;
     }
+    waited
 }

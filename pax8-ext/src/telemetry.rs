@@ -8,7 +8,7 @@
 //! | `http_client_request_duration_seconds` | histogram, one per attempt | `http_request_method`, `http_response_status_code` (`0` when none came), `error_type` (`timeout`, `connect`, `interrupted`, `body_cut`, `malformed`, the status of a 4xx/5xx, or empty), `pax8_api`, `pax8_operation` |
 //! | `pax8_client_retries_total` | counter | `pax8_api`, `reason` (as `error_type`) |
 //! | `pax8_client_throttled_total` | counter, 429 answers | `pax8_api` |
-//! | `pax8_client_limiter_wait_seconds` | histogram: time waiting on the rate limiter and the shared budget | `pax8_api` |
+//! | `pax8_client_limiter_wait_seconds` | histogram: how long an attempt the rate limiter or the shared budget held back waited (attempts that found a free slot are not observed: the count is how many were held back) | `pax8_api` |
 //! | `pax8_client_token_fetches_total` | counter | `outcome` (`ok`, `error`) |
 //! | `pax8_client_outcome_unknown_total` | counter: writes whose outcome is unknown | `pax8_operation` |
 //!
@@ -140,7 +140,8 @@ pub(crate) fn retry(api: Api, outcome: Outcome) {
         .increment(1);
 }
 
-/// Time spent waiting on the rate limiter and the shared budget before an attempt.
+/// Time an attempt was held back by the rate limiter or the shared budget (called only when
+/// one of them made it wait: an observation of zero would cost as much and say nothing).
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 #[inline]
 pub(crate) fn limiter_wait(api: Api, waiting: Since) {
