@@ -459,6 +459,7 @@ pub fn generate(seed: u64, companies: usize, today: NaiveDate) -> World {
             });
         }
     }
+    world.plant_seed = Some(seed);
     world.generate_invoices(&mut rng);
     world
 }

@@ -20,11 +20,13 @@
 #![allow(clippy::result_large_err)]
 
 mod app;
+mod billing;
 mod deliveries;
 mod faults;
 mod fixture;
 mod http;
 mod partner;
+pub mod planted;
 mod quirks;
 mod quoting;
 mod saved;
@@ -71,6 +73,9 @@ pub struct SandboxConfig {
     /// The audiences these credentials are enabled for (default: all four Pax8 has); a token
     /// asked for another is refused 403 "Service not enabled within domain", as Pax8 does.
     pub audiences: Option<Vec<String>>,
+    /// Every issued invoice carries the discrepancies listed in [`planted`] (default); `false`:
+    /// invoices that match the subscriptions exactly.
+    pub planted_discrepancies: bool,
 }
 
 impl Default for SandboxConfig {
@@ -87,6 +92,7 @@ impl Default for SandboxConfig {
             spec_exact: false,
             saved: None,
             audiences: None,
+            planted_discrepancies: true,
         }
     }
 }
@@ -124,7 +130,10 @@ impl Sandbox {
     /// Generates the fixture and starts serving on 127.0.0.1.
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let today = config.today.unwrap_or_else(|| chrono::Utc::now().date_naive());
-        let world = fixture::generate(config.seed, config.companies, today);
+        let mut world = fixture::generate(config.seed, config.companies, today);
+        if !config.planted_discrepancies {
+            world.set_plant_seed(None);
+        }
         let port = config.port;
         let app = app::App::new(world, config);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -168,8 +177,23 @@ impl Sandbox {
 
     /// Moves the simulator's clock forward by `by` (time travel: a commitment's end reached, a
     /// renewal plan due). Only the server's "now" moves; the fixture stays as it was.
+    /// The invoice of every month whose first day the clock passes is issued (unpaid, for the
+    /// month before it, from the subscriptions as they were at that month's end).
     pub fn advance_clock(&self, by: chrono::Duration) {
         *self.app.0.clock_offset.lock().expect("clock lock") += by;
+        let today = self.app.now().date().0;
+        let app = self.app.clone();
+        self.app.world().issue_due_invoices(today, || app.new_id());
+    }
+
+    /// The simulator's "now" (the fixture's day at start, moved by [`Sandbox::advance_clock`]).
+    pub fn now(&self) -> pax8_api::Timestamp {
+        self.app.now()
+    }
+
+    /// What was planted in an issued invoice ([`planted`]); `None` for an unknown invoice.
+    pub fn planted(&self, invoice: uuid::Uuid) -> Option<Vec<planted::Planted>> {
+        self.app.world().planted(invoice)
     }
 
     /// Revokes every token issued so far (the next API call with one gets 401).

@@ -49,6 +49,14 @@ struct Args {
     /// Answer exactly as the upstream documents describe, without the real server's quirks.
     #[arg(long)]
     spec_exact: bool,
+    /// The fixture's "today" and the server's clock at start (YYYY-MM-DD; default: the current
+    /// UTC date): time travel for commitment ends, renewals and invoices.
+    #[arg(long, value_name = "DATE")]
+    today: Option<chrono::NaiveDate>,
+    /// Issue invoices that match the subscriptions exactly (by default each carries one planted
+    /// discrepancy of each kind an invoice audit finds: see the README).
+    #[arg(long)]
+    clean_invoices: bool,
 }
 
 fn share(value: &str) -> Result<f64, String> {
@@ -63,6 +71,8 @@ impl Args {
             seed: self.seed,
             companies: self.companies,
             spec_exact: self.spec_exact,
+            today: self.today,
+            planted_discrepancies: !self.clean_invoices,
             ..SandboxConfig::default()
         };
         if let Some(seconds) = self.token_lifetime {
@@ -91,12 +101,20 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // `--today`: the server's clock is moved to that day too, so its "now" agrees with the
+    // fixture (commitments end, plans fall due, invoices are issued as on that day).
+    if let Some(today) = config.today {
+        sandbox.advance_clock(today - chrono::Utc::now().date_naive());
+    }
     let (companies, subscriptions) = sandbox.with_world(|w| (w.companies.len(), w.subscriptions.len()));
     println!(
         "Pax8 sandbox listening on {} ({companies} companies, {subscriptions} subscriptions, seed {})",
         sandbox.base_url(),
         config.seed
     );
+    if config.planted_discrepancies {
+        println!("Each invoice carries planted discrepancies for an audit to find (--clean-invoices: none).");
+    }
     println!();
     println!("  export PAX8_BASE_URL={}", sandbox.base_url());
     println!("  export PAX8_CLIENT_ID={}", sandbox.client_id());

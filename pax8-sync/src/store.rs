@@ -187,12 +187,37 @@ impl Store {
         table: &str,
         tenant: &str,
     ) -> Result<futures::stream::BoxStream<'a, Result<serde_json::Value, SyncError>>, SyncError> {
+        self.rows_where(table, tenant, None)
+    }
+
+    /// The stored items of one invoice, streamed as [`Store::stored_rows`] streams a table.
+    pub fn stored_invoice_items<'a>(
+        &'a self,
+        tenant: &str,
+        invoice: uuid::Uuid,
+    ) -> Result<futures::stream::BoxStream<'a, Result<serde_json::Value, SyncError>>, SyncError> {
+        self.rows_where("invoice_items", tenant, Some(("invoice_id", invoice.to_string())))
+    }
+
+    /// A table's rows for `tenant`, optionally only those whose `column` (a name of ours, never
+    /// a caller's) holds `value`.
+    fn rows_where<'a>(
+        &'a self,
+        table: &str,
+        tenant: &str,
+        only: Option<(&'static str, String)>,
+    ) -> Result<futures::stream::BoxStream<'a, Result<serde_json::Value, SyncError>>, SyncError> {
         use futures::StreamExt;
         let Some(table) = MIRRORED_TABLES.iter().find(|t| **t == table) else {
             return Err(SyncError::Invalid(format!("`{table}` is not a mirrored table")));
         };
-        let sql = format!("SELECT data FROM {table} WHERE tenant = $1 AND removed_at IS NULL ORDER BY id");
-        let rows = dyn_query(sql).bind(tenant.to_string()).fetch(&self.pool).map(|row| {
+        let filter = only.as_ref().map(|(column, _)| format!(" AND {column} = $2")).unwrap_or_default();
+        let sql = format!("SELECT data FROM {table} WHERE tenant = $1{filter} AND removed_at IS NULL ORDER BY id");
+        let mut query = dyn_query(sql).bind(tenant.to_string());
+        if let Some((_, value)) = only {
+            query = query.bind(value);
+        }
+        let rows = query.fetch(&self.pool).map(|row| {
             let text: String = row?.try_get("data")?;
             serde_json::from_str(&text).map_err(|e| SyncError::Invalid(format!("a stored row is not JSON: {e}")))
         });

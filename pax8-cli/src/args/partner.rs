@@ -260,13 +260,18 @@ pub enum SubscriptionsCommand {
         /// The subscription id.
         subscription: String,
     },
-    /// Change the quantity: previews the price impact, then asks.
+    /// Change the quantity or the billing term: previews the cost impact and the commitment
+    /// (decreases and term changes wait for its end), then asks.
+    #[command(group = clap::ArgGroup::new("change").required(true).args(["quantity", "term"]))]
     Update {
         /// The subscription id.
         subscription: String,
         /// The new quantity (1 to 1,000,000; `cancel` ends a subscription).
         #[arg(long, value_parser = count(0, 1_000_000))]
-        quantity: u32,
+        quantity: Option<u32>,
+        /// The new billing term (Monthly, Annual, ...).
+        #[arg(long)]
+        term: Option<String>,
         /// Skip the confirmation (needed without a terminal).
         #[arg(long)]
         yes: bool,
@@ -298,6 +303,14 @@ pub enum InvoicesCommand {
     Show {
         /// The invoice id.
         invoice: String,
+    },
+    /// An invoice's items as JSON lines or CSV (the items' summaries), streamed from the API or
+    /// the mirror (constant memory at any size).
+    Export {
+        /// The invoice id.
+        invoice: String,
+        #[command(flatten)]
+        source: ExportSource,
     },
     /// The items of an invoice.
     Items {

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use pax8_ext::audit::{Gathered, Verdict, audit};
 use serde_json::Value;
 
-use super::session::{Session, count};
+use super::listing::count;
+use super::session::Session;
 use crate::fail::{Failure, sync_failure};
 use crate::output::{Format, Table, col, money, text};
 

@@ -1,6 +1,7 @@
 //! `pax8 auth`: login (checked before it is stored), status, logout.
 
-use super::session::{count, session};
+use super::listing::count;
+use super::session::session;
 use crate::fail::Failure;
 use crate::output::Printer;
 use crate::{AuthCommand, Cli, creds};

@@ -1,6 +1,7 @@
 //! `pax8 companies`: list, show, and the previewed, confirmed create and update.
 
-use super::session::{Preview, Session, ask, list, report};
+use super::listing;
+use super::session::{Preview, Session, ask, report};
 use crate::fail::Failure;
 use crate::output::{Table, col, text};
 use crate::{CompaniesCommand, CompanyDetails, resolve};
@@ -24,11 +25,11 @@ pub(super) async fn run(s: &Session, command: CompaniesCommand) -> Result<(), Fa
         CompaniesCommand::List { paging, city, country, status } => {
             let filter = CompanyFilter { city, country, status, sort: None };
             let paginator = client.companies().filtered(&filter)?;
-            let (items, listed) = list(paginator, paging, p, "companies").await?;
-            let summaries: Vec<CompanySummary> = items.iter().map(CompanySummary::from).collect();
-            let mut t = Table::of(&COMPANY_COLUMNS, &summaries);
-            listed.apply(&mut t);
-            p.table(&t);
+            listing::show(client, paginator, paging, p, "companies", |items| {
+                let summaries: Vec<CompanySummary> = items.iter().map(CompanySummary::from).collect();
+                Table::of(&COMPANY_COLUMNS, &summaries)
+            })
+            .await?;
         }
         CompaniesCommand::Show { company } => {
             let c = resolve::company(client, &company).await?;

@@ -2,7 +2,8 @@
 //! files' permissions, a token, each API group answering, the clock against the server's, and
 //! the rate-limit headroom the server reports.
 
-use super::session::{self, count};
+use super::listing::count;
+use super::session;
 use crate::fail::Failure;
 use crate::output::{Printer, Table, col};
 use crate::{Cli, creds};

@@ -1,4 +1,5 @@
-//! `pax8 subscriptions export` and `pax8 companies export`: every item as JSON lines or CSV,
+//! `pax8 subscriptions export`, `pax8 companies export` and `pax8 invoices export INVOICE` (its
+//! items): every item as JSON lines or CSV,
 //! streamed from the API (pages prefetched) or from the mirror database, one item in memory at a
 //! time: constant memory at any size.
 
@@ -7,8 +8,11 @@ use std::io::Write;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
+use pax8_ext::views::{CompanySummary, InvoiceItemSummary, SubscriptionSummary};
+
 use crate::ExportFormat;
 use crate::fail::Failure;
+use crate::output::csv_io;
 
 /// Writes `items` (summaries as JSON objects) to stdout: one object a line, or CSV with the
 /// header `keys` (values as written: numbers unrounded, absent values empty). Returns how many.
@@ -53,13 +57,6 @@ where
     Ok(written)
 }
 
-fn csv_io(e: csv::Error) -> std::io::Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        other => std::io::Error::other(format!("{other:?}")),
-    }
-}
-
 /// Whether the reader went away (`| head`): the export stops quietly, as lists do.
 fn closed(result: std::io::Result<()>) -> Result<bool, Failure> {
     match result {
@@ -97,6 +94,22 @@ pub(super) fn keys_of(summary: &Value) -> Vec<String> {
 pub(super) enum Exported {
     Subscriptions,
     Companies,
+    /// One invoice's items.
+    InvoiceItems(uuid::Uuid),
+}
+
+/// A summary as the JSON object `--json` prints (plain data: serializing cannot fail).
+fn summary<S: serde::Serialize>(summary: S) -> Value {
+    serde_json::to_value(summary).unwrap_or(Value::Null)
+}
+
+/// A stored or listed item of `what` as its summary.
+fn summarize(what: Exported, item: Value) -> Result<Value, serde_json::Error> {
+    Ok(match what {
+        Exported::Subscriptions => summary(SubscriptionSummary::from(&serde_json::from_value(item)?)),
+        Exported::Companies => summary(CompanySummary::from(&serde_json::from_value(item)?)),
+        Exported::InvoiceItems(_) => summary(InvoiceItemSummary::from(&serde_json::from_value(item)?)),
+    })
 }
 
 /// Streams every item of `what` from the API (`client`) or, with `--from-mirror`, the mirror.
@@ -105,51 +118,43 @@ pub(super) async fn export(
     what: Exported,
     source: &crate::ExportSource,
 ) -> Result<u64, Failure> {
-    use pax8_api::partner::types::{Company, Subscription};
-    use pax8_ext::views::{CompanySummary, SubscriptionSummary};
-    let value = |v: Result<Value, Failure>| v;
-    let summary_of_sub = |s: &Subscription| serde_json::to_value(SubscriptionSummary::from(s)).unwrap_or(Value::Null);
-    let summary_of_company = |c: &Company| serde_json::to_value(CompanySummary::from(c)).unwrap_or(Value::Null);
-    let keys = match what {
-        Exported::Subscriptions => keys_of(&summary_of_sub(&Subscription::default())),
-        Exported::Companies => keys_of(&summary_of_company(&Company::default())),
-    };
+    use pax8_api::partner::types::{Company, InvoiceItem, Subscription};
+    // The CSV header: the keys of the summary of an empty item.
+    let keys = keys_of(&match what {
+        Exported::Subscriptions => summary(SubscriptionSummary::from(&Subscription::default())),
+        Exported::Companies => summary(CompanySummary::from(&Company::default())),
+        Exported::InvoiceItems(_) => summary(InvoiceItemSummary::from(&InvoiceItem::default())),
+    });
     if source.from_mirror {
         let store = pax8_sync::Store::open(&source.db).await.map_err(|e| Failure::usage(e.to_string()))?;
-        let table = match what {
-            Exported::Subscriptions => "subscriptions",
-            Exported::Companies => "companies",
-        };
         let mirror =
             |e: pax8_sync::SyncError| Failure { message: format!("mirror: {e}"), code: crate::fail::code::API };
-        let rows = store.stored_rows(table, &source.tenant).map_err(mirror)?.map(move |row| {
-            let row = row.map_err(mirror)?;
+        let (table, rows) = match what {
+            Exported::Subscriptions => ("subscriptions", store.stored_rows("subscriptions", &source.tenant)),
+            Exported::Companies => ("companies", store.stored_rows("companies", &source.tenant)),
+            Exported::InvoiceItems(id) => ("invoice items", store.stored_invoice_items(&source.tenant, id)),
+        };
+        let rows = rows.map_err(mirror)?.map(move |row| {
             let bad =
                 |e: serde_json::Error| Failure::usage(format!("mirror: a stored {table} row does not decode: {e}"));
-            Ok(match what {
-                Exported::Subscriptions => summary_of_sub(&serde_json::from_value(row).map_err(bad)?),
-                Exported::Companies => summary_of_company(&serde_json::from_value(row).map_err(bad)?),
-            })
+            summarize(what, row.map_err(mirror)?).map_err(bad)
         });
-        return write(rows.map(value), &keys, source.format).await;
+        return write(rows, &keys, source.format).await;
     }
     let client = client.ok_or_else(|| Failure::usage("exporting from the API needs credentials"))?;
+    let value = |r: Result<Value, Failure>| r;
     match what {
         Exported::Subscriptions => {
-            let items = client
-                .subscriptions()
-                .list()
-                .items()
-                .map(move |r| r.map(|s| summary_of_sub(&s)).map_err(Failure::from));
-            write(items, &keys, source.format).await
+            let items = client.subscriptions().list().items();
+            write(items.map(|r| value(Ok(summary(SubscriptionSummary::from(&r?))))), &keys, source.format).await
         }
         Exported::Companies => {
-            let items = client
-                .companies()
-                .list()
-                .items()
-                .map(move |r| r.map(|c| summary_of_company(&c)).map_err(Failure::from));
-            write(items, &keys, source.format).await
+            let items = client.companies().list().items();
+            write(items.map(|r| value(Ok(summary(CompanySummary::from(&r?))))), &keys, source.format).await
+        }
+        Exported::InvoiceItems(id) => {
+            let items = client.invoices().items(id).items();
+            write(items.map(|r| value(Ok(summary(InvoiceItemSummary::from(&r?))))), &keys, source.format).await
         }
     }
 }

@@ -1,7 +1,8 @@
 //! `pax8 invoices` and `pax8 usage`.
 
+use super::listing;
 use super::reports;
-use super::session::{Session, list};
+use super::session::Session;
 use crate::fail::Failure;
 use crate::output::{Table, amount, api_money, col, text};
 use crate::{InvoicesCommand, UsageCommand, resolve};
@@ -15,22 +16,26 @@ pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Fai
     match command {
         InvoicesCommand::List { paging, status } => {
             let paginator = client.invoices().filtered(&InvoiceFilter { status, ..Default::default() })?;
-            let (items, listed) = list(paginator, paging, p, "invoices").await?;
-            let summaries: Vec<InvoiceSummary> = items.iter().map(InvoiceSummary::from).collect();
-            let mut t = Table::of(
-                &[
-                    col("id", "ID"),
-                    col("invoice_date", "DATE"),
-                    col("due_date", "DUE"),
-                    col("status", "STATUS"),
-                    amount("total", "TOTAL"),
-                    amount("balance", "BALANCE"),
-                    col("currency", "CURRENCY").csv_only(),
-                ],
-                &summaries,
-            );
-            listed.apply(&mut t);
-            p.table(&t);
+            listing::show(client, paginator, paging, p, "invoices", |items| {
+                let summaries: Vec<InvoiceSummary> = items.iter().map(InvoiceSummary::from).collect();
+                Table::of(
+                    &[
+                        col("id", "ID"),
+                        col("invoice_date", "DATE"),
+                        col("due_date", "DUE"),
+                        col("status", "STATUS"),
+                        amount("total", "TOTAL"),
+                        amount("balance", "BALANCE"),
+                        col("currency", "CURRENCY").csv_only(),
+                    ],
+                    &summaries,
+                )
+            })
+            .await?;
+        }
+        InvoicesCommand::Export { invoice, source } => {
+            let id = resolve::id("invoice", &invoice)?;
+            super::export::export(Some(client), super::export::Exported::InvoiceItems(id), &source).await?;
         }
         InvoicesCommand::Show { invoice } => {
             let i = client.invoices().get(resolve::id("invoice", &invoice)?).await?;
@@ -46,29 +51,30 @@ pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Fai
         }
         InvoicesCommand::Items { invoice, paging } => {
             let id = resolve::id("invoice", &invoice)?;
-            let (items, listed) = list(client.invoices().items(id), paging, p, "items").await?;
-            let mut t = Table::new(&[
-                col("company", "COMPANY"),
-                col("product", "PRODUCT"),
-                col("quantity", "QTY"),
-                col("term", "TERM"),
-                col("unit_cost", "UNIT COST"),
-                col("cost_total", "COST"),
-                col("total", "CUSTOMER TOTAL"),
-            ]);
-            for i in items {
-                t.push(vec![
-                    text(i.company_name),
-                    text(i.product_name),
-                    Value::from(i.quantity.unwrap_or(0.0)),
-                    text(i.term),
-                    api_money(i.cost),
-                    api_money(i.cost_total),
-                    api_money(i.total),
+            listing::show(client, client.invoices().items(id), paging, p, "items", |items| {
+                let mut t = Table::new(&[
+                    col("company", "COMPANY"),
+                    col("product", "PRODUCT"),
+                    col("quantity", "QTY"),
+                    col("term", "TERM"),
+                    col("unit_cost", "UNIT COST"),
+                    col("cost_total", "COST"),
+                    col("total", "CUSTOMER TOTAL"),
                 ]);
-            }
-            listed.apply(&mut t);
-            p.table(&t);
+                for i in items {
+                    t.push(vec![
+                        text(i.company_name.as_ref()),
+                        text(i.product_name.as_ref()),
+                        Value::from(i.quantity.unwrap_or(0.0)),
+                        text(i.term.as_ref()),
+                        api_money(i.cost),
+                        api_money(i.cost_total),
+                        api_money(i.total),
+                    ]);
+                }
+                t
+            })
+            .await?;
         }
         InvoicesCommand::Reconcile { invoice } => reports::reconcile(s, invoice.as_deref()).await?,
         InvoicesCommand::Audit { invoice, company, db, tenant } => {

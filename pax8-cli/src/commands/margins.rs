@@ -10,7 +10,8 @@ use rust_decimal::prelude::ToPrimitive;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::session::{Session, count, fetch_all};
+use super::listing::{count, fetch_all};
+use super::session::Session;
 use crate::MarginsBy;
 use crate::fail::Failure;
 use crate::output::{Table, col, money, text};

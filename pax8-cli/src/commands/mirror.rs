@@ -1,7 +1,8 @@
 //! The local mirror: `pax8 sync`, `pax8 drift` and `pax8 webhooks serve` (the last two need no Pax8
 //! credentials).
 
-use super::session::{Session, count, now};
+use super::listing::count;
+use super::session::{Session, now};
 use crate::fail::{Failure, sync_failure};
 use crate::output::{Format, Printer, Table, col, text};
 use crate::{Command, WebhooksCommand, resolve};

@@ -15,6 +15,7 @@ mod doctor;
 mod explain;
 mod export;
 mod invoices;
+mod listing;
 mod margins;
 mod mcp;
 mod mirror;
@@ -29,8 +30,9 @@ mod subscriptions;
 mod tenants;
 mod webhooks;
 
+pub use listing::count;
+pub use session::now;
 use session::session;
-pub use session::{count, now};
 
 pub async fn run(cli: Cli, printer: Printer) -> Result<(), Failure> {
     let Some(key) = cli.idempotency_key.clone() else { return dispatch(cli, printer).await };

@@ -1,8 +1,9 @@
 //! `pax8 orders`: list, show, and create (previewed by a server dry run, confirmed, settled when its
 //! answer is lost).
 
+use super::listing;
 use super::products::product;
-use super::session::{Session, ask, company_names, list, report};
+use super::session::{Session, ask, report};
 use crate::fail::Failure;
 use crate::output::{Table, col, money, text};
 use crate::{OrdersCommand, resolve};
@@ -25,30 +26,30 @@ pub(super) async fn run(s: &Session, command: OrdersCommand) -> Result<(), Failu
                 Some(id) => q.company_id(id),
                 None => q,
             });
-            let (items, listed) = list(paginator, paging, p, "orders").await?;
-            let names = company_names(client, p, items.iter().map(|o| Some(o.company_id))).await;
-            let mut t = Table::new(&[
-                col("id", "ID"),
-                col("company_id", "COMPANY"),
-                col("created", "CREATED"),
-                col("status", "STATUS"),
-                col("line_items", "LINES"),
-            ]);
-            // `--json` prints the summaries (the names the MCP tools use).
-            t.documents =
-                Some(items.iter().map(|o| serde_json::to_value(OrderSummary::from(o)).unwrap_or_default()).collect());
-            for o in items {
-                t.push(vec![
-                    text(o.id),
-                    text(Some(o.company_id)),
-                    text(o.created_date),
-                    text(o.status),
-                    Value::from(o.line_items.len()),
+            listing::show(client, paginator, paging, p, "orders", |items| {
+                let mut t = Table::new(&[
+                    col("id", "ID"),
+                    col("company_id", "COMPANY"),
+                    col("created", "CREATED"),
+                    col("status", "STATUS"),
+                    col("line_items", "LINES"),
                 ]);
-            }
-            t.name_companies(&names);
-            listed.apply(&mut t);
-            p.table(&t);
+                // `--json` prints the summaries (the names the MCP tools use).
+                t.documents = Some(
+                    items.iter().map(|o| serde_json::to_value(OrderSummary::from(o)).unwrap_or_default()).collect(),
+                );
+                for o in items {
+                    t.push(vec![
+                        text(o.id),
+                        text(Some(o.company_id)),
+                        text(o.created_date),
+                        text(o.status.as_ref()),
+                        Value::from(o.line_items.len()),
+                    ]);
+                }
+                t
+            })
+            .await?;
         }
         OrdersCommand::Show { order } => {
             let o = client.orders().get(resolve::id("order", &order)?).await?;

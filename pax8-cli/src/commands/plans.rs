@@ -5,7 +5,8 @@ use pax8_sync::Store;
 use pax8_sync::plans::{Plan, PlanAction, RunReport, run_due};
 use serde_json::Value;
 
-use super::session::{Session, confirm, count, now};
+use super::listing::count;
+use super::session::{Session, confirm, now};
 use crate::fail::Failure;
 use crate::output::{Printer, Table, col, text};
 use crate::{PlanStore, RenewalsCommand, resolve};

@@ -1,6 +1,7 @@
 //! `pax8 products`, and finding a product by id or name.
 
-use super::session::{Session, list};
+use super::listing;
+use super::session::Session;
 use crate::fail::Failure;
 use crate::output::{Table, api_money, col, text};
 use crate::{ProductsCommand, resolve};
@@ -80,14 +81,14 @@ pub(super) async fn run(s: &Session, command: ProductsCommand) -> Result<(), Fai
                 }
                 q
             });
-            let (items, listed) = list(paginator, paging, p, "products").await?;
-            let summaries: Vec<ProductSummary> = items.iter().map(ProductSummary::from).collect();
-            let mut t = Table::of(
-                &[col("id", "ID"), col("name", "NAME"), col("vendor", "VENDOR"), col("sku", "SKU")],
-                &summaries,
-            );
-            listed.apply(&mut t);
-            p.table(&t);
+            listing::show(client, paginator, paging, p, "products", |items| {
+                let summaries: Vec<ProductSummary> = items.iter().map(ProductSummary::from).collect();
+                Table::of(
+                    &[col("id", "ID"), col("name", "NAME"), col("vendor", "VENDOR"), col("sku", "SKU")],
+                    &summaries,
+                )
+            })
+            .await?;
         }
         ProductsCommand::Show { product: input, company } => {
             let prod = product(client, &input).await?;

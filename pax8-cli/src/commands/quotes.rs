@@ -1,8 +1,9 @@
 //! `pax8 quotes`: list, show (with line items), and the previewed, confirmed create, add-line and
 //! remove-line.
 
+use super::listing;
 use super::products::{commitment_term, product};
-use super::session::{Preview, Session, list, now};
+use super::session::{Preview, Session, now};
 use crate::fail::Failure;
 use crate::output::{Format, Printer, Table, amount, api_money, col, money, text, whole};
 use crate::{QuotesCommand, resolve};
@@ -18,25 +19,26 @@ pub(super) async fn run(s: &Session, command: QuotesCommand) -> Result<(), Failu
     let (client, p) = (&s.client, &s.printer);
     match command {
         QuotesCommand::List { paging } => {
-            let (items, listed) = list(client.quotes().list(), paging, p, "quotes").await?;
-            let mut t = Table::new(&[
-                col("id", "ID"),
-                col("reference", "REFERENCE"),
-                col("client", "CLIENT"),
-                col("status", "STATUS"),
-                col("recurring_total", "RECURRING"),
-            ]);
-            for q in items {
-                t.push(vec![
-                    text(Some(q.id)),
-                    Value::from(q.reference_code),
-                    Value::from(q.client.name),
-                    text(Some(q.status)),
-                    api_money(Some(q.totals.recurring_total.amount)),
+            listing::show(client, client.quotes().list(), paging, p, "quotes", |items| {
+                let mut t = Table::new(&[
+                    col("id", "ID"),
+                    col("reference", "REFERENCE"),
+                    col("client", "CLIENT"),
+                    col("status", "STATUS"),
+                    col("recurring_total", "RECURRING"),
                 ]);
-            }
-            listed.apply(&mut t);
-            p.table(&t);
+                for q in items {
+                    t.push(vec![
+                        text(Some(q.id)),
+                        Value::from(q.reference_code.clone()),
+                        Value::from(q.client.name.clone()),
+                        text(Some(&q.status)),
+                        api_money(Some(q.totals.recurring_total.amount)),
+                    ]);
+                }
+                t
+            })
+            .await?;
         }
         QuotesCommand::Show { quote } => {
             let q = client.quotes().get(resolve::id("quote", &quote)?).await?;

@@ -9,7 +9,8 @@ use pax8_ext::money::Decimal;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::session::{Session, count, fetch_all, now};
+use super::listing::{count, fetch_all};
+use super::session::{Session, now};
 use crate::GroupBy;
 use crate::fail::Failure;
 use crate::output::{Table, col, money, text};

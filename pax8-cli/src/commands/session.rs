@@ -1,13 +1,12 @@
 //! The session a command runs in: the client (credentials, tokens kept between commands, or the
-//! in-process simulator), the printer, listing with paging, confirmation, "now".
+//! in-process simulator), the printer, a write's preview and confirmation, "now". Listings live
+//! in `listing.rs`.
 
 use crate::fail::Failure;
 use crate::output::{Format, Printer};
-use crate::{Cli, Paging, creds, resolve};
+use crate::{Cli, creds, resolve};
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
-use pax8_ext::{Paginator, Pax8Client};
+use pax8_ext::Pax8Client;
 use pax8_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 use std::io::IsTerminal;
@@ -109,132 +108,6 @@ pub(super) async fn session_with(
     Ok(Session { client: with_hooks(builder).build()?, printer, _sandbox: None, demo: None })
 }
 
-/// Every item of a listing, with a progress bar on a terminal.
-pub async fn fetch_all<T: serde::Serialize + Send + 'static>(
-    paginator: Paginator<T>,
-    printer: &Printer,
-    what: &str,
-) -> Result<Vec<T>, Failure> {
-    let bar = (std::io::stderr().is_terminal() && printer.format != Format::Quiet).then(|| {
-        let bar = ProgressBar::new(0);
-        if let Ok(style) = ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} pages") {
-            bar.set_style(style);
-        }
-        bar.set_message(format!("fetching {what}"));
-        bar
-    });
-    let mut pages = paginator.pages();
-    let mut items = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        if let Some(bar) = &bar {
-            bar.set_length(page.total_pages.unwrap_or(0).max(bar.position() + 1));
-            bar.inc(1);
-        }
-        items.extend(page.items);
-    }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    Ok(items)
-}
-
-/// What a list command says about where its items sit among all: the table's footer and, in
-/// `--json`, the paging object (number, size, totals, the next page's number).
-#[derive(Debug, Default)]
-pub struct Listed {
-    footer: Option<String>,
-    paging: Option<Value>,
-}
-
-impl Listed {
-    /// Puts the footer and paging on a table.
-    pub fn apply(self, table: &mut crate::output::Table) {
-        table.footer = self.footer;
-        table.paging = self.paging;
-    }
-}
-
-/// "1 company", "2 companies", "1 discrepancy": `what` is the plural.
-pub fn count<N: std::fmt::Display + PartialEq + From<u8>>(n: N, what: &str) -> String {
-    if n == N::from(1) {
-        let one = match what.strip_suffix("ies") {
-            Some(stem) => format!("{stem}y"),
-            None => what.strip_suffix('s').unwrap_or(what).to_string(),
-        };
-        format!("1 {one}")
-    } else {
-        format!("{n} {what}")
-    }
-}
-
-pub(super) async fn list<T: serde::Serialize + Send + 'static>(
-    paginator: Paginator<T>,
-    paging: Paging,
-    printer: &Printer,
-    what: &str,
-) -> Result<(Vec<T>, Listed), Failure> {
-    // --all asks for the largest pages the API allows (unless --size says otherwise) with the
-    // client's default prefetch; one page is 50 items unless --size says otherwise.
-    let paginator = match (paging.size, paging.all) {
-        (Some(size), _) => paginator.page_size(size),
-        (None, true) => paginator,
-        (None, false) => {
-            let size = paginator.paging().max_size.min(50);
-            paginator.page_size(size)
-        }
-    };
-    if paging.all {
-        let items = fetch_all(paginator, printer, what).await?;
-        let footer = count(items.len(), what);
-        return Ok((items, Listed { footer: Some(footer), paging: None }));
-    }
-    let page = paginator.page(paging.page).await?;
-    let next = page.total_pages.filter(|&pages| u64::from(page.number) + 1 < pages).map(|_| page.number + 1);
-    let footer = match (page.total_elements, next) {
-        (Some(total), Some(next)) => Some(format!(
-            "{} of {total} (page {} of {}; --page {next} for the next, --all for every page)",
-            count(page.items.len(), what),
-            u64::from(page.number) + 1,
-            page.total_pages.unwrap_or(0),
-        )),
-        _ => None,
-    };
-    let paging = serde_json::json!({
-        "number": page.number,
-        "size": page.size,
-        "total_elements": page.total_elements,
-        "total_pages": page.total_pages,
-        "next": next,
-    });
-    Ok((page.items, Listed { footer, paging: Some(paging) }))
-}
-
-/// The names of the companies these ids point at, for tables and CSV (JSON keeps the summaries
-/// as they are). One listing of every company in the largest pages; ids it does not find, or a
-/// failed listing (logged), leave the ids standing alone.
-pub(super) async fn company_names(
-    client: &Pax8Client,
-    printer: &Printer,
-    ids: impl IntoIterator<Item = Option<uuid::Uuid>>,
-) -> std::collections::HashMap<uuid::Uuid, String> {
-    let wanted: std::collections::HashSet<uuid::Uuid> = ids.into_iter().flatten().collect();
-    if wanted.is_empty() || !matches!(printer.format, Format::Table | Format::Csv) {
-        return Default::default();
-    }
-    let paginator = client.companies().list();
-    let size = paginator.paging().max_size;
-    match paginator.page_size(size).collect_all().await {
-        Ok(companies) => {
-            companies.into_iter().filter_map(|c| c.id.filter(|id| wanted.contains(id)).map(|id| (id, c.name))).collect()
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "company names unavailable; showing ids");
-            Default::default()
-        }
-    }
-}
-
 /// A write's preview: shown as a record (or, in `--json`, held until the outcome), then asked.
 /// On a refusal `--json` prints `{"preview": ..., "done": false}` so scripts can tell.
 pub(super) struct Preview {
@@ -309,18 +182,4 @@ pub(super) fn confirm(question: &str, yes: bool) -> Result<(), Failure> {
         .interact_on_opt(&dialoguer::console::Term::stderr())
         .map_err(|e| Failure::usage(format!("cannot ask for confirmation: {e}")))?;
     if confirmed == Some(true) { Ok(()) } else { Err(Failure::usage("cancelled: nothing was changed")) }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn counts_say_one_thing_or_many_things() {
-        use super::count;
-        assert_eq!(count(1usize, "companies"), "1 company");
-        assert_eq!(count(2usize, "companies"), "2 companies");
-        assert_eq!(count(0usize, "renewals"), "0 renewals");
-        assert_eq!(count(1i64, "days"), "1 day");
-        assert_eq!(count(1u64, "discrepancies"), "1 discrepancy");
-        assert_eq!(count(30i64, "days"), "30 days");
-    }
 }

@@ -1,6 +1,7 @@
 //! `pax8 subscriptions`: list, show, and the confirmed quantity change and cancellation.
 
-use super::session::{Session, ask, company_names, list, now, report};
+use super::listing;
+use super::session::{Session, ask, now, report};
 use crate::fail::Failure;
 use crate::output::{Printer, Table, amount, api_money, col, money, text, whole};
 use crate::{SubscriptionsCommand, resolve};
@@ -12,6 +13,7 @@ use serde_json::Value;
 
 use crate::fail::from_op;
 use pax8_ext::ops::subscriptions::{prepare_cancel, prepare_quantity_at};
+use pax8_ext::ops::terms::prepare_term_at;
 
 pub const SUBSCRIPTION_COLUMNS: [crate::output::Column; 10] = [
     col("id", "ID"),
@@ -41,19 +43,23 @@ pub(super) async fn run(s: &Session, command: SubscriptionsCommand) -> Result<()
                 None => None,
             };
             let paginator = client.subscriptions().filtered(&filter)?;
-            let (items, listed) = list(paginator, paging, p, "subscriptions").await?;
-            let summaries: Vec<SubscriptionSummary> = items.iter().map(SubscriptionSummary::from).collect();
-            let mut t = Table::of(&SUBSCRIPTION_COLUMNS, &summaries);
-            t.name_companies(&company_names(client, p, summaries.iter().map(|s| s.company_id)).await);
-            listed.apply(&mut t);
-            p.table(&t);
+            listing::show(client, paginator, paging, p, "subscriptions", |items| {
+                let summaries: Vec<SubscriptionSummary> = items.iter().map(SubscriptionSummary::from).collect();
+                Table::of(&SUBSCRIPTION_COLUMNS, &summaries)
+            })
+            .await?;
         }
         SubscriptionsCommand::Show { subscription } => {
             let s = client.subscriptions().get(resolve::id("subscription", &subscription)?).await?;
             show_subscription(p, &s);
         }
-        SubscriptionsCommand::Update { subscription, quantity, yes } => {
+        SubscriptionsCommand::Update { subscription, term: Some(term), yes, .. } => {
             let id = resolve::id("subscription", &subscription)?;
+            change_term(s, id, &term, yes).await?;
+        }
+        SubscriptionsCommand::Update { subscription, quantity, yes, .. } => {
+            let id = resolve::id("subscription", &subscription)?;
+            let quantity = quantity.ok_or_else(|| Failure::usage("give --quantity N or --term TERM"))?;
             let prepared = prepare_quantity_at(client, id, quantity, now()?).await.map_err(|e| match e {
                 // Mid-commitment: offer the plan that makes the change when it is allowed.
                 pax8_ext::ops::OpError::Refused(why) if why.contains("commitment ends on") => Failure::usage(format!(
@@ -99,6 +105,32 @@ pub(super) async fn run(s: &Session, command: SubscriptionsCommand) -> Result<()
             report(p, &cancelled, "Cancelled.");
         }
     }
+    Ok(())
+}
+
+/// `subscriptions update --term`: previewed (the monthly cost on the new term), refused while a
+/// commitment runs with the plan command that makes the change at its end.
+async fn change_term(s: &Session, id: uuid::Uuid, term: &str, yes: bool) -> Result<(), Failure> {
+    let (client, p) = (&s.client, &s.printer);
+    let prepared = prepare_term_at(client, id, term, now()?).await.map_err(|e| match e {
+        pax8_ext::ops::OpError::Refused(why) if why.contains("commitment ends on") => Failure::usage(format!(
+            "{why}\n  hint: plan it for then: pax8 renewals plan {id} --term {term} (applied by `pax8 renewals run`)"
+        )),
+        other => from_op(other, ""),
+    })?;
+    let v = prepared.preview();
+    let fields = [
+        ("subscription", "Subscription", text(v.subscription.id)),
+        ("product", "Product", text(v.subscription.product_name.as_ref())),
+        ("term_now", "Billing term now", text(v.term_now.as_ref())),
+        ("term_new", "New billing term", Value::from(v.term_new.clone())),
+        ("monthly_cost_now", "Monthly cost now", money(v.monthly_cost_now)),
+        ("monthly_cost_new", "Monthly cost then", v.monthly_cost_new.map_or(Value::Null, money)),
+    ];
+    ask(p, &fields, v, "Apply this change?", yes)?;
+    let changed = prepared.apply(client).await.map_err(|e| from_op(e, ""))?;
+    let now = changed.result.as_ref().and_then(|c| c.subscription.billing_term.clone());
+    report(p, &changed, &format!("Billing term is now {}.", now.as_deref().unwrap_or("?")));
     Ok(())
 }
 

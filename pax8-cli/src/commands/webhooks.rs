@@ -1,6 +1,7 @@
 //! `pax8 webhooks` (serving them is in `mirror.rs`).
 
-use super::session::{Session, confirm, list};
+use super::listing;
+use super::session::{Session, confirm};
 use crate::fail::Failure;
 use crate::output::{Table, col, text};
 use crate::{WebhooksCommand, resolve};
@@ -12,51 +13,53 @@ pub(super) async fn run(s: &Session, command: WebhooksCommand) -> Result<(), Fai
         // Served without a session (`mirror.rs`).
         WebhooksCommand::Serve { .. } => return Err(Failure::usage("`webhooks serve` needs no Pax8 session")),
         WebhooksCommand::List { paging } => {
-            let (items, listed) = list(client.webhooks().list(), paging, p, "webhooks").await?;
-            let mut t = Table::new(&[
-                col("id", "ID"),
-                col("name", "NAME"),
-                col("url", "URL"),
-                col("active", "ACTIVE"),
-                col("topics", "TOPICS"),
-            ]);
-            for w in items {
-                let topics: Vec<String> = w.webhook_topics.iter().map(|t| t.topic.clone()).collect();
-                t.push(vec![
-                    text(Some(w.id)),
-                    Value::from(w.display_name),
-                    text(w.url),
-                    Value::from(w.active),
-                    Value::from(topics.join(" ")),
+            listing::show(client, client.webhooks().list(), paging, p, "webhooks", |items| {
+                let mut t = Table::new(&[
+                    col("id", "ID"),
+                    col("name", "NAME"),
+                    col("url", "URL"),
+                    col("active", "ACTIVE"),
+                    col("topics", "TOPICS"),
                 ]);
-            }
-            listed.apply(&mut t);
-            p.table(&t);
+                for w in items {
+                    let topics: Vec<String> = w.webhook_topics.iter().map(|t| t.topic.clone()).collect();
+                    t.push(vec![
+                        text(Some(w.id)),
+                        Value::from(w.display_name.clone()),
+                        text(w.url.as_ref()),
+                        Value::from(w.active),
+                        Value::from(topics.join(" ")),
+                    ]);
+                }
+                t
+            })
+            .await?;
         }
         WebhooksCommand::Logs { webhook, paging } => {
             let id = resolve::id("webhook", &webhook)?;
-            let (items, listed) = list(client.webhooks().logs(id), paging, p, "deliveries").await?;
-            let mut t = Table::new(&[
-                col("id", "DELIVERY"),
-                col("created_at", "AT"),
-                col("status", "STATUS"),
-                col("calls", "CALLS"),
-                col("last_http_status", "LAST HTTP"),
-                col("last_error", "LAST ERROR"),
-            ]);
-            for log in items {
-                let last = log.call_history.iter().max_by_key(|c| c.timestamp);
-                t.push(vec![
-                    text(Some(log.id)),
-                    text(Some(log.created_at)),
-                    text(Some(log.final_status)),
-                    Value::from(log.call_history.len()),
-                    last.and_then(|c| c.http_status_code).map_or(Value::Null, Value::from),
-                    text(last.and_then(|c| c.error_message.as_ref())),
+            listing::show(client, client.webhooks().logs(id), paging, p, "deliveries", |items| {
+                let mut t = Table::new(&[
+                    col("id", "DELIVERY"),
+                    col("created_at", "AT"),
+                    col("status", "STATUS"),
+                    col("calls", "CALLS"),
+                    col("last_http_status", "LAST HTTP"),
+                    col("last_error", "LAST ERROR"),
                 ]);
-            }
-            listed.apply(&mut t);
-            p.table(&t);
+                for log in items {
+                    let last = log.call_history.iter().max_by_key(|c| c.timestamp);
+                    t.push(vec![
+                        text(Some(log.id)),
+                        text(Some(log.created_at)),
+                        text(Some(&log.final_status)),
+                        Value::from(log.call_history.len()),
+                        last.and_then(|c| c.http_status_code).map_or(Value::Null, Value::from),
+                        text(last.and_then(|c| c.error_message.as_ref())),
+                    ]);
+                }
+                t
+            })
+            .await?;
         }
         WebhooksCommand::Retry { webhook, log, yes } => {
             let (id, log) = (resolve::id("webhook", &webhook)?, resolve::id("delivery", &log)?);
@@ -92,13 +95,19 @@ pub(super) async fn run(s: &Session, command: WebhooksCommand) -> Result<(), Fai
             p.note(&format!("Webhook {id} deleted."));
         }
         WebhooksCommand::Topics { paging } => {
-            let (items, listed) = list(client.webhooks().topic_definitions(), paging, p, "topics").await?;
-            let mut t = Table::new(&[col("topic", "TOPIC"), col("name", "NAME"), col("description", "DESCRIPTION")]);
-            for d in items {
-                t.push(vec![Value::from(d.topic), Value::from(d.name), Value::from(d.description)]);
-            }
-            listed.apply(&mut t);
-            p.table(&t);
+            listing::show(client, client.webhooks().topic_definitions(), paging, p, "topics", |items| {
+                let mut t =
+                    Table::new(&[col("topic", "TOPIC"), col("name", "NAME"), col("description", "DESCRIPTION")]);
+                for d in items {
+                    t.push(vec![
+                        Value::from(d.topic.clone()),
+                        Value::from(d.name.clone()),
+                        Value::from(d.description.clone()),
+                    ]);
+                }
+                t
+            })
+            .await?;
         }
         WebhooksCommand::Show { webhook } => {
             let w = client.webhooks().get(resolve::id("webhook", &webhook)?).await?;

@@ -29,6 +29,7 @@ pub mod companies;
 pub mod contacts;
 pub mod orders;
 pub mod subscriptions;
+pub mod terms;
 
 /// What a write's document says: its preview, whether it was done, and (flattened beside them)
 /// its result: `{"preview": …, "done": true, "answer": "placed", "order": …}`, or

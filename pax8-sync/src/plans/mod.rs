@@ -14,7 +14,8 @@
 //! nothing is lost.
 
 use chrono::NaiveDate;
-use pax8_api::partner::types::{Subscription, SubscriptionUpdate};
+use pax8_api::partner::types::Subscription;
+use pax8_ext::ops::terms::term_update;
 use pax8_ext::ops::whole;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -187,12 +188,6 @@ pub struct RunReport {
 /// How long a runner's claim lasts before another run may settle the plan (a run applies a
 /// plan in seconds; a longer silence means it was killed).
 pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// The update that sets `term`, when it is a billing term the API documents.
-pub(crate) fn term_update(term: &str) -> Option<SubscriptionUpdate> {
-    let term = pax8_api::partner::types::SubscriptionUpdateBillingTerm::from(term);
-    term.is_known().then(|| SubscriptionUpdate { billing_term: Some(term), ..Default::default() })
-}
 
 #[cfg(test)]
 mod tests {

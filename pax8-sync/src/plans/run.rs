@@ -7,7 +7,7 @@ use pax8_ext::ops::OpError;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Basis, Plan, PlanAction, RunReport, term_update};
+use super::{Basis, Plan, PlanAction, RunReport};
 use crate::{Store, SyncError};
 
 /// Applies every plan of `tenant` due on or before `as_of`, each exactly once, with `client`
@@ -126,6 +126,7 @@ fn failure(e: pax8_ext::Error) -> Outcome {
 /// Makes the plan's change through pax8-ext's operations; the answer as the operation's document.
 async fn change(client: &Pax8Client, plan: &Plan, now: DateTime<Utc>) -> Result<serde_json::Value, OpError> {
     use pax8_ext::ops::subscriptions::{prepare_cancel, prepare_quantity_at};
+    use pax8_ext::ops::terms::prepare_term_at;
     let id = plan.subscription_id;
     Ok(match &plan.action {
         PlanAction::Quantity { quantity } => {
@@ -133,10 +134,7 @@ async fn change(client: &Pax8Client, plan: &Plan, now: DateTime<Utc>) -> Result<
         }
         PlanAction::Cancel => document(prepare_cancel(client, id, None).await?.apply(client).await?),
         PlanAction::Term { billing_term } => {
-            let update = term_update(billing_term)
-                .ok_or_else(|| OpError::Refused(format!("`{billing_term}` is not a billing term")))?;
-            let updated = client.subscriptions().update(id, update).await?;
-            serde_json::json!({"subscription": pax8_ext::views::SubscriptionSummary::from(&updated)})
+            document(prepare_term_at(client, id, billing_term, now).await?.apply(client).await?)
         }
     })
 }
