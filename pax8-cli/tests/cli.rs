@@ -686,6 +686,94 @@ fn list_json_without_all_says_where_the_page_sits() {
     fails(&["subscriptions", "list", "--page", "1", "--all"], 2, "cannot be used with");
 }
 
+/// `--all` in `--json`, `--csv` or `--ids-only` is written page by page as pages arrive: the
+/// same document, byte for byte, as one printed at the end (pretty JSON array, one CSV header
+/// with the company names beside their ids, one id a line), and the same items as the pages.
+#[test]
+fn list_all_streams_the_same_document_a_page_at_a_time() {
+    let streamed = ok(&["--json", "subscriptions", "list", "--all", "--size", "40"]);
+    let items: Vec<serde_json::Value> = serde_json::from_str(&streamed).unwrap();
+    assert!(items.len() > 200, "several pages: {}", items.len());
+    assert_eq!(streamed, format!("{}\n", serde_json::to_string_pretty(&items).unwrap()), "serde_json's pretty array");
+    let mut paged = Vec::new();
+    for page in 0.. {
+        let page = page.to_string();
+        let doc: serde_json::Value =
+            serde_json::from_str(&ok(&["--json", "subscriptions", "list", "--size", "40", "--page", &page])).unwrap();
+        paged.extend(doc["items"].as_array().unwrap().iter().cloned());
+        if doc["paging"]["next"].is_null() {
+            break;
+        }
+    }
+    assert_eq!(items, paged, "the items of every page, in order");
+
+    let csv = ok(&["--csv", "subscriptions", "list", "--all", "--size", "40"]);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(header.iter().filter(|h| *h == "id").count(), 1, "one header: {header:?}");
+    let at = header.iter().position(|h| h == "company_name").expect("names beside the ids");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), items.len());
+    assert!(rows.iter().all(|r| !r[at].is_empty() && uuid::Uuid::parse_str(&r[at]).is_err()), "names, not ids");
+
+    let ids = ok(&["--ids-only", "subscriptions", "list", "--all", "--size", "40"]);
+    let expected: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.lines().collect::<Vec<_>>(), expected);
+    // An empty listing is still one document.
+    assert_eq!(ok(&["--json", "subscriptions", "list", "--all", "--status", "Trial", "--term", "3-Year"]), "[]\n");
+}
+
+#[test]
+fn an_invoice_s_items_export_as_json_lines_or_csv() {
+    let invoices: serde_json::Value = serde_json::from_str(&ok(&["--json", "invoices", "list"])).unwrap();
+    let id = invoices["items"][0]["id"].as_str().unwrap();
+    let lines = ok(&["invoices", "export", id]);
+    let items: Vec<serde_json::Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let listed: Vec<serde_json::Value> =
+        serde_json::from_str(&ok(&["--json", "invoices", "items", id, "--all"])).unwrap();
+    assert_eq!(items.len(), listed.len());
+    assert!(items.iter().all(|i| i["subscription_id"].is_string() && i["unit_cost"].is_number()), "{}", items[0]);
+    let csv = ok(&["invoices", "export", id, "--format", "csv"]);
+    assert_eq!(csv.lines().count(), items.len() + 1);
+    assert!(csv.starts_with("id,company_id,company_name,product_name,subscription_id,quantity,unit_cost"), "{csv}");
+    fails(&["invoices", "export", "not-an-id"], 2, "invoice");
+}
+
+/// A billing-term change is previewed with the monthly cost on the new term and applied; while a
+/// commitment runs it is refused before anything is sent, with the plan that makes it at the end.
+#[test]
+fn a_billing_term_change_is_previewed_and_refused_mid_commitment() {
+    let subs: Vec<serde_json::Value> =
+        serde_json::from_str(&ok(&["--json", "subscriptions", "list", "--all"])).unwrap();
+    let active = |term: &str| {
+        subs.iter()
+            .filter(|s| s["status"] == "Active" && s["billing_term"] == term)
+            .map(|s| (s["id"].as_str().unwrap().to_string(), s["commitment_end"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let (monthly, _) = active("Monthly").into_iter().find(|(_, end)| end.is_null()).expect("a monthly subscription");
+    let (code, preview, stderr) = run(&["subscriptions", "update", &monthly, "--term", "Annual"]);
+    assert_eq!(code, 2, "unconfirmed: {stderr}");
+    assert!(preview.contains("Billing term now") && preview.contains("Monthly cost then"), "{preview}");
+    let done: serde_json::Value =
+        serde_json::from_str(&ok(&["--json", "subscriptions", "update", &monthly, "--term", "Annual", "--yes"]))
+            .unwrap();
+    assert_eq!(done["done"], true);
+    assert_eq!(done["preview"]["term_now"], "Monthly");
+    assert_eq!(done["subscription"]["billing_term"], "Annual", "{done}");
+
+    let (committed, _) = active("Annual")
+        .into_iter()
+        .find(|(_, end)| end.as_str().is_some_and(|e| e > "2027-02-01"))
+        .expect("committed");
+    let (code, _, stderr) = run(&["subscriptions", "update", &committed, "--term", "Monthly", "--yes"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("commitment ends on"), "{stderr}");
+    assert!(stderr.contains(&format!("pax8 renewals plan {committed} --term Monthly")), "{stderr}");
+    fails(&["subscriptions", "update", &monthly, "--term", "Fortnightly", "--yes"], 2, "is not a billing term");
+    fails(&["subscriptions", "update", &monthly], 2, "required");
+}
+
 #[test]
 fn ids_only_prints_one_id_a_line() {
     let out = ok(&["--ids-only", "companies", "list", "--size", "5"]);

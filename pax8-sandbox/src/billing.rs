@@ -234,3 +234,62 @@ impl World {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world() -> World {
+        crate::fixture::generate(7, 30, NaiveDate::from_ymd_opt(2026, 11, 23).unwrap())
+    }
+
+    fn total_of_items(w: &mut World, id: Uuid) -> f64 {
+        round2(w.invoice_items(id).unwrap().iter().filter_map(|i| i.cost_total).sum())
+    }
+
+    #[test]
+    fn the_clock_passing_a_month_s_first_day_issues_its_invoice() {
+        let mut w = world();
+        let before = w.invoices.len();
+        let mut next = 0u128;
+        w.issue_due_invoices(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(), || Uuid::from_u128(next));
+        assert_eq!(w.invoices.len(), before, "no month began");
+        w.issue_due_invoices(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), || {
+            next += 1;
+            Uuid::from_u128(next)
+        });
+        let dates: Vec<String> = w.invoices.iter().take(3).map(|i| i.invoice_date.unwrap().to_string()).collect();
+        assert_eq!(dates, ["2027-01-01", "2026-12-01", "2026-11-01"], "newest first");
+        for id in [1, 2].map(Uuid::from_u128) {
+            let invoice = w.invoices.iter().find(|i| i.id == Some(id)).unwrap().clone();
+            assert_eq!(invoice.status.as_deref(), Some("Unpaid"));
+            assert_eq!(invoice.total, Some(total_of_items(&mut w, id)), "the total is its items'");
+            assert_eq!(invoice.balance, invoice.total);
+        }
+        let january = w.invoice_items(Uuid::from_u128(2)).unwrap(); // issued second
+        assert!(january.iter().all(|i| i.start_period.unwrap().to_string() == "2026-12-01"));
+        assert!(january.iter().all(|i| i.end_period.unwrap().to_string() == "2026-12-31"));
+    }
+
+    #[test]
+    fn every_invoice_plants_on_the_same_subscriptions_and_clean_invoices_plant_nothing() {
+        let mut w = world();
+        let ids: Vec<Uuid> = w.invoices.iter().filter_map(|i| i.id).collect();
+        let of_kind = |w: &mut World, id, kind| {
+            w.planted(id).unwrap().into_iter().find(|p| p.kind == kind).map(|p| p.subscription_id)
+        };
+        for kind in ["quantity", "price_list", "duplicate", "not_billed"] {
+            let first = of_kind(&mut w, ids[0], kind);
+            assert!(first.is_some(), "{kind} planted");
+            assert_eq!(of_kind(&mut w, ids[1], kind), first, "{kind} on the same subscription");
+        }
+        let planted_total = w.invoices[0].total;
+        assert_eq!(planted_total, Some(total_of_items(&mut w, ids[0])));
+        w.set_plant_seed(None);
+        assert!(w.planted(ids[0]).unwrap().is_empty());
+        assert_ne!(w.invoices[0].total, planted_total, "totals follow the items");
+        let clean_total = total_of_items(&mut w, ids[0]);
+        assert_eq!(w.invoices[0].total, Some(clean_total));
+        assert!(w.planted(Uuid::nil()).is_none(), "an unknown invoice");
+    }
+}
