@@ -100,6 +100,8 @@ pub struct SyncSummary {
     pub full: bool,
     /// Whether this run continued an interrupted one.
     pub resumed: bool,
+    /// Renewal plans applied earlier that this sync saw done (`Store::confirm_plans`).
+    pub plans_confirmed: u64,
 }
 
 /// The resources in sync order.
@@ -398,7 +400,9 @@ async fn run_sync(
     .await?;
     let count =
         |name: &str| -> Result<u64, sqlx::Error> { Ok(u64::try_from(totals.try_get::<i64, _>(name)?).unwrap_or(0)) };
+    let plans_confirmed = store.confirm_plans(&options.tenant, None, "sync").await?;
     Ok(SyncSummary {
+        plans_confirmed,
         fetched: count("fetched")?,
         inserted: count("inserted")?,
         updated: count("updated")?,

@@ -79,6 +79,17 @@ async fn applied_once_by_concurrent_runners(url: &str) {
     let result = stored.result.expect("the answer is recorded");
     assert_eq!(result["done"], true, "{result}");
     assert_eq!(result["subscription"]["quantity"], f64::from(quantity), "{result}");
+    // What Pax8 says next confirms it: here a webhook showing the new quantity.
+    assert_eq!((stored.confirmed_at, stored.confirmed_by), (None, None));
+    let event = serde_json::json!({
+        "id": "evt-plan-confirm",
+        "webhookTopic": {"topic": "SUBSCRIPTION_UPDATED"},
+        "payloadData": {"subscriptionId": s.id, "quantity": quantity, "status": "Active"},
+    });
+    pax8_sync::receiver::handle(&two, TENANT, event.to_string().as_bytes()).await.unwrap();
+    let stored = one.plan(plan.id).await.unwrap().unwrap();
+    assert_eq!(stored.confirmed_by.as_deref(), Some("webhook"));
+    assert!(stored.confirmed_at.is_some());
     // Run again: nothing left to do.
     let again = run_due(&two, &client, TENANT, ends(&s), at, DEFAULT_LEASE).await.unwrap();
     assert!(again.applied.is_empty() && again.settled.is_empty());
@@ -144,6 +155,15 @@ async fn held_when_changed_and_settled_after_a_kill(url: &str) {
         "the reason names the change: {reason}"
     );
     assert_eq!(store.plan(p_sent.id).await.unwrap().unwrap().state, "applied");
+    // The next sync confirms the applied plans whose subscription it finds where the plan took
+    // it; `lost` was changed again since, so its plan stays unconfirmed.
+    client.subscriptions().update_quantity(lost.id.unwrap(), i64::from(minus_one(lost)) + 3).await.unwrap();
+    let synced = pax8_sync::sync(&store, &client, &common::opts(200), &|_| {}).await.unwrap();
+    assert_eq!(synced.plans_confirmed, 1);
+    assert_eq!(store.plan(p_sent.id).await.unwrap().unwrap().confirmed_by.as_deref(), Some("sync"));
+    assert_eq!(store.plan(p_lost.id).await.unwrap().unwrap().confirmed_by, None);
+    let again = pax8_sync::sync(&store, &client, &common::opts(200), &|_| {}).await.unwrap();
+    assert_eq!(again.plans_confirmed, 0, "confirmed once");
     // A held plan can be cancelled; an applied one cannot.
     assert_eq!(store.cancel_plan(p_held.id).await.unwrap().state, "cancelled");
     let refused = store.cancel_plan(p_sent.id).await.unwrap_err().to_string();

@@ -333,6 +333,9 @@ pub enum InvoicesCommand {
     Audit {
         /// The invoice id (default: the latest).
         invoice: Option<String>,
+        /// The latest invoice (the default, said explicitly).
+        #[arg(long, conflicts_with = "invoice")]
+        latest: bool,
         /// Only this company's items and subscriptions (id or name).
         #[arg(long)]
         company: Option<String>,

@@ -77,7 +77,7 @@ pub(super) async fn run(s: &Session, command: InvoicesCommand) -> Result<(), Fai
             .await?;
         }
         InvoicesCommand::Reconcile { invoice } => reports::reconcile(s, invoice.as_deref()).await?,
-        InvoicesCommand::Audit { invoice, company, db, tenant } => {
+        InvoicesCommand::Audit { invoice, company, db, tenant, .. } => {
             super::audit::run(s, invoice.as_deref(), company.as_deref(), db.as_deref(), &tenant).await?
         }
     }

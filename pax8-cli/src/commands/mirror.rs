@@ -141,6 +141,7 @@ pub(super) async fn sync(s: &Session, db: String, tenant: String, full: bool, co
         ("unchanged", "Unchanged", Value::from(summary.unchanged)),
         ("removed", "Marked removed", Value::from(summary.removed)),
         ("snapshots", "Snapshots", Value::from(summary.snapshots)),
+        ("plans_confirmed", "Renewal plans confirmed", Value::from(summary.plans_confirmed)),
         ("resumed", "Resumed an interrupted sync", Value::from(summary.resumed)),
     ]);
 

@@ -49,7 +49,11 @@ fn table(plans: &[(&Plan, &str)]) -> Table {
             Value::from(plan.due.clone()),
             text(Some(plan.subscription_id)),
             Value::from(action(plan)),
-            Value::from(*state),
+            // An applied plan that a sync or a webhook since showed done says so.
+            Value::from(match &plan.confirmed_by {
+                Some(by) => format!("{state}, confirmed by {by}"),
+                None => (*state).to_string(),
+            }),
             text(plan.reason.as_ref()),
         ]);
     }

@@ -114,6 +114,22 @@ pub struct Plan {
     pub reason: Option<String>,
     /// The answer of the change, as the operation's document.
     pub result: Option<serde_json::Value>,
+    /// When Pax8 was seen with the change made after it was applied (RFC 3339), and what saw it
+    /// (`sync` or `webhook`); absent until then.
+    pub confirmed_at: Option<String>,
+    /// `sync` or `webhook`.
+    pub confirmed_by: Option<String>,
+}
+
+impl Plan {
+    /// Whether a subscription as `now` describes it is where this plan takes it.
+    pub fn reached(&self, now: &Basis) -> bool {
+        match &self.action {
+            PlanAction::Quantity { quantity } => now.quantity == Some(u64::from(*quantity)),
+            PlanAction::Term { billing_term } => now.billing_term.as_deref() == Some(billing_term.as_str()),
+            PlanAction::Cancel => now.status.as_deref() == Some("Cancelled"),
+        }
+    }
 }
 
 /// Why a plan cannot be made.

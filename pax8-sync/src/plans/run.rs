@@ -80,7 +80,7 @@ impl Run<'_> {
     /// A plan left `applying`: applied already, not applied (apply it), or changed (hold it).
     async fn settle(&mut self, plan: &Plan) -> Result<(), SyncError> {
         let s = self.client.subscriptions().get(plan.subscription_id).await?;
-        if reached(plan, &Basis::of(&s)) {
+        if plan.reached(&Basis::of(&s)) {
             return self.record(plan, Outcome::Settled).await;
         }
         self.apply(plan).await
@@ -104,15 +104,6 @@ impl Run<'_> {
             Err(other) => Outcome::Failed { why: other.to_string(), retry: false },
         };
         self.record(plan, outcome).await
-    }
-}
-
-/// Whether the subscription is where the plan takes it.
-fn reached(plan: &Plan, now: &Basis) -> bool {
-    match &plan.action {
-        PlanAction::Quantity { quantity } => now.quantity == Some(u64::from(*quantity)),
-        PlanAction::Term { billing_term } => now.billing_term.as_deref() == Some(billing_term.as_str()),
-        PlanAction::Cancel => now.status.as_deref() == Some("Cancelled"),
     }
 }
 

@@ -136,6 +136,42 @@ impl Store {
         }
     }
 
+    /// Stamps confirmed the applied plans of `tenant` (of one subscription, when given) whose
+    /// subscription the mirror now shows where the plan took it; `by` says what showed it
+    /// (`sync` or `webhook`). Returns how many were confirmed. A subscription changed again
+    /// since leaves its plan applied and unconfirmed.
+    pub async fn confirm_plans(&self, tenant: &str, subscription: Option<Uuid>, by: &str) -> Result<u64, SyncError> {
+        let only = if subscription.is_some() { " AND p.subscription_id = $2" } else { "" };
+        let columns = COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+        let mut query = dyn_query(format!(
+            "SELECT {columns}, s.data AS subscription FROM renewal_plans p JOIN subscriptions s ON s.tenant = p.tenant \
+             AND s.id = p.subscription_id WHERE p.tenant = $1 AND p.state = 'applied' AND p.confirmed_at IS NULL{only}"
+        ))
+        .bind(tenant.to_string());
+        if let Some(id) = subscription {
+            query = query.bind(id.to_string());
+        }
+        let mut confirmed = 0;
+        for row in query.fetch_all(&self.pool).await? {
+            let plan = plan_of(&row)?;
+            let data: String = row.try_get("subscription")?;
+            let Ok(now) = serde_json::from_str::<Subscription>(&data) else { continue };
+            if !plan.reached(&Basis::of(&now)) {
+                continue;
+            }
+            confirmed += sqlx::query(
+                "UPDATE renewal_plans SET confirmed_at = $2, confirmed_by = $3 WHERE id = $1 AND confirmed_at IS NULL",
+            )
+            .bind(plan.id.to_string())
+            .bind(Utc::now().to_rfc3339())
+            .bind(by.to_string())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(confirmed)
+    }
+
     /// Takes over plans left `applying` by a runner whose lease is over (it was killed).
     pub(super) async fn claim_abandoned(
         &self,
@@ -201,7 +237,7 @@ impl Store {
     }
 }
 
-const COLUMNS: &str = "id, tenant, subscription_id, action, quantity, billing_term, due, basis, state, reason, result";
+const COLUMNS: &str = "id, tenant, subscription_id, action, quantity, billing_term, due, basis, state, reason, result, confirmed_at, confirmed_by";
 
 fn plan_of(row: &sqlx::any::AnyRow) -> Result<Plan, SyncError> {
     let bad = |what: &str| refused(format!("a stored plan has a bad {what}"));
@@ -230,5 +266,7 @@ fn plan_of(row: &sqlx::any::AnyRow) -> Result<Plan, SyncError> {
         state: row.try_get("state")?,
         reason: row.try_get("reason")?,
         result: result.and_then(|r| serde_json::from_str(&r).ok()),
+        confirmed_at: row.try_get("confirmed_at")?,
+        confirmed_by: row.try_get("confirmed_by")?,
     })
 }

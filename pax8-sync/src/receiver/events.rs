@@ -213,6 +213,17 @@ pub async fn handle(store: &Store, tenant: &str, body: &[u8]) -> Result<Handled,
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    if let Handled::Applied { topic, .. } = &handled
+        && topic.starts_with("SUBSCRIPTION_")
+        && let Some(id) = field(&payload, &["subscriptionId", "id"]).and_then(Value::as_str)
+        && let Ok(id) = uuid::Uuid::parse_str(id)
+    {
+        // A renewal plan this event shows done is confirmed; failing that is no reason to make
+        // Pax8 deliver the event again (the next sync confirms it).
+        if let Err(e) = store.confirm_plans(tenant, Some(id), "webhook").await {
+            tracing::warn!(error = %e, "renewal plans not confirmed from the event; the next sync will");
+        }
+    }
     Ok(handled)
 }
 
