@@ -71,6 +71,15 @@ pub struct Cli {
     /// request under a used key is refused.
     #[arg(long, global = true, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+    /// Use this tenant's credentials from the vault (`pax8 tenants add`) instead of the
+    /// process's own: its token and its rate budget are then shared, through the database,
+    /// with every worker, server and command using them. The vault is `--vault-db` (default
+    /// PAX8_DB), its master key PAX8_MASTER_KEY or the file PAX8_MASTER_KEY_FILE names.
+    #[arg(long, global = true, value_name = "NAME", env = "PAX8_VAULT_TENANT", conflicts_with = "sandbox")]
+    pub vault_tenant: Option<String>,
+    /// The database holding the vault (sqlite://FILE or postgres://…), with `--vault-tenant`.
+    #[arg(long, global = true, value_name = "URL", env = "PAX8_VAULT_DB")]
+    pub vault_db: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -219,6 +219,39 @@ async fn three_workers_one_killed_sync_every_tenant_once_with_one_token_each() {
         assert_eq!(rows(&pool, &tenant).await, rows(reference.pool(), &tenant).await, "{tenant}");
     }
     eprintln!("killed worker's tenant {victim} was finished by another worker");
+
+    // A command on another host with a tenant's vault credentials: the token the workers
+    // fetched (no second token request), and a step of the tenant's shared rate budget.
+    let tat = |pool: &sqlx::AnyPool| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("SELECT tat_us FROM rate_budgets WHERE tenant = 't1'")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get::<i64, _>("tat_us")
+        }
+    };
+    let before = tat(&pool).await;
+    // (The reference sync above fetched a token of its own, outside the vault.)
+    let tokens = sims[1].counters().tokens_issued;
+    let listed = pax8(&hosts[2])
+        .args(["--vault-tenant", "t1", "--vault-db", &db, "--json", "companies", "list", "--size", "3"])
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let page: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(page["paging"]["total_elements"], sims[1].with_world(|w| w.companies.len()));
+    assert_eq!(sims[1].counters().tokens_issued, tokens, "the vault's token, shared with the workers");
+    assert!(tat(&pool).await > before, "the command took its request from the tenant's shared budget");
+    let unknown = pax8(&hosts[2]).args(["--vault-tenant", "nobody", "--vault-db", &db, "companies", "list"]).output();
+    let unknown = unknown.unwrap();
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("nobody"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
     let status = pax8(&hosts[2]).args(["tenants", "status", "--db", &db]).output().unwrap();
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(status.status.success() && text.contains("t4") && text.contains("ok"), "{text}");

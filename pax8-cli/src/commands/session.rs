@@ -35,6 +35,24 @@ impl Session {
     }
 }
 
+/// The client of a vault tenant (`--vault-tenant`): its sealed credentials, the token and rate
+/// budget it shares with every process through the database.
+async fn vault_client(cli: &Cli, tenant: &str) -> Result<pax8_ext::ClientBuilder, Failure> {
+    let db = cli
+        .vault_db
+        .clone()
+        .or_else(|| std::env::var("PAX8_DB").ok().filter(|v| !v.is_empty()))
+        .ok_or_else(|| Failure::usage("--vault-tenant needs the vault's database: --vault-db URL or PAX8_DB"))?;
+    let keys = match std::env::var_os("PAX8_MASTER_KEY_FILE").filter(|v| !v.is_empty()) {
+        Some(path) => pax8_sync::vault::Keyring::from_file(std::path::Path::new(&path)),
+        None => pax8_sync::vault::Keyring::from_env(),
+    }
+    .map_err(|e| Failure::usage(e.to_string()))?;
+    let store = pax8_sync::Store::open(&db).await.map_err(crate::fail::sync_failure)?;
+    let vault = pax8_sync::vault::Vault::new(store, keys);
+    vault.builder(tenant, &reqwest::Client::new()).await.map_err(crate::fail::vault_failure)
+}
+
 fn sandbox_client(sandbox: &Sandbox) -> pax8_ext::ClientBuilder {
     Pax8Client::builder()
         .client_id(sandbox.client_id())
@@ -69,6 +87,10 @@ pub(super) async fn session_with(
             .map_err(|e| Failure::usage(format!("cannot start the simulator: {e}")))?;
         let client = with_hooks(sandbox_client(&sandbox)).build()?;
         return Ok(Session { client, printer, _sandbox: Some(sandbox), demo: None });
+    }
+    if let Some(tenant) = &cli.vault_tenant {
+        let client = with_hooks(vault_client(cli, tenant).await?).build()?;
+        return Ok(Session { client, printer, _sandbox: None, demo: None });
     }
     if let Some(settings) = crate::demo::settings()? {
         let demo = crate::demo::Demo::start(settings).await?;

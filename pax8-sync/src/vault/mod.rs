@@ -373,6 +373,11 @@ impl Vault {
     /// The tenant's client: its credentials from the vault, its tokens and its rate budget in
     /// the database (shared with every process using them), on the connection pool of `http`.
     pub async fn client(&self, name: &str, http: &reqwest::Client) -> Result<Pax8Client, SyncError> {
+        Ok(self.builder(name, http).await?.build()?)
+    }
+
+    /// [`Vault::client`]'s builder, for a caller that adds to it (hooks, options) before building.
+    pub async fn builder(&self, name: &str, http: &reqwest::Client) -> Result<pax8_ext::ClientBuilder, SyncError> {
         let (info, secret) = self.secret(name).await?;
         let rate = info.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT);
         let mut builder = Pax8Client::builder()
@@ -388,7 +393,7 @@ impl Vault {
         if let Some(audience) = &info.audience {
             builder = builder.audience(audience.clone());
         }
-        Ok(builder.build()?)
+        Ok(builder)
     }
 }
 
