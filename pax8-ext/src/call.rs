@@ -36,6 +36,9 @@ pub struct CallOptions {
     /// The request changes nothing on the server (a dry run): it is retried like a read, and a
     /// lost answer is a plain error rather than [`Error::OutcomeUnknown`].
     pub changes_nothing: bool,
+    /// Pages are decoded item by item: an item that does not decode is left out and reported
+    /// here instead of failing the page ([`crate::tolerant`]). Listings only.
+    pub odd_items: Option<crate::tolerant::OddItems>,
 }
 
 impl CallOptions {
@@ -60,6 +63,14 @@ impl CallOptions {
     /// it is then retried like a GET, and a lost answer cannot mean a change was made.
     pub fn changes_nothing(mut self) -> Self {
         self.changes_nothing = true;
+        self
+    }
+
+    /// Decodes pages item by item, reporting to `sink` each item left out (its values fit no
+    /// field of its type) or repaired (a lone surrogate), instead of failing the page: for a
+    /// mirror, where one odd item must not stop the rest.
+    pub fn tolerate_odd_items(mut self, sink: crate::tolerant::OddItems) -> Self {
+        self.odd_items = Some(sink);
         self
     }
 

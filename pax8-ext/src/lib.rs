@@ -60,6 +60,7 @@ pub mod retry;
 pub mod shared_budget;
 mod telemetry;
 mod token_file;
+pub mod tolerant;
 pub mod views;
 
 pub use auth::{AccessToken, Audience, InMemoryTokenStore, RefreshGuard, TokenStore};

@@ -42,6 +42,17 @@ pub struct Page<T> {
     pub total_pages: Option<u64>,
     /// Items in all, when the server says.
     pub total_elements: Option<u64>,
+    /// Items the server sent that are not in `items`: left out by a tolerant decode
+    /// ([`crate::CallOptions::tolerate_odd_items`]); 0 otherwise.
+    pub left_out: usize,
+}
+
+impl<T> Page<T> {
+    /// How many items the server sent on this page (those left out included): what tells a
+    /// short, last page from a full one.
+    pub fn sent(&self) -> usize {
+        self.items.len().saturating_add(self.left_out)
+    }
 }
 
 /// Fetches page `number` with `size` items and the given options.
@@ -92,14 +103,28 @@ where
     E: Paged<ErrorBody = ErrorBody>,
     E::Output: DeserializeOwned + Send,
 {
-    let body = client.pipeline().execute(endpoint.with_page(number).with_size(size), options).await?;
+    let endpoint = endpoint.with_page(number).with_size(size);
+    let (body, left_out) = match &options.odd_items {
+        None => (client.pipeline().execute(endpoint, options).await?, 0),
+        Some(sink) => {
+            let answer = client.pipeline().execute_raw(endpoint, options).await?;
+            crate::tolerant::decode::<E::Output>(&answer.body, E::OPERATION.operation_id, sink)?
+        }
+    };
     let parts = E::into_parts(body);
     let number = match parts.number {
         None => number,
         Some(reported) => u32::try_from(reported)
             .map_err(|_| Error::Pagination(format!("asked for page {number}, the server answered page {reported}")))?,
     };
-    Ok(Page { items: parts.items, number, size, total_pages: parts.total_pages, total_elements: parts.total_elements })
+    Ok(Page {
+        items: parts.items,
+        number,
+        size,
+        total_pages: parts.total_pages,
+        total_elements: parts.total_elements,
+        left_out,
+    })
 }
 
 impl<T: Serialize + Send + 'static> Paginator<T> {
@@ -277,7 +302,7 @@ impl<T: Serialize + Send + 'static> Walk<T> {
         }
         self.last = Some(print);
         self.yielded += 1;
-        let full = !page.items.is_empty() && page.items.len() >= self.size as usize;
+        let full = page.sent() > 0 && page.sent() >= self.size as usize;
         if !full || self.yielded >= MAX_PAGES {
             self.phase = Phase::Done;
         } else if matches!(self.phase, Phase::Done) {

@@ -37,6 +37,12 @@ pub struct Faults {
     /// The connection of every request whose `METHOD /path?query` is exactly this closes before
     /// the server acts (the client cannot tell it from a lost answer).
     pub drop_request_to: Option<String>,
+    /// Objects with these ids are sent with a value their type cannot hold: their `quantity`
+    /// (or, without one, their `name`) becomes an object.
+    pub wrong_type_for: Vec<uuid::Uuid>,
+    /// Objects with these ids carry a lone UTF-16 surrogate (`\ud800`) at the end of their
+    /// `name` and `productName`: valid JSON text that no Rust string can hold.
+    pub lone_surrogate_for: Vec<uuid::Uuid>,
 }
 
 impl Default for Faults {
@@ -53,6 +59,8 @@ impl Default for Faults {
             strip_ids: false,
             lose_answer_to: None,
             drop_request_to: None,
+            wrong_type_for: Vec::new(),
+            lone_surrogate_for: Vec::new(),
         }
     }
 }

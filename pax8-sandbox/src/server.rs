@@ -120,6 +120,10 @@ async fn handle(app: App, router: Router, req: Request<Body>) -> Result<Response
         crate::quirks::reshape(app.0.spec_exact, &method, &path, answer).await
     };
     let mut response = if faults.strip_ids && !is_token { strip_ids(response).await } else { response };
+    let odd = !faults.wrong_type_for.is_empty() || !faults.lone_surrogate_for.is_empty();
+    if odd && !is_token {
+        response = odd_values(response, &faults).await;
+    }
     if let Some((limit, remaining)) = app.0.faults.headroom() {
         response.headers_mut().insert("x-ratelimit-limit", HeaderValue::from(limit));
         response.headers_mut().insert("x-ratelimit-remaining", HeaderValue::from(remaining));
@@ -154,16 +158,57 @@ async fn strip_ids(response: Response) -> Response {
             _ => {}
         }
     }
+    rewrite_json(response, |mut value| {
+        strip(&mut value);
+        serde_json::to_vec(&value).unwrap_or_default()
+    })
+    .await
+}
+
+/// Stands for a lone surrogate until the body is written (a private-use character no fixture has).
+const LONE_SURROGATE_MARK: &str = "\u{E000}lone\u{E000}";
+
+/// The `wrong_type_for` and `lone_surrogate_for` faults: the objects with those ids get a
+/// `quantity` (or else `name`) no type accepts, or a `\ud800` in their names.
+async fn odd_values(response: Response, faults: &crate::Faults) -> Response {
+    fn visit(value: &mut serde_json::Value, faults: &crate::Faults) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let id = map.get("id").and_then(|v| v.as_str()).and_then(|s| uuid::Uuid::parse_str(s).ok());
+                if id.is_some_and(|id| faults.wrong_type_for.contains(&id)) {
+                    let field = if map.contains_key("quantity") { "quantity" } else { "name" };
+                    map.insert(field.into(), serde_json::json!({"not": "a value of its type"}));
+                }
+                if id.is_some_and(|id| faults.lone_surrogate_for.contains(&id)) {
+                    for field in ["name", "productName"] {
+                        if let Some(serde_json::Value::String(text)) = map.get_mut(field) {
+                            text.push_str(LONE_SURROGATE_MARK);
+                        }
+                    }
+                }
+                map.values_mut().for_each(|v| visit(v, faults));
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| visit(v, faults)),
+            _ => {}
+        }
+    }
+    rewrite_json(response, |mut value| {
+        visit(&mut value, faults);
+        let text = serde_json::to_string(&value).unwrap_or_default();
+        text.replace(LONE_SURROGATE_MARK, "\\ud800").into_bytes()
+    })
+    .await
+}
+
+/// A successful JSON answer's body rewritten by `edit` (others pass unchanged).
+async fn rewrite_json(response: Response, edit: impl FnOnce(serde_json::Value) -> Vec<u8>) -> Response {
     if !response.status().is_success() {
         return response;
     }
     let (mut parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
     let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(mut value) => {
-            strip(&mut value);
-            serde_json::to_vec(&value).unwrap_or_else(|_| bytes.to_vec())
-        }
+        Ok(value) => edit(value),
         Err(_) => bytes.to_vec(),
     };
     parts.headers.remove(header::CONTENT_LENGTH);

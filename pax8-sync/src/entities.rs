@@ -49,7 +49,8 @@ fn strings(ids: &[Uuid]) -> Vec<String> {
 }
 
 pub(crate) async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
-    let page = run.client.companies().list().page_size(run.options.page_size).page(number).await?;
+    let page =
+        run.client.companies().options(run.tolerant()).list().page_size(run.options.page_size).page(number).await?;
     let ids: Vec<Uuid> = page.items.iter().filter_map(|c| c.id).collect();
     let known = marks::read(run.store, &run.options.tenant, CONTACTS_READ_FOR, &strings(&ids)).await?;
     // Contacts are re-read for a company that is new, whose `updatedDate` moved or is unknown,
@@ -67,8 +68,10 @@ pub(crate) async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), Sync
         }
     }
     // Fetched before the transaction: a failure leaves nothing half-written.
-    let client = run.client;
-    let contacts = each(&reread, run.options.concurrency, |id| client.contacts(id).list().collect_all()).await?;
+    let (client, options) = (run.client, run.tolerant());
+    let contacts =
+        each(&reread, run.options.concurrency, |id| client.contacts(id).options(options.clone()).list().collect_all())
+            .await?;
     let mut tx = run.store.begin_keyed().await?;
     let records: Vec<_> = page.items.iter().filter_map(company_record).collect();
     run.fetched(records.len());
@@ -86,7 +89,8 @@ pub(crate) async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), Sync
 }
 
 pub(crate) async fn products(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
-    let page = run.client.products().list().page_size(run.options.page_size).page(number).await?;
+    let page =
+        run.client.products().options(run.tolerant()).list().page_size(run.options.page_size).page(number).await?;
     let mut tx = run.store.begin_keyed().await?;
     let records: Vec<_> = page.items.iter().filter_map(product_record).collect();
     run.fetched(records.len());
@@ -97,7 +101,8 @@ pub(crate) async fn products(run: &mut Run<'_>, number: u32) -> Result<(), SyncE
 }
 
 pub(crate) async fn subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
-    let page = run.client.subscriptions().list().page_size(run.options.page_size).page(number).await?;
+    let page =
+        run.client.subscriptions().options(run.tolerant()).list().page_size(run.options.page_size).page(number).await?;
     let mut tx = run.store.begin_keyed().await?;
     let records: Vec<_> = page.items.iter().filter_map(subscription_record).collect();
     run.fetched(records.len());
@@ -121,7 +126,8 @@ pub(crate) async fn subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), 
 }
 
 pub(crate) async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
-    let page = run.client.invoices().list().page_size(run.options.page_size).page(number).await?;
+    let page =
+        run.client.invoices().options(run.tolerant()).list().page_size(run.options.page_size).page(number).await?;
     let ids: Vec<Uuid> = page.items.iter().filter_map(|i| i.id).collect();
     let known = marks::read(run.store, &run.options.tenant, ITEMS_READ_STATUS, &strings(&ids)).await?;
     // Items are re-read for an invoice that is new, not final, or whose status moved.
@@ -144,7 +150,8 @@ pub(crate) async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncE
     // rate budget need the one connection).
     let mut pending = Vec::new();
     for invoice in &reread {
-        let mut pages = run.client.invoices().items(*invoice).concurrency(run.options.concurrency).pages();
+        let mut pages =
+            run.client.invoices().options(run.tolerant()).items(*invoice).concurrency(run.options.concurrency).pages();
         while let Some(items) = pages.next().await {
             pending.extend(items?.items.iter().filter_map(|it| invoice_item_record(*invoice, it)));
             if pending.len() >= ITEMS_PER_COMMIT {
@@ -201,9 +208,11 @@ pub(crate) async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncErro
             skipped.push(id);
         }
     }
-    let client = run.client;
-    let fetched =
-        each(&reread, run.options.concurrency, |id| client.subscriptions().usage_summaries(id).collect_all()).await?;
+    let (client, options) = (run.client, run.tolerant());
+    let fetched = each(&reread, run.options.concurrency, |id| {
+        client.subscriptions().options(options.clone()).usage_summaries(id).collect_all()
+    })
+    .await?;
     let mut tx = run.store.begin_keyed().await?;
     let records: Vec<_> =
         fetched.iter().flat_map(|(sub, list)| list.iter().filter_map(|u| usage_record(*sub, u))).collect();

@@ -23,6 +23,7 @@ mod entities;
 pub use pax8_serve::listener;
 mod lock;
 mod marks;
+mod odd;
 pub mod plans;
 pub mod receiver;
 mod rows;

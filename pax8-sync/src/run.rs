@@ -102,6 +102,9 @@ pub struct SyncSummary {
     pub resumed: bool,
     /// Renewal plans applied earlier that this sync saw done (`Store::confirm_plans`).
     pub plans_confirmed: u64,
+    /// Items of the API's answers left out or repaired because their values fit no field of
+    /// their type (listed in the `odd_rows` table; the rest of the sync went on).
+    pub odd_rows: u64,
 }
 
 /// The resources in sync order.
@@ -126,6 +129,8 @@ pub(crate) struct Run<'a> {
     pub(crate) pages: usize,
     /// The resource's page count, as its last page said.
     pub(crate) total_pages: Option<u64>,
+    /// Where the tolerant pages report their odd items until the page's transaction records them.
+    odd: pax8_ext::tolerant::OddItems,
 }
 
 /// Where a sync stands, after each committed page.
@@ -144,6 +149,21 @@ pub struct Progress<'a> {
 }
 
 impl Run<'_> {
+    /// The options of every listing the sync reads: pages decoded item by item, odd items
+    /// reported rather than failing the page (`odd.rs`).
+    pub(crate) fn tolerant(&self) -> pax8_ext::CallOptions {
+        pax8_ext::CallOptions::default().tolerate_odd_items(self.odd.clone())
+    }
+
+    /// Records the odd items reported since the last commit in `tx`.
+    async fn record_odd(&mut self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
+        let odd = self.odd.take();
+        if !odd.is_empty() {
+            self.summary.odd_rows += crate::odd::record(tx, &self.options.tenant, &self.sync_id, odd).await?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn count_all(&mut self, outcomes: &[(String, Outcome)]) {
         for (_, outcome) in outcomes {
             match outcome {
@@ -200,6 +220,7 @@ impl Run<'_> {
         last: bool,
     ) -> Result<(), SyncError> {
         self.checkpoint(&mut tx, resource, page + 1, last).await?;
+        self.record_odd(&mut tx).await?;
         self.summary.skipped = self.skipped;
         self.summary.requests = self.client.requests_sent().saturating_sub(self.requests_at_start);
         self.add_counts(&mut tx).await?;
@@ -222,6 +243,7 @@ impl Run<'_> {
     /// but not the checkpoint: the page is read again if the run stops before it ends, and
     /// rewriting the same rows is harmless.
     pub(crate) async fn commit_part(&mut self, mut tx: Transaction<'_, Any>) -> Result<(), SyncError> {
+        self.record_odd(&mut tx).await?;
         self.summary.skipped = self.skipped;
         self.summary.requests = self.client.requests_sent().saturating_sub(self.requests_at_start);
         self.add_counts(&mut tx).await?;
@@ -255,8 +277,7 @@ impl Run<'_> {
 
     pub(crate) fn is_last<T>(&mut self, page: &Page<T>, number: u32) -> bool {
         self.total_pages = page.total_pages;
-        page.items.len() < self.options.page_size as usize
-            || page.total_pages.is_none_or(|t| u64::from(number) + 1 >= t)
+        page.sent() < self.options.page_size as usize || page.total_pages.is_none_or(|t| u64::from(number) + 1 >= t)
     }
 }
 
@@ -335,6 +356,7 @@ async fn run_sync(
         committed: SyncSummary::default(),
         pages: 0,
         total_pages: None,
+        odd: pax8_ext::tolerant::OddItems::new(),
     };
     for resource in RESOURCES {
         while let Some(page) = run.next_page(resource).await? {
@@ -401,8 +423,14 @@ async fn run_sync(
     let count =
         |name: &str| -> Result<u64, sqlx::Error> { Ok(u64::try_from(totals.try_get::<i64, _>(name)?).unwrap_or(0)) };
     let plans_confirmed = store.confirm_plans(&options.tenant, None, "sync").await?;
+    let odd_rows = sqlx::query("SELECT COUNT(*) AS n FROM odd_rows WHERE sync_id = $1")
+        .bind(run.sync_id.clone())
+        .fetch_one(&store.pool)
+        .await?
+        .try_get::<i64, _>("n")?;
     Ok(SyncSummary {
         plans_confirmed,
+        odd_rows: u64::try_from(odd_rows).unwrap_or(0),
         fetched: count("fetched")?,
         inserted: count("inserted")?,
         updated: count("updated")?,

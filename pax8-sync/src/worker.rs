@@ -198,9 +198,10 @@ impl Worker {
         let now = Utc::now();
         let ok = outcome.is_ok();
         let query = match &outcome {
+            // A sync that met odd items succeeded; `tenants status` still says how many it met.
             Ok(_) => sqlx::query(
                 "UPDATE tenants SET lease_owner = NULL, lease_until = NULL, last_sync_at = $1, last_status = 'ok', \
-                 last_error = NULL, failures = 0, next_due = $2 WHERE name = $3 AND lease_owner = $4",
+                 last_error = $5, failures = 0, next_due = $2 WHERE name = $3 AND lease_owner = $4",
             )
             .bind(db_time(now))
             .bind(db_time(after(now, self.options.interval))),
@@ -237,7 +238,19 @@ impl Worker {
                 return Ok(false);
             }
         };
-        query.bind(tenant.to_string()).bind(self.options.id.clone()).execute(&self.vault.store().pool).await?;
+        let note = match &outcome {
+            Ok(summary) if summary.odd_rows > 0 => Some(format!(
+                "{} odd item(s) in Pax8's answers left out or repaired (table odd_rows); the rest synced",
+                summary.odd_rows
+            )),
+            _ => None,
+        };
+        query
+            .bind(tenant.to_string())
+            .bind(self.options.id.clone())
+            .bind(note)
+            .execute(&self.vault.store().pool)
+            .await?;
         Ok(ok)
     }
 

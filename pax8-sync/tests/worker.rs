@@ -21,6 +21,9 @@ async fn one_worker_on_sqlite_syncs_every_due_tenant_and_backs_off_a_failing_one
         Keyring::new(MasterKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap()),
     );
     let (a, b) = (sandbox(3, Faults::default()).await, sandbox(4, Faults::default()).await);
+    // One of b's subscriptions is odd: b's sync succeeds, and its status says what it met.
+    let odd = b.with_world(|w| w.subscriptions[0].id.unwrap());
+    b.set_faults(Faults { wrong_type_for: vec![odd], ..Faults::default() });
     for (name, s, secret) in
         [("a", &a, a.client_secret()), ("b", &b, b.client_secret()), ("broken", &b, "wrong-secret")]
     {
@@ -40,6 +43,10 @@ async fn one_worker_on_sqlite_syncs_every_due_tenant_and_backs_off_a_failing_one
     assert_eq!((report.synced, report.failed), (2, 1), "{report:?}");
     assert_eq!(store.count_in("a", "companies").await.unwrap(), 3);
     assert_eq!(store.count_in("b", "companies").await.unwrap(), 4);
+    assert_eq!(vault.info("a").await.unwrap().last_error, None);
+    let b_info = vault.info("b").await.unwrap();
+    assert_eq!(b_info.last_status.as_deref(), Some("ok"));
+    assert!(b_info.last_error.as_deref().is_some_and(|e| e.starts_with("1 odd item(s)")), "{b_info:?}");
     let broken = vault.info("broken").await.unwrap();
     assert_eq!((broken.last_status.as_deref(), broken.failures), (Some("failed"), 1), "{broken:?}");
     let error = broken.last_error.unwrap_or_default();

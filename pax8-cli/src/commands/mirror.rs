@@ -142,6 +142,7 @@ pub(super) async fn sync(s: &Session, db: String, tenant: String, full: bool, co
         ("removed", "Marked removed", Value::from(summary.removed)),
         ("snapshots", "Snapshots", Value::from(summary.snapshots)),
         ("plans_confirmed", "Renewal plans confirmed", Value::from(summary.plans_confirmed)),
+        ("odd_rows", "Odd items left out or repaired (odd_rows)", Value::from(summary.odd_rows)),
         ("resumed", "Resumed an interrupted sync", Value::from(summary.resumed)),
     ]);
 

@@ -40,6 +40,7 @@ fn listing(total: u32, claimed_pages: Option<u64>, base: u32, shift: u32, seen: 
                 size,
                 total_pages: Some(pages),
                 total_elements: Some(total.into()),
+                left_out: 0,
             })
         })
     })
@@ -142,7 +143,7 @@ async fn any_other_numbering_disagreement_stops_the_listing() {
         Box::pin(async move {
             let reported = if number == 2 { 7 } else { number };
             let items = (number * size..number * size + size).collect();
-            Ok(Page { items, number: reported, size, total_pages: None, total_elements: None })
+            Ok(Page { items, number: reported, size, total_pages: None, total_elements: None, left_out: 0 })
         })
     });
     let pages: Vec<_> = Paginator::new(paging(0, 10), CallOptions::default(), fetch).pages().collect().await;
@@ -154,7 +155,7 @@ async fn any_other_numbering_disagreement_stops_the_listing() {
 async fn without_total_pages_a_full_last_page_costs_one_empty_request() {
     let fetch: FetchPage<u32> = Arc::new(|number, size, _| {
         let items: Vec<u32> = if number < 2 { (0..size).map(|i| number * size + i).collect() } else { vec![] };
-        Box::pin(async move { Ok(Page { items, number, size, total_pages: None, total_elements: None }) })
+        Box::pin(async move { Ok(Page { items, number, size, total_pages: None, total_elements: None, left_out: 0 }) })
     });
     let items = Paginator::new(paging(0, 10), CallOptions::default(), fetch).collect_all().await.unwrap();
     assert_eq!(items, (0..20).collect::<Vec<_>>());
@@ -170,7 +171,9 @@ async fn a_short_page_ends_the_listing_whatever_the_total() {
             // Page 1 is short although the server claims 5 pages of full size.
             let len = if number == 1 { size - 1 } else { size };
             let items = (number * 100..number * 100 + len).collect();
-            Box::pin(async move { Ok(Page { items, number, size, total_pages: Some(5), total_elements: None }) })
+            Box::pin(async move {
+                Ok(Page { items, number, size, total_pages: Some(5), total_elements: None, left_out: 0 })
+            })
         })
     };
     let items =
@@ -179,18 +182,41 @@ async fn a_short_page_ends_the_listing_whatever_the_total() {
     assert_eq!(seen.calls.load(Ordering::SeqCst), 2, "nothing asked after the short page");
 }
 
+/// A page whose odd items a tolerant decode left out is still a full page: the listing goes on.
+#[tokio::test(start_paused = true)]
+async fn a_page_with_items_left_out_is_not_taken_for_the_last() {
+    let fetch: FetchPage<u32> = Arc::new(move |number, size, _| {
+        // Pages 0 and 1 each lost one item; page 2 is the short last page.
+        let (len, left_out) = if number < 2 { (size - 1, 1) } else { (3, 0) };
+        let items = (number * 100..number * 100 + len).collect();
+        Box::pin(async move { Ok(Page { items, number, size, total_pages: None, total_elements: None, left_out }) })
+    });
+    let items =
+        Paginator::new(paging(0, 10), CallOptions::default(), fetch).concurrency(1).collect_all().await.unwrap();
+    assert_eq!(items.len(), 9 + 9 + 3);
+    let page = Page { items: vec![1u8], number: 0, size: 2, total_pages: None, total_elements: None, left_out: 1 };
+    assert_eq!(page.sent(), 2);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_server_that_ignores_the_page_number_is_caught() {
     let fetch: FetchPage<u32> = Arc::new(|_number, size, _| {
         Box::pin(async move {
-            Ok(Page { items: (0..size).collect(), number: 0, size, total_pages: None, total_elements: None })
+            Ok(Page {
+                items: (0..size).collect(),
+                number: 0,
+                size,
+                total_pages: None,
+                total_elements: None,
+                left_out: 0,
+            })
         })
     });
     let result = Paginator::new(paging(0, 10), CallOptions::default(), fetch).collect_all().await;
     assert!(matches!(result, Err(Error::Pagination(_))), "{result:?}");
     let fetch: FetchPage<u32> = Arc::new(|number, size, _| {
         Box::pin(async move {
-            Ok(Page { items: (0..size).collect(), number, size, total_pages: None, total_elements: None })
+            Ok(Page { items: (0..size).collect(), number, size, total_pages: None, total_elements: None, left_out: 0 })
         })
     });
     let result = Paginator::new(paging(0, 10), CallOptions::default(), fetch).collect_all().await;
@@ -220,7 +246,7 @@ async fn errors_end_the_stream_and_the_listing_resumes_after_the_last_good_page(
                     return Err(Error::InvalidRequest("boom".into()));
                 }
                 let items = if number < 3 { (number * size..number * size + size).collect() } else { vec![] };
-                Ok(Page { items, number, size, total_pages: Some(3), total_elements: None })
+                Ok(Page { items, number, size, total_pages: Some(3), total_elements: None, left_out: 0 })
             })
         })
     };
@@ -246,7 +272,9 @@ async fn options_reach_every_page_request() {
         Arc::new(move |number, size, options: CallOptions| {
             seen.lock().unwrap().push(options.timeout);
             let items = if number < 3 { (0..size).map(|i| number * size + i).collect() } else { vec![] };
-            Box::pin(async move { Ok(Page { items, number, size, total_pages: Some(3), total_elements: None }) })
+            Box::pin(async move {
+                Ok(Page { items, number, size, total_pages: Some(3), total_elements: None, left_out: 0 })
+            })
         })
     };
     let options = CallOptions::default().timeout(Duration::from_secs(7));
