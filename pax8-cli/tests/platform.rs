@@ -256,3 +256,125 @@ async fn three_workers_one_killed_sync_every_tenant_once_with_one_token_each() {
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(status.status.success() && text.contains("t4") && text.contains("ok"), "{text}");
 }
+
+/// The platform measurement (figures in the README): 50 tenants, each its own simulator with
+/// its own partner and token counter, three `pax8 worker` processes with separate config dirs on
+/// one PostgreSQL, the first SIGKILLed in the middle of a sync. Every tenant is synced exactly
+/// once, fetches exactly one token across all processes, and its simulator never sees more
+/// requests than the tenant's limit in any 60 s, nor more than the budget's burst and pace allow
+/// in any 5 s. About a minute: run it with
+/// `cargo test -p pax8-cli --test platform -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a measurement of about a minute; run with --ignored --nocapture"]
+async fn fifty_tenants_three_worker_processes_measured() {
+    use pax8_sync::vault::{Keyring, MasterKey, NewTenant, Vault};
+    const TENANTS: usize = 50;
+    const LIMIT: u32 = 120;
+    let Some(db) = database().await else { return };
+    let mut sims = Vec::new();
+    for n in 0..TENANTS {
+        sims.push(
+            Sandbox::start(SandboxConfig {
+                companies: 4 + n % 5,
+                seed: 300 + n as u64,
+                client_id: format!("client-{n}"),
+                client_secret: format!("secret-{n}-0123456789"),
+                today: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()),
+                faults: Faults { latency: Duration::from_millis(5), ..Faults::default() },
+                ..SandboxConfig::default()
+            })
+            .await
+            .unwrap(),
+        );
+    }
+    let store = pax8_sync::Store::open(&db).await.unwrap();
+    let vault = Vault::new(store.clone(), Keyring::new(MasterKey::from_base64(KEY).unwrap()));
+    for (n, s) in sims.iter().enumerate() {
+        let mut t = NewTenant::new(&format!("t{n}"), s.client_id(), s.client_secret());
+        t.base_url = Some(s.base_url().to_string());
+        t.rate_limit = Some(LIMIT);
+        vault.add(t).await.unwrap();
+    }
+    let hosts: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let started = Instant::now();
+    let mut first = worker(&hosts[0], &db);
+    let others: Vec<Child> = (1..3).map(|h| worker(&hosts[h], &db)).collect();
+    // The first worker is killed once it holds a tenant in the middle of a sync.
+    let pid = first.id().to_string();
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(120), "the first worker never got a tenant mid-sync");
+        let held = sqlx::query(
+            "SELECT t.name AS name FROM tenants t JOIN syncs s ON s.tenant = t.name AND s.status = 'running' \
+             JOIN sync_checkpoints c ON c.sync_id = s.id WHERE t.lease_owner LIKE $1 LIMIT 1",
+        )
+        .bind(format!("%:{pid}:%"))
+        .fetch_optional(store.pool())
+        .await
+        .unwrap();
+        if held.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let mut peak_rss_kib = Vec::new();
+    for mut w in others {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            // The peak RSS while it runs (VmHWM), read before it exits.
+            if let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", w.id())) {
+                let hwm = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+                if let Some(hwm) = hwm {
+                    peak_rss_kib.push((w.id(), hwm));
+                }
+            }
+            if let Some(status) = w.try_wait().unwrap() {
+                let mut err = String::new();
+                std::io::Read::read_to_string(w.stderr.as_mut().unwrap(), &mut err).unwrap();
+                assert!(status.success(), "worker: {err}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "a worker never went idle");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let wall = started.elapsed();
+
+    // Each tenant: one finished sync, one token across every process, its budget kept.
+    let burst = (LIMIT / 20).max(1) as f64;
+    let spacing = 60.0 / f64::from(LIMIT - (LIMIT / 20).max(1) + 1);
+    let five_seconds_bound = (burst + (5.0 / spacing).ceil() + 1.0) as usize;
+    let (mut requests, mut most_minute, mut most_five) = (0u64, 0usize, 0usize);
+    for (n, s) in sims.iter().enumerate() {
+        let tenant = format!("t{n}");
+        let statuses: Vec<String> = sqlx::query("SELECT status FROM syncs WHERE tenant = $1")
+            .bind(tenant.clone())
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get("status"))
+            .collect();
+        assert_eq!(statuses, ["finished"], "{tenant}: one sync");
+        assert_eq!(s.counters().tokens_issued, 1, "{tenant}: one token across every process");
+        let minute = s.most_requests_within(Duration::from_secs(60));
+        let five = s.most_requests_within(Duration::from_secs(5));
+        assert!(minute <= LIMIT as usize, "{tenant}: {minute} requests within 60 s");
+        assert!(five <= five_seconds_bound, "{tenant}: {five} requests within 5 s (bound {five_seconds_bound})");
+        requests += s.counters().requests;
+        most_minute = most_minute.max(minute);
+        most_five = most_five.max(five);
+    }
+    let peak = peak_rss_kib.iter().map(|(_, k)| *k).max().unwrap_or(0);
+    eprintln!(
+        "{TENANTS} tenants ({LIMIT}/min each), 3 worker processes (one SIGKILLed mid-sync): all synced once in {:.1} s, \
+         {requests} API requests, {TENANTS} token requests; per tenant at most {most_minute} requests in any 60 s and \
+         {most_five} in any 5 s (GCRA bound {five_seconds_bound}); surviving workers' peak RSS {:.1} MiB",
+        wall.as_secs_f64(),
+        peak as f64 / 1024.0
+    );
+}

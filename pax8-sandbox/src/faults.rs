@@ -93,6 +93,8 @@ pub struct Counters {
     pub(crate) order_requests: AtomicU64,
     pub(crate) orders_created: AtomicU64,
     pub(crate) mock_orders: AtomicU64,
+    /// When each API request arrived (token requests excluded), for rate checks.
+    pub(crate) arrivals: Mutex<Vec<Instant>>,
 }
 
 /// A snapshot of the simulator's fault and order counters.
@@ -129,6 +131,26 @@ pub struct CounterSnapshot {
 impl Counters {
     pub(crate) fn bump(counter: &AtomicU64) -> u64 {
         counter.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub(crate) fn arrived(&self, at: Instant) {
+        self.arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(at);
+    }
+
+    /// The most API requests that arrived within any `window` (a sliding window over the
+    /// arrival times): what a rate limit of that many per window must never be exceeded by.
+    pub fn most_within(&self, window: Duration) -> usize {
+        let mut times = self.arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        times.sort_unstable();
+        let mut most = 0;
+        let mut start = 0;
+        for (end, at) in times.iter().enumerate() {
+            while at.duration_since(times[start]) >= window {
+                start += 1;
+            }
+            most = most.max(end + 1 - start);
+        }
+        most
     }
 
     /// A snapshot.
@@ -222,5 +244,24 @@ impl FaultDecider {
             return Fault::Malformed;
         }
         Fault::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_busiest_window_is_found_wherever_it_lies() {
+        let counters = Counters::default();
+        let start = Instant::now();
+        for seconds in [0, 10, 30, 59, 60, 61, 130] {
+            counters.arrived(start + Duration::from_secs(seconds));
+        }
+        assert_eq!(counters.most_within(Duration::from_secs(60)), 5, "10, 30, 59, 60 and 61");
+        assert_eq!(counters.most_within(Duration::from_secs(3)), 3, "59, 60 and 61");
+        assert_eq!(counters.most_within(Duration::from_secs(2)), 2, "a window is half open: 59 and 60");
+        assert_eq!(counters.most_within(Duration::from_secs(1)), 1);
+        assert_eq!(Counters::default().most_within(Duration::from_secs(60)), 0);
     }
 }

@@ -170,6 +170,12 @@ impl Sandbox {
         self.app.0.counters.snapshot()
     }
 
+    /// The most API requests that arrived within any `window` so far (a sliding window):
+    /// `most_within(60 s)` against a tenant's rate limit.
+    pub fn most_requests_within(&self, window: Duration) -> usize {
+        self.app.0.counters.most_within(window)
+    }
+
     /// Replaces the faults.
     pub fn set_faults(&self, faults: Faults) {
         *self.app.0.faults.faults.lock().expect("faults lock") = faults;

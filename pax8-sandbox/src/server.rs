@@ -71,6 +71,7 @@ async fn handle(app: App, router: Router, req: Request<Body>) -> Result<Response
         counters_bump!(app, token_requests);
     } else {
         let n = counters_bump!(app, requests);
+        app.0.counters.arrived(Instant::now());
         if let Some(every) = faults.revoke_tokens_every
             && every > 0
             && n.is_multiple_of(every)
