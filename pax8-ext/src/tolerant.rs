@@ -87,16 +87,24 @@ pub(crate) fn decode<T: DeserializeOwned>(
         source,
     };
     let (text, repaired) = repair_surrogates(bytes);
-    let mut value: Value = serde_json::from_slice(&text).map_err(|e| fail(String::new(), e))?;
+    let repair =
+        |reason: String| sink.push(OddItem { operation, kind: OddKind::Repaired, index: None, id: None, reason });
     if repaired > 0 {
-        sink.push(OddItem {
-            operation,
-            kind: OddKind::Repaired,
-            index: None,
-            id: None,
-            reason: format!("{repaired} lone UTF-16 surrogate(s) replaced by U+FFFD"),
-        });
+        repair(format!("{repaired} lone UTF-16 surrogate(s) replaced by U+FFFD"));
     }
+    let mut text = text.into_owned();
+    let mut value: Value = loop {
+        match serde_json::from_slice(&text) {
+            Ok(value) => break value,
+            // A number no f64 holds (`1e400`) becomes null: its item then decodes without it,
+            // or is left out if the field is required.
+            Err(e) if e.to_string().starts_with("number out of range") => match null_the_number(&mut text, &e) {
+                Some(number) => repair(format!("the number {number} is out of range: replaced by null")),
+                None => return Err(fail(String::new(), e)),
+            },
+            Err(e) => return Err(fail(String::new(), e)),
+        }
+    };
     // The original places of the items still in each array that lost some.
     let mut places: HashMap<String, Vec<usize>> = HashMap::new();
     for skipped in 0..=MAX_SKIPPED {
@@ -130,6 +138,25 @@ pub(crate) fn decode<T: DeserializeOwned>(
     }
     let many = format!("more than {MAX_SKIPPED} items of one page do not decode");
     Err(fail(String::new(), <serde_json::Error as serde::de::Error>::custom(many)))
+}
+
+/// Replaces the number token at the position `error` names by `null`; returns the number.
+fn null_the_number(text: &mut Vec<u8>, error: &serde_json::Error) -> Option<String> {
+    let line_start = if error.line() <= 1 {
+        0
+    } else {
+        text.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(error.line() - 2)?.0 + 1
+    };
+    let at = (line_start + error.column()).min(text.len());
+    let in_number = |b: u8| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E');
+    let start = text[..at].iter().rposition(|b| !in_number(*b)).map_or(0, |p| p + 1);
+    let end = text[start..].iter().position(|b| !in_number(*b)).map_or(text.len(), |p| start + p);
+    if start >= end {
+        return None;
+    }
+    let number = String::from_utf8_lossy(&text[start..end]).into_owned();
+    text.splice(start..end, b"null".iter().copied());
+    Some(number)
 }
 
 /// Replaces each `\uD800`-`\uDFFF` escape that is not half of a valid pair by `\uFFFD`;
@@ -224,6 +251,24 @@ mod tests {
         assert!(odd.iter().any(|o| o.kind == OddKind::Repaired && o.reason.starts_with("1 lone")));
         assert!(odd[1].reason.contains("content[1].quantity"), "{odd:?}");
         assert!(sink.take().is_empty(), "taken once");
+    }
+
+    #[test]
+    fn a_number_out_of_range_becomes_null() {
+        let sink = OddItems::new();
+        let body = b"{\"content\":[{\"id\":\"a\",\"quantity\":1e400},\n{\"id\":\"b\",\"quantity\":-2E+999},{\"id\":\"c\",\"quantity\":3}]}";
+        let (page, left_out): (PageOf, usize) = decode(body, "findThings", &sink).unwrap();
+        assert_eq!(left_out, 0);
+        let quantities: Vec<Option<u32>> = page.content.iter().map(|i| i.quantity).collect();
+        assert_eq!(quantities, [None, None, Some(3)]);
+        let reasons: Vec<String> = sink.take().into_iter().map(|o| o.reason).collect();
+        assert_eq!(
+            reasons,
+            [
+                "the number 1e400 is out of range: replaced by null",
+                "the number -2E+999 is out of range: replaced by null"
+            ]
+        );
     }
 
     #[test]
