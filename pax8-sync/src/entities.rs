@@ -24,6 +24,44 @@ use crate::write::{Outcome, SnapshotSource, snapshot_all, upsert_all};
 /// (`Unpaid`, or one added later) is re-read.
 pub(crate) const FINAL_INVOICE_STATUSES: [&str; 5] = ["Paid", "Void", "Carried", "Nothing Due", "Credited"];
 
+/// The entities a sync reads, in its order (each after those its rows refer to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entity {
+    Companies,
+    Products,
+    Subscriptions,
+    Invoices,
+    UsageSummaries,
+}
+
+impl Entity {
+    /// Every entity, in sync order.
+    pub(crate) const ALL: [Entity; 5] =
+        [Entity::Companies, Entity::Products, Entity::Subscriptions, Entity::Invoices, Entity::UsageSummaries];
+
+    /// Its name in checkpoints and progress (its table's).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Entity::Companies => "companies",
+            Entity::Products => "products",
+            Entity::Subscriptions => "subscriptions",
+            Entity::Invoices => "invoices",
+            Entity::UsageSummaries => "usage_summaries",
+        }
+    }
+
+    /// Syncs page `number` of this entity.
+    pub(crate) async fn sync_page(self, run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+        match self {
+            Entity::Companies => companies(run, number).await,
+            Entity::Products => products(run, number).await,
+            Entity::Subscriptions => subscriptions(run, number).await,
+            Entity::Invoices => invoices(run, number).await,
+            Entity::UsageSummaries => usage(run, number).await,
+        }
+    }
+}
+
 /// Invoice items written per transaction while an invoice's pages stream in.
 const ITEMS_PER_COMMIT: usize = 2_000;
 
@@ -48,7 +86,7 @@ fn strings(ids: &[Uuid]) -> Vec<String> {
     ids.iter().map(Uuid::to_string).collect()
 }
 
-pub(crate) async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let page =
         run.client.companies().options(run.tolerant()).list().page_size(run.options.page_size).page(number).await?;
     let ids: Vec<Uuid> = page.items.iter().filter_map(|c| c.id).collect();
@@ -85,10 +123,10 @@ pub(crate) async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), Sync
     marks::set(&mut tx, &run.options.tenant, CONTACTS_READ_FOR, &read_for, &run.sync_id).await?;
     run.skipped += skipped.len() as u64;
     let last = run.is_last(&page, number);
-    run.finish_page(tx, "companies", number, last).await
+    run.finish_page(tx, Entity::Companies.as_str(), number, last).await
 }
 
-pub(crate) async fn products(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+async fn products(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let page =
         run.client.products().options(run.tolerant()).list().page_size(run.options.page_size).page(number).await?;
     let mut tx = run.store.begin_keyed().await?;
@@ -97,10 +135,10 @@ pub(crate) async fn products(run: &mut Run<'_>, number: u32) -> Result<(), SyncE
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
     let last = run.is_last(&page, number);
-    run.finish_page(tx, "products", number, last).await
+    run.finish_page(tx, Entity::Products.as_str(), number, last).await
 }
 
-pub(crate) async fn subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+async fn subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let page =
         run.client.subscriptions().options(run.tolerant()).list().page_size(run.options.page_size).page(number).await?;
     let mut tx = run.store.begin_keyed().await?;
@@ -122,10 +160,10 @@ pub(crate) async fn subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), 
             .await?;
     run.summary.snapshots += written;
     let last = run.is_last(&page, number);
-    run.finish_page(tx, "subscriptions", number, last).await
+    run.finish_page(tx, Entity::Subscriptions.as_str(), number, last).await
 }
 
-pub(crate) async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let page =
         run.client.invoices().options(run.tolerant()).list().page_size(run.options.page_size).page(number).await?;
     let ids: Vec<Uuid> = page.items.iter().filter_map(|i| i.id).collect();
@@ -175,12 +213,12 @@ pub(crate) async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncE
     marks::set(&mut tx, &run.options.tenant, ITEMS_READ_STATUS, &read_status, &run.sync_id).await?;
     run.skipped += skipped.len() as u64;
     let last = run.is_last(&page, number);
-    run.finish_page(tx, "invoices", number, last).await
+    run.finish_page(tx, Entity::Invoices.as_str(), number, last).await
 }
 
 /// Usage summaries of the Azure subscriptions in the mirror, `page_size` subscriptions a "page":
 /// re-read when never read or read longer than `usage_max_age` ago.
-pub(crate) async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let size = i64::from(run.options.page_size.max(1));
     let rows = sqlx::query(
         "SELECT id, usage_read_at FROM subscriptions WHERE tenant = $1 AND removed_at IS NULL \
@@ -224,5 +262,5 @@ pub(crate) async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncErro
     marks::set(&mut tx, &run.options.tenant, USAGE_READ_AT, &read_at, &run.sync_id).await?;
     run.skipped += skipped.len() as u64;
     run.total_pages = None;
-    run.finish_page(tx, "usage_summaries", number, !more).await
+    run.finish_page(tx, Entity::UsageSummaries.as_str(), number, !more).await
 }

@@ -107,9 +107,6 @@ pub struct SyncSummary {
     pub odd_rows: u64,
 }
 
-/// The resources in sync order.
-const RESOURCES: [&str; 5] = ["companies", "products", "subscriptions", "invoices", "usage_summaries"];
-
 pub(crate) struct Run<'a> {
     pub(crate) store: &'a Store,
     pub(crate) client: &'a Pax8Client,
@@ -358,18 +355,12 @@ async fn run_sync(
         total_pages: None,
         odd: pax8_ext::tolerant::OddItems::new(),
     };
-    for resource in RESOURCES {
-        while let Some(page) = run.next_page(resource).await? {
-            match resource {
-                "companies" => entities::companies(&mut run, page).await?,
-                "products" => entities::products(&mut run, page).await?,
-                "subscriptions" => entities::subscriptions(&mut run, page).await?,
-                "invoices" => entities::invoices(&mut run, page).await?,
-                _ => entities::usage(&mut run, page).await?,
-            }
+    for entity in entities::Entity::ALL {
+        while let Some(page) = run.next_page(entity.as_str()).await? {
+            entity.sync_page(&mut run, page).await?;
             progress(&Progress {
                 tenant: &options.tenant,
-                resource,
+                resource: entity.as_str(),
                 page,
                 pages: run.total_pages,
                 fetched: run.summary.fetched,
