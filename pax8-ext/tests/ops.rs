@@ -302,3 +302,71 @@ async fn mid_commitment_a_decrease_is_refused_before_sending_and_an_increase_say
     let increased = client.subscriptions().update_quantity(id, i64::try_from(quantity + 1).unwrap()).await.unwrap();
     assert_eq!(pax8_ext::ops::whole(increased.quantity), Some(quantity + 1));
 }
+
+/// Quotes: a start and a line whose answers are lost are found on the quote (once each), a
+/// request that never arrived is reported unsettled, and bad lines are refused before sending.
+#[tokio::test(flavor = "multi_thread")]
+async fn quotes_and_their_lines_are_settled_when_the_answer_is_lost() {
+    use pax8_ext::money::Decimal;
+    use pax8_ext::ops::quotes::{LineSpec, prepare_line, prepare_quote, prepare_remove_line};
+    let (sandbox, client) = start().await;
+    let (company_id, product_id) = sandbox.with_world(|w| {
+        let product = w.products.iter().find(|p| !p.azure && p.commitments.is_empty()).unwrap();
+        (w.companies[0].id.unwrap(), product.detail.id.unwrap())
+    });
+    let count = || {
+        let client = client.clone();
+        async move { client.quotes().list().collect_all().await.unwrap().len() }
+    };
+    let before = count().await;
+    sandbox.set_faults(Faults { lose_answer_to: Some("POST /v2/quotes".into()), ..Faults::default() });
+    let started = prepare_quote(&client, company_id).await.unwrap().create(&client).await.unwrap();
+    let quote = started.result.expect("done");
+    assert_eq!(quote.answer, Answer::Settled);
+    assert_eq!(quote.quote.client_id, company_id);
+    assert_eq!(count().await, before + 1, "started once");
+
+    let path = format!("POST /v2/quotes/{}/line-items", quote.quote.id);
+    sandbox.set_faults(Faults { lose_answer_to: Some(path.clone()), ..Faults::default() });
+    let spec = LineSpec {
+        quote_id: quote.quote.id,
+        product_id,
+        quantity: 3,
+        billing_term: "Monthly".into(),
+        price: Some(Decimal::new(1250, 2)),
+    };
+    let prepared = prepare_line(&client, &spec).await.unwrap();
+    assert_eq!(prepared.preview().total, Decimal::new(3750, 2));
+    let added = prepared.apply(&client).await.unwrap().result.expect("done");
+    assert_eq!(added.answer, Answer::Settled);
+    assert_eq!((added.line_items.len(), added.line_items[0].quantity), (1, 3));
+    let lines = client.quotes().get(quote.quote.id).await.unwrap().line_items;
+    assert_eq!(lines.len(), 1, "added once");
+
+    // Never arrived: nothing new on the quote, so it says it cannot tell.
+    sandbox.set_faults(Faults { drop_request_to: Some(path), ..Faults::default() });
+    let lost = prepare_line(&client, &spec).await.unwrap().apply(&client).await.unwrap_err();
+    assert!(matches!(&lost, OpError::Unsettled { what: "line", .. }), "{lost:?}");
+    sandbox.set_faults(Faults::default());
+
+    // Refused before anything is sent.
+    let refused = |spec: LineSpec| {
+        let client = client.clone();
+        async move { prepare_line(&client, &spec).await.unwrap_err().to_string() }
+    };
+    let bad_term = refused(LineSpec { billing_term: "Fortnightly".into(), ..spec.clone() }).await;
+    assert!(bad_term.starts_with("`Fortnightly` is not a billing term"), "{bad_term}");
+    assert!(refused(LineSpec { price: Some(Decimal::new(-1, 0)), ..spec.clone() }).await.contains("from 0 to"));
+    assert!(refused(LineSpec { price: Some(Decimal::new(1234, 3)), ..spec.clone() }).await.contains("2 decimals"));
+    assert!(refused(LineSpec { price: Some(Decimal::from(10_000_001)), ..spec.clone() }).await.contains("from 0 to"));
+    assert!(refused(LineSpec { quantity: 0, ..spec.clone() }).await.contains("at least 1"));
+    // Priced from the catalogue when no price is given.
+    let priced = prepare_line(&client, &LineSpec { price: None, ..spec.clone() }).await.unwrap();
+    assert!(priced.preview().unit_price > Decimal::ZERO);
+
+    let line = lines[0].id;
+    let removed = prepare_remove_line(&client, quote.quote.id, line).await.unwrap().apply(&client).await.unwrap();
+    assert_eq!(removed.result.unwrap().removed, line);
+    let gone = prepare_remove_line(&client, quote.quote.id, line).await.unwrap_err().to_string();
+    assert!(gone.contains("has no line item"), "{gone}");
+}

@@ -7,32 +7,9 @@ use crate::output::{Table, api_money, col, text};
 use crate::{ProductsCommand, resolve};
 use pax8_api::partner::types::Product;
 use pax8_ext::Pax8Client;
-use pax8_ext::resources::CommitmentChoice;
 use pax8_ext::views::ProductSummary;
 
 /// A product by id or by name (exact, then unique partial; else candidates).
-/// The commitment term to order or quote `product` on `term`: none when it needs none, the one
-/// matching `term`, else a usage error listing the terms to choose from.
-pub(super) async fn commitment_term(
-    client: &Pax8Client,
-    product: &Product,
-    term: &str,
-) -> Result<Option<uuid::Uuid>, Failure> {
-    let id = crate::fail::id_of(product.id, "product")?;
-    match client.products().commitment_for(id, term).await? {
-        CommitmentChoice::NotRequired => Ok(None),
-        CommitmentChoice::Chosen(c) => Ok(c.id),
-        CommitmentChoice::Choose(terms) => {
-            let names: Vec<String> = terms.iter().filter_map(|c| c.term.clone()).collect();
-            Err(Failure::usage(format!(
-                "{} needs a commitment term and none matches `{term}`: use --term with one of: {}",
-                product.name.as_deref().unwrap_or("this product"),
-                names.join(", ")
-            )))
-        }
-    }
-}
-
 pub(super) async fn product(client: &Pax8Client, input: &str) -> Result<Product, Failure> {
     if let Ok(id) = uuid::Uuid::parse_str(input.trim()) {
         let d = client.products().get(id).await?;

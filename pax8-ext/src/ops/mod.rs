@@ -28,6 +28,7 @@ use crate::error::Error;
 pub mod companies;
 pub mod contacts;
 pub mod orders;
+pub mod quotes;
 pub mod subscriptions;
 pub mod terms;
 
