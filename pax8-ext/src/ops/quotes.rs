@@ -82,7 +82,7 @@ impl From<&LineItemResponse> for QuoteLine {
             id: l.id,
             product_id: l.product.id,
             product_name: l.product.name.clone(),
-            quantity: i64::from(l.quantity),
+            quantity: l.quantity,
             billing_term: l.billing_term.as_str().to_string(),
             price: l.price.amount,
             currency: l.price.currency.clone(),
@@ -332,7 +332,7 @@ impl PreparedLine {
                     q.line_items
                         .into_iter()
                         .filter(|l| !self.lines_before.contains(&l.id))
-                        .filter(|l| l.product.id == p.product_id && i64::from(l.quantity) == i64::from(p.quantity))
+                        .filter(|l| l.product.id == p.product_id && l.quantity == i64::from(p.quantity))
                         .filter(|l| l.billing_term.as_str() == p.term)
                         .collect::<Vec<_>>()
                 });
