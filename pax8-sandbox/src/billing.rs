@@ -15,7 +15,7 @@ use crate::values::{add_months, round2};
 use crate::world::World;
 
 /// How many monthly invoices the fixture starts with (the newest is this month's, unpaid).
-const INVOICES_AT_START: i32 = 6;
+pub(crate) const INVOICES_AT_START: u32 = 6;
 
 impl World {
     fn active_during(sub: &Subscription, from: NaiveDate, to: NaiveDate) -> bool {
@@ -197,10 +197,11 @@ impl World {
         }
     }
 
-    /// The fixture's invoices: one a month for the last six months, the newest unpaid.
-    pub(crate) fn generate_invoices(&mut self, rng: &mut rand::rngs::StdRng) {
+    /// The fixture's invoices: one a month for the last `count` months (at least one), the
+    /// newest unpaid.
+    pub(crate) fn generate_invoices(&mut self, rng: &mut rand::rngs::StdRng, count: u32) {
         let this_month = NaiveDate::from_ymd_opt(self.today.year(), self.today.month(), 1).expect("first of month");
-        for back in 0..INVOICES_AT_START {
+        for back in 0..i32::try_from(count.clamp(1, 120)).unwrap_or(1) {
             let id = crate::values::uuid(rng);
             self.issue_invoice(id, add_months(this_month, -back), back != 0);
         }

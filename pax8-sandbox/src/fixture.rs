@@ -244,8 +244,14 @@ fn catalogue(rng: &mut StdRng) -> Vec<CatalogEntry> {
         .collect()
 }
 
-/// Builds the world for `seed`, `companies` customers, relative to `today`.
+/// Builds the world for `seed`, `companies` customers, relative to `today`, with six monthly
+/// invoices.
 pub fn generate(seed: u64, companies: usize, today: NaiveDate) -> World {
+    generate_with(seed, companies, today, crate::billing::INVOICES_AT_START)
+}
+
+/// [`generate`] with `invoices` monthly invoices (at least one; fewer keep a huge tenant light).
+pub fn generate_with(seed: u64, companies: usize, today: NaiveDate, invoices: u32) -> World {
     let mut rng = StdRng::seed_from_u64(seed);
     let products = catalogue(&mut rng);
     let mut world = World::new(today, products);
@@ -460,7 +466,7 @@ pub fn generate(seed: u64, companies: usize, today: NaiveDate) -> World {
         }
     }
     world.plant_seed = Some(seed);
-    world.generate_invoices(&mut rng);
+    world.generate_invoices(&mut rng, invoices);
     world
 }
 

@@ -40,7 +40,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use faults::{CounterSnapshot, Faults};
-pub use fixture::generate;
+pub use fixture::{generate, generate_with};
 pub use saved::{FormatMismatch, SavedState};
 pub use webhooks::TOPICS;
 pub use world::{CatalogEntry, World};
@@ -76,6 +76,8 @@ pub struct SandboxConfig {
     /// Every issued invoice carries the discrepancies listed in [`planted`] (default); `false`:
     /// invoices that match the subscriptions exactly.
     pub planted_discrepancies: bool,
+    /// Monthly invoices at start (default 6; 1 to 120): fewer keep a huge tenant light.
+    pub invoices: u32,
 }
 
 impl Default for SandboxConfig {
@@ -93,6 +95,7 @@ impl Default for SandboxConfig {
             saved: None,
             audiences: None,
             planted_discrepancies: true,
+            invoices: 6,
         }
     }
 }
@@ -130,7 +133,7 @@ impl Sandbox {
     /// Generates the fixture and starts serving on 127.0.0.1.
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let today = config.today.unwrap_or_else(|| chrono::Utc::now().date_naive());
-        let mut world = fixture::generate(config.seed, config.companies, today);
+        let mut world = fixture::generate_with(config.seed, config.companies, today, config.invoices);
         if !config.planted_discrepancies {
             world.set_plant_seed(None);
         }

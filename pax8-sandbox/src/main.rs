@@ -57,6 +57,9 @@ struct Args {
     /// discrepancy of each kind an invoice audit finds: see the README).
     #[arg(long)]
     clean_invoices: bool,
+    /// Monthly invoices at start (1 to 120): fewer keep a huge tenant (`--companies 100000`) light.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=120))]
+    invoices: u32,
 }
 
 fn share(value: &str) -> Result<f64, String> {
@@ -73,6 +76,7 @@ impl Args {
             spec_exact: self.spec_exact,
             today: self.today,
             planted_discrepancies: !self.clean_invoices,
+            invoices: self.invoices,
             ..SandboxConfig::default()
         };
         if let Some(seconds) = self.token_lifetime {
