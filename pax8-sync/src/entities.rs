@@ -6,7 +6,10 @@
 
 use std::collections::HashMap;
 
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt, stream};
+use pax8_api::partner::types::{Company, Invoice, Product, Subscription};
+use pax8_ext::pagination::{Page, Paginator};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -50,15 +53,61 @@ impl Entity {
         }
     }
 
-    /// Syncs page `number` of this entity.
-    pub(crate) async fn sync_page(self, run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
-        match self {
-            Entity::Companies => companies(run, number).await,
-            Entity::Products => products(run, number).await,
-            Entity::Subscriptions => subscriptions(run, number).await,
-            Entity::Invoices => invoices(run, number).await,
-            Entity::UsageSummaries => usage(run, number).await,
+    /// The entity's pages from page `start` on, `run.options.concurrency` in flight (the next
+    /// pages arrive while one is written); none for usage, which the mirror drives.
+    pub(crate) fn listing(self, run: &Run<'_>, start: u32) -> Option<Listing> {
+        fn pages<T: serde::Serialize + Send + 'static>(list: Paginator<T>, run: &Run<'_>, start: u32) -> Pages<T> {
+            list.page_size(run.options.page_size).starting_at(start).concurrency(run.options.concurrency).pages()
         }
+        let (client, options) = (run.client, run.tolerant());
+        Some(match self {
+            Entity::Companies => Listing::Companies(pages(client.companies().options(options).list(), run, start)),
+            Entity::Products => Listing::Products(pages(client.products().options(options).list(), run, start)),
+            Entity::Subscriptions => {
+                Listing::Subscriptions(pages(client.subscriptions().options(options).list(), run, start))
+            }
+            Entity::Invoices => Listing::Invoices(pages(client.invoices().options(options).list(), run, start)),
+            Entity::UsageSummaries => return None,
+        })
+    }
+}
+
+/// Pages of a listing as they arrive.
+type Pages<T> = BoxStream<'static, pax8_ext::Result<Page<T>>>;
+
+/// An entity's listing, read page by page.
+pub(crate) enum Listing {
+    Companies(Pages<Company>),
+    Products(Pages<Product>),
+    Subscriptions(Pages<Subscription>),
+    Invoices(Pages<Invoice>),
+}
+
+impl Listing {
+    /// Syncs the next page; its number, or none once the listing has ended.
+    pub(crate) async fn sync_next(&mut self, run: &mut Run<'_>) -> Result<Option<u32>, SyncError> {
+        async fn next<T>(pages: &mut Pages<T>) -> Result<Option<Page<T>>, SyncError> {
+            pages.next().await.transpose().map_err(SyncError::from)
+        }
+        let number = match self {
+            Listing::Companies(pages) => match next(pages).await? {
+                Some(page) => companies(run, page).await?,
+                None => return Ok(None),
+            },
+            Listing::Products(pages) => match next(pages).await? {
+                Some(page) => products(run, page).await?,
+                None => return Ok(None),
+            },
+            Listing::Subscriptions(pages) => match next(pages).await? {
+                Some(page) => subscriptions(run, page).await?,
+                None => return Ok(None),
+            },
+            Listing::Invoices(pages) => match next(pages).await? {
+                Some(page) => invoices(run, page).await?,
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(number))
     }
 }
 
@@ -86,9 +135,8 @@ fn strings(ids: &[Uuid]) -> Vec<String> {
     ids.iter().map(Uuid::to_string).collect()
 }
 
-async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
-    let page =
-        run.client.companies().options(run.tolerant()).list().page_size(run.options.page_size).page(number).await?;
+async fn companies(run: &mut Run<'_>, page: Page<Company>) -> Result<u32, SyncError> {
+    let number = page.number;
     let ids: Vec<Uuid> = page.items.iter().filter_map(|c| c.id).collect();
     let known = marks::read(run.store, &run.options.tenant, CONTACTS_READ_FOR, &strings(&ids)).await?;
     // Contacts are re-read for a company that is new, whose `updatedDate` moved or is unknown,
@@ -123,24 +171,24 @@ async fn companies(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     marks::set(&mut tx, &run.options.tenant, CONTACTS_READ_FOR, &read_for, &run.sync_id).await?;
     run.skipped += skipped.len() as u64;
     let last = run.is_last(&page, number);
-    run.finish_page(tx, Entity::Companies.as_str(), number, last).await
+    run.finish_page(tx, Entity::Companies.as_str(), number, last).await?;
+    Ok(number)
 }
 
-async fn products(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
-    let page =
-        run.client.products().options(run.tolerant()).list().page_size(run.options.page_size).page(number).await?;
+async fn products(run: &mut Run<'_>, page: Page<Product>) -> Result<u32, SyncError> {
+    let number = page.number;
     let mut tx = run.store.begin_keyed().await?;
     let records: Vec<_> = page.items.iter().filter_map(product_record).collect();
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
     let last = run.is_last(&page, number);
-    run.finish_page(tx, Entity::Products.as_str(), number, last).await
+    run.finish_page(tx, Entity::Products.as_str(), number, last).await?;
+    Ok(number)
 }
 
-async fn subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
-    let page =
-        run.client.subscriptions().options(run.tolerant()).list().page_size(run.options.page_size).page(number).await?;
+async fn subscriptions(run: &mut Run<'_>, page: Page<Subscription>) -> Result<u32, SyncError> {
+    let number = page.number;
     let mut tx = run.store.begin_keyed().await?;
     let records: Vec<_> = page.items.iter().filter_map(subscription_record).collect();
     run.fetched(records.len());
@@ -149,7 +197,7 @@ async fn subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> 
     // A snapshot where a subscription changed, and of every one in the week's baseline sync.
     let changed: HashMap<&str, bool> =
         outcomes.iter().map(|(id, o)| (id.as_str(), *o != Outcome::Unchanged || run.baseline)).collect();
-    let snapshots: Vec<(String, &pax8_api::partner::types::Subscription)> = page
+    let snapshots: Vec<(String, &Subscription)> = page
         .items
         .iter()
         .filter_map(|s| s.id.map(|id| (id.to_string(), s)))
@@ -160,12 +208,12 @@ async fn subscriptions(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> 
             .await?;
     run.summary.snapshots += written;
     let last = run.is_last(&page, number);
-    run.finish_page(tx, Entity::Subscriptions.as_str(), number, last).await
+    run.finish_page(tx, Entity::Subscriptions.as_str(), number, last).await?;
+    Ok(number)
 }
 
-async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
-    let page =
-        run.client.invoices().options(run.tolerant()).list().page_size(run.options.page_size).page(number).await?;
+async fn invoices(run: &mut Run<'_>, page: Page<Invoice>) -> Result<u32, SyncError> {
+    let number = page.number;
     let ids: Vec<Uuid> = page.items.iter().filter_map(|i| i.id).collect();
     let known = marks::read(run.store, &run.options.tenant, ITEMS_READ_STATUS, &strings(&ids)).await?;
     // Items are re-read for an invoice that is new, not final, or whose status moved.
@@ -213,12 +261,13 @@ async fn invoices(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     marks::set(&mut tx, &run.options.tenant, ITEMS_READ_STATUS, &read_status, &run.sync_id).await?;
     run.skipped += skipped.len() as u64;
     let last = run.is_last(&page, number);
-    run.finish_page(tx, Entity::Invoices.as_str(), number, last).await
+    run.finish_page(tx, Entity::Invoices.as_str(), number, last).await?;
+    Ok(number)
 }
 
 /// Usage summaries of the Azure subscriptions in the mirror, `page_size` subscriptions a "page":
 /// re-read when never read or read longer than `usage_max_age` ago.
-async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
+pub(crate) async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncError> {
     let size = i64::from(run.options.page_size.max(1));
     let rows = sqlx::query(
         "SELECT id, usage_read_at FROM subscriptions WHERE tenant = $1 AND removed_at IS NULL \

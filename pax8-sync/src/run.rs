@@ -236,6 +236,19 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Marks a listing read to its end (its last page's checkpoint may not have said so: a full
+    /// last page is only known last when the next one comes back empty).
+    pub(crate) async fn finish_listing(&mut self, resource: &str) -> Result<(), SyncError> {
+        let mut tx = self.store.begin_keyed().await?;
+        sqlx::query("UPDATE sync_checkpoints SET done = 1 WHERE sync_id = $1 AND resource = $2")
+            .bind(self.sync_id.clone())
+            .bind(resource.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Commits part of a page's rows (an invoice's items, a chunk at a time) with their counts
     /// but not the checkpoint: the page is read again if the run stops before it ends, and
     /// rewriting the same rows is harmless.
@@ -356,15 +369,33 @@ async fn run_sync(
         odd: pax8_ext::tolerant::OddItems::new(),
     };
     for entity in entities::Entity::ALL {
-        while let Some(page) = run.next_page(entity.as_str()).await? {
-            entity.sync_page(&mut run, page).await?;
-            progress(&Progress {
+        let Some(start) = run.next_page(entity.as_str()).await? else { continue };
+        let progressed = |run: &Run<'_>, page| {
+            let at = Progress {
                 tenant: &options.tenant,
                 resource: entity.as_str(),
                 page,
                 pages: run.total_pages,
                 fetched: run.summary.fetched,
-            });
+            };
+            progress(&at);
+        };
+        match entity.listing(&run, start) {
+            // A listing's next pages arrive while one is written; its end is the listing's end.
+            Some(mut listing) => {
+                while let Some(page) = listing.sync_next(&mut run).await? {
+                    progressed(&run, page);
+                }
+                run.finish_listing(entity.as_str()).await?;
+            }
+            None => {
+                let mut page = Some(start);
+                while let Some(number) = page {
+                    entities::usage(&mut run, number).await?;
+                    progressed(&run, number);
+                    page = run.next_page(entity.as_str()).await?;
+                }
+            }
         }
     }
     // Everything not seen in this sync disappeared upstream, but for the children of parents
