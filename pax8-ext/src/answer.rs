@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{ApiError, Error, Result};
 use crate::redact::excerpt;
 use crate::retry::parse_retry_after;
+use crate::traits::ApiTraits;
 
 /// How much of a body an error quotes.
 pub(crate) const EXCERPT_BYTES: usize = 512;
@@ -100,10 +101,10 @@ impl Answer {
         let retry_after = self.retry_after();
         let request_id = request_id(&self.headers);
         let body = serde_json::from_slice::<ErrorBody>(&self.body).ok().filter(|b| *b != ErrorBody::default());
-        let text = match (&body, api) {
-            (Some(_), _) => None,
-            (None, Api::Auth) => None,
-            (None, _) => Some(excerpt(&self.body, EXCERPT_BYTES)).filter(|t| !t.trim().is_empty()),
+        let text = match body {
+            Some(_) => None,
+            None if !ApiTraits::of(api).quotes_bodies => None,
+            None => Some(excerpt(&self.body, EXCERPT_BYTES)).filter(|t| !t.trim().is_empty()),
         };
         let mut error = ApiError::new(self.status, Some(operation));
         error.body = body.map(Box::new);
@@ -156,7 +157,7 @@ where
     let failed = |source: serde_json::Error| {
         // A write that happened; never a token request, which changes nothing and whose body
         // is never quoted.
-        if !op.is_idempotent() && E::API != Api::Auth {
+        if !op.is_idempotent() && !ApiTraits::of(E::API).changes_nothing {
             return unreadable(op, status, &body, format!("its body does not decode: {source}"));
         }
         decode_error::<E::Output>(E::API, op.operation_id, &body, source)
@@ -204,7 +205,7 @@ pub(crate) fn decode_error<T: DeserializeOwned>(
         Err(e) => e.path().to_string(),
         Ok(_) => ".".into(),
     };
-    let excerpt = if api == Api::Auth { WITHHELD.to_string() } else { excerpt(bytes, EXCERPT_BYTES) };
+    let excerpt = if ApiTraits::of(api).quotes_bodies { excerpt(bytes, EXCERPT_BYTES) } else { WITHHELD.to_string() };
     Error::Decode { operation: operation.to_string(), path, excerpt, source }
 }
 

@@ -61,6 +61,7 @@ pub mod shared_budget;
 mod telemetry;
 mod token_file;
 pub mod tolerant;
+mod traits;
 pub mod views;
 
 pub use auth::{AccessToken, Audience, InMemoryTokenStore, RefreshGuard, TokenStore};

@@ -30,8 +30,9 @@ use crate::call::CallOptions;
 use crate::error::{Error, OAuthError, Result};
 use crate::hooks::{Hooks, RequestInfo};
 use crate::rate_limit::RateLimiter;
-use crate::retry::{Decision, Outcome, RetryBudget, RetryPolicy, classify};
+use crate::retry::{Outcome, RetryBudget, RetryPolicy, RetryStrategy};
 use crate::telemetry;
+use crate::traits::ApiTraits;
 
 /// State shared by every clone of a client: the pipeline and what it consults.
 #[derive(Debug)]
@@ -167,14 +168,14 @@ impl Pipeline {
         options: &CallOptions,
         parses: &mut JsonCheck<'_>,
     ) -> Result<Answer> {
-        let policy = options.retry.unwrap_or(self.retry);
+        let traits = ApiTraits::of(api);
+        let mut retries = RetryStrategy::new(options.retry.unwrap_or(self.retry), &self.budget);
         // A token request or a dry run changes nothing on the server: it is retried like a GET.
-        let idempotent = op.is_idempotent() || api == Api::Auth || options.changes_nothing;
-        let audience = if api == Api::Auth { None } else { Some(self.audience(api)?) };
-        let started = Instant::now();
+        let idempotent = op.is_idempotent() || traits.changes_nothing || options.changes_nothing;
+        let audience = if traits.carries_token { Some(self.audience(api)?) } else { None };
         // A streaming body cannot be copied: such a request is sent once.
         let mut original = Some(original);
-        let (mut attempt, mut retries, mut throttled) = (0u32, 0u32, 0u32);
+        let mut attempt = 0u32;
         let mut replayed_unauthorized = false;
         loop {
             attempt += 1;
@@ -190,7 +191,7 @@ impl Pipeline {
             if let Some(limiter) = &self.limiter {
                 held_back |= !limiter.acquire().await.is_zero();
             }
-            if api != Api::Auth
+            if traits.shares_budget
                 && let Some(shared) = &self.shared_budget
             {
                 held_back |= crate::shared_budget::take(shared.as_ref()).await;
@@ -216,10 +217,10 @@ impl Pipeline {
             for hook in &self.hooks {
                 hook.before_request(&mut request, &info);
             }
-            if api == Api::Auth {
-                self.tokens.count_request();
-            } else {
+            if audience.is_some() {
                 self.requests_sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            } else {
+                self.tokens.count_request();
             }
             let sent = telemetry::Since::now();
             let result = self.attempt(request, &info, expects_json, parses).await?;
@@ -240,7 +241,7 @@ impl Pipeline {
                 && status < 400
                 && let Some(answer) = result.answer
             {
-                self.budget.deposit_success();
+                retries.succeeded();
                 if let Some(limiter) = &self.limiter {
                     limiter.on_success();
                 }
@@ -254,34 +255,9 @@ impl Pipeline {
             if is_throttle && let Some(shared) = &self.shared_budget {
                 shared.throttled(outcome_retry_after(outcome).unwrap_or(Duration::from_secs(1))).await;
             }
-            let wait = match classify(idempotent, outcome) {
-                Decision::Stop => None,
-                Decision::Retry => Some(policy.backoff(retries, rand::random::<f64>())),
-                Decision::RetryAfter(wait) if wait <= policy.max_retry_after => Some(wait),
-                Decision::RetryAfter(_) => None,
-            };
-            let may_retry = original.is_some()
-                && wait.is_some_and(|wait| {
-                    if is_throttle {
-                        // Paced by the adaptive limiter: bounded by count, free of the budget.
-                        throttled < policy.max_throttled_retries
-                    } else {
-                        let cost = if outcome == Outcome::TimedOut {
-                            RetryBudget::TIMEOUT_RETRY_COST
-                        } else {
-                            RetryBudget::RETRY_COST
-                        };
-                        retries + 1 < policy.max_attempts
-                            && started.elapsed() + wait <= policy.max_elapsed
-                            && self.budget.try_withdraw(cost)
-                    }
-                });
-            if let (true, Some(wait)) = (may_retry, wait) {
-                if is_throttle {
-                    throttled += 1;
-                } else {
-                    retries += 1;
-                }
+            // Only a request that can be sent again is retried (a streamed body cannot).
+            let wait = if original.is_some() { retries.next(idempotent, outcome) } else { None };
+            if let Some(wait) = wait {
                 telemetry::retry(api, outcome);
                 tracing::info!(
                     attempt,

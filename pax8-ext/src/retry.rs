@@ -200,8 +200,99 @@ impl Default for RetryBudget {
     }
 }
 
+/// One request's retries: what it has spent (retries, 429 retries, time) and what it takes from
+/// the client's [`RetryBudget`]. After each failed attempt it says whether to wait and try again.
+#[derive(Debug)]
+pub(crate) struct RetryStrategy<'a> {
+    policy: RetryPolicy,
+    budget: &'a RetryBudget,
+    started: tokio::time::Instant,
+    retries: u32,
+    throttled: u32,
+}
+
+impl<'a> RetryStrategy<'a> {
+    /// A request's retries under `policy`, paid from `budget`.
+    pub(crate) fn new(policy: RetryPolicy, budget: &'a RetryBudget) -> Self {
+        Self { policy, budget, started: tokio::time::Instant::now(), retries: 0, throttled: 0 }
+    }
+
+    /// After an attempt that ended in `outcome`: how long to wait before the next attempt, or
+    /// `None` to stop. A 429 is paced by the adaptive limiter, counted against
+    /// [`RetryPolicy::max_throttled_retries`] and free of the budget; any other retry needs an
+    /// attempt left, time left and its cost from the budget (twice it after a timeout).
+    pub(crate) fn next(&mut self, idempotent: bool, outcome: Outcome) -> Option<Duration> {
+        let wait = match classify(idempotent, outcome) {
+            Decision::Stop => return None,
+            Decision::Retry => self.policy.backoff(self.retries, rand::random::<f64>()),
+            Decision::RetryAfter(wait) if wait <= self.policy.max_retry_after => wait,
+            Decision::RetryAfter(_) => return None,
+        };
+        if matches!(outcome, Outcome::Status { status: 429, .. }) {
+            if self.throttled >= self.policy.max_throttled_retries {
+                return None;
+            }
+            self.throttled += 1;
+            return Some(wait);
+        }
+        let cost = if outcome == Outcome::TimedOut { RetryBudget::TIMEOUT_RETRY_COST } else { RetryBudget::RETRY_COST };
+        let affordable = self.retries + 1 < self.policy.max_attempts
+            && self.started.elapsed() + wait <= self.policy.max_elapsed
+            && self.budget.try_withdraw(cost);
+        if !affordable {
+            return None;
+        }
+        self.retries += 1;
+        Some(wait)
+    }
+
+    /// A success pays a token back into the budget.
+    pub(crate) fn succeeded(&self) {
+        self.budget.deposit_success();
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_request_s_retries_stop_at_its_attempts_its_time_or_the_budget() {
+        let policy = RetryPolicy { max_attempts: 3, max_throttled_retries: 2, ..RetryPolicy::default() };
+        let cut = Outcome::ConnectFailed;
+        let budget = RetryBudget::new(100);
+        let mut retries = RetryStrategy::new(policy, &budget);
+        assert!(retries.next(true, cut).is_some());
+        assert!(retries.next(true, cut).is_some());
+        assert_eq!(retries.next(true, cut), None, "three attempts in all");
+        assert_eq!(budget.available(), 100 - 2 * RetryBudget::RETRY_COST);
+        retries.succeeded();
+        assert_eq!(budget.available(), 100 - 2 * RetryBudget::RETRY_COST + 1);
+
+        // 429s are counted apart and cost nothing.
+        let throttle = Outcome::Status { status: 429, retry_after: Some(Duration::from_secs(1)) };
+        let mut retries = RetryStrategy::new(policy, &budget);
+        let before = budget.available();
+        assert_eq!(retries.next(true, throttle), Some(Duration::from_secs(1)));
+        assert!(retries.next(true, throttle).is_some());
+        assert_eq!(retries.next(true, throttle), None, "two throttled retries");
+        assert_eq!(budget.available(), before);
+        assert!(retries.next(true, cut).is_some(), "other retries still have their own count");
+
+        // A timeout costs twice; an empty budget stops; a write that may have happened stops.
+        let small = RetryBudget::new(RetryBudget::TIMEOUT_RETRY_COST);
+        let mut retries = RetryStrategy::new(policy, &small);
+        assert!(retries.next(true, Outcome::TimedOut).is_some());
+        assert_eq!(small.available(), 0);
+        assert_eq!(retries.next(true, cut), None, "the budget is spent");
+        assert_eq!(RetryStrategy::new(policy, &budget).next(false, Outcome::TimedOut), None);
+        // A Retry-After longer than the policy honours ends the retries.
+        let long = Outcome::Status { status: 503, retry_after: Some(policy.max_retry_after + Duration::from_secs(1)) };
+        assert_eq!(RetryStrategy::new(policy, &budget).next(true, long), None);
+        // No time left for the wait.
+        let hurried = RetryPolicy { max_elapsed: Duration::ZERO, ..policy };
+        assert_eq!(RetryStrategy::new(hurried, &budget).next(true, cut), None);
+    }
+
     use super::*;
 
     const S: fn(u16) -> Outcome = |status| Outcome::Status { status, retry_after: None };
