@@ -40,19 +40,45 @@ async fn database() -> Option<String> {
     Some(format!("{base}/{db}"))
 }
 
-async fn simulator(n: usize) -> Sandbox {
+/// Simulator `n`: its own partner (client id and secret) and token counter, `companies`
+/// companies, `latency` on every request.
+async fn simulator_of(n: usize, companies: usize, latency: Duration) -> Sandbox {
     Sandbox::start(SandboxConfig {
-        companies: 6 + n,
+        companies,
         seed: 100 + n as u64,
         client_id: format!("client-{n}"),
         client_secret: format!("secret-{n}-0123456789"),
         today: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()),
-        // Slow enough that a sync is caught in its middle.
-        faults: Faults { latency: Duration::from_millis(25), ..Faults::default() },
+        faults: Faults { latency, ..Faults::default() },
         ..SandboxConfig::default()
     })
     .await
     .unwrap()
+}
+
+/// Slow enough that a sync is caught in its middle.
+async fn simulator(n: usize) -> Sandbox {
+    simulator_of(n, 6 + n, Duration::from_millis(25)).await
+}
+
+/// The name of a tenant the worker process `pid` holds in the middle of a sync, once it holds one.
+async fn held_mid_sync(pool: &sqlx::AnyPool, pid: u32) -> String {
+    let started = Instant::now();
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(120), "the worker never got a tenant mid-sync");
+        let held = sqlx::query(
+            "SELECT t.name AS name FROM tenants t JOIN syncs s ON s.tenant = t.name AND s.status = 'running' \
+             JOIN sync_checkpoints c ON c.sync_id = s.id WHERE t.lease_owner LIKE $1 LIMIT 1",
+        )
+        .bind(format!("%:{pid}:%"))
+        .fetch_optional(pool)
+        .await
+        .unwrap();
+        if let Some(row) = held {
+            return row.get::<String, _>("name");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn add(
@@ -152,23 +178,7 @@ async fn three_workers_one_killed_sync_every_tenant_once_with_one_token_each() {
 
     // Three workers; the first is killed once it is in the middle of a sync.
     let mut first = worker(&hosts[0], &db);
-    let pid = first.id().to_string();
-    let started = Instant::now();
-    let victim = loop {
-        assert!(started.elapsed() < Duration::from_secs(60), "the first worker never got a tenant mid-sync");
-        let held = sqlx::query(
-            "SELECT t.name AS name FROM tenants t JOIN syncs s ON s.tenant = t.name AND s.status = 'running' \
-             JOIN sync_checkpoints c ON c.sync_id = s.id WHERE t.lease_owner LIKE $1 LIMIT 1",
-        )
-        .bind(format!("%:{pid}:%"))
-        .fetch_optional(&pool)
-        .await
-        .unwrap();
-        if let Some(row) = held {
-            break row.get::<String, _>("name");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let victim = held_mid_sync(&pool, first.id()).await;
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     let others: Vec<Child> = (1..3).map(|h| worker(&hosts[h], &db)).collect();
@@ -273,19 +283,7 @@ async fn fifty_tenants_three_worker_processes_measured() {
     let Some(db) = database().await else { return };
     let mut sims = Vec::new();
     for n in 0..TENANTS {
-        sims.push(
-            Sandbox::start(SandboxConfig {
-                companies: 4 + n % 5,
-                seed: 300 + n as u64,
-                client_id: format!("client-{n}"),
-                client_secret: format!("secret-{n}-0123456789"),
-                today: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()),
-                faults: Faults { latency: Duration::from_millis(5), ..Faults::default() },
-                ..SandboxConfig::default()
-            })
-            .await
-            .unwrap(),
-        );
+        sims.push(simulator_of(200 + n, 4 + n % 5, Duration::from_millis(5)).await);
     }
     let store = pax8_sync::Store::open(&db).await.unwrap();
     let vault = Vault::new(store.clone(), Keyring::new(MasterKey::from_base64(KEY).unwrap()));
@@ -300,22 +298,7 @@ async fn fifty_tenants_three_worker_processes_measured() {
     let mut first = worker(&hosts[0], &db);
     let others: Vec<Child> = (1..3).map(|h| worker(&hosts[h], &db)).collect();
     // The first worker is killed once it holds a tenant in the middle of a sync.
-    let pid = first.id().to_string();
-    loop {
-        assert!(started.elapsed() < Duration::from_secs(120), "the first worker never got a tenant mid-sync");
-        let held = sqlx::query(
-            "SELECT t.name AS name FROM tenants t JOIN syncs s ON s.tenant = t.name AND s.status = 'running' \
-             JOIN sync_checkpoints c ON c.sync_id = s.id WHERE t.lease_owner LIKE $1 LIMIT 1",
-        )
-        .bind(format!("%:{pid}:%"))
-        .fetch_optional(store.pool())
-        .await
-        .unwrap();
-        if held.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    held_mid_sync(store.pool(), first.id()).await;
     first.kill().unwrap();
     first.wait().unwrap();
     let mut peak_rss_kib = Vec::new();
