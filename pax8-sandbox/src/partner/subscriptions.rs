@@ -25,7 +25,11 @@ pub(super) async fn list_subscriptions(State(app): State<App>, uri: Uri, AxumQue
         // The whole list in creation order: only the page is copied (a tenant of a million
         // subscriptions is served a page at a time, not filtered whole for each).
         let (content, total, pages) = crate::http::slice(&world.subscriptions, page, size);
-        return ok(&FindSubscriptionsResponse { content, page: page_info(page, size, total, pages), ..Default::default() });
+        return ok(&FindSubscriptionsResponse {
+            content,
+            page: page_info(page, size, total, pages),
+            ..Default::default()
+        });
     }
     let mut items: Vec<&Subscription> = world
         .subscriptions
