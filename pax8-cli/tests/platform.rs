@@ -61,6 +61,23 @@ async fn simulator(n: usize) -> Sandbox {
     simulator_of(n, 6 + n, Duration::from_millis(25)).await
 }
 
+/// Waits (at most `within`) for a `--until-idle` worker to exit, successfully; `watch` sees its
+/// pid while it runs.
+async fn until_idle(mut worker: Child, within: Duration, mut watch: impl FnMut(u32)) {
+    let deadline = Instant::now() + within;
+    loop {
+        watch(worker.id());
+        if let Some(status) = worker.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(worker.stderr.as_mut().unwrap(), &mut err).unwrap();
+            assert!(status.success(), "worker: {err}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "a worker never went idle");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The name of a tenant the worker process `pid` holds in the middle of a sync, once it holds one.
 async fn held_mid_sync(pool: &sqlx::AnyPool, pid: u32) -> String {
     let started = Instant::now();
@@ -182,18 +199,8 @@ async fn three_workers_one_killed_sync_every_tenant_once_with_one_token_each() {
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     let others: Vec<Child> = (1..3).map(|h| worker(&hosts[h], &db)).collect();
-    for mut w in others {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Some(status) = w.try_wait().unwrap() {
-                let mut err = String::new();
-                std::io::Read::read_to_string(w.stderr.as_mut().unwrap(), &mut err).unwrap();
-                assert!(status.success(), "worker: {err}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "a worker never went idle");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    for w in others {
+        until_idle(w, Duration::from_secs(120), |_| {}).await;
     }
 
     // Every tenant synced once (the killed sync resumed, not restarted), recorded, due in 6 h.
@@ -301,29 +308,18 @@ async fn fifty_tenants_three_worker_processes_measured() {
     held_mid_sync(store.pool(), first.id()).await;
     first.kill().unwrap();
     first.wait().unwrap();
-    let mut peak_rss_kib = Vec::new();
-    for mut w in others {
-        let deadline = Instant::now() + Duration::from_secs(600);
-        loop {
-            // The peak RSS while it runs (VmHWM), read before it exits.
-            if let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", w.id())) {
-                let hwm = status
-                    .lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-                if let Some(hwm) = hwm {
-                    peak_rss_kib.push((w.id(), hwm));
-                }
-            }
-            if let Some(status) = w.try_wait().unwrap() {
-                let mut err = String::new();
-                std::io::Read::read_to_string(w.stderr.as_mut().unwrap(), &mut err).unwrap();
-                assert!(status.success(), "worker: {err}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "a worker never went idle");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    let mut peak_rss_kib = 0u64;
+    for w in others {
+        // The peak RSS while it runs (VmHWM), read before it exits.
+        until_idle(w, Duration::from_secs(600), |pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let hwm = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+            peak_rss_kib = peak_rss_kib.max(hwm.unwrap_or(0));
+        })
+        .await;
     }
     let wall = started.elapsed();
 
@@ -352,7 +348,7 @@ async fn fifty_tenants_three_worker_processes_measured() {
         most_minute = most_minute.max(minute);
         most_five = most_five.max(five);
     }
-    let peak = peak_rss_kib.iter().map(|(_, k)| *k).max().unwrap_or(0);
+    let peak = peak_rss_kib;
     eprintln!(
         "{TENANTS} tenants ({LIMIT}/min each), 3 worker processes (one SIGKILLed mid-sync): all synced once in {:.1} s, \
          {requests} API requests, {TENANTS} token requests; per tenant at most {most_minute} requests in any 60 s and \
