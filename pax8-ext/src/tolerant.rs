@@ -73,8 +73,9 @@ impl OddItems {
 const MAX_SKIPPED: usize = 50;
 
 /// Decodes `bytes` as `T`, leaving out array items that do not decode and repairing lone
-/// surrogates, each reported to `sink`; returns the value and how many items were left out. A body that is not JSON, or odd outside an array of
-/// items, is a [`Error::Decode`] as in a strict decode.
+/// surrogates and numbers out of range, each reported to `sink`; returns the value and how many
+/// items were left out. A body that is not JSON, or odd outside an array of items, is an
+/// [`Error::Decode`] as in a strict decode.
 pub(crate) fn decode<T: DeserializeOwned>(
     bytes: &[u8],
     operation: &'static str,
