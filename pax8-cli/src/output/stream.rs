@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{Format, Table, csv_record};
 
 /// A listing written a table at a time (`--all` in a machine format): the same bytes
-/// [`Printer::table`] prints for the whole listing at once (one pretty JSON array, CSV under
+/// [`super::Printer::table`] prints for the whole listing at once (one pretty JSON array, CSV under
 /// one header, one id a line), holding only the table being written.
 pub struct TableStream {
     format: Format,
