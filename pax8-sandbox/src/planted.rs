@@ -147,6 +147,67 @@ mod tests {
         assert_ne!(rank(7, a), rank(7, b));
     }
 
+    /// Each plant, checked against the same invoice without plants.
+    #[test]
+    fn each_plant_changes_exactly_what_it_says() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let mut planted = crate::fixture::generate(7, 40, today);
+        // The invoice issued on January 1 bills December; the fixture's cancellations are in November.
+        let mut n = 0u128;
+        planted.issue_due_invoices(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), || {
+            n += 1;
+            Uuid::from_u128(n)
+        });
+        let mut clean = planted.clone();
+        clean.set_plant_seed(None);
+        let invoice = planted.invoices[0].id.unwrap();
+        let list = planted.planted(invoice).unwrap();
+        let (with, without) = (planted.invoice_items(invoice).unwrap(), clean.invoice_items(invoice).unwrap());
+        let of = |items: &[InvoiceItem], sub: Uuid| {
+            items.iter().filter(|i| i.subscription_id == Some(sub)).cloned().collect::<Vec<_>>()
+        };
+        let kinds: Vec<&str> = list.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, ["quantity", "price_list", "duplicate", "cancelled", "not_billed"]);
+        let subs: std::collections::HashSet<Uuid> = list.iter().map(|p| p.subscription_id).collect();
+        assert_eq!(subs.len(), 5, "five different subscriptions");
+        for p in &list {
+            let (now, was) = (of(&with, p.subscription_id), of(&without, p.subscription_id));
+            let sub = planted.subscription(p.subscription_id).unwrap().clone();
+            match p.kind {
+                "quantity" => {
+                    assert_eq!(now[0].quantity, Some(was[0].quantity.unwrap() + EXTRA_SEATS));
+                    assert_eq!(now[0].cost_total, Some(round2(now[0].cost.unwrap() * now[0].quantity.unwrap())));
+                    assert_eq!(now[0].cost, was[0].cost);
+                }
+                "price_list" => {
+                    assert_eq!(now[0].cost, Some(round2(was[0].cost.unwrap() * OVERCHARGE)));
+                    assert_eq!(now[0].quantity, was[0].quantity);
+                    assert_ne!(now[0].cost, was[0].cost);
+                }
+                "duplicate" => {
+                    assert_eq!((now.len(), was.len()), (2, 1));
+                    assert_ne!(now[0].id, now[1].id);
+                    assert_eq!(p.item_id, now[1].id, "the copy is the one named");
+                    assert_eq!((now[1].cost_total, now[1].quantity), (now[0].cost_total, now[0].quantity));
+                }
+                "cancelled" => {
+                    assert_eq!((now.len(), was.len()), (1, 0), "billed only with the plant");
+                    assert_eq!(sub.status, Some(SubscriptionStatus::Cancelled));
+                    let from = now[0].start_period.unwrap().0;
+                    assert!(sub.end_date.unwrap().date().0 < from);
+                }
+                "not_billed" => {
+                    assert_eq!((now.len(), was.len()), (0, 1), "left out");
+                    assert_eq!(sub.status, Some(SubscriptionStatus::Active));
+                    assert_eq!(p.item_id, None);
+                }
+                other => panic!("{other}"),
+            }
+        }
+        assert_eq!(with.len(), without.len() + 1, "a copy and a cancelled item added, one left out");
+        assert!(with.iter().filter(|i| !subs.contains(&i.subscription_id.unwrap())).all(|i| without.contains(i)));
+    }
+
     #[test]
     fn a_repriced_item_adds_up() {
         let mut item = InvoiceItem { quantity: Some(3.0), price: Some(10.005), cost: Some(8.0), ..Default::default() };
