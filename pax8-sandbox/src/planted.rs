@@ -208,6 +208,26 @@ mod tests {
         assert!(with.iter().filter(|i| !subs.contains(&i.subscription_id.unwrap())).all(|i| without.contains(i)));
     }
 
+    /// Whatever the seed, plants land only where an audit can see them: seat-billed items, and a
+    /// subscription cancelled before the period.
+    #[test]
+    fn plants_land_only_where_an_audit_can_see_them_for_any_seed() {
+        for seed in 1..=12 {
+            let mut w = crate::fixture::generate(seed, 30, NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
+            w.issue_due_invoices(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), || Uuid::from_u128(u128::from(seed)));
+            let invoice = w.invoices[0].id.unwrap();
+            let from = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+            for p in w.planted(invoice).unwrap() {
+                let sub = w.subscription(p.subscription_id).unwrap().clone();
+                assert!(!w.usage_billed(&sub), "seed {seed}: {p:?} on a usage-billed subscription");
+                if p.kind == "cancelled" {
+                    assert_eq!(sub.status, Some(SubscriptionStatus::Cancelled), "seed {seed}");
+                    assert!(sub.end_date.unwrap().date().0 < from, "seed {seed}: ended in the period");
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_repriced_item_adds_up() {
         let mut item = InvoiceItem { quantity: Some(3.0), price: Some(10.005), cost: Some(8.0), ..Default::default() };
