@@ -230,6 +230,15 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_surrogate_after_other_escapes_is_still_found() {
+        // After a valid pair, after a plain `\u` escape, and never in an escape that is not `\u`.
+        let (out, n) = repair_surrogates(br#"{"a":"\ud83d\ude00","b":"\u0041","c":"\ud800"}"#);
+        assert_eq!((std::str::from_utf8(&out).unwrap(), n), (r#"{"a":"\ud83d\ude00","b":"\u0041","c":"\uFFFD"}"#, 1));
+        let untouched = br#"{"a":"\nd800 \td800"}"#;
+        assert_eq!(repair_surrogates(untouched), (Cow::Borrowed(&untouched[..]), 0));
+    }
+
+    #[test]
     fn lone_surrogates_become_the_replacement_character() {
         let (out, repaired) = repair_surrogates(br#"{"a":"x\ud800y","b":"\udc00","c":"\ud800\u0041","d":"\\"}"#);
         assert_eq!(repaired, 3);
