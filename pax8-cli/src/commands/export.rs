@@ -142,19 +142,33 @@ pub(super) async fn export(
         return write(rows, &keys, source.format).await;
     }
     let client = client.ok_or_else(|| Failure::usage("exporting from the API needs credentials"))?;
-    let value = |r: Result<Value, Failure>| r;
     match what {
         Exported::Subscriptions => {
             let items = client.subscriptions().list().items();
-            write(items.map(|r| value(Ok(summary(SubscriptionSummary::from(&r?))))), &keys, source.format).await
+            write(
+                items.map(|r| r.map(|i| summary(SubscriptionSummary::from(&i))).map_err(Failure::from)),
+                &keys,
+                source.format,
+            )
+            .await
         }
         Exported::Companies => {
             let items = client.companies().list().items();
-            write(items.map(|r| value(Ok(summary(CompanySummary::from(&r?))))), &keys, source.format).await
+            write(
+                items.map(|r| r.map(|i| summary(CompanySummary::from(&i))).map_err(Failure::from)),
+                &keys,
+                source.format,
+            )
+            .await
         }
         Exported::InvoiceItems(id) => {
             let items = client.invoices().items(id).items();
-            write(items.map(|r| value(Ok(summary(InvoiceItemSummary::from(&r?))))), &keys, source.format).await
+            write(
+                items.map(|r| r.map(|i| summary(InvoiceItemSummary::from(&i))).map_err(Failure::from)),
+                &keys,
+                source.format,
+            )
+            .await
         }
     }
 }
