@@ -6,7 +6,10 @@
 //!
 //! - `into_request(self)`: everything up to the built `reqwest::Request` (parameter validation,
 //!   URL, query, headers, body);
-//! - `decode_response(response)`: the status `match` that decodes a complete response.
+//! - `decode_response(response)`: the status `match` that decodes a complete response;
+//! - `decode_body(status, body)`: the same `match` over a body already read, each arm rewritten
+//!   from progenitor's response reader to a decode of the bytes (JSON, empty, a stream of them)
+//!   or the reason there is no value (a status the document declares an error, or none).
 //!
 //! `send()` becomes a plain composition of the two around progenitor's hooks, so a builder used
 //! without pax8-ext still behaves as a plain progenitor client. For list operations (a `page`
@@ -187,6 +190,7 @@ pub fn rewrite(file: &mut syn::File, doc: &Value, module: &str) -> Result<()> {
         seen += 1;
         let (index, output, error) = (row.index, &split.output, &split.error);
         let (build, decode) = (&split.build, &split.decode);
+        let body_decoder = body_decoder(&split.decode).map_err(|why| fail(format!("{}: {why}", quote!(#self_ty))))?;
         added.push(quote! {
             impl<'a> crate::Endpoint for #self_ty {
                 type Output = #output;
@@ -199,6 +203,10 @@ pub fn rewrite(file: &mut syn::File, doc: &Value, module: &str) -> Result<()> {
                 }
                 async fn decode_response(response: reqwest::Response) -> Result<ResponseValue<#output>, Error<#error>> {
                     #(#decode)*
+                }
+                #[allow(unused_variables)]
+                fn decode_body(status: u16, body: &[u8]) -> Result<#output, crate::DecodeError> {
+                    #body_decoder
                 }
             }
         });
@@ -267,6 +275,41 @@ fn paged_impl(self_ty: &syn::Type, p: &PagingFacts) -> TokenStream {
             }
         }
     }
+}
+
+/// The body of `decode_body`: progenitor's status `match` (the last statement of the decoding
+/// half) with each arm's response reader replaced by what it means for bytes already read.
+fn body_decoder(decode: &[syn::Stmt]) -> std::result::Result<TokenStream, String> {
+    let found = decode.iter().rev().find_map(|stmt| match stmt {
+        syn::Stmt::Expr(syn::Expr::Match(m), _) => Some(m),
+        _ => None,
+    });
+    let decoding = found.ok_or("the decoding half has no status `match`")?;
+    let mut arms = Vec::new();
+    for arm in &decoding.arms {
+        let pat = &arm.pat;
+        let body = &arm.body;
+        let text = quote!(#body).to_string().replace(' ', "");
+        let value = if text.contains("Error::ErrorResponse") {
+            quote!(Err(crate::DecodeError::ErrorStatus(status)))
+        } else if text.contains("Error::UnexpectedResponse") {
+            quote!(Err(crate::DecodeError::Undeclared(status)))
+        } else if text.contains("ResponseValue::from_response(response)") {
+            quote!(serde_json::from_slice(body).map_err(crate::DecodeError::Json))
+        } else if text.contains("ResponseValue::empty(response)") {
+            quote!(Ok(()))
+        } else if text.contains("ResponseValue::stream(response)") {
+            quote!(Ok(crate::byte_stream_of(body)))
+        } else {
+            return Err(format!("a status arm this pass does not know: {text}"));
+        };
+        arms.push(quote!(#pat => #value,));
+    }
+    Ok(quote! {
+        match status {
+            #(#arms)*
+        }
+    })
 }
 
 /// The two halves of one generated `send()`.
@@ -413,5 +456,34 @@ mod tests {
         let body = quote!(#f).to_string();
         assert!(body.contains("crate :: Endpoint :: into_request (self)"), "{body}");
         assert!(body.contains("decode_response (response)"), "{body}");
+    }
+
+    #[test]
+    fn each_status_arm_decodes_bytes_already_read() {
+        let decode: syn::Stmt = syn::parse2(quote! {
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                204u16 => Ok(ResponseValue::empty(response)),
+                206u16 => Ok(ResponseValue::stream(response)),
+                404u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        })
+        .unwrap();
+        let body = body_decoder(&[decode]).unwrap().to_string().replace(' ', "");
+        for arm in [
+            "200u16=>serde_json::from_slice(body).map_err(crate::DecodeError::Json),",
+            "204u16=>Ok(()),",
+            "206u16=>Ok(crate::byte_stream_of(body)),",
+            "404u16=>Err(crate::DecodeError::ErrorStatus(status)),",
+            "_=>Err(crate::DecodeError::Undeclared(status)),",
+        ] {
+            assert!(body.contains(arm), "{arm} in {body}");
+        }
+        assert!(body.starts_with("matchstatus{"), "{body}");
+        let unknown: syn::Stmt =
+            syn::parse2(quote! { match response.status().as_u16() { 200u16 => something_else(response) } }).unwrap();
+        assert!(body_decoder(&[unknown]).unwrap_err().contains("does not know"));
+        assert!(body_decoder(&[]).is_err(), "no match, no decoder");
     }
 }

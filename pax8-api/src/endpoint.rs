@@ -41,6 +41,58 @@ pub trait Endpoint: Sized + Send {
     fn decode_response(
         response: reqwest::Response,
     ) -> impl Future<Output = Result<ResponseValue<Self::Output>, Error<Self::ErrorBody>>> + Send;
+
+    /// Decodes a body already read, by the status it came with, as [`Endpoint::decode_response`]
+    /// decodes a response: one pass over the bytes, no response rebuilt around them.
+    ///
+    /// ```
+    /// use pax8_api::{DecodeError, Endpoint};
+    /// use pax8_api::partner::builder::GetCompaniesByCompanyId as GetCompany;
+    ///
+    /// let company = <GetCompany<'_> as Endpoint>::decode_body(200, br#"{"name": "Acme"}"#).unwrap();
+    /// assert_eq!(company.name, "Acme");
+    /// assert!(matches!(<GetCompany<'_> as Endpoint>::decode_body(404, b""), Err(DecodeError::ErrorStatus(404))));
+    /// ```
+    fn decode_body(status: u16, body: &[u8]) -> Result<Self::Output, DecodeError>;
+}
+
+/// Why a body is not an operation's success value ([`Endpoint::decode_body`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The status is a success the document declares, the body is not its JSON.
+    Json(serde_json::Error),
+    /// The document declares this status an error.
+    ErrorStatus(u16),
+    /// The document does not declare this status.
+    Undeclared(u16),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::Json(source) => write!(f, "the body does not decode: {source}"),
+            DecodeError::ErrorStatus(status) => write!(f, "status {status} is an error"),
+            DecodeError::Undeclared(status) => write!(f, "status {status} is not declared by the document"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DecodeError::Json(source) => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// A file answer's bytes as the stream progenitor hands out for one (`decode_body` of a
+/// download).
+#[doc(hidden)]
+pub fn byte_stream_of(body: &[u8]) -> progenitor_client::ByteStream {
+    let bytes = bytes::Bytes::copy_from_slice(body);
+    progenitor_client::ByteStream::new(Box::pin(futures::stream::once(async move { Ok(bytes) })))
 }
 
 /// How a list operation pages, as its document says.

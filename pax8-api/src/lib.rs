@@ -37,7 +37,7 @@ mod secret;
 mod token;
 
 pub use dates::{Date, ParseDateError, Timestamp};
-pub use endpoint::{Endpoint, PageParts, Paged, Paging};
+pub use endpoint::{DecodeError, Endpoint, PageParts, Paged, Paging, byte_stream_of};
 pub use error_body::{ErrorBody, ErrorDetail};
 pub use secret::SecretString;
 pub use token::{TokenRequest, TokenResponse};

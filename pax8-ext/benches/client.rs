@@ -7,6 +7,8 @@
 //!    (the "defaults" row: its rate limiter and prefetch as shipped);
 //! 3. peak heap growth while streaming that listing, against collecting it.
 //!
+//! The decode path alone (µs and allocations per item) is the `decode` bench.
+//!
 //! With the `metrics` feature a Prometheus recorder (the servers' buckets) is installed behind
 //! a switch, and the per-request rounds also run with recording on: the difference is what the
 //! metrics cost per call (without the feature the recording calls are compiled away).

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use pax8_api::{Api, Endpoint, ErrorBody, Operation};
+use pax8_api::{Api, DecodeError, ErrorBody, Operation};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use serde::de::DeserializeOwned;
@@ -27,12 +27,13 @@ pub(crate) struct Answer {
     pub(crate) body: Bytes,
 }
 
-/// Says whether a success body parses as JSON; a typed check may keep what it decoded.
-pub(crate) type JsonCheck<'a> = dyn FnMut(&[u8]) -> bool + Send + 'a;
+/// Reads a success body (with its status) into what the operation returns, once, inside the
+/// attempt that received it: an endpoint's generated `decode_body`, or [`json_at_all`].
+pub(crate) type BodyReader<'a, T> = dyn FnMut(u16, &[u8]) -> std::result::Result<T, DecodeError> + Send + 'a;
 
-/// Whether `body` is JSON at all (for answers whose type the pipeline does not know).
-pub(crate) fn is_json(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+/// The reader of answers whose type the pipeline does not know: is the body JSON at all?
+pub(crate) fn json_at_all(_status: u16, body: &[u8]) -> std::result::Result<(), DecodeError> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).map(drop).map_err(DecodeError::Json)
 }
 
 /// Why a body could not be read in full.
@@ -81,10 +82,15 @@ impl Answer {
         retry_after(&self.headers)
     }
 
-    /// A success whose body should be JSON but does not parse (cut short, an HTML page).
-    /// `expects_json`: the request asked for JSON; `parses` says whether the body is JSON (the
-    /// typed decode, done once, inside the attempt). Files (PDF, ZIP) are never checked.
-    pub(crate) fn is_malformed_success(&self, expects_json: bool, parses: &mut JsonCheck<'_>) -> bool {
+    /// A success whose body should be JSON but is not JSON at all (cut short, an HTML page): a
+    /// transient fault. `expects_json`: the request asked for JSON; `read`: what the attempt
+    /// read the body as. Well-formed JSON of another shape is not malformed (it is final), nor
+    /// is an empty body, nor a file (PDF, ZIP).
+    pub(crate) fn is_malformed_success<T>(
+        &self,
+        expects_json: bool,
+        read: Option<&std::result::Result<T, DecodeError>>,
+    ) -> bool {
         if !self.status.is_success() || !expects_json || self.body.is_empty() {
             return false;
         }
@@ -92,7 +98,7 @@ impl Answer {
         if ["pdf", "zip", "octet-stream"].iter().any(|kind| content_type.contains(kind)) {
             return false;
         }
-        !parses(&self.body)
+        matches!(read, Some(Err(DecodeError::Json(e))) if e.is_syntax() || e.is_eof())
     }
 
     /// The typed error of an error status. The Pax8 error body is decoded when there is one;
@@ -112,18 +118,6 @@ impl Answer {
         error.request_id = request_id;
         error.attempt = attempt;
         Error::from_response(error, retry_after)
-    }
-
-    fn into_response(self) -> reqwest::Response {
-        let mut builder = http::Response::builder().status(self.status);
-        if let Some(headers) = builder.headers_mut() {
-            *headers = self.headers;
-        }
-        match builder.body(self.body) {
-            Ok(response) => reqwest::Response::from(response),
-            // Unreachable: the status and headers came from a response.
-            Err(_) => reqwest::Response::from(http::Response::new(Bytes::new())),
-        }
     }
 }
 
@@ -145,39 +139,33 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, SystemTime::now()))
 }
 
-/// Decodes a success answer of `E` with the generated decoder. A write whose success answer does
-/// not decode is [`Error::AnswerUnreadable`]: it happened, and must not be sent again.
-pub(crate) async fn decode<E>(answer: Answer) -> Result<progenitor_client::ResponseValue<E::Output>>
-where
-    E: Endpoint<ErrorBody = ErrorBody>,
-    E::Output: DeserializeOwned,
-{
-    let op = E::OPERATION;
-    let (status, body) = (answer.status, answer.body.clone());
+/// What a success answer of an operation became, read once by its generated decoder inside the
+/// attempt (`read`). A write whose success body does not decode is [`Error::AnswerUnreadable`]:
+/// it happened, and must not be sent again; a read's is [`Error::Decode`] with the serde path.
+pub(crate) fn success_value<T: DeserializeOwned>(
+    api: Api,
+    op: Operation,
+    answer: &Answer,
+    read: Option<std::result::Result<T, DecodeError>>,
+) -> Result<T> {
+    let (status, body) = (answer.status, &answer.body);
     let failed = |source: serde_json::Error| {
         // A write that happened; never a token request, which changes nothing and whose body
         // is never quoted.
-        if !op.is_idempotent() && !ApiTraits::of(E::API).changes_nothing {
-            return unreadable(op, status, &body, format!("its body does not decode: {source}"));
+        if !op.is_idempotent() && !ApiTraits::of(api).changes_nothing {
+            return unreadable(op, status, body, format!("its body does not decode: {source}"));
         }
-        decode_error::<E::Output>(E::API, op.operation_id, &body, source)
+        decode_error::<T>(api, op.operation_id, body, source)
     };
-    match E::decode_response(answer.into_response()).await {
-        Ok(value) => Ok(value),
-        Err(progenitor_client::Error::InvalidResponsePayload(_, source)) => Err(failed(source)),
-        // A success status the document does not list (201 where it says 200): decode it all the same.
-        Err(progenitor_client::Error::UnexpectedResponse(response)) if status.is_success() => {
-            let headers = response.headers().clone();
+    match read {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(DecodeError::Json(source))) => Err(failed(source)),
+        // A success status the document does not list (201 where it says 200): decoded all the same.
+        Some(Err(DecodeError::Undeclared(_))) if status.is_success() => {
             let json = if body.is_empty() { b"null".as_slice() } else { &body[..] };
-            match serde_json::from_slice::<E::Output>(json) {
-                Ok(value) => Ok(progenitor_client::ResponseValue::new(value, status, headers)),
-                Err(source) => Err(failed(source)),
-            }
+            serde_json::from_slice::<T>(json).map_err(failed)
         }
-        Err(progenitor_client::Error::UnexpectedResponse(_)) => {
-            Err(Error::from_response(ApiError::new(status, Some(op.operation_id)), None))
-        }
-        Err(other) => Err(Error::InvalidRequest(format!("{}: {other}", op.operation_id))),
+        _ => Err(Error::from_response(ApiError::new(status, Some(op.operation_id)), None)),
     }
 }
 
@@ -238,15 +226,20 @@ mod tests {
 
     #[test]
     fn malformed_successes_are_json_successes_that_do_not_parse() {
-        let check = &mut is_json;
-        assert!(answer(200, "application/json", r#"{"content":[{"id"#).is_malformed_success(true, check));
-        assert!(answer(200, "text/html", "<html>proxy</html>").is_malformed_success(true, check));
-        assert!(!answer(200, "application/json", r#"{"a":1}"#).is_malformed_success(true, check));
-        let empty = answer(200, "application/json", "");
-        assert!(!empty.is_malformed_success(true, check), "an empty body is for the decoder");
-        assert!(!answer(200, "application/pdf", "%PDF-1.7").is_malformed_success(true, check));
-        assert!(!answer(200, "text/html", "<html/>").is_malformed_success(false, check), "no JSON was asked for");
-        assert!(!answer(502, "text/html", "<html/>").is_malformed_success(true, check), "errors are not successes");
+        fn check(answer: &Answer, expects_json: bool) -> bool {
+            let read = json_at_all(answer.status.as_u16(), &answer.body);
+            answer.is_malformed_success(expects_json, Some(&read))
+        }
+        assert!(check(&answer(200, "application/json", r#"{"content":[{"id"#), true));
+        assert!(check(&answer(200, "text/html", "<html>proxy</html>"), true));
+        assert!(!check(&answer(200, "application/json", r#"{"a":1}"#), true));
+        let shape = answer(200, "application/json", r#"{"a":1}"#);
+        let typed = serde_json::from_slice::<Vec<u8>>(&shape.body).map_err(DecodeError::Json);
+        assert!(!shape.is_malformed_success(true, Some(&typed)), "JSON of another shape is final, not malformed");
+        assert!(!check(&answer(200, "application/json", ""), true), "an empty body is for the decoder");
+        assert!(!check(&answer(200, "application/pdf", "%PDF-1.7"), true));
+        assert!(!check(&answer(200, "text/html", "<html/>"), false), "no JSON was asked for");
+        assert!(!check(&answer(502, "text/html", "<html/>"), true), "errors are not successes");
     }
 
     #[test]

@@ -5,26 +5,27 @@
 //!   loop per attempt:
 //!     rate limiter ─▶ bearer token (not for the token endpoint) ─▶ per-call headers, timeout
 //!     ─▶ hooks.before_request ─▶ socket ─▶ hooks.after_response
-//!     ─▶ read the whole body (bounded) ─▶ Outcome ─▶ retry::classify ─▶ wait and retry, or stop
-//!   stop: success ─▶ Answer ──decode_response──▶ typed value
+//!     ─▶ read the whole body (bounded) ─▶ a success decoded once (the endpoint's generated
+//!        `decode_body` over the bytes) ─▶ Outcome ─▶ RetryStrategy ─▶ wait and retry, or stop
+//!   stop: success ─▶ (Answer, decoded value) ─▶ typed value
 //!         failure ─▶ typed Error (OutcomeUnknown for a write that may have happened)
 //! ```
 //!
-//! Nothing rides along hidden: the options are an argument, the answer or error is the return
-//! value.
+//! Nothing rides along hidden: the options and the body reader are arguments, the answer with
+//! its decoded value, or the error, is the return value.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use pax8_api::{Api, Endpoint, ErrorBody, Operation};
+use pax8_api::{Api, DecodeError, Endpoint, ErrorBody, Operation};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::SecretString;
-use crate::answer::{Answer, BodyError, JsonCheck, decode, is_json, unreadable};
+use crate::answer::{Answer, BodyError, BodyReader, json_at_all, success_value, unreadable};
 use crate::auth::{AccessToken, Audience, TokenManager};
 use crate::call::CallOptions;
 use crate::error::{Error, OAuthError, Result};
@@ -53,11 +54,16 @@ pub(crate) struct Pipeline {
 }
 
 /// What one attempt came to.
-struct Attempt {
+struct Attempt<T> {
     outcome: Outcome,
     answer: Option<Answer>,
+    /// What a success body was read as.
+    read: Option<std::result::Result<T, DecodeError>>,
     error: Option<reqwest::Error>,
 }
+
+/// A complete answer and, for a success, what its body was read as.
+pub(crate) type Received<T> = (Answer, Option<std::result::Result<T, DecodeError>>);
 
 impl Pipeline {
     /// The audience of `api`'s tokens (the client builds one for every group).
@@ -83,9 +89,10 @@ impl Pipeline {
         self.execute_response(endpoint, options).await.map(progenitor_client::ResponseValue::into_inner)
     }
 
-    /// [`Pipeline::execute`], keeping the status and headers. A JSON success body is decoded
-    /// once, inside the attempt that read it: a body that is not JSON at all (cut short, an
-    /// HTML page) is classified there, and retried when the request is idempotent.
+    /// [`Pipeline::execute`], keeping the status and headers. A success body is decoded once,
+    /// by the endpoint's generated decoder, inside the attempt that read it: a body that is not
+    /// JSON at all (cut short, an HTML page) is classified there, and retried when the request
+    /// is idempotent.
     pub(crate) async fn execute_response<E>(
         &self,
         endpoint: E,
@@ -97,42 +104,34 @@ impl Pipeline {
     {
         let op = E::OPERATION;
         let request = Self::request_of(endpoint)?;
-        let mut decoded: Option<E::Output> = None;
-        let mut check = |body: &[u8]| match serde_json::from_slice::<E::Output>(body) {
-            Ok(value) => {
-                decoded = Some(value);
-                true
-            }
-            // Well-formed JSON of another shape is a decoding error, not a transient fault.
-            Err(e) => !(e.is_syntax() || e.is_eof()),
-        };
-        let answer = self.send(E::API, op, request, options, &mut check).await?;
-        // `decoded` holds a value only when the last attempt was a success that decoded.
-        match decoded {
-            Some(value) => Ok(progenitor_client::ResponseValue::new(value, answer.status, answer.headers)),
-            None => decode::<E>(answer).await,
-        }
+        let mut reader = E::decode_body;
+        let (answer, read) = self.send(E::API, op, request, options, &mut reader).await?;
+        let value = success_value(E::API, op, &answer, read)?;
+        Ok(progenitor_client::ResponseValue::new(value, answer.status, answer.headers))
     }
 
-    /// Sends `endpoint` and returns its complete success answer undecoded (files).
+    /// Sends `endpoint` and returns its complete success answer undecoded (files, and pages the
+    /// caller decodes item by item).
     pub(crate) async fn execute_raw<E>(&self, endpoint: E, options: &CallOptions) -> Result<Answer>
     where
         E: Endpoint<ErrorBody = ErrorBody>,
     {
         let op = E::OPERATION;
         let request = Self::request_of(endpoint)?;
-        self.send(E::API, op, request, options, &mut is_json).await
+        let mut reader = json_at_all;
+        let (answer, _) = self.send(E::API, op, request, options, &mut reader).await?;
+        Ok(answer)
     }
 
     /// The attempt loop of one request, traced as one `pax8.request` span.
-    pub(crate) async fn send(
+    pub(crate) async fn send<T: Send>(
         &self,
         api: Api,
         op: Operation,
         request: reqwest::Request,
         options: &CallOptions,
-        parses: &mut JsonCheck<'_>,
-    ) -> Result<Answer> {
+        reader: &mut BodyReader<'_, T>,
+    ) -> Result<Received<T>> {
         let span = tracing::info_span!(
             "pax8.request",
             operation = op.operation_id,
@@ -144,11 +143,11 @@ impl Pipeline {
         );
         async move {
             let started = Instant::now();
-            let result = self.attempts(api, op, request, options, parses).await;
+            let result = self.attempts(api, op, request, options, reader).await;
             let span = tracing::Span::current();
             span.record("duration_ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
             match &result {
-                Ok(answer) => span.record("status", answer.status.as_u16()),
+                Ok((answer, _)) => span.record("status", answer.status.as_u16()),
                 Err(error) => {
                     tracing::debug!(%error, "pax8: request failed");
                     span.record("status", error.status().map_or(0, |s| s.as_u16()))
@@ -160,14 +159,14 @@ impl Pipeline {
         .await
     }
 
-    async fn attempts(
+    async fn attempts<T: Send>(
         &self,
         api: Api,
         op: Operation,
         original: reqwest::Request,
         options: &CallOptions,
-        parses: &mut JsonCheck<'_>,
-    ) -> Result<Answer> {
+        reader: &mut BodyReader<'_, T>,
+    ) -> Result<Received<T>> {
         let traits = ApiTraits::of(api);
         let mut retries = RetryStrategy::new(options.retry.unwrap_or(self.retry), &self.budget);
         // A token request or a dry run changes nothing on the server: it is retried like a GET.
@@ -223,7 +222,7 @@ impl Pipeline {
                 self.tokens.count_request();
             }
             let sent = telemetry::Since::now();
-            let result = self.attempt(request, &info, expects_json, parses).await?;
+            let result = self.attempt(request, &info, expects_json, reader).await?;
             let outcome = result.outcome;
             telemetry::attempt(api, op, outcome, sent);
             if let (Outcome::Status { status: 401, .. }, Some(token), Some(audience)) = (outcome, &token, &audience)
@@ -246,7 +245,7 @@ impl Pipeline {
                     limiter.on_success();
                 }
                 tracing::Span::current().record("attempts", attempt);
-                return Ok(answer);
+                return Ok((answer, result.read));
             }
             let is_throttle = matches!(outcome, Outcome::Status { status: 429, .. });
             if is_throttle && let Some(limiter) = &self.limiter {
@@ -281,13 +280,13 @@ impl Pipeline {
     }
 
     /// Sends one attempt and reads its whole answer.
-    async fn attempt(
+    async fn attempt<T: Send>(
         &self,
         request: reqwest::Request,
         info: &RequestInfo,
         expects_json: bool,
-        parses: &mut JsonCheck<'_>,
-    ) -> Result<Attempt> {
+        reader: &mut BodyReader<'_, T>,
+    ) -> Result<Attempt<T>> {
         let response = match self.http.execute(request).await {
             Ok(response) => response,
             Err(error) => {
@@ -298,7 +297,7 @@ impl Pipeline {
                 } else {
                     Outcome::Interrupted
                 };
-                return Ok(Attempt { outcome, answer: None, error: Some(error) });
+                return Ok(Attempt { outcome, answer: None, read: None, error: Some(error) });
             }
         };
         for hook in &self.hooks {
@@ -310,12 +309,14 @@ impl Pipeline {
         match Answer::read(response, self.max_response_bytes).await {
             Ok(answer) => {
                 let status = answer.status.as_u16();
-                let outcome = if answer.is_malformed_success(expects_json, parses) {
+                // A success is decoded here, once; its value leaves with the attempt.
+                let read = answer.status.is_success().then(|| reader(status, &answer.body));
+                let outcome = if answer.is_malformed_success(expects_json, read.as_ref()) {
                     Outcome::MalformedSuccess { status }
                 } else {
                     Outcome::Status { status, retry_after: answer.retry_after() }
                 };
-                Ok(Attempt { outcome, answer: Some(answer), error: None })
+                Ok(Attempt { outcome, answer: Some(answer), read, error: None })
             }
             Err((_, _, BodyError::TooLarge)) => Err(Error::ResponseTooLarge {
                 operation: info.operation.unwrap_or("?"),
@@ -324,6 +325,7 @@ impl Pipeline {
             Err((status, headers, BodyError::Failed { partial, source })) => Ok(Attempt {
                 outcome: Outcome::BodyCut { status: status.as_u16() },
                 answer: Some(Answer { status, headers, body: partial }),
+                read: None,
                 error: Some(source),
             }),
         }
@@ -382,8 +384,8 @@ fn bearer(token: &SecretString) -> Result<HeaderValue> {
 }
 
 /// What an attempt that will not be retried becomes.
-fn final_error(api: Api, op: Operation, idempotent: bool, number: u32, attempt: Attempt) -> Result<Answer> {
-    let Attempt { outcome, answer, error } = attempt;
+fn final_error<T>(api: Api, op: Operation, idempotent: bool, number: u32, attempt: Attempt<T>) -> Result<Received<T>> {
+    let Attempt { outcome, answer, read, error } = attempt;
     // (`idempotent` is true for token requests: they are never unknown or unreadable writes.)
     if !idempotent && outcome.outcome_unknown() {
         let reason = match outcome {
@@ -412,7 +414,7 @@ fn final_error(api: Api, op: Operation, idempotent: bool, number: u32, attempt: 
         }
         // A success the policy stopped retrying (its body not JSON): the decoder reports it, as
         // `AnswerUnreadable` for a write. A cut error body keeps its status.
-        (_, Some(answer), _) if answer.status.is_success() || answer.status.is_redirection() => Ok(answer),
+        (_, Some(answer), _) if answer.status.is_success() || answer.status.is_redirection() => Ok((answer, read)),
         (_, Some(answer), _) => Err(answer.into_error(api, op.operation_id, number)),
         (_, None, Some(source)) => Err(Error::from_reqwest(source)),
         (_, None, None) => Err(Error::InvalidRequest(format!("{}: no answer and no error", op.operation_id))),

@@ -9,6 +9,7 @@
 //! cargo bench -p pax8-sync --bench sync
 //! PAX8_BENCH_CASES=200:0,2000:20,200:0:exact cargo bench -p pax8-sync --bench sync   # some cases
 //! PAX8_BENCH_WRITES=0 …                                                     # no write-path run
+//! PAX8_BENCH_CASES= PAX8_BENCH_BATCHES=200 …                     # the batched write path alone
 //! ```
 
 use std::time::{Duration, Instant};
@@ -129,10 +130,11 @@ async fn writes(companies: usize) {
     let client = client_of(&sandbox);
     let subscriptions = client.subscriptions().list().collect_all().await.expect("subscriptions");
     let dir = tempfile::tempdir().expect("tempdir");
-    for batch in [1, 200] {
+    let batches = std::env::var("PAX8_BENCH_BATCHES").unwrap_or_else(|_| "1,200".into());
+    for (run, batch) in batches.split(',').filter_map(|b| b.trim().parse::<usize>().ok()).enumerate() {
         let mut stores = vec![(
             "SQLite",
-            Store::open(&format!("sqlite://{}", dir.path().join(format!("w{batch}.db")).display()))
+            Store::open(&format!("sqlite://{}", dir.path().join(format!("w{run}-{batch}.db")).display()))
                 .await
                 .expect("sqlite"),
         )];

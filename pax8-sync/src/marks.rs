@@ -32,9 +32,10 @@ pub(crate) async fn read(
     let mut tx = store.begin_keyed().await?;
     for chunk in ids.chunks(set.per_statement(1)) {
         let sql = format!(
-            "SELECT id, {} AS mark FROM {} WHERE tenant = $1 AND {}",
+            "SELECT id, {} AS mark FROM {} WHERE tenant = {} AND {}",
             mark.column,
             mark.table,
+            set.param(1),
             set.condition("id", 2, chunk.len())
         );
         let q = set.bind(dyn_query(sql).bind(tenant.to_string()), chunk);

@@ -70,6 +70,8 @@ impl Store {
                         // Readers never wait for the writer; commits wait for the log, not the disk.
                         sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *connection).await?;
                         sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *connection).await?;
+                        sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *connection).await?;
+                        sqlx::query("PRAGMA cache_size = -16384").execute(&mut *connection).await?;
                     }
                     Ok(())
                 })

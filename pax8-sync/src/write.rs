@@ -23,18 +23,21 @@ pub(crate) enum Outcome {
     Unchanged,
 }
 
-/// Bound values per statement on `connection`: sqlx's SQLite driver slows down more than
-/// linearly with a statement's size (12,000 rows: 2.1 s in statements of 4,000 values, 0.33 s in
-/// statements of 400, measured by the `timing` probe below), PostgreSQL gains from fewer round
-/// trips. Both stay far under their limits (32,766 and 65,535).
+/// Bound values per statement on SQLite (its limit: 32,766).
+const SQLITE_BINDS: usize = 4_000;
+
+/// Bound values per statement on `connection`: fewer, larger statements mean fewer trips to the
+/// database (on SQLite, to its connection's thread). Both stay far under their limits (32,766
+/// and 65,535).
 pub(crate) fn max_binds(connection: &sqlx::AnyConnection) -> usize {
-    if connection.backend_name().eq_ignore_ascii_case("sqlite") { 400 } else { 8_000 }
+    if connection.backend_name().eq_ignore_ascii_case("sqlite") { SQLITE_BINDS } else { 8_000 }
 }
 
 pub(crate) type Query = sqlx::query::Query<'static, Any, sqlx::any::AnyArguments>;
 
+/// The row's hash: SHA-256 of its `data`, in lowercase hex (one allocation).
 fn hash(data: &str) -> String {
-    sha2::Sha256::digest(data.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:x}", sha2::Sha256::digest(data.as_bytes()))
 }
 
 /// `text` as a text column can hold it: NUL characters replaced by U+FFFD.
@@ -42,18 +45,23 @@ pub(crate) fn storable(text: &str) -> String {
     if text.contains('\0') { text.replace('\0', "\u{fffd}") } else { text.to_string() }
 }
 
+/// [`storable`], keeping `text`'s allocation when it holds no NUL.
+fn into_storable(text: String) -> String {
+    if text.contains('\0') { text.replace('\0', "\u{fffd}") } else { text }
+}
+
 /// The placeholder of bound value `n`: amounts are cast from text to NUMERIC.
-fn placeholder(v: &Val, n: usize) -> String {
+fn placeholder(set: &Ids, v: &Val, n: usize) -> String {
     match v {
-        Val::Money(_) => format!("CAST(${n} AS NUMERIC)"),
-        _ => format!("${n}"),
+        Val::Money(_) => format!("CAST({} AS NUMERIC)", set.param(n)),
+        _ => set.param(n),
     }
 }
 
-fn bind(q: Query, v: &Val) -> Query {
+fn bind(q: Query, v: Val) -> Query {
     match v {
-        Val::Text(t) => q.bind(t.as_deref().map(storable)),
-        Val::Num(n) => q.bind(*n),
+        Val::Text(t) => q.bind(t.map(into_storable)),
+        Val::Num(n) => q.bind(n),
         Val::Money(m) => q.bind(m.map(|m| m.to_string())),
     }
 }
@@ -115,10 +123,15 @@ pub(crate) async fn upsert(
     Ok(outcomes.first().map_or(Outcome::Unchanged, |(_, o)| *o))
 }
 
-/// Ids bound into one statement: on PostgreSQL one JSON array parameter matched with
-/// `= ANY(…)`, an index lookup per id whatever the plan (an `IN (…)` list or a join on `VALUES`
-/// took up to 0.8 s a statement under a generic plan on a just-filled table), on SQLite a
-/// list of values.
+/// How a statement of the write path binds its values. Ids bound into one statement: on
+/// PostgreSQL one JSON array parameter matched with `= ANY(…)`, an index lookup per id whatever
+/// the plan (an `IN (…)` list or a join on `VALUES` took up to 0.8 s a statement under a generic
+/// plan on a just-filled table), on SQLite a list of values.
+///
+/// Placeholders ([`Ids::param`]) are `$n` on PostgreSQL and a bare `?` on SQLite, where a
+/// statement's values are therefore bound in the order their placeholders appear: sqlx's SQLite
+/// driver looks a named parameter (`$n`, `?n`) up by its name, a scan of the statement's names
+/// for each value, which made a statement of 4,000 values cost 40 times one of 400.
 pub(crate) struct Ids {
     postgres: bool,
 }
@@ -134,7 +147,12 @@ impl Ids {
 
     /// How many ids one statement takes, beside `other` bound values.
     pub(crate) fn per_statement(&self, other: usize) -> usize {
-        if self.postgres { 10_000 } else { 400 - other }
+        if self.postgres { 10_000 } else { SQLITE_BINDS - other }
+    }
+
+    /// The placeholder of the `n`th bound value (see above: on SQLite, in binding order).
+    pub(crate) fn param(&self, n: usize) -> String {
+        if self.postgres { format!("${n}") } else { "?".to_string() }
     }
 
     /// `column` is one of the ids bound from parameter `first` on.
@@ -142,7 +160,7 @@ impl Ids {
         if self.postgres {
             format!("{column} = ANY(ARRAY(SELECT json_array_elements_text(CAST(${first} AS json))))")
         } else {
-            let list = (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+            let list = (first..first + count).map(|n| self.param(n)).collect::<Vec<_>>().join(", ");
             format!("{column} IN ({list})")
         }
     }
@@ -170,7 +188,8 @@ async fn stored_hashes(
     let set = Ids::of(tx);
     for chunk in ids.chunks(set.per_statement(1)) {
         let sql = format!(
-            "SELECT id, hash, removed_at FROM {table} WHERE tenant = $1 AND {}",
+            "SELECT id, hash, removed_at FROM {table} WHERE tenant = {} AND {}",
+            set.param(1),
             set.condition("id", 2, chunk.len())
         );
         let q = set.bind(dyn_query(sql).bind(tenant.to_string()), chunk);
@@ -193,7 +212,9 @@ async fn mark_seen(
     let set = Ids::of(tx);
     for chunk in ids.chunks(set.per_statement(2)) {
         let sql = format!(
-            "UPDATE {table} SET last_seen_sync = $1 WHERE tenant = $2 AND removed_at IS NULL AND {}",
+            "UPDATE {table} SET last_seen_sync = {} WHERE tenant = {} AND removed_at IS NULL AND {}",
+            set.param(1),
+            set.param(2),
             set.condition("id", 3, chunk.len())
         );
         let q = set.bind(dyn_query(sql).bind(sync_id.to_string()).bind(tenant.to_string()), chunk);
@@ -228,15 +249,19 @@ async fn write_rows(
             "removed_at = NULL".to_string(),
         ])
         .collect();
-    for chunk in rows.chunks(rows_per_statement(max_binds(tx), per_row)) {
+    let set = Ids::of(tx);
+    let per_statement = rows_per_statement(max_binds(tx), per_row);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<(Record, String)> = rows.by_ref().take(per_statement).collect();
         let values: Vec<String> = chunk
             .iter()
             .enumerate()
             .map(|(i, (record, _))| {
                 let base = i * per_row + 1;
-                let mut cells = vec![format!("${base}"), format!("${}", base + 1)];
-                cells.extend(record.columns.iter().enumerate().map(|(c, (_, v))| placeholder(v, base + 2 + c)));
-                cells.extend((0..3).map(|k| format!("${}", base + 2 + names.len() + k)));
+                let mut cells = vec![set.param(base), set.param(base + 1)];
+                cells.extend(record.columns.iter().enumerate().map(|(c, (_, v))| placeholder(&set, v, base + 2 + c)));
+                cells.extend((0..3).map(|k| set.param(base + 2 + names.len() + k)));
                 format!("({})", cells.join(", "))
             })
             .collect();
@@ -250,11 +275,11 @@ async fn write_rows(
         let mut q = dyn_query(sql);
         for (record, h) in chunk {
             debug_assert_eq!(record.columns.len(), names.len(), "one shape per table");
-            q = q.bind(tenant.to_string()).bind(record.id.clone());
-            for (_, v) in &record.columns {
+            q = q.bind(tenant.to_string()).bind(record.id);
+            for (_, v) in record.columns {
                 q = bind(q, v);
             }
-            q = q.bind(record.data.clone()).bind(h.clone()).bind(sync_id.map(str::to_string));
+            q = q.bind(record.data).bind(h).bind(sync_id.map(str::to_string));
         }
         q.execute(&mut **tx).await?;
     }
@@ -295,19 +320,22 @@ pub(crate) async fn snapshot_all(
             }
         }
     }
+    let set = Ids::of(tx);
     for chunk in latest.chunks(rows_per_statement(max_binds(tx), PER_ROW)) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let b = i * PER_ROW + 1;
+                let p = |k: usize| set.param(b + k);
                 format!(
-                    "(${b}, ${}, ${}, ${}, ${}, CAST(${} AS NUMERIC), ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7
+                    "({}, {}, {}, {}, {}, CAST({} AS NUMERIC), {}, {})",
+                    p(0),
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5),
+                    p(6),
+                    p(7)
                 )
             })
             .collect();
@@ -340,12 +368,14 @@ mod tests {
 
     #[test]
     fn placeholders_number_and_cast_the_bound_values() {
-        assert_eq!(placeholder(&Val::Money(None), 3), "CAST($3 AS NUMERIC)");
-        assert_eq!(placeholder(&Val::Text(None), 3), "$3");
-        let sqlite = Ids { postgres: false };
-        assert_eq!(sqlite.condition("id", 2, 3), "id IN ($2, $3, $4)");
-        assert_eq!(sqlite.per_statement(2), 398);
         let postgres = Ids { postgres: true };
+        assert_eq!(placeholder(&postgres, &Val::Money(None), 3), "CAST($3 AS NUMERIC)");
+        assert_eq!(placeholder(&postgres, &Val::Text(None), 3), "$3");
+        let sqlite = Ids { postgres: false };
+        assert_eq!(placeholder(&sqlite, &Val::Money(None), 3), "CAST(? AS NUMERIC)");
+        assert_eq!(placeholder(&sqlite, &Val::Text(None), 3), "?");
+        assert_eq!(sqlite.condition("id", 2, 3), "id IN (?, ?, ?)");
+        assert_eq!(sqlite.per_statement(2), 3_998);
         assert_eq!(
             postgres.condition("id", 3, 500),
             "id = ANY(ARRAY(SELECT json_array_elements_text(CAST($3 AS json))))"

@@ -295,6 +295,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<crate::TokenResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
 }
 /// Items consumers will typically use such as the Client.

@@ -10722,6 +10722,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::FindCompaniesResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Paged for FindCompanies<'a> {
         type Item = types::Company;
@@ -10874,6 +10895,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Company, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetCompaniesByCompanyId<'a> {
         type Output = types::Company;
@@ -10989,6 +11031,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Company, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -11114,6 +11177,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Company, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetCompaniesByCompanyIdContacts<'a> {
         type Output = types::GetCompaniesByCompanyIdContactsResponse;
@@ -11237,6 +11321,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::GetCompaniesByCompanyIdContactsResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -11395,6 +11500,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Contact, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetCompaniesByCompanyIdContactsByContactId<'a> {
         type Output = types::Contact;
@@ -11512,6 +11638,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Contact, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -11637,6 +11784,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Contact, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for DeleteCompaniesByCompanyIdContactsByContactId<'a> {
         type Output = ();
@@ -11754,6 +11922,24 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
+            match status {
+                204u16 => Ok(()),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -11881,6 +12067,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::FindAllProductsResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -12034,6 +12241,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::ProductDetail, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for FindProvisionDetailsByProductId<'a> {
         type Output = types::FindProvisionDetailsByProductIdResponse;
@@ -12155,6 +12383,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::FindProvisionDetailsByProductIdResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for FindProductDependenciesByProductId<'a> {
         type Output = types::Dependencies;
@@ -12271,6 +12520,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Dependencies, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -12396,6 +12666,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::FindPricingByProductIdResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for FindOrders<'a> {
         type Output = types::FindOrdersResponse;
@@ -12514,6 +12805,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::FindOrdersResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -12670,6 +12982,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Order, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for FindOrdersByOrderId<'a> {
         type Output = types::Order;
@@ -12785,6 +13118,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Order, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -12925,6 +13279,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::FindSubscriptionsResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -13079,6 +13454,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Subscription, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for UpdateSubscription<'a> {
         type Output = types::Subscription;
@@ -13203,6 +13599,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Subscription, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for DeleteSubscriptionsBySubscriptionId<'a> {
         type Output = ();
@@ -13321,6 +13738,24 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
+            match status {
+                204u16 => Ok(()),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -13442,6 +13877,30 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<
+            types::FindSubscriptionHistoryBySubscriptionIdResponse,
+            crate::DecodeError,
+        > {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -13616,6 +14075,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::FindPartnerInvoicesResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Paged for FindPartnerInvoices<'a> {
         type Item = types::Invoice;
@@ -13767,6 +14247,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Invoice, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for FindPartnerInvoiceItems<'a> {
         type Output = types::FindPartnerInvoiceItemsResponse;
@@ -13890,6 +14391,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::FindPartnerInvoiceItemsResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -14067,6 +14589,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::FindSubscriptionUsageSummariesResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Paged for FindSubscriptionUsageSummaries<'a> {
         type Item = types::UsageSummary;
@@ -14219,6 +14762,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::UsageSummary, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for FindUsageLines<'a> {
         type Output = types::FindUsageLinesResponse;
@@ -14342,6 +14906,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::FindUsageLinesResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -14474,6 +15059,28 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::FindPartnerDraftInvoiceItemsResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                408u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }

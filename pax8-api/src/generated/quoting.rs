@@ -10221,6 +10221,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for UpdateLibraryAttachments<'a> {
         type Output = ::std::vec::Vec<types::AttachmentResponse>;
@@ -10338,6 +10359,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -10465,6 +10507,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
+            match status {
+                201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for AddQuoteAttachmentsToLibrary<'a> {
         type Output = ::std::vec::Vec<types::AttachmentResponse>;
@@ -10582,6 +10645,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
+            match status {
+                201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -10704,6 +10788,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::AttachmentResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for DeleteSingleLibraryAttachment<'a> {
         type Output = ();
@@ -10820,6 +10925,24 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
+            match status {
+                204u16 => Ok(()),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -10948,6 +11071,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::AttachmentResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetQuotePreferences<'a> {
         type Output = types::PreferencesResponse;
@@ -11060,6 +11204,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::PreferencesResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -11186,6 +11351,28 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::QuotePreferencesResult, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for UploadPreferencesAttachments<'a> {
         type Output = ::std::vec::Vec<types::AttachmentResponse>;
@@ -11310,6 +11497,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
+            match status {
+                201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for DeletePreferenceAttachment<'a> {
         type Output = ();
@@ -11426,6 +11634,24 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
+            match status {
+                204u16 => Ok(()),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -11566,6 +11792,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::ListResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -11717,6 +11964,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::QuoteResponse, crate::DecodeError> {
+            match status {
+                201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetQuoteById<'a> {
         type Output = types::QuoteResponse;
@@ -11832,6 +12100,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::QuoteResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -11957,6 +12246,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::QuoteResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for DeleteQuoteById<'a> {
         type Output = ();
@@ -12072,6 +12382,24 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
+            match status {
+                204u16 => Ok(()),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -12190,6 +12518,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::AccessListResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -12315,6 +12664,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<::std::vec::Vec<types::AccessListEntry>, crate::DecodeError> {
+            match status {
+                201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for DeleteQuoteShareEntry<'a> {
         type Output = ();
@@ -12435,6 +12805,24 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
+            match status {
+                204u16 => Ok(()),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for DownloadAllAttachmentsAsZip<'a> {
         type Output = ByteStream;
@@ -12549,6 +12937,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<ByteStream, crate::DecodeError> {
+            match status {
+                200u16 => Ok(crate::byte_stream_of(body)),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -12672,6 +13081,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -12803,6 +13233,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
+            match status {
+                201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for CopyAttachmentsToQuoteFromLibrary<'a> {
         type Output = ::std::vec::Vec<types::AttachmentResponse>;
@@ -12926,6 +13377,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
+            match status {
+                201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetAttachmentMetadata<'a> {
         type Output = types::AttachmentResponse;
@@ -13047,6 +13519,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::AttachmentResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for DeleteAttachment<'a> {
         type Output = ();
@@ -13164,6 +13657,24 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
+            match status {
+                204u16 => Ok(()),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -13289,6 +13800,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<::std::vec::Vec<types::LineItemResponse>, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for AddLineItems<'a> {
         type Output = ::std::vec::Vec<types::LineItemResponse>;
@@ -13410,6 +13942,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<::std::vec::Vec<types::LineItemResponse>, crate::DecodeError> {
+            match status {
+                201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -13536,6 +14089,24 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
+            match status {
+                204u16 => Ok(()),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for DeleteLineItemById<'a> {
         type Output = ();
@@ -13655,6 +14226,24 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
+            match status {
+                204u16 => Ok(()),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetSections<'a> {
         type Output = types::SectionsResponse;
@@ -13771,6 +14360,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::SectionsResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -13897,6 +14507,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::SectionsResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for CreateSection<'a> {
         type Output = types::SectionsResponse;
@@ -14021,6 +14652,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::SectionsResponse, crate::DecodeError> {
+            match status {
+                201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for TakeQuoteOwnership<'a> {
         type Output = types::QuoteResponse;
@@ -14137,6 +14789,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::QuoteResponse, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }

@@ -4890,6 +4890,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::PageDtoWebhook, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for CreateWebhookForProvisioner<'a> {
         type Output = types::CreatedWebhook;
@@ -5014,6 +5035,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::CreatedWebhook, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for CreateOrderEvent<'a> {
         type Output = types::ProvisionTestingOrderEvent;
@@ -5136,6 +5178,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::ProvisionTestingOrderEvent, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -5268,6 +5331,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::PageDtoProvisionResult, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for CreateProvisionResult<'a> {
         type Output = types::ProvisionResult;
@@ -5391,6 +5475,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::ProvisionResult, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -5523,6 +5628,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::PageDtoProvisionAttempt, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for CreateAttemptForRequest<'a> {
         type Output = types::ProvisionAttempt;
@@ -5642,6 +5768,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::ProvisionAttempt, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetAllProvisioners<'a> {
         type Output = types::PageDtoProvisioner;
@@ -5754,6 +5901,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::PageDtoProvisioner, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -5872,6 +6040,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Provisioner, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -5993,6 +6182,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Webhook, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetLatestWebhookForProvisioner<'a> {
         type Output = types::Webhook;
@@ -6109,6 +6319,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::Webhook, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -6228,6 +6459,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::PageDtoProvisionRequest, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetOneProvisionRequest<'a> {
         type Output = types::ProvisionRequest;
@@ -6345,6 +6597,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::ProvisionRequest, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -6469,6 +6742,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::ProvisionResult, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetLatestProvisionResult<'a> {
         type Output = types::ProvisionResult;
@@ -6586,6 +6880,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::ProvisionResult, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -6710,6 +7025,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::PageDtoProvisionDetail, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetOneProvisionDetail<'a> {
         type Output = types::ProvisionDetail;
@@ -6832,6 +7168,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::ProvisionDetail, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetLatestProvisionDetail<'a> {
         type Output = types::ProvisionDetail;
@@ -6949,6 +7306,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::ProvisionDetail, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
@@ -7073,6 +7451,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::ProvisionAttempt, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetLatestProvisionAttempt<'a> {
         type Output = types::ProvisionAttempt;
@@ -7192,6 +7591,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::ProvisionAttempt, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for GetAllUnfulfilledProvisionRequests<'a> {
         type Output = types::PageDtoProvisionRequest;
@@ -7307,6 +7727,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::PageDtoProvisionRequest, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }

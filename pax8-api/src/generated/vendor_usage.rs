@@ -1330,6 +1330,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::PageDtoUsageLine, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for SaveUsageLines<'a> {
         type Output = types::PageDtoUsageLine;
@@ -1480,6 +1501,27 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::PageDtoUsageLine, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
+            }
+        }
     }
     impl<'a> crate::Endpoint for SaveUsageLinesWithAggregate<'a> {
         type Output = types::PageDtoUsageLine;
@@ -1628,6 +1670,27 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        #[allow(unused_variables)]
+        fn decode_body(
+            status: u16,
+            body: &[u8],
+        ) -> Result<types::PageDtoUsageLine, crate::DecodeError> {
+            match status {
+                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
+                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
     }
