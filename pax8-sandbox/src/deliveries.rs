@@ -1,15 +1,18 @@
 //! Webhook deliveries, as Pax8 makes them: when a subscription or a company changes through the
 //! API, every active webhook subscribed to the topic receives a POST with its configured
-//! `Authorization` header and a JSON event (`id`, `webhookTopic.topic`, `payloadData`,
-//! `timestamp`). An answer other than 2xx, or none within 10 seconds (Pax8 marks a delivery failed
+//! `Authorization` header and a JSON event: the webhooks document's `WebhookPayload` (`id`,
+//! `accountId`, `url`, `webhookId`, `sentAt`, `webhookTopic` with the matched topic's id and
+//! filters, `payloadData`), built as the generated type. An answer other than 2xx, or none within 10 seconds (Pax8 marks a delivery failed
 //! after 10 s), is retried after 1, 2, 4 and 8 seconds (five attempts in all: our schedule; Pax8
 //! documents automatic retries and an error threshold, not their timing). Every attempt is
 //! recorded in the webhook's delivery log.
 
 use std::time::Duration;
 
-use pax8_api::webhooks::types::{WebhookCall, WebhookDeliveryStatus, WebhookLog};
-use serde_json::{Map, Value, json};
+use pax8_api::webhooks::types::{
+    WebhookCall, WebhookDeliveryStatus, WebhookEventTopic, WebhookLog, WebhookPayload, WebhookTopic,
+};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::app::App;
@@ -24,9 +27,11 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A webhook that wants `topic`, as a delivery needs it.
 struct Target {
     webhook_id: Uuid,
+    account_id: Uuid,
     name: String,
     url: String,
     authorization: Option<String>,
+    topics: Vec<WebhookTopic>,
 }
 
 impl Target {
@@ -34,10 +39,32 @@ impl Target {
     fn of(webhook: &pax8_api::webhooks::types::Webhook) -> Option<Target> {
         Some(Target {
             webhook_id: webhook.id,
+            account_id: webhook.account_id,
             name: webhook.display_name.clone(),
             url: webhook.url.clone()?,
             authorization: webhook.authorization.as_ref().map(|a| a.expose().to_string()),
+            topics: webhook.webhook_topics.clone(),
         })
+    }
+
+    /// The body of one event of `topic` to this webhook (the topic's configuration when it is
+    /// subscribed to it: a test delivery may be of another).
+    fn event(&self, app: &App, topic: &str, payload: Map<String, Value>) -> Value {
+        let matched = self.topics.iter().find(|t| t.topic == topic);
+        let event = WebhookPayload {
+            id: Some(app.new_id().to_string()),
+            account_id: Some(self.account_id),
+            url: Some(self.url.clone()),
+            webhook_id: Some(self.webhook_id),
+            sent_at: Some(app.now()),
+            webhook_topic: WebhookEventTopic {
+                id: matched.map(|t| t.id),
+                topic: topic.to_string(),
+                filters: matched.map(|t| t.filters.clone()).unwrap_or_default(),
+            },
+            payload_data: payload,
+        };
+        serde_json::to_value(event).unwrap_or_default()
     }
 }
 
@@ -54,8 +81,7 @@ pub(crate) fn emit(app: &App, topic: &str, payload: Map<String, Value>) {
     };
     for target in targets {
         let log_id = app.new_id();
-        let event = json!({"id": app.new_id(), "webhookTopic": {"topic": topic}, "payloadData": payload,
-            "timestamp": app.now()});
+        let event = target.event(app, topic, payload.clone());
         start_log(app, &target, log_id);
         tokio::spawn(deliver(app.clone(), target, log_id, event));
     }
@@ -66,8 +92,7 @@ pub(crate) fn emit(app: &App, topic: &str, payload: Map<String, Value>) {
 pub(crate) fn test(app: &App, webhook_id: Uuid, topic: &str, payload: Map<String, Value>) -> Option<Uuid> {
     let target = target(app, webhook_id)?;
     let log_id = app.new_id();
-    let event = json!({"id": app.new_id(), "webhookTopic": {"topic": topic}, "payloadData": payload,
-        "timestamp": app.now(), "test": true});
+    let event = target.event(app, topic, payload);
     start_log(app, &target, log_id);
     tokio::spawn(deliver(app.clone(), target, log_id, event));
     Some(log_id)

@@ -9,8 +9,8 @@ use axum::http::{StatusCode, Uri};
 use axum::routing::{delete, get, post};
 use pax8_api::webhooks::types::{
     AddWebhookTopic, CreateWebhook, Page, ReplaceWebhookTopics, TopicDefinition, TopicDefinitionPagedResult,
-    UpdateWebhookConfiguration, UpdateWebhookStatus, UpdateWebhookTopicConfiguration, Webhook, WebhookLog,
-    WebhookLogPagedResult, WebhookPagedResult, WebhookPayload, WebhookTest, WebhookTopic,
+    UpdateWebhookConfiguration, UpdateWebhookStatus, UpdateWebhookTopicConfiguration, Webhook, WebhookEventTopic,
+    WebhookLog, WebhookLogPagedResult, WebhookPagedResult, WebhookPayload, WebhookTest, WebhookTopic,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -349,17 +349,12 @@ async fn topic_definitions(
             description: (*description).into(),
             available_filters: vec![],
             sample_payload: WebhookPayload {
-                account_id: ACCOUNT,
+                account_id: Some(ACCOUNT),
                 payload_data: sample(name),
-                sent_at: now,
-                url: "https://example.invalid/webhook".into(),
-                webhook_id: Uuid::nil(),
-                webhook_topic: WebhookTopic {
-                    id: Uuid::nil(),
-                    topic: (*name).into(),
-                    filters: vec![],
-                    ..Default::default()
-                },
+                sent_at: Some(now),
+                url: Some("https://example.invalid/webhook".into()),
+                webhook_id: Some(Uuid::nil()),
+                webhook_topic: WebhookEventTopic { id: Some(Uuid::nil()), topic: (*name).into(), filters: vec![] },
                 ..Default::default()
             },
             ..Default::default()

@@ -269,15 +269,19 @@ async fn events_without_a_topic_or_an_object_payload_are_rejected() {
     let url = start_receiver(&store).await;
     let http = reqwest::Client::new();
     for (body, reason) in [
-        (serde_json::json!({"id": "e1", "payloadData": {}}), "no topic"),
+        // The envelope is the webhooks document's `WebhookPayload`: the reason names what is missing
+        // or where the value does not fit.
+        (serde_json::json!({"id": "e1", "payloadData": {}}), "missing field `webhookTopic`"),
         (
             serde_json::json!({"id": "e2", "webhookTopic": {"topic": "COMPANY_UPDATED"}, "payloadData": [1]}),
-            "no payloadData object",
+            "at payloadData: invalid type: sequence, expected a map",
         ),
+        (serde_json::json!({"id": "e3", "webhookTopic": {"filters": []}, "payloadData": {}}), "missing field `topic`"),
     ] {
         let answer = http.post(&url).header("authorization", "Bearer wh-token").json(&body).send().await.unwrap();
         assert_eq!(answer.status(), 422, "{body}");
-        assert!(answer.text().await.unwrap().contains(reason));
+        let text = answer.text().await.unwrap();
+        assert!(text.contains(reason), "{reason} in {text}");
     }
 }
 

@@ -288,6 +288,14 @@ async fn webhooks_crud_topics_real_deliveries_retries_and_logs() {
         assert_eq!(event["payloadData"]["subscriptionId"], json!(sub.id.unwrap()));
         assert_eq!(event["payloadData"]["quantity"], 33.0);
         assert_eq!(seen[0].1["id"], event["id"], "a retry is the same event");
+        // The body is the webhooks document's envelope, every field it documents filled in.
+        let envelope: pax8_api::webhooks::types::WebhookPayload = serde_json::from_value(event.clone()).unwrap();
+        assert_eq!(envelope.webhook_id, Some(created.id));
+        assert_eq!(envelope.account_id, Some(created.account_id));
+        assert_eq!(envelope.url.as_deref(), Some(url.as_str()));
+        assert!(envelope.sent_at.is_some() && envelope.id.is_some());
+        let configured = with_topic.webhook_topics.iter().find(|t| t.topic == "SUBSCRIPTION_UPDATED").unwrap();
+        assert_eq!(envelope.webhook_topic.id, Some(configured.id), "the topic configuration it matched");
     }
 
     // A test delivery is real too; a retry of a logged delivery sends it again.

@@ -366,6 +366,25 @@ pub mod types {
             Default::default()
         }
     }
+    ///The topic of one delivered event
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(Default)]
+    pub struct WebhookEventTopic {
+        ///The topic's filters
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::null_as_empty")]
+        pub filters: ::std::vec::Vec<WebhookFilter>,
+        ///The webhook's topic configuration this delivery matched
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::uuid::Uuid>,
+        ///The topic name
+        pub topic: ::std::string::String,
+    }
+    impl WebhookEventTopic {
+        pub fn builder() -> builder::WebhookEventTopic {
+            Default::default()
+        }
+    }
     ///Filter configuration for webhook actions
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[derive(Default)]
@@ -463,8 +482,14 @@ pub mod types {
     #[derive(Default)]
     pub struct WebhookPayload {
         ///Account ID associated with the event
-        #[serde(rename = "accountId")]
-        pub account_id: ::uuid::Uuid,
+        #[serde(
+            rename = "accountId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub account_id: ::std::option::Option<::uuid::Uuid>,
+        ///The event's id, when the sender includes one (deliveries of one event share it)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
         ///The actual event data
         #[serde(
             rename = "payloadData",
@@ -472,16 +497,23 @@ pub mod types {
             skip_serializing_if = "::serde_json::Map::is_empty"
         )]
         pub payload_data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(rename = "sentAt")]
-        pub sent_at: crate::Timestamp,
+        #[serde(
+            rename = "sentAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sent_at: ::std::option::Option<crate::Timestamp>,
         ///URL where the webhook was sent
-        pub url: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
         ///Webhook ID that sent this payload
-        #[serde(rename = "webhookId")]
-        pub webhook_id: ::uuid::Uuid,
+        #[serde(
+            rename = "webhookId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub webhook_id: ::std::option::Option<::uuid::Uuid>,
         ///The webhook topic information
         #[serde(rename = "webhookTopic")]
-        pub webhook_topic: WebhookTopic,
+        pub webhook_topic: WebhookEventTopic,
     }
     impl WebhookPayload {
         pub fn builder() -> builder::WebhookPayload {
@@ -2109,6 +2141,84 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct WebhookEventTopic {
+            filters: ::std::result::Result<
+                ::std::vec::Vec<super::WebhookFilter>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            topic: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for WebhookEventTopic {
+            fn default() -> Self {
+                Self {
+                    filters: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    topic: Err("no value supplied for topic".to_string()),
+                }
+            }
+        }
+        impl WebhookEventTopic {
+            pub fn filters<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::WebhookFilter>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.filters = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for filters: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn topic<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.topic = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for topic: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookEventTopic> for super::WebhookEventTopic {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookEventTopic,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    filters: value.filters?,
+                    id: value.id?,
+                    topic: value.topic?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookEventTopic> for WebhookEventTopic {
+            fn from(value: super::WebhookEventTopic) -> Self {
+                Self {
+                    filters: Ok(value.filters),
+                    id: Ok(value.id),
+                    topic: Ok(value.topic),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct WebhookFilter {
             action: ::std::result::Result<::std::string::String, ::std::string::String>,
             conditions: ::std::result::Result<
@@ -2533,27 +2643,44 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct WebhookPayload {
-            account_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            account_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             payload_data: ::std::result::Result<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
             >,
-            sent_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
-            url: ::std::result::Result<::std::string::String, ::std::string::String>,
-            webhook_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            sent_at: ::std::result::Result<
+                ::std::option::Option<crate::Timestamp>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            webhook_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
             webhook_topic: ::std::result::Result<
-                super::WebhookTopic,
+                super::WebhookEventTopic,
                 ::std::string::String,
             >,
         }
         impl ::std::default::Default for WebhookPayload {
             fn default() -> Self {
                 Self {
-                    account_id: Err("no value supplied for account_id".to_string()),
+                    account_id: Ok(Default::default()),
+                    id: Ok(Default::default()),
                     payload_data: Ok(Default::default()),
-                    sent_at: Err("no value supplied for sent_at".to_string()),
-                    url: Err("no value supplied for url".to_string()),
-                    webhook_id: Err("no value supplied for webhook_id".to_string()),
+                    sent_at: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                    webhook_id: Ok(Default::default()),
                     webhook_topic: Err("no value supplied for webhook_topic".to_string()),
                 }
             }
@@ -2561,7 +2688,7 @@ pub mod types {
         impl WebhookPayload {
             pub fn account_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.account_id = value
@@ -2569,6 +2696,16 @@ pub mod types {
                     .map_err(|e| {
                         format!("error converting supplied value for account_id: {e}")
                     });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
             pub fn payload_data<T>(mut self, value: T) -> Self
@@ -2587,7 +2724,7 @@ pub mod types {
             }
             pub fn sent_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<crate::Timestamp>,
+                T: ::std::convert::TryInto<::std::option::Option<crate::Timestamp>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sent_at = value
@@ -2599,7 +2736,7 @@ pub mod types {
             }
             pub fn url<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.url = value
@@ -2611,7 +2748,7 @@ pub mod types {
             }
             pub fn webhook_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.webhook_id = value
@@ -2623,7 +2760,7 @@ pub mod types {
             }
             pub fn webhook_topic<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::WebhookTopic>,
+                T: ::std::convert::TryInto<super::WebhookEventTopic>,
                 T::Error: ::std::fmt::Display,
             {
                 self.webhook_topic = value
@@ -2641,6 +2778,7 @@ pub mod types {
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     account_id: value.account_id?,
+                    id: value.id?,
                     payload_data: value.payload_data?,
                     sent_at: value.sent_at?,
                     url: value.url?,
@@ -2653,6 +2791,7 @@ pub mod types {
             fn from(value: super::WebhookPayload) -> Self {
                 Self {
                     account_id: Ok(value.account_id),
+                    id: Ok(value.id),
                     payload_data: Ok(value.payload_data),
                     sent_at: Ok(value.sent_at),
                     url: Ok(value.url),

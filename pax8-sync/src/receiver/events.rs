@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use pax8_api::partner::types::{Company, Subscription};
+use pax8_api::webhooks::types::WebhookPayload;
 use serde_json::Value;
 use sha2::Digest;
 
@@ -138,27 +139,21 @@ fn permanent(e: &sqlx::Error) -> bool {
 
 /// Stores and applies one raw event body of `tenant`.
 pub async fn handle(store: &Store, tenant: &str, body: &[u8]) -> Result<Handled, SyncError> {
-    let digest: String = sha2::Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
-    let parsed: Result<Value, _> = serde_json::from_slice(body);
-    let event_id = parsed
-        .as_ref()
-        .ok()
-        .and_then(|v| v.get("id").or(v.get("eventId")).and_then(Value::as_str).map(str::to_string))
-        .unwrap_or(digest);
+    let digest = format!("{:x}", sha2::Sha256::digest(body));
+    // The delivery envelope as the webhooks document defines it (patched: only the topic is
+    // required, see spec/patches/webhooks-event-envelope.json).
+    let envelope = envelope(body);
+    let event_id = match &envelope {
+        Ok(e) => e.id.clone(),
+        // A body that is JSON but no envelope still names its event when it has an `id`.
+        Err(_) => serde_json::from_slice::<IdOnly>(body).ok().and_then(|b| b.id),
+    };
+    let event_id = event_id.unwrap_or(digest);
     let event_id = storable(&event_id);
     let now = chrono::Utc::now().to_rfc3339();
-    let (topic, payload, problem) = match &parsed {
-        Err(e) => (None, Value::Null, Some(format!("not JSON: {e}"))),
-        Ok(v) => {
-            let topic = v.pointer("/webhookTopic/topic").or(v.get("topic")).and_then(Value::as_str).map(storable);
-            let payload = v.get("payloadData").or(v.get("data")).cloned().unwrap_or(Value::Null);
-            let problem = match (&topic, payload.is_object()) {
-                (None, _) => Some("no topic (webhookTopic.topic)".to_string()),
-                (_, false) => Some("no payloadData object".to_string()),
-                _ => None,
-            };
-            (topic, payload, problem)
-        }
+    let (topic, payload, problem) = match envelope {
+        Err(reason) => (None, Value::Null, Some(reason)),
+        Ok(e) => (Some(storable(&e.webhook_topic.topic)), Value::Object(e.payload_data), None),
     };
     let mut tx = store.begin_keyed().await?;
     let status = if problem.is_some() { "rejected" } else { "received" };
@@ -225,6 +220,28 @@ pub async fn handle(store: &Store, tenant: &str, body: &[u8]) -> Result<Handled,
         }
     }
     Ok(handled)
+}
+
+/// The `id` of a body that is not an envelope (other fields ignored).
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    id: Option<String>,
+}
+
+/// The envelope of a delivery, or why the body is not one: not JSON at all, or JSON without a
+/// topic (`webhookTopic.topic`) or with a `payloadData` that is not an object (the serde path
+/// says which).
+fn envelope(body: &[u8]) -> Result<WebhookPayload, String> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize::<_, WebhookPayload>(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            format!("not JSON: {inner}")
+        } else {
+            format!("not a Pax8 event (at {path}: {inner})")
+        }
+    })
 }
 
 fn field<'a>(payload: &'a Value, names: &[&str]) -> Option<&'a Value> {

@@ -4,7 +4,9 @@
 //! headers *before* reading any of the body (401 otherwise, nothing read or stored), reads the
 //! body up to a bound (413), stores each raw event once (deduplicated on its id, or on the body's
 //! sha256 when it has none), and applies subscription and company events to the mirror.
-//! Malformed events (not JSON, no topic, no payload object, ids that are not UUIDs, quantities
+//! The body is the webhooks document's envelope (`WebhookPayload`, generated; only its topic
+//! is required). Malformed events (not JSON, no topic, a payload that is not an object, ids that
+//! are not UUIDs, quantities
 //! that are not whole numbers from 0 to 1,000,000) are stored as `rejected` with the reason and
 //! answered 422, and a redelivery of one gets the same answer. A database error is not a
 //! rejection: nothing is stored, the answer is 503, and Pax8's redelivery applies the event;
