@@ -20,7 +20,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use crate::args::*;
+pub use crate::args::{
+    AuthCommand, Command, CompaniesCommand, CompanyDetails, CompletionsArgs, ContactsCommand, DemoCommand, DriftArgs,
+    ExplainArgs, ExportFormat, ExportSource, GroupBy, InvoicesCommand, MarginsBy, McpArgs, OrdersCommand, Paging,
+    PlanStore, ProductsCommand, QuotesCommand, RenewalsArgs, RenewalsCommand, ReportCommand, ServeArgs,
+    SubscriptionsCommand, SyncArgs, TenantsCommand, UsageCommand, VaultArgs, WebhooksCommand, WorkerArgs,
+};
 
 use crate::output::{Format, Printer};
 
@@ -35,6 +40,15 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("PAX8
 #[derive(Debug, Parser)]
 #[command(name = "pax8", version = VERSION, about, long_about = None)]
 pub struct Cli {
+    #[command(flatten)]
+    pub globals: Globals,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The flags every command takes (how to print, which Pax8, which config).
+#[derive(Debug, clap::Args)]
+pub struct Globals {
     /// Run against an in-process Pax8 simulator (fixture data; writes are not kept).
     #[arg(long, global = true)]
     pub sandbox: bool,
@@ -80,8 +94,6 @@ pub struct Cli {
     /// The database holding the vault (sqlite://FILE or postgres://…), with `--vault-tenant`.
     #[arg(long, global = true, value_name = "URL", env = "PAX8_VAULT_DB")]
     pub vault_db: Option<String>,
-    #[command(subcommand)]
-    pub command: Command,
 }
 
 fn main() -> ExitCode {
@@ -93,24 +105,26 @@ fn main() -> ExitCode {
         }
     };
     let cli = Cli::parse_from(argv);
-    let format = if cli.json {
+    let globals = &cli.globals;
+    let format = if globals.json {
         Format::Json
-    } else if cli.csv {
+    } else if globals.csv {
         Format::Csv
-    } else if cli.quiet {
+    } else if globals.quiet {
         Format::Quiet
-    } else if cli.ids_only {
+    } else if globals.ids_only {
         Format::Ids
     } else {
         Format::Table
     };
-    if let Command::Completions { shell } = &cli.command {
+    if let Command::Completions(args) = &cli.command {
         // Needs no session, no runtime: the script goes to stdout.
-        clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "pax8", &mut std::io::stdout());
+        let shell = args.shell;
+        clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "pax8", &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
-    let exports = logging::init(cli.verbose, cli.no_color, cli.log_format);
-    let printer = Printer::new(format, cli.no_color);
+    let exports = logging::init(globals.verbose, globals.no_color, globals.log_format);
+    let printer = Printer::new(format, globals.no_color);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let outcome = runtime.block_on(commands::run(cli, printer));
     drop(runtime);

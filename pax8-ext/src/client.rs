@@ -44,7 +44,14 @@ impl std::fmt::Debug for Pax8Client {
     }
 }
 
-pub(crate) fn build(b: ClientBuilder) -> Result<Pax8Client> {
+impl ClientBuilder {
+    /// Builds the client; misconfiguration is reported here.
+    pub fn build(self) -> Result<Pax8Client> {
+        build(self)
+    }
+}
+
+fn build(b: ClientBuilder) -> Result<Pax8Client> {
     if b.client_id.trim().is_empty() {
         return Err(Error::Config("client id is empty".into()));
     }

@@ -312,9 +312,4 @@ impl ClientBuilder {
         }
         Ok(b)
     }
-
-    /// Builds the client; misconfiguration is reported here.
-    pub fn build(self) -> Result<crate::Pax8Client> {
-        crate::client::build(self)
-    }
 }

@@ -18,22 +18,11 @@
 
 use chrono::NaiveDate;
 use pax8_api::partner::types::{InvoiceItem, SubscriptionStatus};
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::values::round2;
+pub use crate::world::Planted;
 use crate::world::World;
-
-/// One planted discrepancy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Planted {
-    /// `quantity`, `price_list`, `duplicate`, `cancelled` or `not_billed`.
-    pub kind: &'static str,
-    /// The subscription concerned.
-    pub subscription_id: Uuid,
-    /// The wrong item (the copy, for a duplicate; none for an item left out).
-    pub item_id: Option<Uuid>,
-}
 
 /// Seats added by the `quantity` plant.
 const EXTRA_SEATS: f64 = 2.0;

@@ -53,7 +53,7 @@ pub struct World {
     /// Items of issued invoices, computed once (see `billing.rs`).
     pub(crate) invoice_items: HashMap<Uuid, Arc<Vec<InvoiceItem>>>,
     /// What was planted in each issued invoice (see `planted.rs`).
-    pub(crate) planted: HashMap<Uuid, Vec<crate::planted::Planted>>,
+    pub(crate) planted: HashMap<Uuid, Vec<Planted>>,
     /// The seed choosing which subscriptions carry planted discrepancies (`None`: clean invoices).
     pub(crate) plant_seed: Option<u64>,
     /// Usage summaries per subscription.
@@ -149,4 +149,15 @@ impl World {
         sub.updated_date = Some(now);
         Some(sub)
     }
+}
+
+/// One planted discrepancy.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Planted {
+    /// `quantity`, `price_list`, `duplicate`, `cancelled` or `not_billed`.
+    pub kind: &'static str,
+    /// The subscription concerned.
+    pub subscription_id: Uuid,
+    /// The wrong item (the copy, for a duplicate; none for an item left out).
+    pub item_id: Option<Uuid>,
 }

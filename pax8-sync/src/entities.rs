@@ -19,7 +19,7 @@ use crate::rows::{
     company_record, contact_record, invoice_item_record, invoice_record, product_record, subscription_record,
     usage_record,
 };
-use crate::run::Run;
+use crate::state::Run;
 use crate::write::{Outcome, SnapshotSource, snapshot_all, upsert_all};
 
 /// Invoice statuses after which an invoice's items no longer change: it is settled (paid, or

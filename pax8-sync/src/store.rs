@@ -27,6 +27,11 @@ pub(crate) fn dyn_query(sql: String) -> sqlx::query::Query<'static, Any, sqlx::a
     sqlx::query(sqlx::AssertSqlSafe(sql))
 }
 
+/// A time as every schedule column holds it (UTC, milliseconds, `Z`): text order is time order.
+pub(crate) fn db_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// `url` fit to print: a password in it is replaced by `***`
 /// (`postgres://app:***@db.internal/pax8`).
 pub fn redacted_url(url: &str) -> String {

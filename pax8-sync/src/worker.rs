@@ -10,7 +10,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+
+use crate::store::db_time;
 use sqlx::Row;
 
 use crate::store::dyn_query;
@@ -19,11 +21,6 @@ use crate::{SyncError, SyncOptions, sync};
 
 /// How long a claim lasts without a heartbeat: a killed worker's tenants are free again after it.
 pub const LEASE: Duration = Duration::from_secs(45);
-
-/// A time as every schedule column holds it (UTC, milliseconds, `Z`): text order is time order.
-pub(crate) fn db_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     t + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)

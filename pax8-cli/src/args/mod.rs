@@ -8,11 +8,14 @@ mod renewals;
 mod serve;
 mod tools;
 
-pub use partner::*;
-pub use platform::*;
+pub use partner::{
+    CompaniesCommand, CompanyDetails, ContactsCommand, ExportFormat, ExportSource, InvoicesCommand, OrdersCommand,
+    ProductsCommand, SubscriptionsCommand, UsageCommand,
+};
+pub use platform::{TenantsCommand, VaultArgs, WorkerArgs};
 pub use renewals::{PlanStore, RenewalsArgs, RenewalsCommand};
 pub use serve::ServeArgs;
-pub use tools::*;
+pub use tools::{GroupBy, MarginsBy, QuotesCommand, ReportCommand, WebhooksCommand};
 
 /// A whole number from `low` to `high`, refused in plain words ("`0` is not a whole number
 /// from 1 to 1,000,000") rather than clap's range syntax.
@@ -81,23 +84,7 @@ pub enum Command {
     /// A one-screen summary: customers, subscriptions, MRR, renewals, unpaid invoices.
     Status,
     /// Mirror the tenant into a database (SQLite by default; Postgres with --db postgres://...).
-    Sync {
-        /// sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
-        #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
-        db: String,
-        /// Whose rows these are: one database can mirror many Pax8 partners, each synced with
-        /// its own credentials under its own name.
-        #[arg(long, default_value = pax8_sync::DEFAULT_TENANT, env = "PAX8_TENANT")]
-        tenant: String,
-        /// Re-read everything. By default only what can have changed is (contacts of companies
-        /// whose updatedDate moved, items of invoices not yet final, Azure usage older than 12 h),
-        /// and a sync is full anyway when the last full one is a week old.
-        #[arg(long)]
-        full: bool,
-        /// Child lists (contacts, invoice items, usage) fetched at once, all within the rate limit.
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
-        concurrency: u16,
-    },
+    Sync(SyncArgs),
     /// A platform's Pax8 partners: the credential vault in the mirror database (secrets sealed
     /// under PAX8_MASTER_KEY or --key-file).
     #[command(subcommand)]
@@ -105,17 +92,7 @@ pub enum Command {
     /// Sync the vault's tenants when due, as one of any number of workers on one database.
     Worker(WorkerArgs),
     /// Subscriptions whose quantity or price changed between snapshots of the mirror.
-    Drift {
-        /// Window, e.g. 7d, 4w.
-        #[arg(long, default_value = "7d")]
-        since: String,
-        /// The mirror: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
-        #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
-        db: String,
-        /// The tenant whose subscriptions to compare.
-        #[arg(long, default_value = pax8_sync::DEFAULT_TENANT, env = "PAX8_TENANT")]
-        tenant: String,
-    },
+    Drift(DriftArgs),
     /// Check this machine: credentials, config permissions, a token, each API group, the
     /// clock against the server's, rate-limit headroom.
     Doctor,
@@ -123,18 +100,11 @@ pub enum Command {
     #[command(subcommand)]
     Demo(DemoCommand),
     /// Print a shell completion script (e.g. `pax8 completions bash > ~/.local/share/bash-completion/completions/pax8`).
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
+    Completions(CompletionsArgs),
     /// Serve the agent tools over MCP (stdio by default).
     Mcp(McpArgs),
     /// The billing vocabulary in plain words: commitment, NCE, partner cost, retail, margin, ...
-    Explain {
-        /// The term (e.g. `partner cost`, `coterminosity`); without one, every term.
-        term: Vec<String>,
-    },
+    Explain(ExplainArgs),
 }
 
 /// `pax8 mcp`: how the agent tools are served.
@@ -246,6 +216,55 @@ pub struct Paging {
     /// Which page (0 is the first; the footer and `--json`'s `paging.next` name the next one).
     #[arg(long, default_value_t = 0, conflicts_with = "all")]
     pub page: u32,
+}
+
+/// `pax8 sync`: where to, whose, how much.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
+    pub db: String,
+    /// Whose rows these are: one database can mirror many Pax8 partners, each synced with
+    /// its own credentials under its own name.
+    #[arg(long, default_value = pax8_sync::DEFAULT_TENANT, env = "PAX8_TENANT")]
+    pub tenant: String,
+    /// Re-read everything. By default only what can have changed is (contacts of companies
+    /// whose updatedDate moved, items of invoices not yet final, Azure usage older than 12 h),
+    /// and a sync is full anyway when the last full one is a week old.
+    #[arg(long)]
+    pub full: bool,
+    /// Child lists (contacts, invoice items, usage) fetched at once, all within the rate limit.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
+/// `pax8 drift`: the window, the mirror and the tenant.
+#[derive(Debug, clap::Args)]
+pub struct DriftArgs {
+    /// Window, e.g. 7d, 4w.
+    #[arg(long, default_value = "7d")]
+    pub since: String,
+    /// The mirror: sqlite://FILE or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, default_value = "sqlite://pax8.db", env = "PAX8_DB")]
+    pub db: String,
+    /// The tenant whose subscriptions to compare.
+    #[arg(long, default_value = pax8_sync::DEFAULT_TENANT, env = "PAX8_TENANT")]
+    pub tenant: String,
+}
+
+/// `pax8 completions`: the shell.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `pax8 explain`: the terms.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The term (e.g. `partner cost`, `coterminosity`); without one, every term.
+    pub term: Vec<String>,
 }
 
 #[cfg(test)]

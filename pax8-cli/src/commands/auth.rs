@@ -4,12 +4,12 @@ use super::listing::count;
 use super::session::session;
 use crate::fail::Failure;
 use crate::output::Printer;
-use crate::{AuthCommand, Cli, creds};
+use crate::{AuthCommand, Globals, creds};
 use pax8_ext::Pax8Client;
 use serde_json::Value;
 use std::io::{BufRead, IsTerminal, Write};
 
-pub(super) async fn auth(cli: &Cli, cmd: &AuthCommand, printer: Printer) -> Result<(), Failure> {
+pub(super) async fn auth(cli: &Globals, cmd: &AuthCommand, printer: Printer) -> Result<(), Failure> {
     match cmd {
         AuthCommand::Login { client_id, client_secret_stdin, base_url } => {
             let id = match client_id.clone().or_else(|| std::env::var("PAX8_CLIENT_ID").ok().filter(|v| !v.is_empty()))

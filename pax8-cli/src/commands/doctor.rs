@@ -6,7 +6,7 @@ use super::listing::count;
 use super::session;
 use crate::fail::Failure;
 use crate::output::{Printer, Table, col};
-use crate::{Cli, creds};
+use crate::{Cli, Globals, creds};
 use serde_json::Value;
 
 use std::sync::{Arc, Mutex};
@@ -89,7 +89,7 @@ fn private(path: &std::path::Path) -> Result<String, String> {
     Ok(format!("{} (permissions not checked on this system)", path.display()))
 }
 
-pub(super) async fn run(cli: &Cli, printer: Printer) -> Result<(), Failure> {
+pub(super) async fn run(cli: &Globals, printer: Printer) -> Result<(), Failure> {
     let mut checks = Vec::new();
     let source = if cli.sandbox {
         Ok("the in-process simulator (--sandbox)".to_string())
@@ -179,7 +179,7 @@ pub(super) async fn run(cli: &Cli, printer: Printer) -> Result<(), Failure> {
 }
 
 /// The servers' config file: where it is and what it sets, or why it would be refused.
-fn server_config(cli: &Cli) -> Result<String, String> {
+fn server_config(cli: &Globals) -> Result<String, String> {
     match crate::config_file::locate(cli.config.as_deref())? {
         None => Ok(format!("none ({} is not there)", crate::config_file::default_place())),
         Some(path) => {

@@ -5,42 +5,44 @@ use super::listing::count;
 use super::session::{Session, now};
 use crate::fail::{Failure, sync_failure};
 use crate::output::{Format, Printer, Table, col, text};
-use crate::{Command, WebhooksCommand, resolve};
+use crate::{DriftArgs, SyncArgs, WebhooksCommand, resolve};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use std::io::IsTerminal;
 
-/// The commands that read or write only the local mirror.
-pub(super) async fn local(command: Command, printer: &Printer) -> Result<(), Failure> {
+/// `pax8 drift`: what changed between the mirror's snapshots.
+pub(super) async fn drift(args: DriftArgs, printer: &Printer) -> Result<(), Failure> {
+    let DriftArgs { since, db, tenant } = args;
+    let days = resolve::days(&since, now()?.date_naive())?;
+    let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
+    let found = pax8_sync::drift(&store, &tenant, chrono::Duration::days(days), now()?).await.map_err(sync_failure)?;
+    let mut t = Table::new(&[
+        col("subscription_id", "SUBSCRIPTION"),
+        col("product", "PRODUCT"),
+        col("quantity_before", "QTY BEFORE"),
+        col("quantity_now", "QTY NOW"),
+        col("price_before", "PRICE BEFORE"),
+        col("price_now", "PRICE NOW"),
+    ]);
+    for d in &found {
+        t.push(vec![
+            Value::from(d.subscription_id.clone()),
+            text(d.product_name.as_ref()),
+            text(d.quantity_before),
+            text(d.quantity_now),
+            text(d.price_before.map(|x| x.round_dp(2))),
+            text(d.price_now.map(|x| x.round_dp(2))),
+        ]);
+    }
+    t.footer = Some(format!("{} changed in the last {}", count(found.len(), "subscriptions"), count(days, "days")));
+    printer.table(&t);
+    Ok(())
+}
+
+/// `pax8 webhooks serve`: the receiver, on the mirror, with no Pax8 credentials.
+pub(super) async fn receive(command: WebhooksCommand) -> Result<(), Failure> {
     match command {
-        Command::Drift { since, db, tenant } => {
-            let days = resolve::days(&since, now()?.date_naive())?;
-            let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;
-            let found =
-                pax8_sync::drift(&store, &tenant, chrono::Duration::days(days), now()?).await.map_err(sync_failure)?;
-            let mut t = Table::new(&[
-                col("subscription_id", "SUBSCRIPTION"),
-                col("product", "PRODUCT"),
-                col("quantity_before", "QTY BEFORE"),
-                col("quantity_now", "QTY NOW"),
-                col("price_before", "PRICE BEFORE"),
-                col("price_now", "PRICE NOW"),
-            ]);
-            for d in &found {
-                t.push(vec![
-                    Value::from(d.subscription_id.clone()),
-                    text(d.product_name.as_ref()),
-                    text(d.quantity_before),
-                    text(d.quantity_now),
-                    text(d.price_before.map(|x| x.round_dp(2))),
-                    text(d.price_now.map(|x| x.round_dp(2))),
-                ]);
-            }
-            t.footer =
-                Some(format!("{} changed in the last {}", count(found.len(), "subscriptions"), count(days, "days")));
-            printer.table(&t);
-        }
-        Command::Webhooks(WebhooksCommand::Serve { listen, db, mut tenants, key_file, serve }) => {
+        WebhooksCommand::Serve { listen, db, mut tenants, key_file, serve } => {
             let keys = match &key_file {
                 Some(path) => Some(pax8_sync::vault::Keyring::from_file(path)),
                 None if std::env::var_os("PAX8_MASTER_KEY").is_some() => Some(pax8_sync::vault::Keyring::from_env()),
@@ -85,12 +87,14 @@ pub(super) async fn local(command: Command, printer: &Printer) -> Result<(), Fai
             served.map_err(cannot)?;
             eprintln!("stopped: every event in flight answered");
         }
-        _ => return Err(Failure::usage("not a local command")),
+        _ => return Err(Failure::usage("not the receiver")),
     }
     Ok(())
 }
 
-pub(super) async fn sync(s: &Session, db: String, tenant: String, full: bool, concurrency: u16) -> Result<(), Failure> {
+/// `pax8 sync`: the mirror brought up to date.
+pub(super) async fn sync(s: &Session, args: SyncArgs) -> Result<(), Failure> {
+    let SyncArgs { db, tenant, full, concurrency } = args;
     let p = &s.printer;
     let client = &s.client;
     let store = pax8_sync::Store::open(&db).await.map_err(sync_failure)?;

@@ -4,7 +4,7 @@
 
 use crate::fail::Failure;
 use crate::output::{Format, Printer};
-use crate::{Cli, creds, resolve};
+use crate::{Globals, creds, resolve};
 use chrono::{DateTime, Utc};
 use pax8_ext::Pax8Client;
 use pax8_sandbox::{Sandbox, SandboxConfig};
@@ -37,7 +37,7 @@ impl Session {
 
 /// The client of a vault tenant (`--vault-tenant`): its sealed credentials, the token and rate
 /// budget it shares with every process through the database.
-async fn vault_client(cli: &Cli, tenant: &str) -> Result<pax8_ext::ClientBuilder, Failure> {
+async fn vault_client(cli: &Globals, tenant: &str) -> Result<pax8_ext::ClientBuilder, Failure> {
     let db = cli
         .vault_db
         .clone()
@@ -61,13 +61,13 @@ fn sandbox_client(sandbox: &Sandbox) -> pax8_ext::ClientBuilder {
         .no_rate_limit()
 }
 
-pub(super) async fn session(cli: &Cli, printer: Printer) -> Result<Session, Failure> {
+pub(super) async fn session(cli: &Globals, printer: Printer) -> Result<Session, Failure> {
     session_with(cli, printer, None).await
 }
 
 /// A session whose client also calls `hooks` (e.g. `pax8 doctor` reading the server's headers).
 pub(super) async fn session_with(
-    cli: &Cli,
+    cli: &Globals,
     printer: Printer,
     hooks: Option<std::sync::Arc<dyn pax8_ext::Hooks>>,
 ) -> Result<Session, Failure> {

@@ -193,7 +193,7 @@ impl Vault {
             Some(token) => Some(self.keys.seal(token.expose(), &context(&t.name, "webhook token"))?),
             None => None,
         };
-        let now = crate::worker::db_time(chrono::Utc::now());
+        let now = crate::store::db_time(chrono::Utc::now());
         let inserted = sqlx::query(
             "INSERT INTO tenants (name, client_id, audience, rate_limit, base_url, client_secret, webhook_token, \
              created_at, next_due) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (name) DO NOTHING",
