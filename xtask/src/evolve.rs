@@ -15,6 +15,11 @@ use serde_json::{Value, json};
 
 use crate::schema_diff;
 
+/// The workspace's crates that depend on the generated bindings (removed from the shared target
+/// directory after the check).
+const CHECKED_CRATES: [&str; 8] =
+    ["pax8-api", "pax8-ext", "pax8-sandbox", "pax8-serve", "pax8-cli", "pax8-mcp", "pax8-sync", "pax8-tests"];
+
 /// The document the synthetic change is applied to.
 const DOCUMENT: &str = "partner-endpoints";
 
@@ -54,14 +59,28 @@ pub fn run(root: &Path) -> Result<ExitCode, String> {
         }
     }
     println!("regenerated {} with the synthetic change; checking the workspace", scratch.display());
-    // The main target directory: dependencies are already built there; the scratch copy's own
-    // crates build apart (another path, another fingerprint).
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    // The main target directory: dependencies are already built there. Cargo hashes a path
+    // package by its place in the workspace, so the copy's crates land on the main workspace's
+    // own artifacts: they are removed afterwards, or the main workspace would take the copy's
+    // (newer) bindings for its own.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
         .args(["check", "--workspace", "--locked", "--quiet"])
         .current_dir(&scratch)
         .env("CARGO_TARGET_DIR", root.join("target"))
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut clean = Command::new(&cargo);
+    clean.args(["clean", "--quiet"]).current_dir(&scratch).env("CARGO_TARGET_DIR", root.join("target"));
+    // Every crate that sees the changed bindings (the generator and xtask, which is running,
+    // are the same source in both).
+    for crate_name in CHECKED_CRATES {
+        clean.args(["-p", crate_name]);
+    }
+    let cleaned = clean.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !cleaned.success() {
+        return Err("cargo clean of the copy's crates failed".into());
+    }
     if status.success() {
         println!("evolve-check: the workspace builds after an additive upstream change");
         Ok(ExitCode::SUCCESS)
