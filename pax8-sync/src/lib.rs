@@ -21,6 +21,7 @@
 mod drift;
 mod entities;
 pub use pax8_serve::listener;
+mod binds;
 mod lock;
 mod marks;
 mod odd;

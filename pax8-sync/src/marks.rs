@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use sqlx::{Any, Row, Transaction};
 
+use crate::binds::Ids;
 use crate::store::dyn_query;
-use crate::write::Ids;
 
 /// The mark a parent's children were read at.
 #[derive(Debug, Clone, Copy)]

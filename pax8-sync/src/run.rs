@@ -8,7 +8,6 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::lock::lock;
-use crate::store::dyn_query;
 use crate::{Store, SyncError, entities};
 
 pub use crate::options::{FULL_AFTER, SyncMode, SyncOptions, SyncSummary, USAGE_MAX_AGE};
@@ -125,33 +124,8 @@ async fn run_sync(
     // Everything not seen in this sync disappeared upstream, but for the children of parents
     // seen whose lists this sync did not read (they cannot have changed).
     let mut tx = store.pool.begin().await?;
-    for (table, parent) in [
-        ("companies", None),
-        ("contacts", Some(("companies", "company_id"))),
-        ("products", None),
-        ("subscriptions", None),
-        ("invoices", None),
-        ("invoice_items", Some(("invoices", "invoice_id"))),
-        ("usage_summaries", Some(("subscriptions", "subscription_id"))),
-    ] {
-        let kept = match parent {
-            None => String::new(),
-            Some((parent, key)) => format!(
-                " AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.tenant = {table}.tenant AND p.id = {table}.{key} \
-                 AND p.last_seen_sync = $2 AND (p.children_read_sync IS NULL OR p.children_read_sync <> $2))"
-            ),
-        };
-        let done = dyn_query(format!(
-            "UPDATE {table} SET removed_at = $1 WHERE tenant = $3 AND removed_at IS NULL \
-             AND (last_seen_sync IS NULL OR last_seen_sync <> $2){kept}"
-        ))
-        .bind(options.now.to_rfc3339())
-        .bind(run.sync_id.clone())
-        .bind(options.tenant.clone())
-        .execute(&mut *tx)
-        .await?;
-        run.summary.removed += done.rows_affected();
-    }
+    run.summary.removed +=
+        crate::write::mark_removed(&mut tx, &options.tenant, &run.sync_id, options.now.to_rfc3339()).await?;
     run.add_counts(&mut tx).await?;
     sqlx::query("UPDATE syncs SET status = 'finished', finished_at = $1 WHERE id = $2")
         .bind(options.now.to_rfc3339())

@@ -3,7 +3,8 @@
 //! query, new and changed rows in one `INSERT … ON CONFLICT DO UPDATE`, unchanged rows marked
 //! seen in one `UPDATE`), and [`snapshot_all`] records subscriptions' quantity, price and status
 //! with who saw them. Text columns never carry a NUL character (PostgreSQL `text` cannot hold
-//! one): it becomes U+FFFD there, while `data` keeps the exact value (JSON escapes it).
+//! one): it becomes U+FFFD there, while `data` keeps the exact value (JSON escapes it). At a
+//! sync's end, [`mark_removed`] marks the rows it did not see.
 
 use std::collections::HashMap;
 
@@ -12,6 +13,7 @@ use pax8_api::partner::types::Subscription;
 use sha2::Digest;
 use sqlx::{Any, Row, Transaction};
 
+use crate::binds::{Ids, max_binds};
 use crate::rows::{Record, Val, decimal};
 use crate::store::dyn_query;
 
@@ -23,17 +25,7 @@ pub(crate) enum Outcome {
     Unchanged,
 }
 
-/// Bound values per statement on SQLite (its limit: 32,766).
-const SQLITE_BINDS: usize = 4_000;
-
-/// Bound values per statement on `connection`: fewer, larger statements mean fewer trips to the
-/// database (on SQLite, to its connection's thread). Both stay far under their limits (32,766
-/// and 65,535).
-pub(crate) fn max_binds(connection: &sqlx::AnyConnection) -> usize {
-    if connection.backend_name().eq_ignore_ascii_case("sqlite") { SQLITE_BINDS } else { 8_000 }
-}
-
-pub(crate) type Query = sqlx::query::Query<'static, Any, sqlx::any::AnyArguments>;
+pub(crate) use crate::binds::Query;
 
 /// The row's hash: SHA-256 of its `data`, in lowercase hex (one allocation).
 fn hash(data: &str) -> String {
@@ -121,60 +113,6 @@ pub(crate) async fn upsert(
 ) -> Result<Outcome, sqlx::Error> {
     let outcomes = upsert_all(tx, tenant, vec![record], sync_id).await?;
     Ok(outcomes.first().map_or(Outcome::Unchanged, |(_, o)| *o))
-}
-
-/// How a statement of the write path binds its values. Ids bound into one statement: on
-/// PostgreSQL one JSON array parameter matched with `= ANY(…)`, an index lookup per id whatever
-/// the plan (an `IN (…)` list or a join on `VALUES` took up to 0.8 s a statement under a generic
-/// plan on a just-filled table), on SQLite a list of values.
-///
-/// Placeholders ([`Ids::param`]) are `$n` on PostgreSQL and a bare `?` on SQLite, where a
-/// statement's values are therefore bound in the order their placeholders appear: sqlx's SQLite
-/// driver looks a named parameter (`$n`, `?n`) up by its name, a scan of the statement's names
-/// for each value, which made a statement of 4,000 values cost 40 times one of 400.
-pub(crate) struct Ids {
-    postgres: bool,
-}
-
-impl Ids {
-    pub(crate) fn of(connection: &sqlx::AnyConnection) -> Ids {
-        Ids { postgres: !connection.backend_name().eq_ignore_ascii_case("sqlite") }
-    }
-
-    pub(crate) fn for_store(store: &crate::Store) -> Ids {
-        Ids { postgres: store.is_postgres() }
-    }
-
-    /// How many ids one statement takes, beside `other` bound values.
-    pub(crate) fn per_statement(&self, other: usize) -> usize {
-        if self.postgres { 10_000 } else { SQLITE_BINDS - other }
-    }
-
-    /// The placeholder of the `n`th bound value (see above: on SQLite, in binding order).
-    pub(crate) fn param(&self, n: usize) -> String {
-        if self.postgres { format!("${n}") } else { "?".to_string() }
-    }
-
-    /// `column` is one of the ids bound from parameter `first` on.
-    pub(crate) fn condition(&self, column: &str, first: usize, count: usize) -> String {
-        if self.postgres {
-            format!("{column} = ANY(ARRAY(SELECT json_array_elements_text(CAST(${first} AS json))))")
-        } else {
-            let list = (first..first + count).map(|n| self.param(n)).collect::<Vec<_>>().join(", ");
-            format!("{column} IN ({list})")
-        }
-    }
-
-    pub(crate) fn bind(&self, mut q: Query, ids: &[String]) -> Query {
-        if self.postgres {
-            q.bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
-        } else {
-            for id in ids {
-                q = q.bind(id.clone());
-            }
-            q
-        }
-    }
 }
 
 /// The stored hash and whether the row is marked removed, by id.
@@ -284,6 +222,49 @@ async fn write_rows(
         q.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// The mirrored tables with the parent whose child list they are (table, key column).
+const MIRRORED: [(&str, Option<(&str, &str)>); 7] = [
+    ("companies", None),
+    ("contacts", Some(("companies", "company_id"))),
+    ("products", None),
+    ("subscriptions", None),
+    ("invoices", None),
+    ("invoice_items", Some(("invoices", "invoice_id"))),
+    ("usage_summaries", Some(("subscriptions", "subscription_id"))),
+];
+
+/// At the end of sync `sync_id`: every row of `tenant` it did not see disappeared upstream and
+/// is marked removed at `at`, but for the children of parents it saw whose lists it did not read
+/// (they cannot have changed). Returns how many rows were marked.
+pub(crate) async fn mark_removed(
+    tx: &mut Transaction<'_, Any>,
+    tenant: &str,
+    sync_id: &str,
+    at: String,
+) -> Result<u64, sqlx::Error> {
+    let mut removed = 0;
+    for (table, parent) in MIRRORED {
+        let kept = match parent {
+            None => String::new(),
+            Some((parent, key)) => format!(
+                " AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.tenant = {table}.tenant AND p.id = {table}.{key} \
+                 AND p.last_seen_sync = $2 AND (p.children_read_sync IS NULL OR p.children_read_sync <> $2))"
+            ),
+        };
+        let done = dyn_query(format!(
+            "UPDATE {table} SET removed_at = $1 WHERE tenant = $3 AND removed_at IS NULL \
+             AND (last_seen_sync IS NULL OR last_seen_sync <> $2){kept}"
+        ))
+        .bind(at.clone())
+        .bind(sync_id.to_string())
+        .bind(tenant.to_string())
+        .execute(&mut **tx)
+        .await?;
+        removed += done.rows_affected();
+    }
+    Ok(removed)
 }
 
 /// Who took a snapshot.

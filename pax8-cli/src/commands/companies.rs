@@ -1,7 +1,8 @@
 //! `pax8 companies`: list, show, and the previewed, confirmed create and update.
 
+use super::confirm::{Preview, ask, report};
 use super::listing;
-use super::session::{Preview, Session, ask, report};
+use super::session::Session;
 use crate::fail::Failure;
 use crate::output::{Table, col, text};
 use crate::{CompaniesCommand, CompanyDetails, resolve};

@@ -1,6 +1,7 @@
 //! `pax8 contacts`: list, and the previewed, confirmed create, update and delete.
 
-use super::session::{Preview, Session, ask, report};
+use super::confirm::{Preview, ask, report};
+use super::session::Session;
 use crate::fail::Failure;
 use crate::output::{Table, col, text};
 use crate::{ContactsCommand, resolve};

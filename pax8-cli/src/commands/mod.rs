@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod command;
 mod companies;
+mod confirm;
 mod contacts;
 mod demo;
 mod doctor;

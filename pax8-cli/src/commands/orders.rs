@@ -1,9 +1,10 @@
 //! `pax8 orders`: list, show, and create (previewed by a server dry run, confirmed, settled when its
 //! answer is lost).
 
+use super::confirm::{ask, report};
 use super::listing;
 use super::products::product;
-use super::session::{Session, ask, report};
+use super::session::Session;
 use crate::fail::Failure;
 use crate::output::{Table, col, money, text};
 use crate::{OrdersCommand, resolve};

@@ -5,8 +5,9 @@ use pax8_sync::Store;
 use pax8_sync::plans::{Plan, PlanAction, RunReport, run_due};
 use serde_json::Value;
 
+use super::confirm::confirm;
 use super::listing::count;
-use super::session::{Session, confirm, now};
+use super::session::{Session, now};
 use crate::fail::Failure;
 use crate::output::{Printer, Table, col, text};
 use crate::{PlanStore, RenewalsCommand, resolve};

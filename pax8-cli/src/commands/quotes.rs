@@ -1,9 +1,10 @@
 //! `pax8 quotes`: list, show (with line items), and the previewed, confirmed create, add-line and
 //! remove-line.
 
+use super::confirm::{ask, report};
 use super::listing;
 use super::products::product;
-use super::session::{Session, ask, report};
+use super::session::Session;
 use crate::fail::Failure;
 use crate::output::{Format, Printer, Table, amount, api_money, col, money, text, whole};
 use crate::{QuotesCommand, resolve};

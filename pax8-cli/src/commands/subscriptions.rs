@@ -1,7 +1,8 @@
 //! `pax8 subscriptions`: list, show, and the confirmed quantity change and cancellation.
 
+use super::confirm::{ask, report};
 use super::listing;
-use super::session::{Session, ask, now, report};
+use super::session::{Session, now};
 use crate::fail::Failure;
 use crate::output::{Printer, Table, amount, api_money, col, money, text, whole};
 use crate::{SubscriptionsCommand, resolve};

@@ -1,7 +1,8 @@
 //! `pax8 webhooks` (serving them is in `mirror.rs`).
 
+use super::confirm::confirm;
 use super::listing;
-use super::session::{Session, confirm};
+use super::session::Session;
 use crate::fail::Failure;
 use crate::output::{Table, col, text};
 use crate::{WebhooksCommand, resolve};
