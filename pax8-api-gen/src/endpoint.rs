@@ -285,9 +285,9 @@ fn body_decoder(decode: &[syn::Stmt]) -> std::result::Result<TokenStream, String
         _ => None,
     });
     let decoding = found.ok_or("the decoding half has no status `match`")?;
-    let mut arms = Vec::new();
+    // Arms that decode alike share one arm (`400u16 | 401u16 | … => …`), in first-seen order.
+    let mut arms: Vec<(String, Vec<&syn::Pat>, TokenStream)> = Vec::new();
     for arm in &decoding.arms {
-        let pat = &arm.pat;
         let body = &arm.body;
         let text = quote!(#body).to_string().replace(' ', "");
         let value = if text.contains("Error::ErrorResponse") {
@@ -303,8 +303,15 @@ fn body_decoder(decode: &[syn::Stmt]) -> std::result::Result<TokenStream, String
         } else {
             return Err(format!("a status arm this pass does not know: {text}"));
         };
-        arms.push(quote!(#pat => #value,));
+        let key = value.to_string();
+        // The catch-all stays last and alone.
+        let wild = matches!(arm.pat, syn::Pat::Wild(_));
+        match arms.iter_mut().find(|(k, pats, _)| !wild && *k == key && !matches!(pats[0], syn::Pat::Wild(_))) {
+            Some((_, pats, _)) => pats.push(&arm.pat),
+            None => arms.push((key, vec![&arm.pat], value)),
+        }
     }
+    let arms = arms.iter().map(|(_, pats, value)| quote!(#(#pats)|* => #value,));
     Ok(quote! {
         match status {
             #(#arms)*
@@ -466,16 +473,18 @@ mod tests {
                 204u16 => Ok(ResponseValue::empty(response)),
                 206u16 => Ok(ResponseValue::stream(response)),
                 404u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                201u16 => ResponseValue::from_response(response).await,
+                409u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         })
         .unwrap();
         let body = body_decoder(&[decode]).unwrap().to_string().replace(' ', "");
         for arm in [
-            "200u16=>serde_json::from_slice(body).map_err(crate::DecodeError::Json),",
+            "200u16|201u16=>serde_json::from_slice(body).map_err(crate::DecodeError::Json),",
             "204u16=>Ok(()),",
             "206u16=>Ok(crate::byte_stream_of(body)),",
-            "404u16=>Err(crate::DecodeError::ErrorStatus(status)),",
+            "404u16|409u16=>Err(crate::DecodeError::ErrorStatus(status)),",
             "_=>Err(crate::DecodeError::Undeclared(status)),",
         ] {
             assert!(body.contains(arm), "{arm} in {body}");

@@ -160,8 +160,9 @@ pub(crate) fn success_value<T: DeserializeOwned>(
     match read {
         Some(Ok(value)) => Ok(value),
         Some(Err(DecodeError::Json(source))) => Err(failed(source)),
-        // A success status the document does not list (201 where it says 200): decoded all the same.
-        Some(Err(DecodeError::Undeclared(_))) if status.is_success() => {
+        // A success status the document does not list (201 where it says 200): decoded all the same
+        // (only a success is read, so an undeclared status here is one).
+        Some(Err(DecodeError::Undeclared(_))) => {
             let json = if body.is_empty() { b"null".as_slice() } else { &body[..] };
             serde_json::from_slice::<T>(json).map_err(failed)
         }

@@ -302,17 +302,10 @@ pub mod builder {
         ) -> Result<crate::TokenResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }

@@ -10729,17 +10729,10 @@ pub mod builder {
         ) -> Result<types::FindCompaniesResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -10902,17 +10895,10 @@ pub mod builder {
         ) -> Result<types::Company, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11040,17 +11026,10 @@ pub mod builder {
         ) -> Result<types::Company, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11184,17 +11163,10 @@ pub mod builder {
         ) -> Result<types::Company, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11330,17 +11302,10 @@ pub mod builder {
         ) -> Result<types::GetCompaniesByCompanyIdContactsResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11507,17 +11472,10 @@ pub mod builder {
         ) -> Result<types::Contact, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11647,17 +11605,10 @@ pub mod builder {
         ) -> Result<types::Contact, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11791,17 +11742,10 @@ pub mod builder {
         ) -> Result<types::Contact, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11928,17 +11872,10 @@ pub mod builder {
         fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
             match status {
                 204u16 => Ok(()),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12076,17 +12013,10 @@ pub mod builder {
         ) -> Result<types::FindAllProductsResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12248,17 +12178,10 @@ pub mod builder {
         ) -> Result<types::ProductDetail, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12390,17 +12313,10 @@ pub mod builder {
         ) -> Result<types::FindProvisionDetailsByProductIdResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12529,17 +12445,10 @@ pub mod builder {
         ) -> Result<types::Dependencies, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12673,17 +12582,10 @@ pub mod builder {
         ) -> Result<types::FindPricingByProductIdResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12814,17 +12716,10 @@ pub mod builder {
         ) -> Result<types::FindOrdersResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12989,17 +12884,10 @@ pub mod builder {
         ) -> Result<types::Order, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13127,17 +13015,10 @@ pub mod builder {
         ) -> Result<types::Order, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13288,17 +13169,10 @@ pub mod builder {
         ) -> Result<types::FindSubscriptionsResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13461,17 +13335,10 @@ pub mod builder {
         ) -> Result<types::Subscription, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13606,17 +13473,10 @@ pub mod builder {
         ) -> Result<types::Subscription, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13744,17 +13604,10 @@ pub mod builder {
         fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
             match status {
                 204u16 => Ok(()),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13889,17 +13742,10 @@ pub mod builder {
         > {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -14082,17 +13928,10 @@ pub mod builder {
         ) -> Result<types::FindPartnerInvoicesResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -14254,17 +14093,10 @@ pub mod builder {
         ) -> Result<types::Invoice, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -14400,17 +14232,10 @@ pub mod builder {
         ) -> Result<types::FindPartnerInvoiceItemsResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -14596,17 +14421,10 @@ pub mod builder {
         ) -> Result<types::FindSubscriptionUsageSummariesResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -14769,17 +14587,10 @@ pub mod builder {
         ) -> Result<types::UsageSummary, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -14915,17 +14726,10 @@ pub mod builder {
         ) -> Result<types::FindUsageLinesResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -15068,18 +14872,10 @@ pub mod builder {
         ) -> Result<types::FindPartnerDraftInvoiceItemsResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                408u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 408u16 | 409u16 | 422u16 | 429u16
+                | 500u16 | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }

@@ -10228,17 +10228,10 @@ pub mod builder {
         ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -10368,17 +10361,10 @@ pub mod builder {
         ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -10514,17 +10500,10 @@ pub mod builder {
         ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
             match status {
                 201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -10654,17 +10633,10 @@ pub mod builder {
         ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
             match status {
                 201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -10795,17 +10767,10 @@ pub mod builder {
         ) -> Result<types::AttachmentResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -10931,17 +10896,10 @@ pub mod builder {
         fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
             match status {
                 204u16 => Ok(()),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11078,17 +11036,10 @@ pub mod builder {
         ) -> Result<types::AttachmentResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11213,17 +11164,10 @@ pub mod builder {
         ) -> Result<types::PreferencesResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11357,19 +11301,13 @@ pub mod builder {
             body: &[u8],
         ) -> Result<types::QuotePreferencesResult, crate::DecodeError> {
             match status {
-                200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                200u16 | 201u16 => {
+                    serde_json::from_slice(body).map_err(crate::DecodeError::Json)
+                }
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11504,17 +11442,10 @@ pub mod builder {
         ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
             match status {
                 201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11640,17 +11571,10 @@ pub mod builder {
         fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
             match status {
                 204u16 => Ok(()),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11801,17 +11725,10 @@ pub mod builder {
         ) -> Result<types::ListResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -11971,17 +11888,10 @@ pub mod builder {
         ) -> Result<types::QuoteResponse, crate::DecodeError> {
             match status {
                 201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12109,17 +12019,10 @@ pub mod builder {
         ) -> Result<types::QuoteResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12253,17 +12156,10 @@ pub mod builder {
         ) -> Result<types::QuoteResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12388,17 +12284,10 @@ pub mod builder {
         fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
             match status {
                 204u16 => Ok(()),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12527,17 +12416,10 @@ pub mod builder {
         ) -> Result<types::AccessListResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12671,17 +12553,10 @@ pub mod builder {
         ) -> Result<::std::vec::Vec<types::AccessListEntry>, crate::DecodeError> {
             match status {
                 201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12809,17 +12684,10 @@ pub mod builder {
         fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
             match status {
                 204u16 => Ok(()),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -12946,17 +12814,10 @@ pub mod builder {
         ) -> Result<ByteStream, crate::DecodeError> {
             match status {
                 200u16 => Ok(crate::byte_stream_of(body)),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13090,17 +12951,10 @@ pub mod builder {
         ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13240,17 +13094,10 @@ pub mod builder {
         ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
             match status {
                 201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13384,17 +13231,10 @@ pub mod builder {
         ) -> Result<::std::vec::Vec<types::AttachmentResponse>, crate::DecodeError> {
             match status {
                 201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13526,17 +13366,10 @@ pub mod builder {
         ) -> Result<types::AttachmentResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13663,17 +13496,10 @@ pub mod builder {
         fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
             match status {
                 204u16 => Ok(()),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13807,17 +13633,10 @@ pub mod builder {
         ) -> Result<::std::vec::Vec<types::LineItemResponse>, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -13951,17 +13770,10 @@ pub mod builder {
         ) -> Result<::std::vec::Vec<types::LineItemResponse>, crate::DecodeError> {
             match status {
                 201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -14093,17 +13905,10 @@ pub mod builder {
         fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
             match status {
                 204u16 => Ok(()),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -14230,17 +14035,10 @@ pub mod builder {
         fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
             match status {
                 204u16 => Ok(()),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -14369,17 +14167,10 @@ pub mod builder {
         ) -> Result<types::SectionsResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -14514,17 +14305,10 @@ pub mod builder {
         ) -> Result<types::SectionsResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -14659,17 +14443,10 @@ pub mod builder {
         ) -> Result<types::SectionsResponse, crate::DecodeError> {
             match status {
                 201u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -14798,17 +14575,10 @@ pub mod builder {
         ) -> Result<types::QuoteResponse, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }

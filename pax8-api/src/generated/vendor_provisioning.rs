@@ -4897,17 +4897,10 @@ pub mod builder {
         ) -> Result<types::PageDtoWebhook, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5042,17 +5035,10 @@ pub mod builder {
         ) -> Result<types::CreatedWebhook, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5187,17 +5173,10 @@ pub mod builder {
         ) -> Result<types::ProvisionTestingOrderEvent, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5338,17 +5317,10 @@ pub mod builder {
         ) -> Result<types::PageDtoProvisionResult, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5484,17 +5456,10 @@ pub mod builder {
         ) -> Result<types::ProvisionResult, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5635,17 +5600,10 @@ pub mod builder {
         ) -> Result<types::PageDtoProvisionAttempt, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5775,17 +5733,10 @@ pub mod builder {
         ) -> Result<types::ProvisionAttempt, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5910,17 +5861,10 @@ pub mod builder {
         ) -> Result<types::PageDtoProvisioner, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -6049,17 +5993,10 @@ pub mod builder {
         ) -> Result<types::Provisioner, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -6189,17 +6126,10 @@ pub mod builder {
         ) -> Result<types::Webhook, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -6328,17 +6258,10 @@ pub mod builder {
         ) -> Result<types::Webhook, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -6466,17 +6389,10 @@ pub mod builder {
         ) -> Result<types::PageDtoProvisionRequest, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -6606,17 +6522,10 @@ pub mod builder {
         ) -> Result<types::ProvisionRequest, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -6749,17 +6658,10 @@ pub mod builder {
         ) -> Result<types::ProvisionResult, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -6889,17 +6791,10 @@ pub mod builder {
         ) -> Result<types::ProvisionResult, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -7032,17 +6927,10 @@ pub mod builder {
         ) -> Result<types::PageDtoProvisionDetail, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -7175,17 +7063,10 @@ pub mod builder {
         ) -> Result<types::ProvisionDetail, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -7315,17 +7196,10 @@ pub mod builder {
         ) -> Result<types::ProvisionDetail, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -7458,17 +7332,10 @@ pub mod builder {
         ) -> Result<types::ProvisionAttempt, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -7598,17 +7465,10 @@ pub mod builder {
         ) -> Result<types::ProvisionAttempt, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -7736,17 +7596,10 @@ pub mod builder {
         ) -> Result<types::PageDtoProvisionRequest, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }

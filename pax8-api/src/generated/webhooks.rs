@@ -4640,17 +4640,10 @@ pub mod builder {
         ) -> Result<types::WebhookPagedResult, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -4810,17 +4803,10 @@ pub mod builder {
         ) -> Result<types::Webhook, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -4958,17 +4944,10 @@ pub mod builder {
         ) -> Result<types::TopicDefinitionPagedResult, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5125,17 +5104,10 @@ pub mod builder {
         ) -> Result<types::Webhook, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5260,17 +5232,10 @@ pub mod builder {
         fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
             match status {
                 204u16 => Ok(()),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5406,17 +5371,10 @@ pub mod builder {
         ) -> Result<types::Webhook, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5550,17 +5508,10 @@ pub mod builder {
         ) -> Result<types::Webhook, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5694,17 +5645,10 @@ pub mod builder {
         ) -> Result<types::Webhook, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5838,17 +5782,10 @@ pub mod builder {
         ) -> Result<types::Webhook, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -5975,17 +5912,10 @@ pub mod builder {
         fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
             match status {
                 204u16 => Ok(()),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -6122,17 +6052,10 @@ pub mod builder {
         ) -> Result<types::Webhook, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -6262,17 +6185,10 @@ pub mod builder {
         ) -> Result<types::WebhookTest, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -6431,17 +6347,10 @@ pub mod builder {
         ) -> Result<types::WebhookLogPagedResult, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -6600,17 +6509,10 @@ pub mod builder {
         ) -> Result<types::WebhookLog, crate::DecodeError> {
             match status {
                 200u16 => serde_json::from_slice(body).map_err(crate::DecodeError::Json),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
@@ -6737,17 +6639,10 @@ pub mod builder {
         fn decode_body(status: u16, body: &[u8]) -> Result<(), crate::DecodeError> {
             match status {
                 202u16 => Ok(()),
-                400u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                401u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                403u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                404u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                409u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                422u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                429u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                500u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                502u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                503u16 => Err(crate::DecodeError::ErrorStatus(status)),
-                504u16 => Err(crate::DecodeError::ErrorStatus(status)),
+                400u16 | 401u16 | 403u16 | 404u16 | 409u16 | 422u16 | 429u16 | 500u16
+                | 502u16 | 503u16 | 504u16 => {
+                    Err(crate::DecodeError::ErrorStatus(status))
+                }
                 _ => Err(crate::DecodeError::Undeclared(status)),
             }
         }
