@@ -24,7 +24,8 @@ pub(crate) fn max_binds(connection: &sqlx::AnyConnection) -> usize {
 /// Placeholders ([`Ids::param`]) are `$n` on PostgreSQL and a bare `?` on SQLite, where a
 /// statement's values are therefore bound in the order their placeholders appear: sqlx's SQLite
 /// driver looks a named parameter (`$n`, `?n`) up by its name, a scan of the statement's names
-/// for each value, which made a statement of 4,000 values cost 40 times one of 400.
+/// for each value, which had made 12,000 rows take 2.1 s in statements of 4,000 values against
+/// 0.33 s in statements of 400 (the `timing` probe in `write.rs`, before the change).
 pub(crate) struct Ids {
     pub(crate) postgres: bool,
 }
@@ -67,5 +68,21 @@ impl Ids {
             }
             q
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::max_binds;
+
+    #[tokio::test]
+    async fn a_page_of_subscriptions_is_one_statement_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open(&format!("sqlite://{}", dir.path().join("binds.db").display())).await.unwrap();
+        let connection = store.pool.acquire().await.unwrap();
+        // A subscription row binds 14 values (9 typed columns, tenant, id, data, hash, sync id).
+        let rows = max_binds(&connection) / 14;
+        assert!(rows >= 200, "a 200-item page in one statement, not {rows} rows a statement");
+        assert!(max_binds(&connection) <= 32_766, "SQLite's limit");
     }
 }
