@@ -372,6 +372,13 @@ mod tests {
     }
 
     #[test]
+    fn hashes_are_sha256_in_lowercase_hex_as_stored_before() {
+        // Every stored row's hash has this form: a new one must equal it for unchanged data.
+        assert_eq!(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(hash("").len(), 64);
+    }
+
+    #[test]
     fn text_columns_hold_no_nul() {
         assert_eq!(storable("a\0b\0"), "a\u{fffd}b\u{fffd}");
         assert_eq!(storable("plain"), "plain");
