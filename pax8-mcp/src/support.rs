@@ -51,9 +51,10 @@ fn summary<T: serde::Serialize>(value: T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-/// A page of results with the paging an agent needs to ask for the next one.
-pub fn page(items: Vec<Value>, page: u32, size: u32, p_total_pages: Option<u64>, total: Option<u64>) -> Value {
-    json!({"items": items, "page": page, "size": size, "totalPages": p_total_pages, "totalElements": total})
+/// A page of results with the paging an agent needs to ask for the next one: pax8-ext's
+/// `PageOf`, the shape every listing has (the CLI's `--json` included).
+pub fn page(items: Vec<Value>, page: u32, size: u32, total_pages: Option<u64>, total: Option<u64>) -> Value {
+    summary(pax8_ext::views::PageOf { items, page, size, total_pages, total_elements: total })
 }
 
 // ---------- errors an agent can act on ----------
