@@ -27,9 +27,14 @@ pub(crate) enum Outcome {
 
 pub(crate) use crate::binds::Query;
 
-/// The row's hash: SHA-256 of its `data`, in lowercase hex (one allocation).
+/// SHA-256 of `bytes` in lowercase hex (one allocation): a row's hash, an event body's digest.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// The row's hash: SHA-256 of its `data`.
 fn hash(data: &str) -> String {
-    format!("{:x}", sha2::Sha256::digest(data.as_bytes()))
+    sha256_hex(data.as_bytes())
 }
 
 /// `text` as a text column can hold it: NUL characters replaced by U+FFFD.

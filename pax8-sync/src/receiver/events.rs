@@ -5,10 +5,9 @@ use base64::Engine;
 use pax8_api::partner::types::{Company, Subscription};
 use pax8_api::webhooks::types::WebhookPayload;
 use serde_json::Value;
-use sha2::Digest;
 
 use crate::rows::{company_record, stored, subscription_record};
-use crate::write::{SnapshotSource, snapshot_all, storable, upsert};
+use crate::write::{SnapshotSource, sha256_hex, snapshot_all, storable, upsert};
 use crate::{Store, SyncError};
 
 /// What became of one event.
@@ -139,7 +138,6 @@ fn permanent(e: &sqlx::Error) -> bool {
 
 /// Stores and applies one raw event body of `tenant`.
 pub async fn handle(store: &Store, tenant: &str, body: &[u8]) -> Result<Handled, SyncError> {
-    let digest = format!("{:x}", sha2::Sha256::digest(body));
     // The delivery envelope as the webhooks document defines it (patched: only the topic is
     // required, see spec/patches/webhooks-event-envelope.json).
     let envelope = envelope(body);
@@ -148,7 +146,8 @@ pub async fn handle(store: &Store, tenant: &str, body: &[u8]) -> Result<Handled,
         // A body that is JSON but no envelope still names its event when it has an `id`.
         Err(_) => serde_json::from_slice::<IdOnly>(body).ok().and_then(|b| b.id),
     };
-    let event_id = event_id.unwrap_or(digest);
+    // Without an id, the body's digest names the event (a redelivery sends the same body).
+    let event_id = event_id.unwrap_or_else(|| sha256_hex(body));
     let event_id = storable(&event_id);
     let now = chrono::Utc::now().to_rfc3339();
     let (topic, payload, problem) = match envelope {
