@@ -15,10 +15,9 @@ use serde_json::{Value, json};
 
 use crate::schema_diff;
 
-/// The workspace's crates that depend on the generated bindings (removed from the shared target
-/// directory after the check).
-const CHECKED_CRATES: [&str; 8] =
-    ["pax8-api", "pax8-ext", "pax8-sandbox", "pax8-serve", "pax8-cli", "pax8-mcp", "pax8-sync", "pax8-tests"];
+/// Workspace crates left out of the clean-up: the same source in the copy (the generator) or
+/// running now (xtask).
+const UNCHANGED_CRATES: [&str; 2] = ["pax8-api-gen", "xtask"];
 
 /// The document the synthetic change is applied to.
 const DOCUMENT: &str = "partner-endpoints";
@@ -72,10 +71,11 @@ pub fn run(root: &Path) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     let mut clean = Command::new(&cargo);
     clean.args(["clean", "--quiet"]).current_dir(&scratch).env("CARGO_TARGET_DIR", root.join("target"));
-    // Every crate that sees the changed bindings (the generator and xtask, which is running,
-    // are the same source in both).
-    for crate_name in CHECKED_CRATES {
-        clean.args(["-p", crate_name]);
+    // Every workspace crate but the generator and xtask: each may see the changed bindings.
+    for crate_name in workspace_crates(&cargo, &scratch)? {
+        if !UNCHANGED_CRATES.contains(&crate_name.as_str()) {
+            clean.args(["-p", &crate_name]);
+        }
     }
     let cleaned = clean.status().map_err(|e| format!("cannot run cargo: {e}"))?;
     if !cleaned.success() {
@@ -91,6 +91,29 @@ pub fn run(root: &Path) -> Result<ExitCode, String> {
         );
         Ok(ExitCode::from(1))
     }
+}
+
+/// The names of the workspace's crates (`cargo metadata`), so a crate added later is cleaned too.
+fn workspace_crates(cargo: &str, workspace: &Path) -> Result<Vec<String>, String> {
+    let output = Command::new(cargo)
+        .args(["metadata", "--no-deps", "--format-version", "1", "--locked"])
+        .current_dir(workspace)
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("cargo metadata: {}", String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    let metadata: Value = serde_json::from_slice(&output.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    let names: Vec<String> = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["name"].as_str().map(str::to_string))
+        .collect();
+    if names.is_empty() {
+        return Err("cargo metadata lists no packages".into());
+    }
+    Ok(names)
 }
 
 /// The fixed synthetic change: additive only (optional properties, an enum value, an optional
