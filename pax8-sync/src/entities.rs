@@ -8,15 +8,16 @@ use std::collections::HashMap;
 
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt, stream};
-use pax8_api::partner::types::{Company, Invoice, Product, Subscription};
+use pax8_api::partner::types::{Company, Invoice, InvoiceItem, Product, Subscription};
 use pax8_ext::pagination::{Page, Paginator};
+use pax8_ext::{CallOptions, Pax8Client};
 use sqlx::Row;
 use uuid::Uuid;
 
 use crate::SyncError;
 use crate::marks::{self, CONTACTS_READ_FOR, ITEMS_READ_STATUS, USAGE_READ_AT};
 use crate::rows::{
-    company_record, contact_record, invoice_item_record, invoice_record, product_record, subscription_record,
+    Record, company_record, contact_record, invoice_item_record, invoice_record, product_record, subscription_record,
     usage_record,
 };
 use crate::state::Run;
@@ -53,20 +54,35 @@ impl Entity {
         }
     }
 
-    /// The entity's pages from page `start` on, `run.options.concurrency` in flight (the next
-    /// pages arrive while one is written); none for usage, which the mirror drives.
+    /// The entity's pages from page `start` on, each with its records, `run.options.concurrency`
+    /// pages in flight (the next pages arrive and are built while one is written); none for
+    /// usage, which the mirror drives.
     pub(crate) fn listing(self, run: &Run<'_>, start: u32) -> Option<Listing> {
-        fn pages<T: serde::Serialize + Send + 'static>(list: Paginator<T>, run: &Run<'_>, start: u32) -> Pages<T> {
-            list.page_size(run.options.page_size).starting_at(start).concurrency(run.options.concurrency).pages()
+        fn pages<T, F>(list: Paginator<T>, run: &Run<'_>, start: u32, build: F) -> BuiltPages<T>
+        where
+            T: serde::Serialize + Send + 'static,
+            F: Fn(&T) -> Option<Record> + Clone + Send + Sync + 'static,
+        {
+            let list = list.page_size(run.options.page_size).starting_at(start).concurrency(run.options.concurrency);
+            built(list.pages(), build)
         }
         let (client, options) = (run.client, run.tolerant());
         Some(match self {
-            Entity::Companies => Listing::Companies(pages(client.companies().options(options).list(), run, start)),
-            Entity::Products => Listing::Products(pages(client.products().options(options).list(), run, start)),
-            Entity::Subscriptions => {
-                Listing::Subscriptions(pages(client.subscriptions().options(options).list(), run, start))
+            Entity::Companies => {
+                Listing::Companies(pages(client.companies().options(options).list(), run, start, company_record))
             }
-            Entity::Invoices => Listing::Invoices(pages(client.invoices().options(options).list(), run, start)),
+            Entity::Products => {
+                Listing::Products(pages(client.products().options(options).list(), run, start, product_record))
+            }
+            Entity::Subscriptions => Listing::Subscriptions(pages(
+                client.subscriptions().options(options).list(),
+                run,
+                start,
+                subscription_record,
+            )),
+            Entity::Invoices => {
+                Listing::Invoices(pages(client.invoices().options(options).list(), run, start, invoice_record))
+            }
             Entity::UsageSummaries => return None,
         })
     }
@@ -75,34 +91,37 @@ impl Entity {
 /// Pages of a listing as they arrive.
 type Pages<T> = BoxStream<'static, pax8_ext::Result<Page<T>>>;
 
+/// A page with the records of its items.
+type Built<T> = (Page<T>, Vec<Record>);
+
+/// Pages of a listing with their records, as they are built.
+type BuiltPages<T> = BoxStream<'static, Result<Built<T>, SyncError>>;
+
 /// An entity's listing, read page by page.
 pub(crate) enum Listing {
-    Companies(Pages<Company>),
-    Products(Pages<Product>),
-    Subscriptions(Pages<Subscription>),
-    Invoices(Pages<Invoice>),
+    Companies(BuiltPages<Company>),
+    Products(BuiltPages<Product>),
+    Subscriptions(BuiltPages<Subscription>),
+    Invoices(BuiltPages<Invoice>),
 }
 
 impl Listing {
     /// Syncs the next page; its number, or none once the listing has ended.
     pub(crate) async fn sync_next(&mut self, run: &mut Run<'_>) -> Result<Option<u32>, SyncError> {
-        async fn next<T>(pages: &mut Pages<T>) -> Result<Option<Page<T>>, SyncError> {
-            pages.next().await.transpose().map_err(SyncError::from)
-        }
         let number = match self {
-            Listing::Companies(pages) => match next(pages).await? {
+            Listing::Companies(pages) => match pages.next().await.transpose()? {
                 Some(page) => companies(run, page).await?,
                 None => return Ok(None),
             },
-            Listing::Products(pages) => match next(pages).await? {
+            Listing::Products(pages) => match pages.next().await.transpose()? {
                 Some(page) => products(run, page).await?,
                 None => return Ok(None),
             },
-            Listing::Subscriptions(pages) => match next(pages).await? {
+            Listing::Subscriptions(pages) => match pages.next().await.transpose()? {
                 Some(page) => subscriptions(run, page).await?,
                 None => return Ok(None),
             },
-            Listing::Invoices(pages) => match next(pages).await? {
+            Listing::Invoices(pages) => match pages.next().await.transpose()? {
                 Some(page) => invoices(run, page).await?,
                 None => return Ok(None),
             },
@@ -111,8 +130,83 @@ impl Listing {
     }
 }
 
-/// Invoice items written per transaction while an invoice's pages stream in.
-const ITEMS_PER_COMMIT: usize = 2_000;
+/// Pages of an invoice's items written per transaction while its pages stream in (2,000 items
+/// at the default page size).
+const PAGES_PER_PART: usize = 10;
+
+/// `pages` with each page's records built by `build` on a task of its own, the next page's while
+/// this one is written (building a record serializes and hashes its item: work that would
+/// otherwise wait for the database's, and the database's for it).
+fn built<T, F>(pages: Pages<T>, build: F) -> BuiltPages<T>
+where
+    T: Send + 'static,
+    F: Fn(&T) -> Option<Record> + Clone + Send + Sync + 'static,
+{
+    pages
+        .map(move |page| {
+            let build = build.clone();
+            let task = tokio::spawn(async move {
+                let page = page?;
+                let records = page.items.iter().filter_map(&build).collect();
+                Ok::<_, SyncError>((page, records))
+            });
+            async move {
+                match task.await {
+                    Ok(built) => built,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    // Only a runtime shutting down cancels it.
+                    Err(_) => Err(SyncError::Interrupted),
+                }
+            }
+        })
+        .buffered(2)
+        .boxed()
+}
+
+/// The items of invoices, read page after page (each invoice's pages several at a time).
+struct Items<'c> {
+    client: &'c Pax8Client,
+    options: CallOptions,
+    concurrency: usize,
+    invoices: std::vec::IntoIter<Uuid>,
+    current: Option<BuiltPages<InvoiceItem>>,
+    /// Items a page holds, and a part (at least).
+    page_size: u32,
+    part_size: usize,
+}
+
+impl Items<'_> {
+    /// The records of the next items, at least `part_size` of them unless they are the last
+    /// (none once every invoice's items were read).
+    async fn next_part(&mut self) -> Result<Vec<Record>, SyncError> {
+        let mut part = Vec::new();
+        while part.len() < self.part_size {
+            let pages = match &mut self.current {
+                Some(current) => current,
+                None => {
+                    let Some(invoice) = self.invoices.next() else { break };
+                    let list = self.client.invoices().options(self.options.clone()).items(invoice);
+                    let pages = list.page_size(self.page_size).concurrency(self.concurrency).pages();
+                    self.current.insert(built(pages, move |it| invoice_item_record(invoice, it)))
+                }
+            };
+            match pages.next().await {
+                Some(page) => part.extend(page?.1),
+                None => self.current = None,
+            }
+        }
+        Ok(part)
+    }
+}
+
+/// Writes part of a page's rows (an invoice's items) in a transaction of its own.
+async fn write_part(run: &mut Run<'_>, records: Vec<Record>) -> Result<(), SyncError> {
+    let mut tx = run.store.begin_keyed().await?;
+    run.fetched(records.len());
+    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
+    run.count_all(&outcomes);
+    run.commit_part(tx).await
+}
 
 /// Fetches `fetch(id)` for each id, `concurrency` at a time, in order.
 async fn each<T, F, Fut>(ids: &[Uuid], concurrency: usize, fetch: F) -> Result<Vec<(Uuid, Vec<T>)>, SyncError>
@@ -135,7 +229,7 @@ fn strings(ids: &[Uuid]) -> Vec<String> {
     ids.iter().map(Uuid::to_string).collect()
 }
 
-async fn companies(run: &mut Run<'_>, page: Page<Company>) -> Result<u32, SyncError> {
+async fn companies(run: &mut Run<'_>, (page, records): Built<Company>) -> Result<u32, SyncError> {
     let number = page.number;
     let ids: Vec<Uuid> = page.items.iter().filter_map(|c| c.id).collect();
     let known = marks::read(run.store, &run.options.tenant, CONTACTS_READ_FOR, &strings(&ids)).await?;
@@ -159,7 +253,6 @@ async fn companies(run: &mut Run<'_>, page: Page<Company>) -> Result<u32, SyncEr
         each(&reread, run.options.concurrency, |id| client.contacts(id).options(options.clone()).list().collect_all())
             .await?;
     let mut tx = run.store.begin_keyed().await?;
-    let records: Vec<_> = page.items.iter().filter_map(company_record).collect();
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
@@ -175,10 +268,9 @@ async fn companies(run: &mut Run<'_>, page: Page<Company>) -> Result<u32, SyncEr
     Ok(number)
 }
 
-async fn products(run: &mut Run<'_>, page: Page<Product>) -> Result<u32, SyncError> {
+async fn products(run: &mut Run<'_>, (page, records): Built<Product>) -> Result<u32, SyncError> {
     let number = page.number;
     let mut tx = run.store.begin_keyed().await?;
-    let records: Vec<_> = page.items.iter().filter_map(product_record).collect();
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
@@ -187,10 +279,9 @@ async fn products(run: &mut Run<'_>, page: Page<Product>) -> Result<u32, SyncErr
     Ok(number)
 }
 
-async fn subscriptions(run: &mut Run<'_>, page: Page<Subscription>) -> Result<u32, SyncError> {
+async fn subscriptions(run: &mut Run<'_>, (page, records): Built<Subscription>) -> Result<u32, SyncError> {
     let number = page.number;
     let mut tx = run.store.begin_keyed().await?;
-    let records: Vec<_> = page.items.iter().filter_map(subscription_record).collect();
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
@@ -212,7 +303,7 @@ async fn subscriptions(run: &mut Run<'_>, page: Page<Subscription>) -> Result<u3
     Ok(number)
 }
 
-async fn invoices(run: &mut Run<'_>, page: Page<Invoice>) -> Result<u32, SyncError> {
+async fn invoices(run: &mut Run<'_>, (page, records): Built<Invoice>) -> Result<u32, SyncError> {
     let number = page.number;
     let ids: Vec<Uuid> = page.items.iter().filter_map(|i| i.id).collect();
     let known = marks::read(run.store, &run.options.tenant, ITEMS_READ_STATUS, &strings(&ids)).await?;
@@ -231,27 +322,26 @@ async fn invoices(run: &mut Run<'_>, page: Page<Invoice>) -> Result<u32, SyncErr
         }
     }
     // An invoice holds an item per subscription: its pages are read several at a time and
-    // written ITEMS_PER_COMMIT at a time, never collected, so memory does not grow with the
-    // tenant; no transaction is open while a request is out (on SQLite the shared token and
-    // rate budget need the one connection).
-    let mut pending = Vec::new();
-    for invoice in &reread {
-        let mut pages =
-            run.client.invoices().options(run.tolerant()).items(*invoice).concurrency(run.options.concurrency).pages();
-        while let Some(items) = pages.next().await {
-            pending.extend(items?.items.iter().filter_map(|it| invoice_item_record(*invoice, it)));
-            if pending.len() >= ITEMS_PER_COMMIT {
-                let mut tx = run.store.begin_keyed().await?;
-                run.fetched(pending.len());
-                let outcomes =
-                    upsert_all(&mut tx, &run.options.tenant, std::mem::take(&mut pending), Some(&run.sync_id)).await?;
-                run.count_all(&outcomes);
-                run.commit_part(tx).await?;
-            }
-        }
+    // written PAGES_PER_PART pages at a time, never collected, so memory does not grow with the
+    // tenant. While one part is written, the next is fetched and built: the database's work
+    // runs beside ours. The write never waits for a request (on SQLite the shared token and rate
+    // budget may need the one connection, which the write gives back when it commits).
+    let mut items = Items {
+        client: run.client,
+        options: run.tolerant(),
+        concurrency: run.options.concurrency,
+        invoices: reread.into_iter(),
+        current: None,
+        page_size: run.options.page_size,
+        part_size: PAGES_PER_PART * run.options.page_size.max(1) as usize,
+    };
+    let mut pending = items.next_part().await?;
+    while pending.len() >= items.part_size {
+        let (written, next) = futures::join!(write_part(run, pending), items.next_part());
+        written?;
+        pending = next?;
     }
     let mut tx = run.store.begin_keyed().await?;
-    let records: Vec<_> = page.items.iter().filter_map(invoice_record).collect();
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
@@ -312,4 +402,68 @@ pub(crate) async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncErro
     run.skipped += skipped.len() as u64;
     run.total_pages = None;
     run.finish_page(tx, Entity::UsageSummaries.as_str(), number, !more).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::Val;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn invoice_items_come_in_parts_of_ten_pages_across_invoices() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23);
+        let sandbox =
+            pax8_sandbox::Sandbox::start(pax8_sandbox::SandboxConfig { companies: 10, today, ..Default::default() })
+                .await
+                .unwrap();
+        let client = Pax8Client::builder()
+            .client_id(sandbox.client_id())
+            .client_secret(sandbox.client_secret())
+            .base_url(sandbox.base_url())
+            .build()
+            .unwrap();
+        let invoices: Vec<Uuid> =
+            client.invoices().list().collect_all().await.unwrap().iter().filter_map(|i| i.id).collect();
+        let mut expected = Vec::new();
+        for invoice in &invoices {
+            let items = client.invoices().items(*invoice).collect_all().await.unwrap();
+            expected.extend(items.iter().filter_map(|it| it.id.map(|id| (*invoice, id.to_string()))));
+        }
+        let mut items = Items {
+            client: &client,
+            options: CallOptions::default(),
+            concurrency: 3,
+            invoices: invoices.clone().into_iter(),
+            current: None,
+            page_size: 15,
+            part_size: PAGES_PER_PART * 15,
+        };
+        let mut parts = Vec::new();
+        loop {
+            let part = items.next_part().await.unwrap();
+            if part.is_empty() {
+                break;
+            }
+            parts.push(part);
+        }
+        let (last, full) = parts.split_last().unwrap();
+        assert!(!full.is_empty(), "{} items make more than one part", expected.len());
+        for part in full {
+            assert!((150..165).contains(&part.len()), "a part is ten pages of 15: {}", part.len());
+        }
+        assert!(last.len() <= 165);
+        let got: Vec<(Uuid, String)> = parts
+            .iter()
+            .flatten()
+            .map(|r| {
+                let invoice = match &r.columns[0] {
+                    (_, Val::Text(Some(id))) => id.parse().unwrap(),
+                    other => panic!("invoice_id first: {:?}", other.0),
+                };
+                assert_eq!(r.hash, crate::write::sha256_hex(r.data.as_bytes()));
+                (invoice, r.id.clone())
+            })
+            .collect();
+        assert_eq!(got, expected, "every item once, in order, with its invoice");
+    }
 }

@@ -17,12 +17,21 @@ pub(crate) enum Val {
     Money(Option<Decimal>),
 }
 
-/// One mirror row: its table, id, typed columns and the whole object as JSON.
+/// One mirror row: its table, id, typed columns, the whole object as JSON and that JSON's hash
+/// (computed where the record is built, which may be off the writer's path).
 pub(crate) struct Record {
     pub(crate) table: &'static str,
     pub(crate) id: String,
     pub(crate) columns: Vec<(&'static str, Val)>,
     pub(crate) data: String,
+    pub(crate) hash: String,
+}
+
+impl Record {
+    pub(crate) fn new(table: &'static str, id: String, columns: Vec<(&'static str, Val)>, data: String) -> Record {
+        let hash = crate::write::sha256_hex(data.as_bytes());
+        Record { table, id, columns, data, hash }
+    }
 }
 
 pub(crate) fn text<T: ToString>(v: Option<T>) -> Val {
@@ -45,27 +54,27 @@ pub(crate) fn json<T: Serialize>(v: &T) -> String {
 
 /// The mirror row of a company (None without an id).
 pub(crate) fn company_record(c: &Company) -> Option<Record> {
-    Some(Record {
-        table: "companies",
-        id: c.id?.to_string(),
-        columns: vec![
+    Some(Record::new(
+        "companies",
+        c.id?.to_string(),
+        vec![
             ("name", Val::Text(Some(c.name.clone()))),
             ("status", text(c.status.as_ref())),
             ("city", text(c.address.city.as_ref())),
             ("country", text(c.address.country.as_ref())),
         ],
-        data: json(c),
-    })
+        json(c),
+    ))
 }
 
 /// The mirror row of a subscription (None without an id).
 /// (The typed columns are pax8-ext's `SubscriptionSummary` fields, under the same names.)
 pub(crate) fn subscription_record(s: &Subscription) -> Option<Record> {
     let v = pax8_ext::views::SubscriptionSummary::from(s);
-    Some(Record {
-        table: "subscriptions",
-        id: v.id?.to_string(),
-        columns: vec![
+    Some(Record::new(
+        "subscriptions",
+        v.id?.to_string(),
+        vec![
             ("company_id", text(v.company_id)),
             ("product_id", text(v.product_id)),
             ("product_name", text(v.product_name)),
@@ -76,59 +85,55 @@ pub(crate) fn subscription_record(s: &Subscription) -> Option<Record> {
             ("status", text(v.status)),
             ("commitment_end", text(pax8_ext::insights::commitment_end(s).map(|d| d.to_rfc3339()))),
         ],
-        data: json(s),
-    })
+        json(s),
+    ))
 }
 
 /// The mirror row of a contact of `company` (None without an id).
 pub(crate) fn contact_record(company: uuid::Uuid, x: &Contact) -> Option<Record> {
-    Some(Record {
-        table: "contacts",
-        id: x.id?.to_string(),
-        columns: vec![
+    Some(Record::new(
+        "contacts",
+        x.id?.to_string(),
+        vec![
             ("company_id", Val::Text(Some(company.to_string()))),
             ("name", Val::Text(Some(format!("{} {}", x.first_name, x.last_name)))),
             ("email", Val::Text(Some(x.email.clone()))),
         ],
-        data: json(x),
-    })
+        json(x),
+    ))
 }
 
 /// The mirror row of a product (None without an id).
 pub(crate) fn product_record(p: &Product) -> Option<Record> {
-    Some(Record {
-        table: "products",
-        id: p.id?.to_string(),
-        columns: vec![
-            ("name", text(p.name.as_ref())),
-            ("vendor", text(p.vendor_name.as_ref())),
-            ("sku", text(p.sku.as_ref())),
-        ],
-        data: json(p),
-    })
+    Some(Record::new(
+        "products",
+        p.id?.to_string(),
+        vec![("name", text(p.name.as_ref())), ("vendor", text(p.vendor_name.as_ref())), ("sku", text(p.sku.as_ref()))],
+        json(p),
+    ))
 }
 
 /// The mirror row of an invoice (None without an id).
 pub(crate) fn invoice_record(i: &Invoice) -> Option<Record> {
-    Some(Record {
-        table: "invoices",
-        id: i.id?.to_string(),
-        columns: vec![
+    Some(Record::new(
+        "invoices",
+        i.id?.to_string(),
+        vec![
             ("invoice_date", text(i.invoice_date)),
             ("status", text(i.status.as_ref())),
             ("total", money(i.total)),
             ("balance", money(i.balance)),
         ],
-        data: json(i),
-    })
+        json(i),
+    ))
 }
 
 /// The mirror row of an item of `invoice` (None without an id).
 pub(crate) fn invoice_item_record(invoice: uuid::Uuid, it: &InvoiceItem) -> Option<Record> {
-    Some(Record {
-        table: "invoice_items",
-        id: it.id?.to_string(),
-        columns: vec![
+    Some(Record::new(
+        "invoice_items",
+        it.id?.to_string(),
+        vec![
             ("invoice_id", Val::Text(Some(invoice.to_string()))),
             ("company_id", text(it.company_id)),
             ("subscription_id", text(it.subscription_id)),
@@ -137,23 +142,23 @@ pub(crate) fn invoice_item_record(invoice: uuid::Uuid, it: &InvoiceItem) -> Opti
             ("cost_total", money(it.cost_total)),
             ("total", money(it.total)),
         ],
-        data: json(it),
-    })
+        json(it),
+    ))
 }
 
 /// The mirror row of a usage summary of `subscription` (None without an id).
 pub(crate) fn usage_record(subscription: uuid::Uuid, u: &UsageSummary) -> Option<Record> {
-    Some(Record {
-        table: "usage_summaries",
-        id: u.id?.to_string(),
-        columns: vec![
+    Some(Record::new(
+        "usage_summaries",
+        u.id?.to_string(),
+        vec![
             ("subscription_id", Val::Text(Some(subscription.to_string()))),
             ("company_id", text(u.company_id)),
             ("resource_group", text(u.resource_group.as_ref())),
             ("current_charges", money(u.current_charges)),
         ],
-        data: json(u),
-    })
+        json(u),
+    ))
 }
 
 /// The stored object of a mirror row of `tenant`, if there is one and it is a JSON object.

