@@ -201,7 +201,7 @@ impl Items<'_> {
 
 /// Writes part of a page's rows (an invoice's items) in a transaction of its own.
 async fn write_part(run: &mut Run<'_>, records: Vec<Record>) -> Result<(), SyncError> {
-    let mut tx = run.store.begin_keyed().await?;
+    let mut tx = run.store.begin_page().await?;
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
@@ -252,7 +252,7 @@ async fn companies(run: &mut Run<'_>, (page, records): Built<Company>) -> Result
     let contacts =
         each(&reread, run.options.concurrency, |id| client.contacts(id).options(options.clone()).list().collect_all())
             .await?;
-    let mut tx = run.store.begin_keyed().await?;
+    let mut tx = run.store.begin_page().await?;
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
@@ -270,7 +270,7 @@ async fn companies(run: &mut Run<'_>, (page, records): Built<Company>) -> Result
 
 async fn products(run: &mut Run<'_>, (page, records): Built<Product>) -> Result<u32, SyncError> {
     let number = page.number;
-    let mut tx = run.store.begin_keyed().await?;
+    let mut tx = run.store.begin_page().await?;
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
@@ -281,7 +281,7 @@ async fn products(run: &mut Run<'_>, (page, records): Built<Product>) -> Result<
 
 async fn subscriptions(run: &mut Run<'_>, (page, records): Built<Subscription>) -> Result<u32, SyncError> {
     let number = page.number;
-    let mut tx = run.store.begin_keyed().await?;
+    let mut tx = run.store.begin_page().await?;
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
@@ -341,7 +341,7 @@ async fn invoices(run: &mut Run<'_>, (page, records): Built<Invoice>) -> Result<
         written?;
         pending = next?;
     }
-    let mut tx = run.store.begin_keyed().await?;
+    let mut tx = run.store.begin_page().await?;
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
@@ -390,7 +390,7 @@ pub(crate) async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncErro
         client.subscriptions().options(options.clone()).usage_summaries(id).collect_all()
     })
     .await?;
-    let mut tx = run.store.begin_keyed().await?;
+    let mut tx = run.store.begin_page().await?;
     let records: Vec<_> =
         fetched.iter().flat_map(|(sub, list)| list.iter().filter_map(|u| usage_record(*sub, u))).collect();
     run.fetched(records.len());

@@ -142,7 +142,7 @@ impl Run<'_> {
     /// Marks a listing read to its end (its last page's checkpoint may not have said so: a full
     /// last page is only known last when the next one comes back empty).
     pub(crate) async fn finish_listing(&mut self, resource: &str) -> Result<(), SyncError> {
-        let mut tx = self.store.begin_keyed().await?;
+        let mut tx = self.store.begin_page().await?;
         sqlx::query("UPDATE sync_checkpoints SET done = 1 WHERE sync_id = $1 AND resource = $2")
             .bind(self.sync_id.clone())
             .bind(resource.to_string())

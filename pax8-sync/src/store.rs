@@ -172,6 +172,19 @@ impl Store {
         Ok(tx)
     }
 
+    /// A transaction of a sync's page ([`Store::begin_keyed`]). On PostgreSQL its commit does
+    /// not wait for the log to reach the disk: a crash can lose the last commits, never part of
+    /// one, and a page's rows commit with its checkpoint, so the sync resumes before them and
+    /// writes them again. (SQLite's `synchronous = NORMAL` makes the same trade in WAL mode.)
+    /// A webhook event's transaction keeps the wait: its sender was told it was stored.
+    pub(crate) async fn begin_page(&self) -> Result<sqlx::Transaction<'static, Any>, sqlx::Error> {
+        let mut tx = self.begin_keyed().await?;
+        if self.postgres {
+            sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
     /// Whether the database is PostgreSQL (SQLite otherwise).
     pub fn is_postgres(&self) -> bool {
         self.postgres

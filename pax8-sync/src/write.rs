@@ -456,7 +456,7 @@ pub async fn bench_write_subscriptions(
     let sync_id = uuid::Uuid::new_v4().to_string();
     let mut written = 0;
     for page in subscriptions.chunks(200) {
-        let mut tx = store.begin_keyed().await?;
+        let mut tx = store.begin_page().await?;
         for part in page.chunks(batch.max(1)) {
             let records: Vec<Record> = part.iter().filter_map(crate::rows::subscription_record).collect();
             let ids: Vec<(String, &Subscription)> =

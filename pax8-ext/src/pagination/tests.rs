@@ -332,3 +332,18 @@ fn debug_shows_the_paging() {
         "{printed}"
     );
 }
+
+#[test]
+fn a_page_is_told_from_the_previous_by_its_length_and_its_ends() {
+    let page: Vec<u32> = (0..10).collect();
+    assert_eq!(super::fingerprint(&page), super::fingerprint(&page.clone()), "a repeated page");
+    let mut first = page.clone();
+    first[0] = 99;
+    let mut last = page.clone();
+    last[9] = 99;
+    let shorter = page[..9].to_vec();
+    for other in [first, last, shorter, (10..20).collect()] {
+        assert_ne!(super::fingerprint(&page), super::fingerprint(&other), "{other:?}");
+    }
+    assert_ne!(super::fingerprint::<u32>(&[]), super::fingerprint(&[0u32]));
+}
