@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 
+use futures::future::{self, Either};
 use futures::stream::BoxStream;
+use futures::stream::FuturesUnordered;
 use futures::{StreamExt, TryStreamExt, stream};
 use pax8_api::partner::types::{Company, Invoice, InvoiceItem, Product, Subscription};
 use pax8_ext::pagination::{Page, Paginator};
@@ -20,7 +22,7 @@ use crate::rows::{
     Record, company_record, contact_record, invoice_item_record, invoice_record, product_record, subscription_record,
     usage_record,
 };
-use crate::state::Run;
+use crate::state::{Part, Run};
 use crate::write::{Outcome, SnapshotSource, snapshot_all, upsert_all};
 
 /// Invoice statuses after which an invoice's items no longer change: it is settled (paid, or
@@ -199,15 +201,6 @@ impl Items<'_> {
     }
 }
 
-/// Writes part of a page's rows (an invoice's items) in a transaction of its own.
-async fn write_part(run: &mut Run<'_>, records: Vec<Record>) -> Result<(), SyncError> {
-    let mut tx = run.store.begin_page().await?;
-    run.fetched(records.len());
-    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
-    run.count_all(&outcomes);
-    run.commit_part(tx).await
-}
-
 /// Fetches `fetch(id)` for each id, `concurrency` at a time, in order.
 async fn each<T, F, Fut>(ids: &[Uuid], concurrency: usize, fetch: F) -> Result<Vec<(Uuid, Vec<T>)>, SyncError>
 where
@@ -335,11 +328,31 @@ async fn invoices(run: &mut Run<'_>, (page, records): Built<Invoice>) -> Result<
         page_size: run.options.page_size,
         part_size: PAGES_PER_PART * run.options.page_size.max(1) as usize,
     };
+    // On PostgreSQL two parts are written at once, each on its own connection; SQLite has one.
+    let writers = if run.store.is_postgres() { 2 } else { 1 };
+    let mut writing = FuturesUnordered::new();
     let mut pending = items.next_part().await?;
     while pending.len() >= items.part_size {
-        let (written, next) = futures::join!(write_part(run, pending), items.next_part());
-        written?;
-        pending = next?;
+        let (store, tenant, sync_id) = (run.store, run.options.tenant.clone(), run.sync_id.clone());
+        writing.push(async move { Part::write(store, &tenant, &sync_id, pending).await });
+        let reading = items.next_part();
+        futures::pin_mut!(reading);
+        // The next part is read while the parts go in; their counts are taken as they commit.
+        pending = loop {
+            match future::select(reading.as_mut(), writing.next()).await {
+                Either::Left((part, _)) => break part?,
+                Either::Right((Some(written), _)) => run.counted_by_part(&written?),
+                Either::Right((None, _)) => break reading.await?,
+            }
+        };
+        while writing.len() >= writers {
+            if let Some(written) = writing.next().await {
+                run.counted_by_part(&written?);
+            }
+        }
+    }
+    while let Some(written) = writing.next().await {
+        run.counted_by_part(&written?);
     }
     let mut tx = run.store.begin_page().await?;
     run.fetched(records.len());

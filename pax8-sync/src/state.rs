@@ -7,7 +7,8 @@ use sqlx::{Any, Row, Transaction};
 use crate::lock::wall_clock;
 use crate::options::{SyncOptions, SyncSummary};
 
-use crate::write::Outcome;
+use crate::rows::Record;
+use crate::write::{Outcome, upsert_all};
 use crate::{Store, SyncError};
 
 pub(crate) struct Run<'a> {
@@ -152,44 +153,103 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Commits part of a page's rows (an invoice's items, a chunk at a time) with their counts
-    /// but not the checkpoint: the page is read again if the run stops before it ends, and
-    /// rewriting the same rows is harmless.
-    pub(crate) async fn commit_part(&mut self, mut tx: Transaction<'_, Any>) -> Result<(), SyncError> {
-        self.record_odd(&mut tx).await?;
-        self.summary.skipped = self.skipped;
-        self.summary.requests = self.client.requests_sent().saturating_sub(self.requests_at_start);
-        self.add_counts(&mut tx).await?;
-        tx.commit().await?;
-        self.committed = self.summary;
-        Ok(())
+    /// Counts a part of a page that its own transaction wrote and counted ([`Part`]): added to
+    /// the run's counts and to what the `syncs` row already holds.
+    pub(crate) fn counted_by_part(&mut self, part: &Part) {
+        for counts in [&mut self.summary, &mut self.committed] {
+            counts.fetched += part.fetched;
+            counts.inserted += part.inserted;
+            counts.updated += part.updated;
+            counts.unchanged += part.unchanged;
+        }
     }
 
     /// Adds what this run counted since the last commit to the `syncs` row (in `tx`).
     pub(crate) async fn add_counts(&self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
         let (now, before) = (self.summary, self.committed);
-        let delta = |a: u64, b: u64| i64::try_from(a.saturating_sub(b)).unwrap_or(i64::MAX);
-        sqlx::query(
-            "UPDATE syncs SET fetched = fetched + $1, inserted = inserted + $2, updated = updated + $3, \
-             unchanged = unchanged + $4, removed = removed + $5, snapshots = snapshots + $6, \
-             requests = requests + $7, skipped = skipped + $8 WHERE id = $9",
-        )
-        .bind(delta(now.fetched, before.fetched))
-        .bind(delta(now.inserted, before.inserted))
-        .bind(delta(now.updated, before.updated))
-        .bind(delta(now.unchanged, before.unchanged))
-        .bind(delta(now.removed, before.removed))
-        .bind(delta(now.snapshots, before.snapshots))
-        .bind(delta(now.requests, before.requests))
-        .bind(delta(now.skipped, before.skipped))
-        .bind(self.sync_id.clone())
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        let delta = |a: u64, b: u64| a.saturating_sub(b);
+        let counts = Part {
+            fetched: delta(now.fetched, before.fetched),
+            inserted: delta(now.inserted, before.inserted),
+            updated: delta(now.updated, before.updated),
+            unchanged: delta(now.unchanged, before.unchanged),
+        };
+        let rest = [
+            delta(now.removed, before.removed),
+            delta(now.snapshots, before.snapshots),
+            delta(now.requests, before.requests),
+            delta(now.skipped, before.skipped),
+        ];
+        add_to_sync_row(tx, &self.sync_id, &counts, rest).await
     }
 
     pub(crate) fn is_last<T>(&mut self, page: &Page<T>, number: u32) -> bool {
         self.total_pages = page.total_pages;
         page.sent() < self.options.page_size as usize || page.total_pages.is_none_or(|t| u64::from(number) + 1 >= t)
     }
+}
+
+/// Part of a page's rows (an invoice's items, some pages at a time), written and committed with
+/// its counts by a transaction of its own, but not with the checkpoint: the page is read again
+/// if the run stops before it ends, and rewriting the same rows is harmless. A part does not
+/// borrow the run, so several can be written at once (each on its own connection).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Part {
+    pub(crate) fetched: u64,
+    pub(crate) inserted: u64,
+    pub(crate) updated: u64,
+    pub(crate) unchanged: u64,
+}
+
+impl Part {
+    /// Writes `records` of `tenant` for sync `sync_id` and commits them with their counts.
+    pub(crate) async fn write(
+        store: &Store,
+        tenant: &str,
+        sync_id: &str,
+        records: Vec<Record>,
+    ) -> Result<Part, SyncError> {
+        let mut tx = store.begin_page().await?;
+        let fetched = records.len() as u64;
+        let outcomes = upsert_all(&mut tx, tenant, records, Some(sync_id)).await?;
+        let count = |kind: Outcome| outcomes.iter().filter(|(_, o)| *o == kind).count() as u64;
+        let part = Part {
+            fetched,
+            inserted: count(Outcome::Inserted),
+            updated: count(Outcome::Updated),
+            unchanged: count(Outcome::Unchanged),
+        };
+        add_to_sync_row(&mut tx, sync_id, &part, [0; 4]).await?;
+        tx.commit().await?;
+        Ok(part)
+    }
+}
+
+/// Adds `counts` and the `removed`, `snapshots`, `requests` and `skipped` of `rest` to sync
+/// `sync_id`'s row (in `tx`).
+async fn add_to_sync_row(
+    tx: &mut Transaction<'_, Any>,
+    sync_id: &str,
+    counts: &Part,
+    rest: [u64; 4],
+) -> Result<(), sqlx::Error> {
+    let value = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let [removed, snapshots, requests, skipped] = rest;
+    sqlx::query(
+        "UPDATE syncs SET fetched = fetched + $1, inserted = inserted + $2, updated = updated + $3, \
+         unchanged = unchanged + $4, removed = removed + $5, snapshots = snapshots + $6, \
+         requests = requests + $7, skipped = skipped + $8 WHERE id = $9",
+    )
+    .bind(value(counts.fetched))
+    .bind(value(counts.inserted))
+    .bind(value(counts.updated))
+    .bind(value(counts.unchanged))
+    .bind(value(removed))
+    .bind(value(snapshots))
+    .bind(value(requests))
+    .bind(value(skipped))
+    .bind(sync_id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
