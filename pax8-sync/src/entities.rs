@@ -4,8 +4,6 @@
 //! time in a full sync), several at a time. Everything a page fetched is written in its
 //! transaction, many rows a statement.
 
-use std::collections::HashMap;
-
 use futures::future::{self, Either};
 use futures::stream::BoxStream;
 use futures::stream::FuturesUnordered;
@@ -279,13 +277,10 @@ async fn subscriptions(run: &mut Run<'_>, (page, records): Built<Subscription>) 
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
     // A snapshot where a subscription changed, and of every one in the week's baseline sync.
-    let changed: HashMap<&str, bool> =
-        outcomes.iter().map(|(id, o)| (id.as_str(), *o != Outcome::Unchanged || run.baseline)).collect();
-    let snapshots: Vec<(String, &Subscription)> = page
-        .items
+    let snapshots: Vec<String> = outcomes
         .iter()
-        .filter_map(|s| s.id.map(|id| (id.to_string(), s)))
-        .filter(|(id, _)| changed.get(id.as_str()).copied().unwrap_or(false))
+        .filter(|(_, outcome)| *outcome != Outcome::Unchanged || run.baseline)
+        .map(|(id, _)| id.clone())
         .collect();
     let written =
         snapshot_all(&mut tx, &run.options.tenant, &run.sync_id, run.options.now, &snapshots, SnapshotSource::Sync)

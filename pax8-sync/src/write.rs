@@ -14,7 +14,7 @@ use sha2::Digest;
 use sqlx::{Any, Row, Transaction};
 
 use crate::binds::{Ids, max_binds};
-use crate::rows::{Record, Val, decimal};
+use crate::rows::{Record, Val};
 use crate::store::dyn_query;
 
 /// What an upsert did to one row.
@@ -282,72 +282,40 @@ pub(crate) enum SnapshotSource {
 }
 
 /// Records subscriptions' quantity, price and status as `source` saw them at `taken_at` (for a
-/// sync, under its id; for a webhook event, under `webhook:<event id>`), many a statement.
+/// sync, under its id; for a webhook event, under `webhook:<event id>`): copied from their
+/// mirror rows, which the same transaction wrote (so a snapshot holds what the row holds), many
+/// a statement, only the ids bound. Returns how many snapshot rows were written.
 pub(crate) async fn snapshot_all(
     tx: &mut Transaction<'_, Any>,
     tenant: &str,
     sync_id: &str,
     taken_at: DateTime<Utc>,
-    subscriptions: &[(String, &Subscription)],
+    subscriptions: &[String],
     source: SnapshotSource,
 ) -> Result<u64, sqlx::Error> {
-    const PER_ROW: usize = 8;
     let source = match source {
         SnapshotSource::Sync => "sync",
         SnapshotSource::Webhook => "webhook",
     };
-    // One row per subscription: PostgreSQL refuses to update a row twice in one statement.
-    let mut latest: Vec<(String, &Subscription)> = Vec::new();
-    let mut at: HashMap<&str, usize> = HashMap::new();
-    for (id, s) in subscriptions {
-        match at.get(id.as_str()) {
-            Some(&i) => latest[i].1 = s,
-            None => {
-                at.insert(id, latest.len());
-                latest.push((id.clone(), s));
-            }
-        }
-    }
     let set = Ids::of(tx);
-    for chunk in latest.chunks(rows_per_statement(max_binds(tx), PER_ROW)) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let b = i * PER_ROW + 1;
-                let p = |k: usize| set.param(b + k);
-                format!(
-                    "({}, {}, {}, {}, {}, CAST({} AS NUMERIC), {}, {})",
-                    p(0),
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5),
-                    p(6),
-                    p(7)
-                )
-            })
-            .collect();
+    let mut written = 0;
+    for chunk in subscriptions.chunks(set.per_statement(4)) {
         let sql = format!(
             "INSERT INTO subscription_snapshots (tenant, sync_id, subscription_id, taken_at, quantity, price, status, source) \
-             VALUES {} ON CONFLICT (tenant, sync_id, subscription_id) DO UPDATE SET taken_at = excluded.taken_at, \
+             SELECT tenant, {}, id, {}, quantity, price, status, {} FROM subscriptions WHERE tenant = {} AND {} \
+             ON CONFLICT (tenant, sync_id, subscription_id) DO UPDATE SET taken_at = excluded.taken_at, \
              quantity = excluded.quantity, price = excluded.price, status = excluded.status",
-            values.join(", ")
+            set.param(1),
+            set.param(2),
+            set.param(3),
+            set.param(4),
+            set.condition("id", 5, chunk.len())
         );
-        let mut q = dyn_query(sql);
-        for (id, s) in chunk {
-            q = q
-                .bind(tenant.to_string())
-                .bind(sync_id.to_string())
-                .bind(id.clone())
-                .bind(taken_at.to_rfc3339())
-                .bind(s.quantity)
-                .bind(decimal(s.price).map(|p| p.to_string()))
-                .bind(s.status.as_ref().map(|x| storable(&x.to_string())))
-                .bind(source);
-        }
-        q.execute(&mut **tx).await?;
+        let q =
+            dyn_query(sql).bind(sync_id.to_string()).bind(taken_at.to_rfc3339()).bind(source).bind(tenant.to_string());
+        written += set.bind(q, chunk).execute(&mut **tx).await?.rows_affected();
     }
-    Ok(latest.len() as u64)
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -459,8 +427,7 @@ pub async fn bench_write_subscriptions(
         let mut tx = store.begin_page().await?;
         for part in page.chunks(batch.max(1)) {
             let records: Vec<Record> = part.iter().filter_map(crate::rows::subscription_record).collect();
-            let ids: Vec<(String, &Subscription)> =
-                part.iter().filter_map(|s| s.id.map(|id| (id.to_string(), s))).collect();
+            let ids: Vec<String> = part.iter().filter_map(|s| s.id.map(|id| id.to_string())).collect();
             written += upsert_all(&mut tx, tenant, records, Some(&sync_id)).await?.len() as u64;
             snapshot_all(&mut tx, tenant, &sync_id, Utc::now(), &ids, SnapshotSource::Sync).await?;
         }

@@ -282,7 +282,7 @@ async fn apply(
             tenant,
             &format!("webhook:{event_id}"),
             chrono::Utc::now(),
-            &[(id.to_string(), &subscription)],
+            &[id.to_string()],
             SnapshotSource::Webhook,
         )
         .await
