@@ -134,6 +134,11 @@ impl Listing {
 /// at the default page size).
 const PAGES_PER_PART: usize = 10;
 
+/// Items a part holds (at least), at `page_size` items a page.
+fn part_size(page_size: u32) -> usize {
+    PAGES_PER_PART * page_size.max(1) as usize
+}
+
 /// `pages` with each page's records built by `build` on a task of its own, the next page's while
 /// this one is written (building a record serializes and hashes its item: work that would
 /// otherwise wait for the database's, and the database's for it).
@@ -321,7 +326,7 @@ async fn invoices(run: &mut Run<'_>, (page, records): Built<Invoice>) -> Result<
         invoices: reread.into_iter(),
         current: None,
         page_size: run.options.page_size,
-        part_size: PAGES_PER_PART * run.options.page_size.max(1) as usize,
+        part_size: part_size(run.options.page_size),
     };
     // On PostgreSQL two parts are written at once, each on its own connection; SQLite has one.
     let writers = if run.store.is_postgres() { 2 } else { 1 };
@@ -418,7 +423,17 @@ mod tests {
     use crate::rows::Val;
 
     #[tokio::test(flavor = "multi_thread")]
-    async fn invoice_items_come_in_parts_of_ten_pages_across_invoices() {
+    async fn a_panic_while_building_a_page_is_the_reader_s_panic() {
+        let page =
+            Page { items: vec![1_u32], number: 0, size: 1, total_pages: None, total_elements: None, left_out: 0 };
+        let pages: Pages<u32> = stream::iter([Ok(page)]).boxed();
+        let mut pages = built(pages, |_: &u32| -> Option<Record> { panic!("a bug while building") });
+        let read = tokio::spawn(async move { pages.next().await.map(|page| page.is_ok()) }).await;
+        assert!(read.is_err_and(|e| e.is_panic()), "not turned into an error the sync would resume from");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn invoice_items_come_in_parts_across_invoices() {
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23);
         let sandbox =
             pax8_sandbox::Sandbox::start(pax8_sandbox::SandboxConfig { companies: 10, today, ..Default::default() })
@@ -444,7 +459,7 @@ mod tests {
             invoices: invoices.clone().into_iter(),
             current: None,
             page_size: 15,
-            part_size: PAGES_PER_PART * 15,
+            part_size: 30,
         };
         let mut parts = Vec::new();
         loop {
@@ -455,11 +470,13 @@ mod tests {
             parts.push(part);
         }
         let (last, full) = parts.split_last().unwrap();
-        assert!(!full.is_empty(), "{} items make more than one part", expected.len());
+        assert!(full.len() > 2, "{} items make several parts", expected.len());
+        assert_eq!(full[0].len(), 30, "a part ends as soon as it holds enough: two full pages");
         for part in full {
-            assert!((150..165).contains(&part.len()), "a part is ten pages of 15: {}", part.len());
+            assert!((30..45).contains(&part.len()), "a part is two pages of 15 or a little more: {}", part.len());
         }
-        assert!(last.len() <= 165);
+        assert!(last.len() < 45);
+        assert_eq!((part_size(200), part_size(15), part_size(0)), (2_000, 150, 10), "ten pages a part");
         let got: Vec<(Uuid, String)> = parts
             .iter()
             .flatten()

@@ -219,3 +219,40 @@ async fn a_second_sync_is_told_which_sync_holds_the_database() {
     let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sync_lock").fetch_one(store.pool()).await.unwrap().get("n");
     assert_eq!(held, 0, "released when done");
 }
+
+/// Every row the mirror holds, every table together.
+async fn all_rows(store: &Store) -> u64 {
+    let mut rows = 0;
+    for table in ["companies", "contacts", "products", "subscriptions", "invoices", "invoice_items", "usage_summaries"]
+    {
+        rows += store.count(table).await.unwrap() as u64;
+    }
+    rows
+}
+
+/// Invoices whose items take several parts (pages of 5, parts of 50 items): each part is counted
+/// once, by the run and in the `syncs` row, on SQLite (one writer) and PostgreSQL (two at once).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invoice_written_in_parts_is_counted_once() {
+    let s = sandbox(10, Faults::default()).await;
+    let c = client(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let mut stores = vec![sqlite(&dir, "parts.db").await];
+    if let Some(url) = postgres_database().await {
+        stores.push(Store::open(&url).await.unwrap());
+    }
+    for store in stores {
+        let progressed = std::sync::atomic::AtomicU64::new(0);
+        let summary = sync(&store, &c, &opts(5), &|at| {
+            progressed.fetch_max(at.fetched, std::sync::atomic::Ordering::Relaxed);
+        })
+        .await
+        .unwrap();
+        check_counts(&store, &expected(&s)).await;
+        let rows = all_rows(&store).await;
+        assert_eq!((summary.fetched, summary.inserted, summary.unchanged), (rows, rows, 0), "{summary:?}");
+        let row = sqlx::query("SELECT fetched, inserted FROM syncs").fetch_one(store.pool()).await.unwrap();
+        assert_eq!((row.get::<i64, _>("fetched") as u64, row.get::<i64, _>("inserted") as u64), (rows, rows));
+        assert_eq!(progressed.into_inner(), rows, "progress counts the parts' items too");
+    }
+}
