@@ -122,9 +122,8 @@ async fn run_sync(
         }
     }
     // Everything not seen in this sync disappeared upstream, but for the children of parents
-    // seen whose lists this sync did not read (they cannot have changed). Keyed: tables filled
-    // moments ago have statistics that still call them tiny.
-    let mut tx = store.begin_keyed().await?;
+    // seen whose lists this sync did not read (they cannot have changed).
+    let mut tx = store.pool.begin().await?;
     run.summary.removed +=
         crate::write::mark_removed(&mut tx, &options.tenant, &run.sync_id, options.now.to_rfc3339()).await?;
     run.add_counts(&mut tx).await?;

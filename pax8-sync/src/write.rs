@@ -1,8 +1,8 @@
 //! The one write path for mirror rows, for a sync and a webhook alike: [`upsert_all`] writes a
 //! page's rows of one table with a few multi-row statements (the stored hashes read in one
-//! query, new and changed rows in one `INSERT … ON CONFLICT DO UPDATE`, unchanged rows listed
-//! in `sync_seen`), and [`snapshot_all`] records subscriptions' quantity, price and status with
-//! who saw them. Text columns never carry a NUL character (PostgreSQL `text` cannot hold
+//! query, new and changed rows in one `INSERT … ON CONFLICT DO UPDATE`, unchanged rows marked
+//! seen in one `UPDATE`), and [`snapshot_all`] records subscriptions' quantity, price and status
+//! with who saw them. Text columns never carry a NUL character (PostgreSQL `text` cannot hold
 //! one): it becomes U+FFFD there, while `data` keeps the exact value (JSON escapes it). At a
 //! sync's end, [`mark_removed`] marks the rows it did not see.
 
@@ -146,8 +146,7 @@ async fn stored_hashes(
     Ok(out)
 }
 
-/// Lists the rows of `tenant` in `table` with these ids (and not removed) as seen unchanged by
-/// `sync_id`, in `sync_seen`: a narrow row each, not a rewrite of the row.
+/// Marks the rows of `tenant` in `table` with these ids (and not removed) as seen by `sync_id`.
 async fn mark_seen(
     tx: &mut Transaction<'_, Any>,
     tenant: &str,
@@ -156,17 +155,15 @@ async fn mark_seen(
     sync_id: &str,
 ) -> Result<(), sqlx::Error> {
     let set = Ids::of(tx);
-    for chunk in ids.chunks(set.per_statement(3)) {
+    for chunk in ids.chunks(set.per_statement(2)) {
         let sql = format!(
-            "INSERT INTO sync_seen (sync_id, tbl, id) SELECT {}, {}, id FROM {table} \
-             WHERE tenant = {} AND removed_at IS NULL AND {} ON CONFLICT DO NOTHING",
+            "UPDATE {table} SET last_seen_sync = {} WHERE tenant = {} AND removed_at IS NULL AND {}",
             set.param(1),
             set.param(2),
-            set.param(3),
-            set.condition("id", 4, chunk.len())
+            set.condition("id", 3, chunk.len())
         );
-        let q = dyn_query(sql).bind(sync_id.to_string()).bind(table.to_string()).bind(tenant.to_string());
-        set.bind(q, chunk).execute(&mut **tx).await?;
+        let q = set.bind(dyn_query(sql).bind(sync_id.to_string()).bind(tenant.to_string()), chunk);
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -254,26 +251,18 @@ pub(crate) async fn mark_removed(
     sync_id: &str,
     at: String,
 ) -> Result<u64, sqlx::Error> {
-    if !tx.backend_name().eq_ignore_ascii_case("sqlite") {
-        // The list was filled by this sync: statistics that still call it empty plan a scan of
-        // it per row (a 21,000-subscription re-sync took minutes). Sampling it takes
-        // milliseconds.
-        dyn_query("ANALYZE sync_seen".to_string()).execute(&mut **tx).await?;
-    }
     let mut removed = 0;
     for (table, parent) in MIRRORED {
         let kept = match parent {
             None => String::new(),
             Some((parent, key)) => format!(
                 " AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.tenant = {table}.tenant AND p.id = {table}.{key} \
-                 AND (p.last_seen_sync = $2 OR {}) AND (p.children_read_sync IS NULL OR p.children_read_sync <> $2))",
-                seen_unchanged(parent, "p")
+                 AND p.last_seen_sync = $2 AND (p.children_read_sync IS NULL OR p.children_read_sync <> $2))"
             ),
         };
         let done = dyn_query(format!(
             "UPDATE {table} SET removed_at = $1 WHERE tenant = $3 AND removed_at IS NULL \
-             AND (last_seen_sync IS NULL OR last_seen_sync <> $2) AND NOT {}{kept}",
-            seen_unchanged(table, table)
+             AND (last_seen_sync IS NULL OR last_seen_sync <> $2){kept}"
         ))
         .bind(at.clone())
         .bind(sync_id.to_string())
@@ -282,21 +271,7 @@ pub(crate) async fn mark_removed(
         .await?;
         removed += done.rows_affected();
     }
-    // The list of rows seen unchanged is done with; so are the lists of syncs no longer running
-    // (a tenant removed while its sync was interrupted).
-    dyn_query(
-        "DELETE FROM sync_seen WHERE sync_id = $1 OR sync_id NOT IN (SELECT id FROM syncs WHERE status = 'running')"
-            .to_string(),
-    )
-    .bind(sync_id.to_string())
-    .execute(&mut **tx)
-    .await?;
     Ok(removed)
-}
-
-/// SQL: the row `alias` of `table` was seen unchanged by sync `$2` (`mark_seen`).
-fn seen_unchanged(table: &str, alias: &str) -> String {
-    format!("EXISTS (SELECT 1 FROM sync_seen s WHERE s.sync_id = $2 AND s.tbl = '{table}' AND s.id = {alias}.id)")
 }
 
 /// Who took a snapshot.

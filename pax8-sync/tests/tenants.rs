@@ -73,8 +73,8 @@ async fn upgrades_in_place(postgres: bool) {
     let Some(url) = empty_database(&dir, "v1.db", postgres).await else { return };
     version_1_database(&url).await;
     let store = Store::open(&url).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 7);
-    assert_eq!(Store::schema_versions(), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(store.schema_version().await.unwrap(), 6);
+    assert_eq!(Store::schema_versions(), [1, 2, 3, 4, 5, 6]);
     // Every row is the default tenant's, amounts exact.
     for table in ["subscriptions", "invoices", "syncs", "subscription_snapshots", "webhook_events"] {
         assert_eq!(store.count_in("default", table).await.unwrap(), 1, "{table}");
@@ -93,7 +93,7 @@ async fn upgrades_in_place(postgres: bool) {
     // Opening again applies nothing more.
     drop(store);
     let again = Store::open(&url).await.unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 7);
+    assert_eq!(again.schema_version().await.unwrap(), 6);
     assert_eq!(again.count_in("default", "subscriptions").await.unwrap(), 1);
 }
 
