@@ -4,23 +4,20 @@
 //! time in a full sync), several at a time. Everything a page fetched is written in its
 //! transaction, many rows a statement.
 
-use futures::future::{self, Either};
-use futures::stream::BoxStream;
-use futures::stream::FuturesUnordered;
 use futures::{StreamExt, TryStreamExt, stream};
-use pax8_api::partner::types::{Company, Invoice, InvoiceItem, Product, Subscription};
-use pax8_ext::pagination::{Page, Paginator};
-use pax8_ext::{CallOptions, Pax8Client};
+use pax8_api::partner::types::{Company, Invoice, Product, Subscription};
+use pax8_ext::pagination::Paginator;
 use sqlx::Row;
 use uuid::Uuid;
 
 use crate::SyncError;
+use crate::items;
 use crate::marks::{self, CONTACTS_READ_FOR, ITEMS_READ_STATUS, USAGE_READ_AT};
+use crate::pages::{Built, BuiltPages, built};
 use crate::rows::{
-    Record, company_record, contact_record, invoice_item_record, invoice_record, product_record, subscription_record,
-    usage_record,
+    Record, company_record, contact_record, invoice_record, product_record, subscription_record, usage_record,
 };
-use crate::state::{Part, Run};
+use crate::state::Run;
 use crate::write::{Outcome, SnapshotSource, snapshot_all, upsert_all};
 
 /// Invoice statuses after which an invoice's items no longer change: it is settled (paid, or
@@ -88,15 +85,6 @@ impl Entity {
     }
 }
 
-/// Pages of a listing as they arrive.
-type Pages<T> = BoxStream<'static, pax8_ext::Result<Page<T>>>;
-
-/// A page with the records of its items.
-type Built<T> = (Page<T>, Vec<Record>);
-
-/// Pages of a listing with their records, as they are built.
-type BuiltPages<T> = BoxStream<'static, Result<Built<T>, SyncError>>;
-
 /// An entity's listing, read page by page.
 pub(crate) enum Listing {
     Companies(BuiltPages<Company>),
@@ -127,80 +115,6 @@ impl Listing {
             },
         };
         Ok(Some(number))
-    }
-}
-
-/// Pages of an invoice's items written per transaction while its pages stream in (2,000 items
-/// at the default page size).
-const PAGES_PER_PART: usize = 10;
-
-/// Items a part holds (at least), at `page_size` items a page.
-fn part_size(page_size: u32) -> usize {
-    PAGES_PER_PART * page_size.max(1) as usize
-}
-
-/// `pages` with each page's records built by `build` on a task of its own, the next page's while
-/// this one is written (building a record serializes and hashes its item: work that would
-/// otherwise wait for the database's, and the database's for it).
-fn built<T, F>(pages: Pages<T>, build: F) -> BuiltPages<T>
-where
-    T: Send + 'static,
-    F: Fn(&T) -> Option<Record> + Clone + Send + Sync + 'static,
-{
-    pages
-        .map(move |page| {
-            let build = build.clone();
-            let task = tokio::spawn(async move {
-                let page = page?;
-                let records = page.items.iter().filter_map(&build).collect();
-                Ok::<_, SyncError>((page, records))
-            });
-            async move {
-                match task.await {
-                    Ok(built) => built,
-                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                    // Only a runtime shutting down cancels it.
-                    Err(_) => Err(SyncError::Interrupted),
-                }
-            }
-        })
-        .buffered(2)
-        .boxed()
-}
-
-/// The items of invoices, read page after page (each invoice's pages several at a time).
-struct Items<'c> {
-    client: &'c Pax8Client,
-    options: CallOptions,
-    concurrency: usize,
-    invoices: std::vec::IntoIter<Uuid>,
-    current: Option<BuiltPages<InvoiceItem>>,
-    /// Items a page holds, and a part (at least).
-    page_size: u32,
-    part_size: usize,
-}
-
-impl Items<'_> {
-    /// The records of the next items, at least `part_size` of them unless they are the last
-    /// (none once every invoice's items were read).
-    async fn next_part(&mut self) -> Result<Vec<Record>, SyncError> {
-        let mut part = Vec::new();
-        while part.len() < self.part_size {
-            let pages = match &mut self.current {
-                Some(current) => current,
-                None => {
-                    let Some(invoice) = self.invoices.next() else { break };
-                    let list = self.client.invoices().options(self.options.clone()).items(invoice);
-                    let pages = list.page_size(self.page_size).concurrency(self.concurrency).pages();
-                    self.current.insert(built(pages, move |it| invoice_item_record(invoice, it)))
-                }
-            };
-            match pages.next().await {
-                Some(page) => part.extend(page?.1),
-                None => self.current = None,
-            }
-        }
-        Ok(part)
     }
 }
 
@@ -314,46 +228,8 @@ async fn invoices(run: &mut Run<'_>, (page, records): Built<Invoice>) -> Result<
             skipped.push(id);
         }
     }
-    // An invoice holds an item per subscription: its pages are read several at a time and
-    // written PAGES_PER_PART pages at a time, never collected, so memory does not grow with the
-    // tenant. While one part is written, the next is fetched and built: the database's work
-    // runs beside ours. The write never waits for a request (on SQLite the shared token and rate
-    // budget may need the one connection, which the write gives back when it commits).
-    let mut items = Items {
-        client: run.client,
-        options: run.tolerant(),
-        concurrency: run.options.concurrency,
-        invoices: reread.into_iter(),
-        current: None,
-        page_size: run.options.page_size,
-        part_size: part_size(run.options.page_size),
-    };
-    // On PostgreSQL two parts are written at once, each on its own connection; SQLite has one.
-    let writers = if run.store.is_postgres() { 2 } else { 1 };
-    let mut writing = FuturesUnordered::new();
-    let mut pending = items.next_part().await?;
-    while pending.len() >= items.part_size {
-        let (store, tenant, sync_id) = (run.store, run.options.tenant.clone(), run.sync_id.clone());
-        writing.push(async move { Part::write(store, &tenant, &sync_id, pending).await });
-        let reading = items.next_part();
-        futures::pin_mut!(reading);
-        // The next part is read while the parts go in; their counts are taken as they commit.
-        pending = loop {
-            match future::select(reading.as_mut(), writing.next()).await {
-                Either::Left((part, _)) => break part?,
-                Either::Right((Some(written), _)) => run.counted_by_part(&written?),
-                Either::Right((None, _)) => break reading.await?,
-            }
-        };
-        while writing.len() >= writers {
-            if let Some(written) = writing.next().await {
-                run.counted_by_part(&written?);
-            }
-        }
-    }
-    while let Some(written) = writing.next().await {
-        run.counted_by_part(&written?);
-    }
+    // Every part but the last is written and committed on the way; the last goes in with the page.
+    let pending = items::write_parts(run, reread).await?;
     let mut tx = run.store.begin_page().await?;
     run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
@@ -415,80 +291,4 @@ pub(crate) async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncErro
     run.skipped += skipped.len() as u64;
     run.total_pages = None;
     run.finish_page(tx, Entity::UsageSummaries.as_str(), number, !more).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rows::Val;
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn a_panic_while_building_a_page_is_the_reader_s_panic() {
-        let page =
-            Page { items: vec![1_u32], number: 0, size: 1, total_pages: None, total_elements: None, left_out: 0 };
-        let pages: Pages<u32> = stream::iter([Ok(page)]).boxed();
-        let mut pages = built(pages, |_: &u32| -> Option<Record> { panic!("a bug while building") });
-        let read = tokio::spawn(async move { pages.next().await.map(|page| page.is_ok()) }).await;
-        assert!(read.is_err_and(|e| e.is_panic()), "not turned into an error the sync would resume from");
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn invoice_items_come_in_parts_across_invoices() {
-        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23);
-        let sandbox =
-            pax8_sandbox::Sandbox::start(pax8_sandbox::SandboxConfig { companies: 10, today, ..Default::default() })
-                .await
-                .unwrap();
-        let client = Pax8Client::builder()
-            .client_id(sandbox.client_id())
-            .client_secret(sandbox.client_secret())
-            .base_url(sandbox.base_url())
-            .build()
-            .unwrap();
-        let invoices: Vec<Uuid> =
-            client.invoices().list().collect_all().await.unwrap().iter().filter_map(|i| i.id).collect();
-        let mut expected = Vec::new();
-        for invoice in &invoices {
-            let items = client.invoices().items(*invoice).collect_all().await.unwrap();
-            expected.extend(items.iter().filter_map(|it| it.id.map(|id| (*invoice, id.to_string()))));
-        }
-        let mut items = Items {
-            client: &client,
-            options: CallOptions::default(),
-            concurrency: 3,
-            invoices: invoices.clone().into_iter(),
-            current: None,
-            page_size: 15,
-            part_size: 30,
-        };
-        let mut parts = Vec::new();
-        loop {
-            let part = items.next_part().await.unwrap();
-            if part.is_empty() {
-                break;
-            }
-            parts.push(part);
-        }
-        let (last, full) = parts.split_last().unwrap();
-        assert!(full.len() > 2, "{} items make several parts", expected.len());
-        assert_eq!(full[0].len(), 30, "a part ends as soon as it holds enough: two full pages");
-        for part in full {
-            assert!((30..45).contains(&part.len()), "a part is two pages of 15 or a little more: {}", part.len());
-        }
-        assert!(last.len() < 45);
-        assert_eq!((part_size(200), part_size(15), part_size(0)), (2_000, 150, 10), "ten pages a part");
-        let got: Vec<(Uuid, String)> = parts
-            .iter()
-            .flatten()
-            .map(|r| {
-                let invoice = match &r.columns[0] {
-                    (_, Val::Text(Some(id))) => id.parse().unwrap(),
-                    other => panic!("invoice_id first: {:?}", other.0),
-                };
-                assert_eq!(r.hash, crate::write::sha256_hex(r.data.as_bytes()));
-                (invoice, r.id.clone())
-            })
-            .collect();
-        assert_eq!(got, expected, "every item once, in order, with its invoice");
-    }
 }

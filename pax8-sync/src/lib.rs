@@ -20,12 +20,14 @@
 
 mod drift;
 mod entities;
+mod items;
 pub use pax8_serve::listener;
 mod binds;
 mod lock;
 mod marks;
 mod odd;
 mod options;
+mod pages;
 pub mod plans;
 pub mod receiver;
 mod rows;

@@ -1,0 +1,172 @@
+//! An invoice's items into the mirror: read page after page (each invoice's pages several at a
+//! time) and written in parts of ten pages, each part by its own transaction ([`Part`]) while
+//! the next is read, never collected, so memory does not follow the tenant's size.
+
+use futures::StreamExt;
+use futures::future::{self, Either};
+use futures::stream::FuturesUnordered;
+use pax8_api::partner::types::InvoiceItem;
+use pax8_ext::{CallOptions, Pax8Client};
+use uuid::Uuid;
+
+use crate::SyncError;
+use crate::pages::{BuiltPages, built};
+use crate::rows::{Record, invoice_item_record};
+use crate::state::{Part, Run};
+
+/// Pages of an invoice's items written per transaction while its pages stream in (2,000 items
+/// at the default page size).
+const PAGES_PER_PART: usize = 10;
+
+/// Items a part holds (at least), at `page_size` items a page.
+fn part_size(page_size: u32) -> usize {
+    PAGES_PER_PART * page_size.max(1) as usize
+}
+
+/// The items of invoices, read page after page (each invoice's pages several at a time).
+struct Items<'c> {
+    client: &'c Pax8Client,
+    options: CallOptions,
+    concurrency: usize,
+    invoices: std::vec::IntoIter<Uuid>,
+    current: Option<BuiltPages<InvoiceItem>>,
+    /// Items a page holds, and a part (at least).
+    page_size: u32,
+    part_size: usize,
+}
+
+impl Items<'_> {
+    /// The records of the next items, at least `part_size` of them unless they are the last
+    /// (none once every invoice's items were read).
+    async fn next_part(&mut self) -> Result<Vec<Record>, SyncError> {
+        let mut part = Vec::new();
+        while part.len() < self.part_size {
+            let pages = match &mut self.current {
+                Some(current) => current,
+                None => {
+                    let Some(invoice) = self.invoices.next() else { break };
+                    let list = self.client.invoices().options(self.options.clone()).items(invoice);
+                    let pages = list.page_size(self.page_size).concurrency(self.concurrency).pages();
+                    self.current.insert(built(pages, move |it| invoice_item_record(invoice, it)))
+                }
+            };
+            match pages.next().await {
+                Some(page) => part.extend(page?.1),
+                None => self.current = None,
+            }
+        }
+        Ok(part)
+    }
+}
+
+/// Reads the items of `invoices` and writes every part of them but the last, which it returns
+/// (fewer than a part's items) to be written with the page and its checkpoint.
+pub(crate) async fn write_parts(run: &mut Run<'_>, invoices: Vec<Uuid>) -> Result<Vec<Record>, SyncError> {
+    // An invoice holds an item per subscription: its pages are read several at a time and
+    // written PAGES_PER_PART pages at a time, never collected, so memory does not grow with the
+    // tenant. While one part is written, the next is fetched and built: the database's work
+    // runs beside ours. The write never waits for a request (on SQLite the shared token and rate
+    // budget may need the one connection, which the write gives back when it commits).
+    let mut items = Items {
+        client: run.client,
+        options: run.tolerant(),
+        concurrency: run.options.concurrency,
+        invoices: invoices.into_iter(),
+        current: None,
+        page_size: run.options.page_size,
+        part_size: part_size(run.options.page_size),
+    };
+    // On PostgreSQL two parts are written at once, each on its own connection; SQLite has one.
+    let writers = if run.store.is_postgres() { 2 } else { 1 };
+    let mut writing = FuturesUnordered::new();
+    let mut pending = items.next_part().await?;
+    while pending.len() >= items.part_size {
+        let (store, tenant, sync_id) = (run.store, run.options.tenant.clone(), run.sync_id.clone());
+        writing.push(async move { Part::write(store, &tenant, &sync_id, pending).await });
+        let reading = items.next_part();
+        futures::pin_mut!(reading);
+        // The next part is read while the parts go in; their counts are taken as they commit.
+        pending = loop {
+            match future::select(reading.as_mut(), writing.next()).await {
+                Either::Left((part, _)) => break part?,
+                Either::Right((Some(written), _)) => run.counted_by_part(&written?),
+                Either::Right((None, _)) => break reading.await?,
+            }
+        };
+        while writing.len() >= writers {
+            if let Some(written) = writing.next().await {
+                run.counted_by_part(&written?);
+            }
+        }
+    }
+    while let Some(written) = writing.next().await {
+        run.counted_by_part(&written?);
+    }
+    Ok(pending)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::Val;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn invoice_items_come_in_parts_across_invoices() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23);
+        let sandbox =
+            pax8_sandbox::Sandbox::start(pax8_sandbox::SandboxConfig { companies: 10, today, ..Default::default() })
+                .await
+                .unwrap();
+        let client = Pax8Client::builder()
+            .client_id(sandbox.client_id())
+            .client_secret(sandbox.client_secret())
+            .base_url(sandbox.base_url())
+            .build()
+            .unwrap();
+        let invoices: Vec<Uuid> =
+            client.invoices().list().collect_all().await.unwrap().iter().filter_map(|i| i.id).collect();
+        let mut expected = Vec::new();
+        for invoice in &invoices {
+            let items = client.invoices().items(*invoice).collect_all().await.unwrap();
+            expected.extend(items.iter().filter_map(|it| it.id.map(|id| (*invoice, id.to_string()))));
+        }
+        let mut items = Items {
+            client: &client,
+            options: CallOptions::default(),
+            concurrency: 3,
+            invoices: invoices.clone().into_iter(),
+            current: None,
+            page_size: 15,
+            part_size: 30,
+        };
+        let mut parts = Vec::new();
+        loop {
+            let part = items.next_part().await.unwrap();
+            if part.is_empty() {
+                break;
+            }
+            parts.push(part);
+        }
+        let (last, full) = parts.split_last().unwrap();
+        assert!(full.len() > 2, "{} items make several parts", expected.len());
+        assert_eq!(full[0].len(), 30, "a part ends as soon as it holds enough: two full pages");
+        for part in full {
+            assert!((30..45).contains(&part.len()), "a part is two pages of 15 or a little more: {}", part.len());
+        }
+        assert!(last.len() < 45);
+        assert_eq!((part_size(200), part_size(15), part_size(0)), (2_000, 150, 10), "ten pages a part");
+        let got: Vec<(Uuid, String)> = parts
+            .iter()
+            .flatten()
+            .map(|r| {
+                let invoice = match &r.columns[0] {
+                    (_, Val::Text(Some(id))) => id.parse().unwrap(),
+                    other => panic!("invoice_id first: {:?}", other.0),
+                };
+                assert_eq!(r.hash, crate::write::sha256_hex(r.data.as_bytes()));
+                (invoice, r.id.clone())
+            })
+            .collect();
+        assert_eq!(got, expected, "every item once, in order, with its invoice");
+    }
+}
