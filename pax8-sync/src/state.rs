@@ -153,15 +153,12 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Counts a part of a page that its own transaction wrote and counted ([`Part`]): added to
-    /// the run's counts and to what the `syncs` row already holds.
+    /// Counts a part of a page that its own transaction wrote and counted in the `syncs` row
+    /// ([`Part`]): its items are fetched (progress reports them) and already committed. (The
+    /// sync's summary is read from that row at its end.)
     pub(crate) fn counted_by_part(&mut self, part: &Part) {
-        for counts in [&mut self.summary, &mut self.committed] {
-            counts.fetched += part.fetched;
-            counts.inserted += part.inserted;
-            counts.updated += part.updated;
-            counts.unchanged += part.unchanged;
-        }
+        self.summary.fetched += part.fetched;
+        self.committed.fetched += part.fetched;
     }
 
     /// Adds what this run counted since the last commit to the `syncs` row (in `tx`).
