@@ -163,7 +163,7 @@ mod tests {
                     (_, Val::Text(Some(id))) => id.parse().unwrap(),
                     other => panic!("invoice_id first: {:?}", other.0),
                 };
-                assert_eq!(r.hash, crate::write::sha256_hex(r.data.as_bytes()));
+                assert_eq!(r.hash, crate::rows::sha256_hex(r.data.as_bytes()));
                 (invoice, r.id.clone())
             })
             .collect();

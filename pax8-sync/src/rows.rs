@@ -5,6 +5,7 @@
 use pax8_api::partner::types::{Company, Contact, Invoice, InvoiceItem, Product, Subscription, UsageSummary};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use sha2::Digest;
 use sqlx::{Any, Row, Transaction};
 
 use crate::store::dyn_query;
@@ -29,9 +30,14 @@ pub(crate) struct Record {
 
 impl Record {
     pub(crate) fn new(table: &'static str, id: String, columns: Vec<(&'static str, Val)>, data: String) -> Record {
-        let hash = crate::write::sha256_hex(data.as_bytes());
+        let hash = sha256_hex(data.as_bytes());
         Record { table, id, columns, data, hash }
     }
+}
+
+/// SHA-256 of `bytes` in lowercase hex (one allocation): a row's hash, an event body's digest.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
 pub(crate) fn text<T: ToString>(v: Option<T>) -> Val {
@@ -186,6 +192,15 @@ pub(crate) async fn stored(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_are_sha256_in_lowercase_hex_as_stored_before() {
+        // Every stored row's hash has this form: a new one must equal it for unchanged data.
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(sha256_hex(b"").len(), 64);
+        let record = Record::new("t", "1".into(), Vec::new(), "abc".into());
+        assert_eq!(record.hash, sha256_hex(b"abc"), "a record carries the hash of its data");
+    }
 
     #[test]
     fn amounts_are_the_decimals_they_were_written_as() {

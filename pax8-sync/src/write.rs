@@ -10,7 +10,6 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use pax8_api::partner::types::Subscription;
-use sha2::Digest;
 use sqlx::{Any, Row, Transaction};
 
 use crate::binds::{Ids, max_binds};
@@ -26,11 +25,6 @@ pub(crate) enum Outcome {
 }
 
 pub(crate) use crate::binds::Query;
-
-/// SHA-256 of `bytes` in lowercase hex (one allocation): a row's hash, an event body's digest.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", sha2::Sha256::digest(bytes))
-}
 
 /// `text` as a text column can hold it: NUL characters replaced by U+FFFD.
 pub(crate) fn storable(text: &str) -> String {
@@ -344,15 +338,6 @@ mod tests {
         assert_eq!(rows_per_statement(8_000, 8), 1_000);
         assert_eq!(rows_per_statement(10, 12), 1, "a row wider than the limit still goes, alone");
         assert_eq!(rows_per_statement(400, 0), 400);
-    }
-
-    #[test]
-    fn hashes_are_sha256_in_lowercase_hex_as_stored_before() {
-        // Every stored row's hash has this form: a new one must equal it for unchanged data.
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_eq!(sha256_hex(b"").len(), 64);
-        let record = Record::new("t", "1".into(), Vec::new(), "abc".into());
-        assert_eq!(record.hash, sha256_hex(b"abc"), "a record carries the hash of its data");
     }
 
     #[test]

@@ -6,8 +6,9 @@ use pax8_api::partner::types::{Company, Subscription};
 use pax8_api::webhooks::types::WebhookPayload;
 use serde_json::Value;
 
+use crate::rows::sha256_hex;
 use crate::rows::{company_record, stored, subscription_record};
-use crate::write::{SnapshotSource, sha256_hex, snapshot_all, storable, upsert};
+use crate::write::{SnapshotSource, snapshot_all, storable, upsert};
 use crate::{Store, SyncError};
 
 /// What became of one event.
