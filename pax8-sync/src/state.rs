@@ -66,13 +66,7 @@ impl Run<'_> {
     }
 
     pub(crate) fn count_all(&mut self, outcomes: &[(String, Outcome)]) {
-        for (_, outcome) in outcomes {
-            match outcome {
-                Outcome::Inserted => self.summary.inserted += 1,
-                Outcome::Updated => self.summary.updated += 1,
-                Outcome::Unchanged => self.summary.unchanged += 1,
-            }
-        }
+        tally(&mut self.summary, outcomes);
     }
 
     pub(crate) fn fetched(&mut self, items: usize) {
@@ -164,20 +158,18 @@ impl Run<'_> {
     /// Adds what this run counted since the last commit to the `syncs` row (in `tx`).
     pub(crate) async fn add_counts(&self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
         let (now, before) = (self.summary, self.committed);
-        let delta = |a: u64, b: u64| a.saturating_sub(b);
-        let counts = Part {
-            fetched: delta(now.fetched, before.fetched),
-            inserted: delta(now.inserted, before.inserted),
-            updated: delta(now.updated, before.updated),
-            unchanged: delta(now.unchanged, before.unchanged),
+        let delta = SyncSummary {
+            fetched: now.fetched.saturating_sub(before.fetched),
+            inserted: now.inserted.saturating_sub(before.inserted),
+            updated: now.updated.saturating_sub(before.updated),
+            unchanged: now.unchanged.saturating_sub(before.unchanged),
+            removed: now.removed.saturating_sub(before.removed),
+            snapshots: now.snapshots.saturating_sub(before.snapshots),
+            requests: now.requests.saturating_sub(before.requests),
+            skipped: now.skipped.saturating_sub(before.skipped),
+            ..SyncSummary::default()
         };
-        let rest = [
-            delta(now.removed, before.removed),
-            delta(now.snapshots, before.snapshots),
-            delta(now.requests, before.requests),
-            delta(now.skipped, before.skipped),
-        ];
-        add_to_sync_row(tx, &self.sync_id, &counts, rest).await
+        add_to_sync_row(tx, &self.sync_id, &delta).await
     }
 
     pub(crate) fn is_last<T>(&mut self, page: &Page<T>, number: u32) -> bool {
@@ -192,10 +184,8 @@ impl Run<'_> {
 /// borrow the run, so several can be written at once (each on its own connection).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Part {
+    /// Its items (its other counts are in the `syncs` row only).
     pub(crate) fetched: u64,
-    pub(crate) inserted: u64,
-    pub(crate) updated: u64,
-    pub(crate) unchanged: u64,
 }
 
 impl Part {
@@ -209,42 +199,41 @@ impl Part {
         let mut tx = store.begin_page().await?;
         let fetched = records.len() as u64;
         let outcomes = upsert_all(&mut tx, tenant, records, Some(sync_id)).await?;
-        let count = |kind: Outcome| outcomes.iter().filter(|(_, o)| *o == kind).count() as u64;
-        let part = Part {
-            fetched,
-            inserted: count(Outcome::Inserted),
-            updated: count(Outcome::Updated),
-            unchanged: count(Outcome::Unchanged),
-        };
-        add_to_sync_row(&mut tx, sync_id, &part, [0; 4]).await?;
+        let mut counts = SyncSummary { fetched, ..SyncSummary::default() };
+        tally(&mut counts, &outcomes);
+        add_to_sync_row(&mut tx, sync_id, &counts).await?;
         tx.commit().await?;
-        Ok(part)
+        Ok(Part { fetched })
     }
 }
 
-/// Adds `counts` and the `removed`, `snapshots`, `requests` and `skipped` of `rest` to sync
-/// `sync_id`'s row (in `tx`).
-async fn add_to_sync_row(
-    tx: &mut Transaction<'_, Any>,
-    sync_id: &str,
-    counts: &Part,
-    rest: [u64; 4],
-) -> Result<(), sqlx::Error> {
+/// Adds each outcome to the inserted, updated or unchanged of `counts`.
+fn tally(counts: &mut SyncSummary, outcomes: &[(String, Outcome)]) {
+    for (_, outcome) in outcomes {
+        match outcome {
+            Outcome::Inserted => counts.inserted += 1,
+            Outcome::Updated => counts.updated += 1,
+            Outcome::Unchanged => counts.unchanged += 1,
+        }
+    }
+}
+
+/// Adds `delta`'s counts to sync `sync_id`'s row (in `tx`).
+async fn add_to_sync_row(tx: &mut Transaction<'_, Any>, sync_id: &str, delta: &SyncSummary) -> Result<(), sqlx::Error> {
     let value = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    let [removed, snapshots, requests, skipped] = rest;
     sqlx::query(
         "UPDATE syncs SET fetched = fetched + $1, inserted = inserted + $2, updated = updated + $3, \
          unchanged = unchanged + $4, removed = removed + $5, snapshots = snapshots + $6, \
          requests = requests + $7, skipped = skipped + $8 WHERE id = $9",
     )
-    .bind(value(counts.fetched))
-    .bind(value(counts.inserted))
-    .bind(value(counts.updated))
-    .bind(value(counts.unchanged))
-    .bind(value(removed))
-    .bind(value(snapshots))
-    .bind(value(requests))
-    .bind(value(skipped))
+    .bind(value(delta.fetched))
+    .bind(value(delta.inserted))
+    .bind(value(delta.updated))
+    .bind(value(delta.unchanged))
+    .bind(value(delta.removed))
+    .bind(value(delta.snapshots))
+    .bind(value(delta.requests))
+    .bind(value(delta.skipped))
     .bind(sync_id.to_string())
     .execute(&mut **tx)
     .await?;
