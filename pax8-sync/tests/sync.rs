@@ -256,3 +256,25 @@ async fn an_invoice_written_in_parts_is_counted_once() {
         assert_eq!(progressed.into_inner(), rows, "progress counts the parts' items too");
     }
 }
+
+/// A re-sync after one subscription's quantity changed counts that row updated, once, and every
+/// other row it re-read unchanged: in its summary and in the `syncs` row.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_row_is_counted_updated() {
+    let s = sandbox(4, Faults::default()).await;
+    let c = client(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(&dir, "updated.db").await;
+    sync(&store, &c, &opts(5), &|_| {}).await.unwrap();
+    let (id, quantity) = s.with_world(|w| {
+        let x = w.subscriptions.iter().find(|x| x.status.as_ref().is_some_and(|s| s.as_str() == "Active")).unwrap();
+        (x.id.unwrap(), x.quantity.unwrap_or(1.0) as i64)
+    });
+    c.subscriptions().update_quantity(id, quantity + 1).await.unwrap();
+    let later = SyncOptions { now: "2026-11-23T13:00:00Z".parse().unwrap(), ..opts(5) };
+    let second = sync(&store, &c, &later, &|_| {}).await.unwrap();
+    assert_eq!((second.inserted, second.updated, second.snapshots), (0, 1, 1), "{second:?}");
+    assert_eq!(second.unchanged + 1, second.fetched, "{second:?}");
+    let row = sqlx::query("SELECT updated FROM syncs ORDER BY started_at DESC").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(row.get::<i64, _>("updated"), 1);
+}
