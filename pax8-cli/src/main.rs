@@ -29,6 +29,15 @@ pub use crate::args::{
 
 use crate::output::{Format, Printer};
 
+/// mimalloc instead of the system allocator: a sync spends a sixth of its CPU allocating and
+/// freeing (JSON decoded, records built, statements bound on several threads), where glibc's
+/// arenas contend; with mimalloc a full sync of 2,000 companies went from about 29,000 to
+/// 36,000 rows/s (`cargo bench -p pax8-sync --bench sync`, which uses it too). Its cost is
+/// memory it keeps: a sync's peak RSS is about 86 MiB instead of 38 (mimalloc's v2, which keeps
+/// less than v3), still the same whatever the tenant's size.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Pax8 API from the terminal.
 ///
 /// Credentials come from `pax8 auth login`, or PAX8_CLIENT_ID / PAX8_CLIENT_SECRET (and

@@ -18,6 +18,10 @@ use pax8_ext::Pax8Client;
 use pax8_sandbox::{Faults, Sandbox, SandboxConfig};
 use pax8_sync::{Store, SyncMode, SyncOptions, SyncSummary, sync};
 
+/// The allocator the `pax8` binary uses, so the figures are the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONCURRENCY: usize = 4;
 
 /// A client of the simulator, without a rate limit (the bench measures the sync, not the limiter).
