@@ -163,12 +163,10 @@ async fn companies(run: &mut Run<'_>, (page, records): Built<Company>) -> Result
         each(&reread, run.options.concurrency, |id| client.contacts(id).options(options.clone()).list().collect_all())
             .await?;
     let mut tx = run.store.begin_page().await?;
-    run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
     let records: Vec<_> =
         contacts.iter().flat_map(|(company, list)| list.iter().filter_map(|x| contact_record(*company, x))).collect();
-    run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
     marks::set(&mut tx, &run.options.tenant, CONTACTS_READ_FOR, &read_for, &run.sync_id).await?;
@@ -181,7 +179,6 @@ async fn companies(run: &mut Run<'_>, (page, records): Built<Company>) -> Result
 async fn products(run: &mut Run<'_>, (page, records): Built<Product>) -> Result<u32, SyncError> {
     let number = page.number;
     let mut tx = run.store.begin_page().await?;
-    run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
     let last = run.is_last(&page, number);
@@ -192,13 +189,17 @@ async fn products(run: &mut Run<'_>, (page, records): Built<Product>) -> Result<
 async fn subscriptions(run: &mut Run<'_>, (page, records): Built<Subscription>) -> Result<u32, SyncError> {
     let number = page.number;
     let mut tx = run.store.begin_page().await?;
-    run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
-    // A snapshot where a subscription changed, and of every one in the week's baseline sync.
+    // A snapshot where a subscription changed, and of every one in the week's baseline sync
+    // (none again of one this sync already counted).
     let snapshots: Vec<String> = outcomes
         .iter()
-        .filter(|(_, outcome)| *outcome != Outcome::Unchanged || run.baseline)
+        .filter(|(_, outcome)| match outcome {
+            Outcome::Inserted | Outcome::Updated => true,
+            Outcome::Unchanged => run.baseline,
+            Outcome::AlreadyCounted => false,
+        })
         .map(|(id, _)| id.clone())
         .collect();
     let written =
@@ -231,10 +232,8 @@ async fn invoices(run: &mut Run<'_>, (page, records): Built<Invoice>) -> Result<
     // Every part but the last is written and committed on the way; the last goes in with the page.
     let pending = items::write_parts(run, reread).await?;
     let mut tx = run.store.begin_page().await?;
-    run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
-    run.fetched(pending.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, pending, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
     marks::set(&mut tx, &run.options.tenant, ITEMS_READ_STATUS, &read_status, &run.sync_id).await?;
@@ -282,7 +281,6 @@ pub(crate) async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncErro
     let mut tx = run.store.begin_page().await?;
     let records: Vec<_> =
         fetched.iter().flat_map(|(sub, list)| list.iter().filter_map(|u| usage_record(*sub, u))).collect();
-    run.fetched(records.len());
     let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
     run.count_all(&outcomes);
     let now = run.options.now.to_rfc3339();

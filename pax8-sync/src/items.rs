@@ -1,35 +1,65 @@
 //! An invoice's items into the mirror: read page after page (each invoice's pages several at a
 //! time) and written in parts of ten pages, each part by its own transaction ([`Part`]) while
-//! the next is read, never collected, so memory does not follow the tenant's size.
+//! the next is read, never collected, so memory does not follow the tenant's size. Each part
+//! commits how far it read each invoice's items: a sync killed between parts resumes after the
+//! last part committed.
+
+use std::collections::HashMap;
 
 use futures::StreamExt;
 use futures::future::{self, Either};
 use futures::stream::FuturesUnordered;
 use pax8_api::partner::types::InvoiceItem;
 use pax8_ext::{CallOptions, Pax8Client};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::SyncError;
 use crate::pages::{BuiltPages, built};
 use crate::rows::{Record, invoice_item_record};
-use crate::state::{Part, Run};
+use crate::state::{Checkpoint, Part, Run, checkpoints};
 
 /// Pages of an invoice's items written per transaction while its pages stream in (2,000 items
 /// at the default page size).
 const PAGES_PER_PART: usize = 10;
+
+/// The checkpoints of invoices' items: `invoice_items@<invoice id>`.
+const RESOURCE_PREFIX: &str = "invoice_items@";
 
 /// Items a part holds (at least), at `page_size` items a page.
 fn part_size(page_size: u32) -> usize {
     PAGES_PER_PART * page_size.max(1) as usize
 }
 
+/// The records of a part and how far it read each invoice it holds items of.
+#[derive(Default)]
+struct PartRead {
+    records: Vec<Record>,
+    read: Vec<Checkpoint>,
+}
+
+impl PartRead {
+    /// `invoice`'s items are read up to page `next_page` (all of them when `done`).
+    fn reached(&mut self, invoice: Uuid, next_page: u32, done: bool) {
+        let resource = format!("{RESOURCE_PREFIX}{invoice}");
+        match self.read.last_mut() {
+            Some(last) if last.resource == resource => (last.next_page, last.done) = (next_page, done),
+            _ => self.read.push(Checkpoint { resource, next_page, done }),
+        }
+    }
+}
+
+/// The invoice being read: its id, the page after the last one read, its pages.
+type Reading = (Uuid, u32, BuiltPages<InvoiceItem>);
+
 /// The items of invoices, read page after page (each invoice's pages several at a time).
 struct Items<'c> {
     client: &'c Pax8Client,
     options: CallOptions,
     concurrency: usize,
-    invoices: std::vec::IntoIter<Uuid>,
-    current: Option<BuiltPages<InvoiceItem>>,
+    /// Each invoice with the page its items are read from.
+    invoices: std::vec::IntoIter<(Uuid, u32)>,
+    current: Option<Reading>,
     /// Items a page holds, and a part (at least).
     page_size: u32,
     part_size: usize,
@@ -38,25 +68,51 @@ struct Items<'c> {
 impl Items<'_> {
     /// The records of the next items, at least `part_size` of them unless they are the last
     /// (none once every invoice's items were read).
-    async fn next_part(&mut self) -> Result<Vec<Record>, SyncError> {
-        let mut part = Vec::new();
-        while part.len() < self.part_size {
-            let pages = match &mut self.current {
+    async fn next_part(&mut self) -> Result<PartRead, SyncError> {
+        let mut part = PartRead::default();
+        while part.records.len() < self.part_size {
+            let (invoice, next_page, pages) = match &mut self.current {
                 Some(current) => current,
                 None => {
-                    let Some(invoice) = self.invoices.next() else { break };
+                    let Some((invoice, start)) = self.invoices.next() else { break };
                     let list = self.client.invoices().options(self.options.clone()).items(invoice);
-                    let pages = list.page_size(self.page_size).concurrency(self.concurrency).pages();
-                    self.current.insert(built(pages, move |it| invoice_item_record(invoice, it)))
+                    let pages = list.page_size(self.page_size).starting_at(start).concurrency(self.concurrency).pages();
+                    self.current.insert((invoice, start, built(pages, move |it| invoice_item_record(invoice, it))))
                 }
             };
             match pages.next().await {
-                Some(page) => part.extend(page?.1),
-                None => self.current = None,
+                Some(page) => {
+                    let (page, records) = page?;
+                    *next_page = page.number.saturating_add(1);
+                    part.records.extend(records);
+                    part.reached(*invoice, *next_page, false);
+                }
+                None => {
+                    part.reached(*invoice, *next_page, true);
+                    self.current = None;
+                }
             }
         }
         Ok(part)
     }
+}
+
+/// `invoices`, each with the page its items are read from: after the pages an earlier run of
+/// this sync committed (none of those whose items it read to the end).
+async fn resume_points(run: &Run<'_>, invoices: Vec<Uuid>) -> Result<Vec<(Uuid, u32)>, SyncError> {
+    let read: HashMap<String, Checkpoint> = checkpoints(run.store, &run.sync_id, RESOURCE_PREFIX)
+        .await?
+        .into_iter()
+        .map(|checkpoint| (checkpoint.resource.clone(), checkpoint))
+        .collect();
+    Ok(invoices
+        .into_iter()
+        .filter_map(|invoice| match read.get(&format!("{RESOURCE_PREFIX}{invoice}")) {
+            Some(checkpoint) if checkpoint.done => None,
+            Some(checkpoint) => Some((invoice, checkpoint.next_page)),
+            None => Some((invoice, 0)),
+        })
+        .collect())
 }
 
 /// Reads the items of `invoices` and writes every part of them but the last, which it returns
@@ -71,38 +127,48 @@ pub(crate) async fn write_parts(run: &mut Run<'_>, invoices: Vec<Uuid>) -> Resul
         client: run.client,
         options: run.tolerant(),
         concurrency: run.options.concurrency,
-        invoices: invoices.into_iter(),
+        invoices: resume_points(run, invoices).await?.into_iter(),
         current: None,
         page_size: run.options.page_size,
         part_size: part_size(run.options.page_size),
     };
-    // On PostgreSQL two parts are written at once, each on its own connection; SQLite has one.
+    // On PostgreSQL two parts are written at once, each on its own connection (committing in
+    // order); SQLite has one.
     let writers = if run.store.is_postgres() { 2 } else { 1 };
     let mut writing = FuturesUnordered::new();
+    let mut previous: Option<oneshot::Receiver<()>> = None;
     let mut pending = items.next_part().await?;
-    while pending.len() >= items.part_size {
+    while pending.records.len() >= items.part_size {
         let (store, tenant, sync_id) = (run.store, run.options.tenant.clone(), run.sync_id.clone());
-        writing.push(async move { Part::write(store, &tenant, &sync_id, pending).await });
+        let (committed, next) = oneshot::channel();
+        let after = previous.replace(next);
+        writing.push(async move {
+            let written = Part::write(store, &tenant, &sync_id, pending.records, pending.read, after).await;
+            if written.is_ok() {
+                let _ = committed.send(());
+            }
+            written
+        });
         let reading = items.next_part();
         futures::pin_mut!(reading);
         // The next part is read while the parts go in; their counts are taken as they commit.
         pending = loop {
             match future::select(reading.as_mut(), writing.next()).await {
                 Either::Left((part, _)) => break part?,
-                Either::Right((Some(written), _)) => run.counted_by_part(&written?),
+                Either::Right((Some(written), _)) => run.counted_by_part(&written?)?,
                 Either::Right((None, _)) => break reading.await?,
             }
         };
         while writing.len() >= writers {
             if let Some(written) = writing.next().await {
-                run.counted_by_part(&written?);
+                run.counted_by_part(&written?)?;
             }
         }
     }
     while let Some(written) = writing.next().await {
-        run.counted_by_part(&written?);
+        run.counted_by_part(&written?)?;
     }
-    Ok(pending)
+    Ok(pending.records)
 }
 
 #[cfg(test)]
@@ -134,14 +200,14 @@ mod tests {
             client: &client,
             options: CallOptions::default(),
             concurrency: 3,
-            invoices: invoices.clone().into_iter(),
+            invoices: invoices.iter().map(|i| (*i, 0)).collect::<Vec<_>>().into_iter(),
             current: None,
             page_size: 15,
             part_size: 30,
         };
         let mut parts = Vec::new();
         loop {
-            let part = items.next_part().await.unwrap();
+            let part = items.next_part().await.unwrap().records;
             if part.is_empty() {
                 break;
             }

@@ -34,6 +34,7 @@ mod rows;
 mod run;
 mod state;
 mod store;
+mod stored;
 pub mod vault;
 pub mod worker;
 mod write;

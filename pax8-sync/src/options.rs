@@ -27,7 +27,8 @@ pub struct SyncOptions {
     pub page_size: u32,
     /// The time recorded for snapshots and removals.
     pub now: DateTime<Utc>,
-    /// Stop after this many committed pages (simulates a kill in tests).
+    /// Stop after this many commits: pages, and the parts an invoice's items are written in
+    /// (simulates a kill in tests).
     pub stop_after_pages: Option<usize>,
     /// How long to wait while another sync holds the database ([`LOCK_WAIT`] by default).
     pub lock_wait: std::time::Duration,
@@ -72,7 +73,8 @@ impl Default for SyncOptions {
 /// worked on it added up (each page's counts are committed with the page).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SyncSummary {
-    /// Items fetched from Pax8.
+    /// Rows fetched from Pax8 (each once: a row the sync had already counted, read again after
+    /// a resume or listed twice, is not counted again).
     pub fetched: u64,
     /// Rows inserted (snapshots excluded).
     pub inserted: u64,

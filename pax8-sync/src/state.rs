@@ -27,6 +27,7 @@ pub(crate) struct Run<'a> {
     pub(crate) summary: SyncSummary,
     /// What of `summary` is already added to the `syncs` row.
     pub(crate) committed: SyncSummary,
+    /// Pages and parts committed by this run.
     pub(crate) pages: usize,
     /// The resource's page count, as its last page said.
     pub(crate) total_pages: Option<u64>,
@@ -65,12 +66,10 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Counts what a write did: each row fetched and inserted, updated or unchanged, but for
+    /// those this sync already counted.
     pub(crate) fn count_all(&mut self, outcomes: &[(String, Outcome)]) {
         tally(&mut self.summary, outcomes);
-    }
-
-    pub(crate) fn fetched(&mut self, items: usize) {
-        self.summary.fetched += items as u64;
     }
 
     pub(crate) async fn next_page(&self, resource: &str) -> Result<Option<u32>, SyncError> {
@@ -93,17 +92,7 @@ impl Run<'_> {
         next: u32,
         done: bool,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO sync_checkpoints (sync_id, resource, next_page, done) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (sync_id, resource) DO UPDATE SET next_page = excluded.next_page, done = excluded.done",
-        )
-        .bind(self.sync_id.clone())
-        .bind(resource.to_string())
-        .bind(i64::from(next))
-        .bind(i64::from(done))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        save_checkpoint(tx, &self.sync_id, &Checkpoint { resource: resource.to_string(), next_page: next, done }).await
     }
 
     /// Commits a page's checkpoint and stops when asked to.
@@ -127,11 +116,7 @@ impl Run<'_> {
             .await?;
         tx.commit().await?;
         self.committed = self.summary;
-        self.pages += 1;
-        if self.options.stop_after_pages.is_some_and(|n| self.pages >= n) {
-            return Err(SyncError::Interrupted);
-        }
-        Ok(())
+        self.count_commit()
     }
 
     /// Marks a listing read to its end (its last page's checkpoint may not have said so: a full
@@ -150,9 +135,20 @@ impl Run<'_> {
     /// Counts a part of a page that its own transaction wrote and counted in the `syncs` row
     /// ([`Part`]): its items are fetched (progress reports them) and already committed. (The
     /// sync's summary is read from that row at its end.)
-    pub(crate) fn counted_by_part(&mut self, part: &Part) {
+    /// Stops here when the options ask to stop after this many commits (a simulated kill).
+    pub(crate) fn counted_by_part(&mut self, part: &Part) -> Result<(), SyncError> {
         self.summary.fetched += part.fetched;
         self.committed.fetched += part.fetched;
+        self.count_commit()
+    }
+
+    /// One more page or part committed; [`SyncError::Interrupted`] when the options ask to stop.
+    fn count_commit(&mut self) -> Result<(), SyncError> {
+        self.pages += 1;
+        if self.options.stop_after_pages.is_some_and(|n| self.pages >= n) {
+            return Err(SyncError::Interrupted);
+        }
+        Ok(())
     }
 
     /// Adds what this run counted since the last commit to the `syncs` row (in `tx`).
@@ -180,41 +176,103 @@ impl Run<'_> {
 
 /// Part of a page's rows (an invoice's items, some pages at a time), written and committed with
 /// its counts by a transaction of its own, but not with the checkpoint: the page is read again
-/// if the run stops before it ends, and rewriting the same rows is harmless. A part does not
+/// if the run stops before it ends, and the rows its parts committed, already seen by this sync,
+/// are then neither written nor counted again. A part does not
 /// borrow the run, so several can be written at once (each on its own connection).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Part {
-    /// Its items (its other counts are in the `syncs` row only).
+    /// Its items not counted before (its other counts are in the `syncs` row only).
     pub(crate) fetched: u64,
 }
 
 impl Part {
-    /// Writes `records` of `tenant` for sync `sync_id` and commits them with their counts.
+    /// Writes `records` of `tenant` for sync `sync_id` and commits them with their counts and
+    /// `checkpoints` (how far the part got), after `previous` (the part before, written at the
+    /// same time on another connection) committed: parts commit in order, so a checkpoint never
+    /// claims rows a part before it had not committed.
     pub(crate) async fn write(
         store: &Store,
         tenant: &str,
         sync_id: &str,
         records: Vec<Record>,
+        checkpoints: Vec<Checkpoint>,
+        previous: Option<tokio::sync::oneshot::Receiver<()>>,
     ) -> Result<Part, SyncError> {
         let mut tx = store.begin_page().await?;
-        let fetched = records.len() as u64;
         let outcomes = upsert_all(&mut tx, tenant, records, Some(sync_id)).await?;
-        let mut counts = SyncSummary { fetched, ..SyncSummary::default() };
+        if let Some(previous) = previous {
+            // The part before failed (its error ends the sync): this one is not committed.
+            previous.await.map_err(|_| SyncError::Interrupted)?;
+        }
+        let mut counts = SyncSummary::default();
         tally(&mut counts, &outcomes);
         add_to_sync_row(&mut tx, sync_id, &counts).await?;
+        for checkpoint in &checkpoints {
+            save_checkpoint(&mut tx, sync_id, checkpoint).await?;
+        }
         tx.commit().await?;
-        Ok(Part { fetched })
+        Ok(Part { fetched: counts.fetched })
     }
 }
 
-/// Adds each outcome to the inserted, updated or unchanged of `counts`.
+/// How far a sync read one of its resources (a listing, or one invoice's items): the pages
+/// before `next_page` are in the mirror, all of them when `done`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Checkpoint {
+    pub(crate) resource: String,
+    pub(crate) next_page: u32,
+    pub(crate) done: bool,
+}
+
+/// Records `checkpoint` of sync `sync_id` in `tx`.
+async fn save_checkpoint(
+    tx: &mut Transaction<'_, Any>,
+    sync_id: &str,
+    checkpoint: &Checkpoint,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sync_checkpoints (sync_id, resource, next_page, done) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (sync_id, resource) DO UPDATE SET next_page = excluded.next_page, done = excluded.done",
+    )
+    .bind(sync_id.to_string())
+    .bind(checkpoint.resource.clone())
+    .bind(i64::from(checkpoint.next_page))
+    .bind(i64::from(checkpoint.done))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The checkpoints of sync `sync_id` whose resource starts with `prefix`.
+pub(crate) async fn checkpoints(store: &Store, sync_id: &str, prefix: &str) -> Result<Vec<Checkpoint>, SyncError> {
+    let rows = sqlx::query("SELECT resource, next_page, done FROM sync_checkpoints WHERE sync_id = $1")
+        .bind(sync_id.to_string())
+        .fetch_all(&store.pool)
+        .await?;
+    let mut found = Vec::new();
+    for row in rows {
+        let resource: String = row.try_get("resource")?;
+        if resource.starts_with(prefix) {
+            // A page number out of range (not one a sync wrote) reads the items again from the start.
+            let next_page = u32::try_from(row.try_get::<i64, _>("next_page")?).unwrap_or(0);
+            found.push(Checkpoint { resource, next_page, done: row.try_get::<i64, _>("done")? == 1 });
+        }
+    }
+    Ok(found)
+}
+
+/// Adds each outcome to the fetched and the inserted, updated or unchanged of `counts`; a row
+/// this sync already counted is not counted again.
 fn tally(counts: &mut SyncSummary, outcomes: &[(String, Outcome)]) {
     for (_, outcome) in outcomes {
-        match outcome {
-            Outcome::Inserted => counts.inserted += 1,
-            Outcome::Updated => counts.updated += 1,
-            Outcome::Unchanged => counts.unchanged += 1,
-        }
+        let count = match outcome {
+            Outcome::Inserted => &mut counts.inserted,
+            Outcome::Updated => &mut counts.updated,
+            Outcome::Unchanged => &mut counts.unchanged,
+            Outcome::AlreadyCounted => continue,
+        };
+        *count += 1;
+        counts.fetched += 1;
     }
 }
 

@@ -10,11 +10,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use pax8_api::partner::types::Subscription;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 use crate::binds::{Ids, max_binds};
 use crate::rows::{Record, Val};
 use crate::store::dyn_query;
+use crate::stored::stored_hashes;
 
 /// What an upsert did to one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,10 @@ pub(crate) enum Outcome {
     Inserted,
     Updated,
     Unchanged,
+    /// Unchanged and already seen by this sync: a page read again after a resume (an invoice's
+    /// items whose parts committed before the run stopped) or a row listed twice. Neither
+    /// written nor counted again.
+    AlreadyCounted,
 }
 
 pub(crate) use crate::binds::Query;
@@ -53,7 +58,8 @@ fn bind(q: Query, v: Val) -> Query {
 }
 
 /// Writes rows of `tenant` (all of one table): `data`, the typed columns and the hash together;
-/// a row whose hash is unchanged is only marked seen by `sync_id` (a sync; `None` for a webhook).
+/// a row whose hash is unchanged is only marked seen by `sync_id` (a sync; `None` for a webhook),
+/// and left alone when `sync_id` already saw it.
 /// Returns each distinct id with what was done to it, in the order first given (a row given
 /// twice is written once, as last given).
 pub(crate) async fn upsert_all(
@@ -73,20 +79,21 @@ pub(crate) async fn upsert_all(
         }
         latest.insert(record.id.clone(), record);
     }
-    let stored = stored_hashes(tx, tenant, table, &order).await?;
+    let stored = stored_hashes(tx, tenant, table, &order, sync_id).await?;
     let mut outcomes = Vec::with_capacity(order.len());
     let (mut seen, mut writes) = (Vec::new(), Vec::new());
     for id in order {
         let Some(record) = latest.remove(&id) else { continue };
         let outcome = match stored.get(&id) {
             None => Outcome::Inserted,
-            Some((old, removed)) if *old == record.hash && !removed => Outcome::Unchanged,
+            Some(row) if row.hash == record.hash && !row.removed && row.seen_by_this_sync => Outcome::AlreadyCounted,
+            Some(row) if row.hash == record.hash && !row.removed => Outcome::Unchanged,
             Some(_) => Outcome::Updated,
         };
-        if outcome == Outcome::Unchanged {
-            seen.push(id.clone());
-        } else {
-            writes.push(record);
+        match outcome {
+            Outcome::Unchanged => seen.push(id.clone()),
+            Outcome::AlreadyCounted => {}
+            Outcome::Inserted | Outcome::Updated => writes.push(record),
         }
         outcomes.push((id, outcome));
     }
@@ -106,38 +113,6 @@ pub(crate) async fn upsert(
 ) -> Result<Outcome, sqlx::Error> {
     let outcomes = upsert_all(tx, tenant, vec![record], sync_id).await?;
     Ok(outcomes.first().map_or(Outcome::Unchanged, |(_, o)| *o))
-}
-
-/// The stored hash and whether the row is marked removed, by id. Each statement answers one
-/// row, its rows' `id:hash:removed` joined by commas (ids and hashes hold neither character):
-/// one value to decode instead of three a row (decoding a row through the `Any` driver cost
-/// more than finding it).
-async fn stored_hashes(
-    tx: &mut Transaction<'_, Any>,
-    tenant: &str,
-    table: &str,
-    ids: &[String],
-) -> Result<HashMap<String, (String, bool)>, sqlx::Error> {
-    let mut out = HashMap::with_capacity(ids.len());
-    let set = Ids::of(tx);
-    let joined = if set.postgres { "string_agg" } else { "group_concat" };
-    for chunk in ids.chunks(set.per_statement(1)) {
-        let sql = format!(
-            "SELECT {joined}(id || ':' || hash || ':' || CASE WHEN removed_at IS NULL THEN '0' ELSE '1' END, ',') AS rows \
-             FROM {table} WHERE tenant = {} AND {}",
-            set.param(1),
-            set.condition("id", 2, chunk.len())
-        );
-        let q = set.bind(dyn_query(sql).bind(tenant.to_string()), chunk);
-        let rows: Option<String> = q.fetch_one(&mut **tx).await?.try_get("rows")?;
-        for row in rows.as_deref().unwrap_or_default().split(',').filter(|r| !r.is_empty()) {
-            let mut fields = row.rsplitn(3, ':');
-            if let (Some(removed), Some(hash), Some(id)) = (fields.next(), fields.next(), fields.next()) {
-                out.insert(id.to_string(), (hash.to_string(), removed == "1"));
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Marks the rows of `tenant` in `table` with these ids (and not removed) as seen by `sync_id`.
@@ -340,6 +315,34 @@ mod tests {
         assert_eq!(rows_per_statement(400, 0), 400);
     }
 
+    /// A row the writing sync already saw unchanged is left alone and reported as already
+    /// counted; another sync sees it unchanged; a changed one is updated whoever saw it.
+    #[tokio::test]
+    async fn a_row_this_sync_already_saw_is_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open(&format!("sqlite://{}", dir.path().join("seen.db").display())).await.unwrap();
+        let product = |data: &str| {
+            Record::new(
+                "products",
+                "p-1".into(),
+                vec![("name", Val::Text(Some("M365".into()))), ("vendor", Val::Text(None)), ("sku", Val::Text(None))],
+                data.into(),
+            )
+        };
+        let mut outcomes = Vec::new();
+        for (data, sync) in [("{}", "s1"), ("{}", "s1"), ("{}", "s2"), ("{\"a\":1}", "s2"), ("{\"a\":1}", "s2")] {
+            let mut tx = store.pool.begin().await.unwrap();
+            let done = upsert_all(&mut tx, "t", vec![product(data)], Some(sync)).await.unwrap();
+            tx.commit().await.unwrap();
+            outcomes.push(done[0].1);
+        }
+        use Outcome::{AlreadyCounted, Inserted, Unchanged, Updated};
+        assert_eq!(outcomes, [Inserted, AlreadyCounted, Unchanged, Updated, AlreadyCounted]);
+        let mut tx = store.pool.begin().await.unwrap();
+        let webhook = upsert_all(&mut tx, "t", vec![product("{\"a\":1}")], None).await.unwrap();
+        assert_eq!(webhook[0].1, Unchanged, "a webhook is no sync: nothing is already counted by it");
+    }
+
     #[test]
     fn text_columns_hold_no_nul() {
         assert_eq!(storable("a\0b\0"), "a\u{fffd}b\u{fffd}");
@@ -384,6 +387,7 @@ mod timing {
             "t",
             "invoice_items",
             &records(12000).iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+            None,
         )
         .await
         .unwrap();

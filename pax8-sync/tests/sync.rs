@@ -190,6 +190,49 @@ async fn counters_add_up_across_resumes() {
     );
 }
 
+/// Kills between the parts an invoice's items are written in (pages of 5, parts of 50 items)
+/// and resumes: the resumed sync reads the invoice page's items again, and the rows its parts
+/// had committed are neither written nor counted again, so its counts equal an uninterrupted
+/// sync's, on SQLite and PostgreSQL.
+#[tokio::test(flavor = "multi_thread")]
+async fn counts_add_up_across_kills_between_an_invoices_parts() {
+    let s = sandbox(10, Faults::default()).await;
+    let c = client(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let whole = sync(&sqlite(&dir, "whole.db").await, &c, &opts(5), &|_| {}).await.unwrap();
+    let mut stores = vec![sqlite(&dir, "killed.db").await];
+    if let Some(url) = postgres_database().await {
+        stores.push(Store::open(&url).await.unwrap());
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    for store in stores {
+        let (mut kills, mut between_parts) = (0, 0);
+        let resumed = loop {
+            assert!(kills < 200, "a resumed sync ends");
+            let stop = rng.random_range(1..8);
+            match sync(&store, &c, &SyncOptions { stop_after_pages: Some(stop), ..opts(5) }, &|_| {}).await {
+                Err(SyncError::Interrupted) => kills += 1,
+                Ok(summary) => break summary,
+                Err(other) => panic!("{other}"),
+            }
+            // Items committed by parts, their invoice page (with the invoices' rows) not yet.
+            if store.count("invoice_items").await.unwrap() > 0 && store.count("invoices").await.unwrap() == 0 {
+                between_parts += 1;
+            }
+        };
+        assert!(between_parts >= 2, "{between_parts} of {kills} kills fell between an invoice's parts");
+        assert!(resumed.resumed);
+        let counts = |x: &pax8_sync::SyncSummary| (x.fetched, x.inserted, x.updated, x.unchanged, x.snapshots);
+        assert_eq!(counts(&resumed), counts(&whole), "resumed {resumed:?} vs whole {whole:?}");
+        assert_eq!(resumed.fetched, all_rows(&store).await);
+        let row = sqlx::query("SELECT fetched, inserted FROM syncs").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(
+            (row.get::<i64, _>("fetched") as u64, row.get::<i64, _>("inserted") as u64),
+            (whole.fetched, whole.inserted)
+        );
+    }
+}
+
 /// A second sync on the same database waits for the first, and says which sync holds it when
 /// the wait runs out; a lock without progress for five minutes belongs to a killed sync.
 #[tokio::test(flavor = "multi_thread")]
