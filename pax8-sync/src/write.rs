@@ -354,49 +354,53 @@ mod tests {
 mod timing {
     use super::*;
 
+    /// The write path alone on SQLite, as a full sync writes invoice items: 112,000 rows with
+    /// random ids in parts of 2,000, each part a transaction (`cargo test --release -p pax8-sync
+    /// --lib timing -- --ignored --nocapture`).
     #[tokio::test]
     #[ignore = "a timing probe, run by hand"]
     async fn probe() {
-        let dir = std::env::temp_dir().join(format!("probe-{}.db", uuid::Uuid::new_v4()));
-        let store = crate::Store::open(&format!("sqlite://{}", dir.display())).await.unwrap();
-        let records = |n: usize| -> Vec<Record> {
-            (0..n)
-                .map(|i| {
-                    Record::new(
-                        "invoice_items",
-                        format!("{i:08}-0000-0000-0000-000000000000"),
-                        vec![
-                            ("invoice_id", Val::Text(Some("inv".into()))),
-                            ("company_id", Val::Text(Some("c".into()))),
-                            ("subscription_id", Val::Text(Some("s".into()))),
-                            ("product_name", Val::Text(Some("Microsoft 365 Business Premium".into()))),
-                            ("quantity", Val::Num(Some(3.0))),
-                            ("cost_total", Val::Money(Some(rust_decimal::Decimal::new(1999, 2)))),
-                            ("total", Val::Money(Some(rust_decimal::Decimal::new(2499, 2)))),
-                        ],
-                        "x".repeat(600),
-                    )
-                })
-                .collect()
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open(&format!("sqlite://{}", dir.path().join("probe.db").display())).await.unwrap();
+        let invoices: Vec<String> = (0..6).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        let record = |i: usize| -> Record {
+            let id = uuid::Uuid::new_v4().to_string();
+            let data = format!(
+                r#"{{"id":"{id}","invoiceId":"{}","companyId":"{}","subscriptionId":"{}","productName":"Microsoft 365 Business Premium","sku":"MST-365-BP-{i}","quantity":{},"price":22.0,"costTotal":{}.99,"total":{}.50,"startPeriod":"2026-10-01","endPeriod":"2026-10-31","chargeType":"Monthly","details":"{}"}}"#,
+                invoices[i % 6],
+                uuid::Uuid::new_v4(),
+                uuid::Uuid::new_v4(),
+                i % 50,
+                i % 900,
+                i % 1000,
+                "d".repeat(300)
+            );
+            Record::new(
+                "invoice_items",
+                id,
+                vec![
+                    ("invoice_id", Val::Text(Some(invoices[i % 6].clone()))),
+                    ("company_id", Val::Text(Some(uuid::Uuid::new_v4().to_string()))),
+                    ("subscription_id", Val::Text(Some(uuid::Uuid::new_v4().to_string()))),
+                    ("product_name", Val::Text(Some("Microsoft 365 Business Premium".into()))),
+                    ("quantity", Val::Num(Some((i % 50) as f64))),
+                    ("cost_total", Val::Money(Some(rust_decimal::Decimal::new(1999, 2)))),
+                    ("total", Val::Money(Some(rust_decimal::Decimal::new(2499, 2)))),
+                ],
+                data,
+            )
         };
+        let rows: usize = std::env::var("PROBE_ROWS").ok().and_then(|r| r.parse().ok()).unwrap_or(112_000);
+        let parts: Vec<Vec<Record>> =
+            (0..rows / 2000).map(|p| (p * 2000..(p + 1) * 2000).map(record).collect()).collect();
         let started = std::time::Instant::now();
-        let mut tx = store.pool.begin().await.unwrap();
-        let t0 = std::time::Instant::now();
-        let hashes = stored_hashes(
-            &mut tx,
-            "t",
-            "invoice_items",
-            &records(12000).iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
-            None,
-        )
-        .await
-        .unwrap();
-        eprintln!("stored_hashes: {:?} ({})", t0.elapsed(), hashes.len());
-        let t0 = std::time::Instant::now();
-        upsert_all(&mut tx, "t", records(12000), Some("s1")).await.unwrap();
-        eprintln!("upsert_all: {:?}", t0.elapsed());
-        tx.commit().await.unwrap();
-        eprintln!("total {:?}", started.elapsed());
+        for part in parts {
+            let mut tx = store.begin_page().await.unwrap();
+            upsert_all(&mut tx, "t", part, Some("s1")).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        let took = started.elapsed().as_secs_f64();
+        eprintln!("{rows} rows in {took:.2} s: {:.0} rows/s", rows as f64 / took);
     }
 }
 
