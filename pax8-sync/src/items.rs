@@ -14,10 +14,10 @@ use pax8_ext::{CallOptions, Pax8Client};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::SyncError;
 use crate::pages::{BuiltPages, built};
 use crate::rows::{Record, invoice_item_record};
 use crate::state::{Checkpoint, Part, Run, checkpoints};
+use crate::{Store, SyncError};
 
 /// Pages of an invoice's items written per transaction while its pages stream in (2,000 items
 /// at the default page size).
@@ -99,8 +99,8 @@ impl Items<'_> {
 
 /// `invoices`, each with the page its items are read from: after the pages an earlier run of
 /// this sync committed (none of those whose items it read to the end).
-async fn resume_points(run: &Run<'_>, invoices: Vec<Uuid>) -> Result<Vec<(Uuid, u32)>, SyncError> {
-    let read: HashMap<String, Checkpoint> = checkpoints(run.store, &run.sync_id, RESOURCE_PREFIX)
+async fn resume_points(store: &Store, sync_id: &str, invoices: Vec<Uuid>) -> Result<Vec<(Uuid, u32)>, SyncError> {
+    let read: HashMap<String, Checkpoint> = checkpoints(store, sync_id, RESOURCE_PREFIX)
         .await?
         .into_iter()
         .map(|checkpoint| (checkpoint.resource.clone(), checkpoint))
@@ -127,7 +127,7 @@ pub(crate) async fn write_parts(run: &mut Run<'_>, invoices: Vec<Uuid>) -> Resul
         client: run.client,
         options: run.tolerant(),
         concurrency: run.options.concurrency,
-        invoices: resume_points(run, invoices).await?.into_iter(),
+        invoices: resume_points(run.store, &run.sync_id, invoices).await?.into_iter(),
         current: None,
         page_size: run.options.page_size,
         part_size: part_size(run.options.page_size),
@@ -175,6 +175,42 @@ pub(crate) async fn write_parts(run: &mut Run<'_>, invoices: Vec<Uuid>) -> Resul
 mod tests {
     use super::*;
     use crate::rows::Val;
+
+    #[test]
+    fn a_part_keeps_how_far_it_read_each_invoice() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut part = PartRead::default();
+        part.reached(a, 1, false);
+        part.reached(a, 2, false);
+        part.reached(a, 2, true);
+        part.reached(b, 1, false);
+        let at = |invoice: Uuid, next_page, done| Checkpoint {
+            resource: format!("invoice_items@{invoice}"),
+            next_page,
+            done,
+        };
+        assert_eq!(part.read, [at(a, 2, true), at(b, 1, false)], "one checkpoint an invoice, its last");
+    }
+
+    #[tokio::test]
+    async fn a_resumed_sync_reads_each_invoice_s_items_after_its_committed_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("resume.db").display())).await.unwrap();
+        let (done, partly, other, new) =
+            (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3), Uuid::from_u128(4));
+        for (sync, invoice, next_page, done) in [("s1", done, 4, 1), ("s1", partly, 3, 0), ("s2", other, 7, 0)] {
+            sqlx::query("INSERT INTO sync_checkpoints (sync_id, resource, next_page, done) VALUES ($1, $2, $3, $4)")
+                .bind(sync)
+                .bind(format!("invoice_items@{invoice}"))
+                .bind(next_page)
+                .bind(done)
+                .execute(&store.pool)
+                .await
+                .unwrap();
+        }
+        let points = resume_points(&store, "s1", vec![done, partly, other, new]).await.unwrap();
+        assert_eq!(points, [(partly, 3), (other, 0), (new, 0)], "done skipped, another sync's progress not this one's");
+    }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn invoice_items_come_in_parts_across_invoices() {
