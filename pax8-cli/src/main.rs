@@ -33,7 +33,7 @@ use crate::output::{Format, Printer};
 /// freeing (JSON decoded, records built, statements bound on several threads), where glibc's
 /// arenas contend; with mimalloc a full sync of 2,000 companies went from about 29,000 to
 /// 36,000 rows/s (`cargo bench -p pax8-sync --bench sync`, which uses it too). Its cost is
-/// memory it keeps: a sync's peak RSS is about 86 MiB instead of 38 (mimalloc's v2, which keeps
+/// memory it keeps: a sync's peak RSS is about 85 MiB instead of 38 (mimalloc's v2, which keeps
 /// less than v3), still the same whatever the tenant's size.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
