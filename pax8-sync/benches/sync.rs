@@ -77,14 +77,27 @@ fn line(label: &str, summary: &SyncSummary, took: Duration, latency: Duration) {
     );
 }
 
-async fn postgres() -> Option<Store> {
+/// A fresh PostgreSQL database and its name, when PAX8_TEST_POSTGRES_URL names a server.
+async fn postgres() -> Option<(Store, String)> {
     let admin = std::env::var("PAX8_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
     sqlx::any::install_default_drivers();
     let name = format!("pax8_bench_{}", uuid::Uuid::new_v4().simple());
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.expect("postgres");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create");
     let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    Some(Store::open(&format!("{base}/{name}")).await.expect("postgres"))
+    Some((Store::open(&format!("{base}/{name}")).await.expect("postgres"), name))
+}
+
+/// Drops a database [`postgres`] made: left behind, hundreds of them slowed the server's later
+/// runs (autovacuum visiting each).
+async fn drop_postgres(store: Store, name: &str) {
+    store.pool().close().await;
+    let Ok(admin) = std::env::var("PAX8_TEST_POSTGRES_URL") else { return };
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.expect("postgres");
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+        .execute(&mut conn)
+        .await
+        .expect("drop");
 }
 
 async fn case(companies: usize, latency_ms: u64, spec_exact: bool) {
@@ -102,13 +115,14 @@ async fn case(companies: usize, latency_ms: u64, spec_exact: bool) {
     let mut stores = vec![(
         "SQLite",
         Store::open(&format!("sqlite://{}", dir.path().join("sync.db").display())).await.expect("sqlite"),
+        None,
     )];
     if latency_ms == 0
-        && let Some(pg) = postgres().await
+        && let Some((pg, name)) = postgres().await
     {
-        stores.push(("PostgreSQL", pg));
+        stores.push(("PostgreSQL", pg, Some(name)));
     }
-    for (backend, store) in stores {
+    for (backend, store, database) in stores {
         let quirks = if spec_exact { ", without the null-updatedDate quirk" } else { "" };
         println!("{companies} companies, {latency_ms} ms, {backend}{quirks}:");
         let (first, took) = timed(&store, &client, &full).await;
@@ -122,6 +136,9 @@ async fn case(companies: usize, latency_ms: u64, spec_exact: bool) {
         let forced = SyncOptions { mode: SyncMode::Full, ..again.clone() };
         let (third, took) = timed(&store, &client, &forced).await;
         line("full, unchanged", &third, took, latency);
+        if let Some(name) = database {
+            drop_postgres(store, &name).await;
+        }
     }
 }
 
@@ -141,11 +158,12 @@ async fn writes(companies: usize) {
             Store::open(&format!("sqlite://{}", dir.path().join(format!("w{run}-{batch}.db")).display()))
                 .await
                 .expect("sqlite"),
+            None,
         )];
-        if let Some(pg) = postgres().await {
-            stores.push(("PostgreSQL", pg));
+        if let Some((pg, name)) = postgres().await {
+            stores.push(("PostgreSQL", pg, Some(name)));
         }
-        for (backend, store) in stores {
+        for (backend, store, database) in stores {
             let started = Instant::now();
             let rows =
                 pax8_sync::bench_write_subscriptions(&store, "bench", &subscriptions, batch).await.expect("write");
@@ -155,6 +173,9 @@ async fn writes(companies: usize) {
                 if batch == 1 { "a row at a time" } else { "batched" },
                 rows as f64 / took
             );
+            if let Some(name) = database {
+                drop_postgres(store, &name).await;
+            }
         }
     }
 }
