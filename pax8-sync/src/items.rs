@@ -26,6 +26,11 @@ const PAGES_PER_PART: usize = 10;
 /// The checkpoints of invoices' items: `invoice_items@<invoice id>`.
 const RESOURCE_PREFIX: &str = "invoice_items@";
 
+/// The checkpoint resource of `invoice`'s items.
+fn resource(invoice: Uuid) -> String {
+    format!("{RESOURCE_PREFIX}{invoice}")
+}
+
 /// Items a part holds (at least), at `page_size` items a page.
 fn part_size(page_size: u32) -> usize {
     PAGES_PER_PART * page_size.max(1) as usize
@@ -41,7 +46,7 @@ struct PartRead {
 impl PartRead {
     /// `invoice`'s items are read up to page `next_page` (all of them when `done`).
     fn reached(&mut self, invoice: Uuid, next_page: u32, done: bool) {
-        let resource = format!("{RESOURCE_PREFIX}{invoice}");
+        let resource = resource(invoice);
         match self.read.last_mut() {
             Some(last) if last.resource == resource => (last.next_page, last.done) = (next_page, done),
             _ => self.read.push(Checkpoint { resource, next_page, done }),
@@ -107,7 +112,7 @@ async fn resume_points(store: &Store, sync_id: &str, invoices: Vec<Uuid>) -> Res
         .collect();
     Ok(invoices
         .into_iter()
-        .filter_map(|invoice| match read.get(&format!("{RESOURCE_PREFIX}{invoice}")) {
+        .filter_map(|invoice| match read.get(&resource(invoice)) {
             Some(checkpoint) if checkpoint.done => None,
             Some(checkpoint) => Some((invoice, checkpoint.next_page)),
             None => Some((invoice, 0)),

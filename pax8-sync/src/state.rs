@@ -133,9 +133,9 @@ impl Run<'_> {
     }
 
     /// Counts a part of a page that its own transaction wrote and counted in the `syncs` row
-    /// ([`Part`]): its items are fetched (progress reports them) and already committed. (The
-    /// sync's summary is read from that row at its end.)
-    /// Stops here when the options ask to stop after this many commits (a simulated kill).
+    /// ([`Part`]): its items are fetched (progress reports them) and already committed (the
+    /// sync's summary is read from that row at its end). A part is a commit: the run stops here
+    /// when the options ask to stop after this many ([`SyncError::Interrupted`]).
     pub(crate) fn counted_by_part(&mut self, part: &Part) -> Result<(), SyncError> {
         self.summary.fetched += part.fetched;
         self.committed.fetched += part.fetched;
