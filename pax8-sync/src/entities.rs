@@ -6,19 +6,20 @@
 
 use futures::{StreamExt, TryStreamExt, stream};
 use pax8_api::partner::types::{Company, Invoice, Product, Subscription};
-use pax8_ext::pagination::Paginator;
+use pax8_ext::pagination::{Page, Paginator};
 use sqlx::Row;
 use uuid::Uuid;
 
 use crate::SyncError;
 use crate::items;
-use crate::marks::{self, CONTACTS_READ_FOR, ITEMS_READ_STATUS, USAGE_READ_AT};
-use crate::pages::{Built, BuiltPages, built};
+use crate::marks::{self, CONTACTS_READ_FOR, ITEMS_READ_STATUS, Marked, USAGE_READ_AT};
+use crate::pages::{BuiltPages, built};
+use crate::part::{InOrder, Part, PartWrite, Snapshots};
 use crate::rows::{
     Record, company_record, contact_record, invoice_record, product_record, subscription_record, usage_record,
 };
-use crate::state::Run;
-use crate::write::{Outcome, SnapshotSource, snapshot_all, upsert_all};
+use crate::state::{Checkpoint, Reader, Run};
+use crate::write::upsert_all;
 
 /// Invoice statuses after which an invoice's items no longer change: it is settled (paid, or
 /// its balance carried to a later invoice), cancelled (void) or owes nothing. Any other status
@@ -94,28 +95,93 @@ pub(crate) enum Listing {
 }
 
 impl Listing {
-    /// Syncs the next page; its number, or none once the listing has ended.
-    pub(crate) async fn sync_next(&mut self, run: &mut Run<'_>) -> Result<Option<u32>, SyncError> {
-        let number = match self {
-            Listing::Companies(pages) => match pages.next().await.transpose()? {
-                Some(page) => companies(run, page).await?,
-                None => return Ok(None),
-            },
-            Listing::Products(pages) => match pages.next().await.transpose()? {
-                Some(page) => products(run, page).await?,
-                None => return Ok(None),
-            },
-            Listing::Subscriptions(pages) => match pages.next().await.transpose()? {
-                Some(page) => subscriptions(run, page).await?,
-                None => return Ok(None),
-            },
-            Listing::Invoices(pages) => match pages.next().await.transpose()? {
-                Some(page) => invoices(run, page).await?,
-                None => return Ok(None),
-            },
+    /// Syncs the listing's pages to its end, calling `progressed` after each page commits. Each
+    /// page is written by a part ([`InOrder`]: two at once on PostgreSQL) while the next one and
+    /// its children are read; an invoice's items by parts of their own before its page's.
+    pub(crate) async fn sync(self, run: &mut Run<'_>, progressed: &Progressed<'_>) -> Result<(), SyncError> {
+        let mut writing = InOrder::new(run.writer());
+        let mut committed = |run: &mut Run<'_>, part: Part| {
+            run.counted_by_part(&part)?;
+            if let Some(page) = part.page {
+                progressed(run, page);
+            }
+            Ok(())
         };
-        Ok(Some(number))
+        match self {
+            Listing::Companies(mut pages) => {
+                while let Some(page) = writing.beside(pages.next(), run, &mut committed).await? {
+                    let (page, records) = page?;
+                    let reader = run.reader();
+                    let read = writing.beside(contacts(&reader, &page.items), run, &mut committed).await??;
+                    run.skipped += read.skipped;
+                    let mut part = page_part(run, Entity::Companies, &page, records);
+                    part.records.extend(read.records);
+                    part.marks = Some((CONTACTS_READ_FOR, read.marks));
+                    writing.start(part, run, &mut committed).await?;
+                }
+            }
+            Listing::Products(pages) => plain(run, &mut writing, &mut committed, pages, Entity::Products).await?,
+            Listing::Subscriptions(pages) => {
+                plain(run, &mut writing, &mut committed, pages, Entity::Subscriptions).await?
+            }
+            Listing::Invoices(mut pages) => {
+                while let Some(page) = writing.beside(pages.next(), run, &mut committed).await? {
+                    let (page, records) = page?;
+                    let reader = run.reader();
+                    let read = writing.beside(items_to_read(&reader, &page.items), run, &mut committed).await?;
+                    let (reread, marks, skipped) = read?;
+                    run.skipped += skipped;
+                    // Every part of their items but the last is written on the way; the last
+                    // goes in with the page.
+                    let last_items = items::write_parts(run, &mut writing, &mut committed, reread).await?;
+                    let mut part = page_part(run, Entity::Invoices, &page, records);
+                    part.records.extend(last_items);
+                    part.marks = Some((ITEMS_READ_STATUS, marks));
+                    writing.start(part, run, &mut committed).await?;
+                }
+            }
+        }
+        writing.finish(run, &mut committed).await
     }
+}
+
+/// What a listing calls after each page commits: the run and the page's number.
+pub(crate) type Progressed<'p> = dyn Fn(&Run<'_>, u32) + Send + Sync + 'p;
+
+/// The part of a listing's `page` with its `records`: its checkpoint, the odd items met so far.
+fn page_part<T>(run: &mut Run<'_>, entity: Entity, page: &Page<T>, records: Vec<Record>) -> PartWrite {
+    let number = page.number;
+    let done = run.is_last(page, number);
+    let checkpoint = Checkpoint { resource: entity.as_str().to_string(), next_page: number.saturating_add(1), done };
+    PartWrite {
+        page: Some(number),
+        records,
+        checkpoints: vec![checkpoint],
+        odd: run.odd.take(),
+        ..PartWrite::default()
+    }
+}
+
+/// Writes the pages of a listing of rows without children (products, subscriptions; a
+/// subscription snapshotted where it changed, and every one in the week's baseline sync).
+async fn plain<'r, T>(
+    run: &mut Run<'r>,
+    writing: &mut InOrder<'_>,
+    committed: &mut impl FnMut(&mut Run<'r>, Part) -> Result<(), SyncError>,
+    mut pages: BuiltPages<T>,
+    entity: Entity,
+) -> Result<(), SyncError> {
+    let snapshots = match entity {
+        Entity::Subscriptions if run.baseline => Snapshots::All,
+        Entity::Subscriptions => Snapshots::Changed,
+        _ => Snapshots::None,
+    };
+    while let Some(page) = writing.beside(pages.next(), run, committed).await? {
+        let (page, records) = page?;
+        let part = page_part(run, entity, &page, records);
+        writing.start(PartWrite { snapshots, ..part }, run, committed).await?;
+    }
+    Ok(())
 }
 
 /// Fetches `fetch(id)` for each id, `concurrency` at a time, in order.
@@ -139,108 +205,59 @@ fn strings(ids: &[Uuid]) -> Vec<String> {
     ids.iter().map(Uuid::to_string).collect()
 }
 
-async fn companies(run: &mut Run<'_>, (page, records): Built<Company>) -> Result<u32, SyncError> {
-    let number = page.number;
-    let ids: Vec<Uuid> = page.items.iter().filter_map(|c| c.id).collect();
-    let known = marks::read(run.store, &run.options.tenant, CONTACTS_READ_FOR, &strings(&ids)).await?;
-    // Contacts are re-read for a company that is new, whose `updatedDate` moved or is unknown,
-    // or that a webhook touched (its mark cleared).
-    let (mut reread, mut skipped, mut read_for) = (Vec::new(), Vec::new(), Vec::new());
-    for c in &page.items {
+/// A page of companies' contacts: their records, the companies' marks, the companies skipped.
+struct ContactsRead {
+    records: Vec<Record>,
+    marks: Marked,
+    skipped: u64,
+}
+
+/// Reads the contacts of those of `companies` that are new, whose `updatedDate` moved or is
+/// unknown, or that a webhook touched (its mark cleared); of every one in a full sync.
+async fn contacts(reader: &Reader<'_>, companies: &[Company]) -> Result<ContactsRead, SyncError> {
+    let ids: Vec<Uuid> = companies.iter().filter_map(|c| c.id).collect();
+    let known = marks::read(reader.store, &reader.options.tenant, CONTACTS_READ_FOR, &strings(&ids)).await?;
+    let (mut reread, mut marks, mut skipped) = (Vec::new(), Vec::new(), 0);
+    for c in companies {
         let Some(id) = c.id else { continue };
         let updated = c.updated_date.map(|d| d.to_string());
         let unchanged = updated.is_some() && known.get(&id.to_string()).is_some_and(|mark| *mark == updated);
-        if run.full || !unchanged {
+        if reader.full || !unchanged {
             reread.push(id);
-            read_for.push((id.to_string(), updated));
+            marks.push((id.to_string(), updated));
         } else {
-            skipped.push(id);
+            skipped += 1;
         }
     }
-    // Fetched before the transaction: a failure leaves nothing half-written.
-    let (client, options) = (run.client, run.tolerant());
-    let contacts =
-        each(&reread, run.options.concurrency, |id| client.contacts(id).options(options.clone()).list().collect_all())
-            .await?;
-    let mut tx = run.store.begin_page().await?;
-    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
-    run.count_all(&outcomes);
-    let records: Vec<_> =
+    let (client, options) = (reader.client, &reader.tolerant);
+    let contacts = each(&reread, reader.options.concurrency, |id| {
+        client.contacts(id).options(options.clone()).list().collect_all()
+    })
+    .await?;
+    let records =
         contacts.iter().flat_map(|(company, list)| list.iter().filter_map(|x| contact_record(*company, x))).collect();
-    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
-    run.count_all(&outcomes);
-    marks::set(&mut tx, &run.options.tenant, CONTACTS_READ_FOR, &read_for, &run.sync_id).await?;
-    run.skipped += skipped.len() as u64;
-    let last = run.is_last(&page, number);
-    run.finish_page(tx, Entity::Companies.as_str(), number, last).await?;
-    Ok(number)
+    Ok(ContactsRead { records, marks, skipped })
 }
 
-async fn products(run: &mut Run<'_>, (page, records): Built<Product>) -> Result<u32, SyncError> {
-    let number = page.number;
-    let mut tx = run.store.begin_page().await?;
-    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
-    run.count_all(&outcomes);
-    let last = run.is_last(&page, number);
-    run.finish_page(tx, Entity::Products.as_str(), number, last).await?;
-    Ok(number)
-}
-
-async fn subscriptions(run: &mut Run<'_>, (page, records): Built<Subscription>) -> Result<u32, SyncError> {
-    let number = page.number;
-    let mut tx = run.store.begin_page().await?;
-    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
-    run.count_all(&outcomes);
-    // A snapshot where a subscription changed, and of every one in the week's baseline sync
-    // (none again of one this sync already counted).
-    let snapshots: Vec<String> = outcomes
-        .iter()
-        .filter(|(_, outcome)| match outcome {
-            Outcome::Inserted | Outcome::Updated => true,
-            Outcome::Unchanged => run.baseline,
-            Outcome::AlreadyCounted => false,
-        })
-        .map(|(id, _)| id.clone())
-        .collect();
-    let written =
-        snapshot_all(&mut tx, &run.options.tenant, &run.sync_id, run.options.now, &snapshots, SnapshotSource::Sync)
-            .await?;
-    run.summary.snapshots += written;
-    let last = run.is_last(&page, number);
-    run.finish_page(tx, Entity::Subscriptions.as_str(), number, last).await?;
-    Ok(number)
-}
-
-async fn invoices(run: &mut Run<'_>, (page, records): Built<Invoice>) -> Result<u32, SyncError> {
-    let number = page.number;
-    let ids: Vec<Uuid> = page.items.iter().filter_map(|i| i.id).collect();
-    let known = marks::read(run.store, &run.options.tenant, ITEMS_READ_STATUS, &strings(&ids)).await?;
-    // Items are re-read for an invoice that is new, not final, or whose status moved.
-    let (mut reread, mut skipped, mut read_status) = (Vec::new(), Vec::new(), Vec::new());
-    for i in &page.items {
+/// Which of `invoices` have their items read: those new, not final, or whose status moved
+/// (every one in a full sync); with the marks they are read at and how many are skipped.
+async fn items_to_read(reader: &Reader<'_>, invoices: &[Invoice]) -> Result<(Vec<Uuid>, Marked, u64), SyncError> {
+    let ids: Vec<Uuid> = invoices.iter().filter_map(|i| i.id).collect();
+    let known = marks::read(reader.store, &reader.options.tenant, ITEMS_READ_STATUS, &strings(&ids)).await?;
+    let (mut reread, mut marks, mut skipped) = (Vec::new(), Vec::new(), 0);
+    for i in invoices {
         let Some(id) = i.id else { continue };
         let status = i.status.clone();
         let final_ = status.as_deref().is_some_and(|s| FINAL_INVOICE_STATUSES.contains(&s));
         let unchanged = final_ && known.get(&id.to_string()).is_some_and(|mark| *mark == status);
-        if run.full || !unchanged {
+        if reader.full || !unchanged {
             reread.push(id);
-            read_status.push((id.to_string(), status));
+            marks.push((id.to_string(), status));
         } else {
-            skipped.push(id);
+            skipped += 1;
         }
     }
-    // Every part but the last is written and committed on the way; the last goes in with the page.
-    let pending = items::write_parts(run, reread).await?;
-    let mut tx = run.store.begin_page().await?;
-    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
-    run.count_all(&outcomes);
-    let outcomes = upsert_all(&mut tx, &run.options.tenant, pending, Some(&run.sync_id)).await?;
-    run.count_all(&outcomes);
-    marks::set(&mut tx, &run.options.tenant, ITEMS_READ_STATUS, &read_status, &run.sync_id).await?;
-    run.skipped += skipped.len() as u64;
-    let last = run.is_last(&page, number);
-    run.finish_page(tx, Entity::Invoices.as_str(), number, last).await?;
-    Ok(number)
+    Ok((reread, marks, skipped))
 }
 
 /// Usage summaries of the Azure subscriptions in the mirror, `page_size` subscriptions a "page":

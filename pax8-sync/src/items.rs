@@ -7,16 +7,14 @@
 use std::collections::HashMap;
 
 use futures::StreamExt;
-use futures::future::{self, Either};
-use futures::stream::FuturesUnordered;
 use pax8_api::partner::types::InvoiceItem;
 use pax8_ext::{CallOptions, Pax8Client};
-use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::pages::{BuiltPages, built};
+use crate::part::{InOrder, Part, PartWrite};
 use crate::rows::{Record, invoice_item_record};
-use crate::state::{Checkpoint, Part, Run, checkpoints};
+use crate::state::{Checkpoint, Run, checkpoints};
 use crate::{Store, SyncError};
 
 /// Pages of an invoice's items written per transaction while its pages stream in (2,000 items
@@ -120,60 +118,38 @@ async fn resume_points(store: &Store, sync_id: &str, invoices: Vec<Uuid>) -> Res
         .collect())
 }
 
-/// Reads the items of `invoices` and writes every part of them but the last, which it returns
-/// (fewer than a part's items) to be written with the page and its checkpoint.
-pub(crate) async fn write_parts(run: &mut Run<'_>, invoices: Vec<Uuid>) -> Result<Vec<Record>, SyncError> {
+/// Reads the items of `invoices` and starts writing every part of them but the last, which it
+/// returns (fewer than a part's items) to be written with their page and its checkpoint.
+pub(crate) async fn write_parts<'r>(
+    run: &mut Run<'r>,
+    writing: &mut InOrder<'_>,
+    committed: &mut impl FnMut(&mut Run<'r>, Part) -> Result<(), SyncError>,
+    invoices: Vec<Uuid>,
+) -> Result<Vec<Record>, SyncError> {
     // An invoice holds an item per subscription: its pages are read several at a time and
     // written PAGES_PER_PART pages at a time, never collected, so memory does not grow with the
-    // tenant. While one part is written, the next is fetched and built: the database's work
-    // runs beside ours. The write never waits for a request (on SQLite the shared token and rate
+    // tenant. While parts are written, the next is fetched and built: the database's work runs
+    // beside ours. The write never waits for a request (on SQLite the shared token and rate
     // budget may need the one connection, which the write gives back when it commits).
+    let reader = run.reader();
+    let points = writing.beside(resume_points(reader.store, &reader.sync_id, invoices), run, committed).await??;
     let mut items = Items {
-        client: run.client,
-        options: run.tolerant(),
-        concurrency: run.options.concurrency,
-        invoices: resume_points(run.store, &run.sync_id, invoices).await?.into_iter(),
+        client: reader.client,
+        options: reader.tolerant,
+        concurrency: reader.options.concurrency,
+        invoices: points.into_iter(),
         current: None,
-        page_size: run.options.page_size,
-        part_size: part_size(run.options.page_size),
+        page_size: reader.options.page_size,
+        part_size: part_size(reader.options.page_size),
     };
-    // On PostgreSQL two parts are written at once, each on its own connection (committing in
-    // order); SQLite has one.
-    let writers = if run.store.is_postgres() { 2 } else { 1 };
-    let mut writing = FuturesUnordered::new();
-    let mut previous: Option<oneshot::Receiver<()>> = None;
-    let mut pending = items.next_part().await?;
-    while pending.records.len() >= items.part_size {
-        let (store, tenant, sync_id) = (run.store, run.options.tenant.clone(), run.sync_id.clone());
-        let (committed, next) = oneshot::channel();
-        let after = previous.replace(next);
-        writing.push(async move {
-            let written = Part::write(store, &tenant, &sync_id, pending.records, pending.read, after).await;
-            if written.is_ok() {
-                let _ = committed.send(());
-            }
-            written
-        });
-        let reading = items.next_part();
-        futures::pin_mut!(reading);
-        // The next part is read while the parts go in; their counts are taken as they commit.
-        pending = loop {
-            match future::select(reading.as_mut(), writing.next()).await {
-                Either::Left((part, _)) => break part?,
-                Either::Right((Some(written), _)) => run.counted_by_part(&written?)?,
-                Either::Right((None, _)) => break reading.await?,
-            }
-        };
-        while writing.len() >= writers {
-            if let Some(written) = writing.next().await {
-                run.counted_by_part(&written?)?;
-            }
+    loop {
+        let part = writing.beside(items.next_part(), run, committed).await??;
+        if part.records.len() < items.part_size {
+            return Ok(part.records);
         }
+        let part = PartWrite { records: part.records, checkpoints: part.read, ..PartWrite::default() };
+        writing.start(part, run, committed).await?;
     }
-    while let Some(written) = writing.next().await {
-        run.counted_by_part(&written?)?;
-    }
-    Ok(pending.records)
 }
 
 #[cfg(test)]

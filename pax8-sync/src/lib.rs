@@ -28,6 +28,7 @@ mod marks;
 mod odd;
 mod options;
 mod pages;
+mod part;
 pub mod plans;
 pub mod receiver;
 mod rows;

@@ -16,6 +16,9 @@ pub(crate) struct Mark {
     pub(crate) column: &'static str,
 }
 
+/// Parents (by id) with the mark their children were read at.
+pub(crate) type Marked = Vec<(String, Option<String>)>;
+
 pub(crate) const CONTACTS_READ_FOR: Mark = Mark { table: "companies", column: "contacts_read_for" };
 pub(crate) const ITEMS_READ_STATUS: Mark = Mark { table: "invoices", column: "items_read_status" };
 pub(crate) const USAGE_READ_AT: Mark = Mark { table: "subscriptions", column: "usage_read_at" };

@@ -105,10 +105,8 @@ async fn run_sync(
         };
         match entity.listing(&run, start) {
             // A listing's next pages arrive while one is written; its end is the listing's end.
-            Some(mut listing) => {
-                while let Some(page) = listing.sync_next(&mut run).await? {
-                    progressed(&run, page);
-                }
+            Some(listing) => {
+                listing.sync(&mut run, &progressed).await?;
                 run.finish_listing(entity.as_str()).await?;
             }
             None => {
@@ -126,6 +124,7 @@ async fn run_sync(
     let mut tx = store.pool.begin().await?;
     run.summary.removed +=
         crate::write::mark_removed(&mut tx, &options.tenant, &run.sync_id, options.now.to_rfc3339()).await?;
+    run.take_stock();
     run.add_counts(&mut tx).await?;
     sqlx::query("UPDATE syncs SET status = 'finished', finished_at = $1 WHERE id = $2")
         .bind(options.now.to_rfc3339())

@@ -7,8 +7,8 @@ use sqlx::{Any, Row, Transaction};
 use crate::lock::wall_clock;
 use crate::options::{SyncOptions, SyncSummary};
 
-use crate::rows::Record;
-use crate::write::{Outcome, upsert_all};
+use crate::part::{Part, Writer};
+use crate::write::Outcome;
 use crate::{Store, SyncError};
 
 pub(crate) struct Run<'a> {
@@ -35,6 +35,19 @@ pub(crate) struct Run<'a> {
     pub(crate) odd: pax8_ext::tolerant::OddItems,
 }
 
+/// What reading a page's children needs of the run, without borrowing it (its writes go on
+/// meanwhile, [`crate::part::InOrder::beside`]).
+pub(crate) struct Reader<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) client: &'a Pax8Client,
+    pub(crate) options: &'a SyncOptions,
+    pub(crate) sync_id: String,
+    /// The listings' call options ([`Run::tolerant`]).
+    pub(crate) tolerant: pax8_ext::CallOptions,
+    /// Everything is re-read.
+    pub(crate) full: bool,
+}
+
 /// Where a sync stands, after each committed page.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress<'a> {
@@ -50,7 +63,7 @@ pub struct Progress<'a> {
     pub fetched: u64,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
     /// The options of every listing the sync reads: pages decoded item by item, odd items
     /// reported rather than failing the page (`odd.rs`).
     pub(crate) fn tolerant(&self) -> pax8_ext::CallOptions {
@@ -105,8 +118,7 @@ impl Run<'_> {
     ) -> Result<(), SyncError> {
         self.checkpoint(&mut tx, resource, page + 1, last).await?;
         self.record_odd(&mut tx).await?;
-        self.summary.skipped = self.skipped;
-        self.summary.requests = self.client.requests_sent().saturating_sub(self.requests_at_start);
+        self.take_stock();
         self.add_counts(&mut tx).await?;
         sqlx::query("UPDATE sync_lock SET heartbeat = $1 WHERE name = $2 AND holder = $3")
             .bind(wall_clock())
@@ -132,10 +144,16 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Counts a part of a page that its own transaction wrote and counted in the `syncs` row
-    /// ([`Part`]): its items are fetched (progress reports them) and already committed (the
-    /// sync's summary is read from that row at its end). A part is a commit: the run stops here
-    /// when the options ask to stop after this many ([`SyncError::Interrupted`]).
+    /// Brings the summary's requests and skipped lists up to date (parts do not count them).
+    pub(crate) fn take_stock(&mut self) {
+        self.summary.skipped = self.skipped;
+        self.summary.requests = self.client.requests_sent().saturating_sub(self.requests_at_start);
+    }
+
+    /// Counts a part that its own transaction wrote and counted in the `syncs` row ([`Part`]):
+    /// its items are fetched (progress reports them) and already committed (the sync's summary
+    /// is read from that row at its end). A part is a commit: the run stops here when the
+    /// options ask to stop after this many ([`SyncError::Interrupted`]).
     pub(crate) fn counted_by_part(&mut self, part: &Part) -> Result<(), SyncError> {
         self.summary.fetched += part.fetched;
         self.committed.fetched += part.fetched;
@@ -149,6 +167,28 @@ impl Run<'_> {
             return Err(SyncError::Interrupted);
         }
         Ok(())
+    }
+
+    /// What reading needs of the run.
+    pub(crate) fn reader(&self) -> Reader<'a> {
+        Reader {
+            store: self.store,
+            client: self.client,
+            options: self.options,
+            sync_id: self.sync_id.clone(),
+            tolerant: self.tolerant(),
+            full: self.full,
+        }
+    }
+
+    /// Who writes this run's parts ([`crate::part::InOrder`]).
+    pub(crate) fn writer(&self) -> Writer<'a> {
+        Writer {
+            store: self.store,
+            tenant: self.options.tenant.clone(),
+            sync_id: self.sync_id.clone(),
+            now: self.options.now,
+        }
     }
 
     /// Adds what this run counted since the last commit to the `syncs` row (in `tx`).
@@ -174,47 +214,6 @@ impl Run<'_> {
     }
 }
 
-/// Part of a page's rows (an invoice's items, some pages at a time), written and committed with
-/// its counts by a transaction of its own, but not with the checkpoint: the page is read again
-/// if the run stops before it ends, and the rows its parts committed, already seen by this sync,
-/// are then neither written nor counted again. A part does not
-/// borrow the run, so several can be written at once (each on its own connection).
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Part {
-    /// Its items not counted before (its other counts are in the `syncs` row only).
-    pub(crate) fetched: u64,
-}
-
-impl Part {
-    /// Writes `records` of `tenant` for sync `sync_id` and commits them with their counts and
-    /// `checkpoints` (how far the part got), after `previous` (the part before, written at the
-    /// same time on another connection) committed: parts commit in order, so a checkpoint never
-    /// claims rows a part before it had not committed.
-    pub(crate) async fn write(
-        store: &Store,
-        tenant: &str,
-        sync_id: &str,
-        records: Vec<Record>,
-        checkpoints: Vec<Checkpoint>,
-        previous: Option<tokio::sync::oneshot::Receiver<()>>,
-    ) -> Result<Part, SyncError> {
-        let mut tx = store.begin_page().await?;
-        let outcomes = upsert_all(&mut tx, tenant, records, Some(sync_id)).await?;
-        if let Some(previous) = previous {
-            // The part before failed (its error ends the sync): this one is not committed.
-            previous.await.map_err(|_| SyncError::Interrupted)?;
-        }
-        let mut counts = SyncSummary::default();
-        tally(&mut counts, &outcomes);
-        add_to_sync_row(&mut tx, sync_id, &counts).await?;
-        for checkpoint in &checkpoints {
-            save_checkpoint(&mut tx, sync_id, checkpoint).await?;
-        }
-        tx.commit().await?;
-        Ok(Part { fetched: counts.fetched })
-    }
-}
-
 /// How far a sync read one of its resources (a listing, or one invoice's items): the pages
 /// before `next_page` are in the mirror, all of them when `done`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,7 +224,7 @@ pub(crate) struct Checkpoint {
 }
 
 /// Records `checkpoint` of sync `sync_id` in `tx`.
-async fn save_checkpoint(
+pub(crate) async fn save_checkpoint(
     tx: &mut Transaction<'_, Any>,
     sync_id: &str,
     checkpoint: &Checkpoint,
@@ -263,7 +262,7 @@ pub(crate) async fn checkpoints(store: &Store, sync_id: &str, prefix: &str) -> R
 
 /// Adds each outcome to the fetched and the inserted, updated or unchanged of `counts`; a row
 /// this sync already counted is not counted again.
-fn tally(counts: &mut SyncSummary, outcomes: &[(String, Outcome)]) {
+pub(crate) fn tally(counts: &mut SyncSummary, outcomes: &[(String, Outcome)]) {
     for (_, outcome) in outcomes {
         let count = match outcome {
             Outcome::Inserted => &mut counts.inserted,
@@ -277,7 +276,11 @@ fn tally(counts: &mut SyncSummary, outcomes: &[(String, Outcome)]) {
 }
 
 /// Adds `delta`'s counts to sync `sync_id`'s row (in `tx`).
-async fn add_to_sync_row(tx: &mut Transaction<'_, Any>, sync_id: &str, delta: &SyncSummary) -> Result<(), sqlx::Error> {
+pub(crate) async fn add_to_sync_row(
+    tx: &mut Transaction<'_, Any>,
+    sync_id: &str,
+    delta: &SyncSummary,
+) -> Result<(), sqlx::Error> {
     let value = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     sqlx::query(
         "UPDATE syncs SET fetched = fetched + $1, inserted = inserted + $2, updated = updated + $3, \
