@@ -9,6 +9,7 @@
 //! cargo bench -p pax8-sync --bench sync
 //! PAX8_BENCH_CASES=200:0,2000:20,200:0:exact cargo bench -p pax8-sync --bench sync   # some cases
 //! PAX8_BENCH_WRITES=0 …                                                     # no write-path run
+//! PAX8_BENCH_BACKENDS=postgres …                                             # one backend only
 //! PAX8_BENCH_CASES= PAX8_BENCH_BATCHES=200 …                     # the batched write path alone
 //! ```
 
@@ -122,7 +123,15 @@ async fn case(companies: usize, latency_ms: u64, spec_exact: bool) {
     {
         stores.push(("PostgreSQL", pg, Some(name)));
     }
+    // PAX8_BENCH_BACKENDS=postgres (or sqlite) runs one backend only.
+    let only = std::env::var("PAX8_BENCH_BACKENDS").unwrap_or_default().to_ascii_lowercase();
     for (backend, store, database) in stores {
+        if !only.is_empty() && !only.split(',').any(|b| backend.to_ascii_lowercase().starts_with(b.trim())) {
+            if let Some(name) = database {
+                drop_postgres(store, &name).await;
+            }
+            continue;
+        }
         let quirks = if spec_exact { ", without the null-updatedDate quirk" } else { "" };
         println!("{companies} companies, {latency_ms} ms, {backend}{quirks}:");
         let (first, took) = timed(&store, &client, &full).await;

@@ -73,8 +73,31 @@ async fn upgrades_in_place(postgres: bool) {
     let Some(url) = empty_database(&dir, "v1.db", postgres).await else { return };
     version_1_database(&url).await;
     let store = Store::open(&url).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 6);
-    assert_eq!(Store::schema_versions(), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(store.schema_version().await.unwrap(), 7);
+    assert_eq!(Store::schema_versions(), [1, 2, 3, 4, 5, 6, 7]);
+    if postgres {
+        // Identifiers (tenants, ids, sync ids) compare byte by byte, as on SQLite: every one of
+        // them, so a join of two never mixes collations; a display name keeps the database's.
+        let collations: Vec<(String, Option<String>)> = sqlx::query(
+            "SELECT CAST(table_name || '.' || column_name AS TEXT) AS c, CAST(collation_name AS TEXT) AS collation_name FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND data_type = 'text' AND (column_name IN ('tenant', 'id') \
+             OR column_name LIKE '%\\_id' OR column_name LIKE '%\\_sync') ORDER BY 1",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<String, _>("c"), r.get::<Option<String>, _>("collation_name")))
+        .collect();
+        assert!(collations.len() > 40, "{collations:?}");
+        let others: Vec<_> = collations.iter().filter(|(_, collation)| collation.as_deref() != Some("C")).collect();
+        assert!(others.is_empty(), "identifiers not compared byte by byte: {others:?}");
+        let name = text(
+            &store,
+            "SELECT CAST(collation_name AS TEXT) FROM information_schema.columns WHERE table_name = 'companies' AND column_name = 'name'",
+        );
+        assert_eq!(name.await, None, "a display name keeps the database's collation");
+    }
     // Every row is the default tenant's, amounts exact.
     for table in ["subscriptions", "invoices", "syncs", "subscription_snapshots", "webhook_events"] {
         assert_eq!(store.count_in("default", table).await.unwrap(), 1, "{table}");
@@ -93,7 +116,7 @@ async fn upgrades_in_place(postgres: bool) {
     // Opening again applies nothing more.
     drop(store);
     let again = Store::open(&url).await.unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 6);
+    assert_eq!(again.schema_version().await.unwrap(), 7);
     assert_eq!(again.count_in("default", "subscriptions").await.unwrap(), 1);
 }
 
