@@ -1,8 +1,9 @@
-//! Writes that do not borrow the run ([`Part`]): a listing's page (products, subscriptions) or
-//! some pages of an invoice's items, each by a transaction of its own with its counts, its
-//! checkpoints and the lock's heartbeat. [`InOrder`] writes several at once on PostgreSQL (one
-//! connection each) while the next is read, and commits them in the order they were read, so a
-//! checkpoint never claims rows a write before it had not committed.
+//! A sync's writes as parts ([`Part`]): a listing's page (with its companies' contacts, or its
+//! invoices' last items) or some pages of an invoice's items, each by a transaction of its own
+//! with its counts, its checkpoints and the lock's heartbeat, without borrowing the run.
+//! [`InOrder`] writes two at once on PostgreSQL (a connection each) while the next is read, and
+//! commits them in the order they were read, so a checkpoint never claims rows a part before it
+//! had not committed.
 
 use std::collections::HashSet;
 
@@ -16,7 +17,7 @@ use crate::lock::wall_clock;
 use crate::marks::{self, Mark, Marked};
 use crate::options::SyncSummary;
 use crate::rows::Record;
-use crate::state::{Checkpoint, Run, add_to_sync_row, save_checkpoint, tally};
+use crate::state::{Checkpoint, add_to_sync_row, save_checkpoint, tally};
 use crate::write::{Outcome, SnapshotSource, snapshot_all, upsert_all};
 use crate::{Store, SyncError};
 
@@ -162,19 +163,21 @@ impl<'s> InOrder<'s> {
     }
 
     /// Starts writing `part` once fewer than the writers are writing, handing each part that
-    /// commits meanwhile to `committed` with `run`.
-    pub(crate) async fn start<'r>(
+    /// commits meanwhile to `committed` with `context`.
+    pub(crate) async fn start<C>(
         &mut self,
         part: PartWrite,
-        run: &mut Run<'r>,
-        committed: &mut impl FnMut(&mut Run<'r>, Part) -> Result<(), SyncError>,
+        context: &mut C,
+        committed: &mut impl FnMut(&mut C, Part) -> Result<(), SyncError>,
     ) -> Result<(), SyncError> {
         while self.writing.len() >= self.writers {
             if let Some(written) = self.writing.next().await {
-                committed(run, written?)?;
+                committed(context, written?)?;
             }
         }
-        let ids: HashSet<String> = part.records.iter().map(|r| r.id.clone()).collect();
+        // With one writer the part before has committed: nothing to compare.
+        let ids: HashSet<String> =
+            if self.writers > 1 { part.records.iter().map(|r| r.id.clone()).collect() } else { HashSet::new() };
         let (before, shared) = match self.previous.take() {
             Some((before, before_ids)) => {
                 let shared = !before_ids.is_disjoint(&ids);
@@ -196,18 +199,18 @@ impl<'s> InOrder<'s> {
     }
 
     /// Runs `read` while the parts started go in, handing each part that commits to
-    /// `committed` with `run`.
-    pub(crate) async fn beside<'r, F: Future>(
+    /// `committed` with `context`.
+    pub(crate) async fn beside<C, F: Future>(
         &mut self,
         read: F,
-        run: &mut Run<'r>,
-        committed: &mut impl FnMut(&mut Run<'r>, Part) -> Result<(), SyncError>,
+        context: &mut C,
+        committed: &mut impl FnMut(&mut C, Part) -> Result<(), SyncError>,
     ) -> Result<F::Output, SyncError> {
         futures::pin_mut!(read);
         let output = loop {
             match future::select(read.as_mut(), self.writing.next()).await {
                 Either::Left((output, _)) => break output,
-                Either::Right((Some(written), _)) => committed(run, written?)?,
+                Either::Right((Some(written), _)) => committed(context, written?)?,
                 Either::Right((None, _)) => break read.await,
             }
         };
@@ -215,14 +218,131 @@ impl<'s> InOrder<'s> {
     }
 
     /// Waits for every part started, handing each to `committed`.
-    pub(crate) async fn finish<'r>(
+    pub(crate) async fn finish<C>(
         &mut self,
-        run: &mut Run<'r>,
-        committed: &mut impl FnMut(&mut Run<'r>, Part) -> Result<(), SyncError>,
+        context: &mut C,
+        committed: &mut impl FnMut(&mut C, Part) -> Result<(), SyncError>,
     ) -> Result<(), SyncError> {
         while let Some(written) = self.writing.next().await {
-            committed(run, written?)?;
+            committed(context, written?)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::Val;
+
+    /// A fresh PostgreSQL database on the server PAX8_TEST_POSTGRES_URL names (CI always does).
+    async fn postgres() -> Option<Store> {
+        let Some(admin) = std::env::var("PAX8_TEST_POSTGRES_URL").ok().filter(|v| !v.is_empty()) else {
+            assert!(std::env::var_os("CI").is_none(), "CI must provide PAX8_TEST_POSTGRES_URL");
+            return None;
+        };
+        sqlx::any::install_default_drivers();
+        let db = format!("pax8_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut conn).await.unwrap();
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
+        Some(Store::open(&format!("{base}/{db}")).await.unwrap())
+    }
+
+    fn product(id: &str) -> Record {
+        let columns = vec![("name", Val::Text(Some(id.into()))), ("vendor", Val::Text(None)), ("sku", Val::Text(None))];
+        Record::new("products", id.into(), columns, format!(r#"{{"id":"{id}"}}"#))
+    }
+
+    fn writer(store: &Store) -> Writer<'_> {
+        Writer { store, tenant: "t".into(), sync_id: "s1".into(), now: "2026-11-23T12:00:00Z".parse().unwrap() }
+    }
+
+    /// Two parts in flight on PostgreSQL's two writers, the second holding a row the first
+    /// writes last: the second waits for the first before writing (had it written the row
+    /// first, each would wait for the other forever), and the row is counted once.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_part_holding_a_row_of_the_part_before_waits_for_it() {
+        let Some(store) = postgres().await else { return };
+        let mut first: Vec<Record> = (0..3_000).map(|i| product(&format!("p-{i:04}"))).collect();
+        first.push(product("shared"));
+        let second = vec![product("shared"), product("q-1")];
+        let mut writing = InOrder::new(writer(&store));
+        assert_eq!(writing.writers, 2);
+        let mut parts: Vec<Part> = Vec::new();
+        let mut committed = |parts: &mut Vec<Part>, part: Part| {
+            parts.push(part);
+            Ok(())
+        };
+        let both = async {
+            for (page, records) in [(0, first), (1, second)] {
+                let part = PartWrite { page: Some(page), records, ..PartWrite::default() };
+                writing.start(part, &mut parts, &mut committed).await?;
+            }
+            writing.finish(&mut parts, &mut committed).await
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(60), both).await.expect("no lock cycle").unwrap();
+        let fetched: Vec<(Option<u32>, u64)> = parts.iter().map(|p| (p.page, p.fetched)).collect();
+        assert_eq!(fetched, [(Some(0), 3_001), (Some(1), 1)], "committed in order, the shared row counted once");
+    }
+
+    /// A part commits its counts, checkpoints, odd items and the lock's heartbeat with its rows.
+    #[tokio::test]
+    async fn a_part_commits_its_counts_checkpoints_and_a_heartbeat() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("part.db").display())).await.unwrap();
+        for sql in [
+            "INSERT INTO syncs (id, started_at, status, tenant) VALUES ('s1', '2026-11-23T12:00:00Z', 'running', 't')",
+            "INSERT INTO sync_lock (name, holder, since, heartbeat) VALUES ('t', 's1', '2000-01-01T00:00:00Z', '2000-01-01T00:00:00Z')",
+        ] {
+            sqlx::query(sql).execute(&store.pool).await.unwrap();
+        }
+        let odd = OddItem {
+            operation: "findAllProducts",
+            kind: pax8_ext::tolerant::OddKind::Repaired,
+            index: None,
+            id: None,
+            reason: "odd".into(),
+        };
+        let part = PartWrite {
+            page: Some(4),
+            records: vec![product("a"), product("b")],
+            checkpoints: vec![Checkpoint { resource: "products".into(), next_page: 5, done: true }],
+            odd: vec![odd],
+            ..PartWrite::default()
+        };
+        let written = writer(&store).write(part, None, false).await.unwrap();
+        assert_eq!(written, Part { page: Some(4), fetched: 2 });
+        let one = |sql: &'static str| {
+            let pool = store.pool.clone();
+            async move { sqlx::query(sql).fetch_one(&pool).await.unwrap() }
+        };
+        use sqlx::Row;
+        let sync = one("SELECT fetched, inserted FROM syncs WHERE id = 's1'").await;
+        assert_eq!((sync.get::<i64, _>("fetched"), sync.get::<i64, _>("inserted")), (2, 2));
+        let checkpoint = one("SELECT next_page, done FROM sync_checkpoints WHERE sync_id = 's1'").await;
+        assert_eq!((checkpoint.get::<i64, _>("next_page"), checkpoint.get::<i64, _>("done")), (5, 1));
+        assert_eq!(one("SELECT COUNT(*) AS n FROM odd_rows").await.get::<i64, _>("n"), 1);
+        let heartbeat: String = one("SELECT heartbeat FROM sync_lock WHERE name = 't'").await.get("heartbeat");
+        assert!(heartbeat.as_str() > "2026", "the lock's heartbeat moved: {heartbeat}");
+    }
+
+    #[test]
+    fn snapshots_follow_what_happened_to_each_row() {
+        use Outcome::{AlreadyCounted, Inserted, Unchanged, Updated};
+        let wanted = |s: Snapshots| [Inserted, Updated, Unchanged, AlreadyCounted].map(|o| s.wanted(o));
+        assert_eq!(wanted(Snapshots::None), [false; 4]);
+        assert_eq!(wanted(Snapshots::Changed), [true, true, false, false]);
+        assert_eq!(wanted(Snapshots::All), [true, true, true, false]);
+    }
+
+    #[test]
+    fn records_are_cut_where_their_table_changes() {
+        let contact = |id: &str| Record::new("contacts", id.into(), Vec::new(), "{}".into());
+        let tables: Vec<Vec<String>> = by_table(vec![product("a"), product("b"), contact("c"), product("d")])
+            .into_iter()
+            .map(|t| t.into_iter().map(|r| r.id).collect())
+            .collect();
+        assert_eq!(tables, [vec!["a", "b"], vec!["c"], vec!["d"]]);
     }
 }
