@@ -167,6 +167,13 @@ async fn an_unchanged_resync_reads_only_the_lists() {
     assert_eq!(second.skipped, (dated + paid) as u64 + azure as u64, "{second:?}");
     assert!(second.requests * 10 <= first.requests * 3, "{first:?} / {second:?}");
     check_counts(&store, &expected(&s)).await;
+    // The next week's first sync (not yet a full one) snapshots every subscription, changed or
+    // not: the weekly baseline the usage report compares against.
+    let next_week = SyncOptions { now: "2026-11-30T01:00:00Z".parse().unwrap(), ..opts(200) };
+    let third = sync(&store, &c, &next_week, &|_| {}).await.unwrap();
+    let subscriptions = expected(&s).subscriptions as u64;
+    assert!(!third.full);
+    assert_eq!((third.updated, third.snapshots), (0, subscriptions), "{third:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -286,11 +286,21 @@ async fn an_invoice_written_in_parts_is_counted_once() {
     }
     for store in stores {
         let progressed = std::sync::atomic::AtomicU64::new(0);
+        let pages = std::sync::Mutex::new(Vec::new());
         let summary = sync(&store, &c, &opts(5), &|at| {
             progressed.fetch_max(at.fetched, std::sync::atomic::Ordering::Relaxed);
+            pages.lock().unwrap().push((at.resource.to_string(), at.page));
         })
         .await
         .unwrap();
+        // Each listing's pages are reported once each, in order, as they commit.
+        let pages = pages.into_inner().unwrap();
+        for resource in ["companies", "products", "subscriptions", "invoices"] {
+            let reported: Vec<u32> = pages.iter().filter(|(r, _)| r == resource).map(|(_, page)| *page).collect();
+            let count = reported.len() as u32;
+            assert!(count > 1, "{resource}: several pages of 5");
+            assert_eq!(reported, (0..count).collect::<Vec<_>>(), "{resource}");
+        }
         check_counts(&store, &expected(&s)).await;
         let rows = all_rows(&store).await;
         assert_eq!((summary.fetched, summary.inserted, summary.unchanged), (rows, rows, 0), "{summary:?}");
