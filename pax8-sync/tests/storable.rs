@@ -142,6 +142,17 @@ async fn odd_items_in_a_sync_are_reported_not_fatal(store: Store) {
         ..Faults::default()
     });
     let options = pax8_sync::SyncOptions { mode: pax8_sync::SyncMode::Full, ..opts(50) };
+    // Odd items are committed with the page that met them: a sync stopped after its first
+    // commit (the one page of companies) has listed the company's already.
+    let first_page = pax8_sync::SyncOptions { stop_after_pages: Some(1), ..options.clone() };
+    let stopped = sync(&store, &client, &first_page, &|_| {}).await;
+    assert!(matches!(stopped, Err(pax8_sync::SyncError::Interrupted)), "{stopped:?}");
+    let listed: i64 = sqlx::query("SELECT COUNT(*) AS n FROM odd_rows WHERE operation = 'findCompanies'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(listed, 1, "the company's odd name, listed with its page");
     let summary = sync(&store, &client, &options, &|_| {}).await.unwrap();
     let odd = sqlx::query("SELECT operation, kind, item_id, reason FROM odd_rows ORDER BY operation, kind")
         .fetch_all(store.pool())
