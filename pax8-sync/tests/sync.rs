@@ -310,8 +310,9 @@ async fn an_invoice_written_in_parts_is_counted_once() {
     }
 }
 
-/// A re-sync after one subscription's quantity changed counts that row updated, once, and every
-/// other row it re-read unchanged: in its summary and in the `syncs` row.
+/// A re-sync after one subscription's quantity and one usage summary's charges changed counts
+/// those rows updated, once each, and every other row it re-read unchanged: in its summary and
+/// in the `syncs` row (a subscription is counted by its page's part, a usage summary by the run).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_row_is_counted_updated() {
     let s = sandbox(4, Faults::default()).await;
@@ -324,10 +325,15 @@ async fn a_changed_row_is_counted_updated() {
         (x.id.unwrap(), x.quantity.unwrap_or(1.0) as i64)
     });
     c.subscriptions().update_quantity(id, quantity + 1).await.unwrap();
-    let later = SyncOptions { now: "2026-11-23T13:00:00Z".parse().unwrap(), ..opts(5) };
+    // And one usage summary's charges, read again once its usage is older than 12 hours.
+    s.with_world_mut(|w| {
+        let usage = w.usage_summaries.values_mut().flatten().next().expect("an Azure subscription's usage");
+        usage.current_charges = Some(usage.current_charges.unwrap_or(0.0) + 1.0);
+    });
+    let later = SyncOptions { now: "2026-11-24T01:00:00Z".parse().unwrap(), ..opts(5) };
     let second = sync(&store, &c, &later, &|_| {}).await.unwrap();
-    assert_eq!((second.inserted, second.updated, second.snapshots), (0, 1, 1), "{second:?}");
-    assert_eq!(second.unchanged + 1, second.fetched, "{second:?}");
+    assert_eq!((second.inserted, second.updated, second.snapshots), (0, 2, 1), "{second:?}");
+    assert_eq!(second.unchanged + 2, second.fetched, "{second:?}");
     let row = sqlx::query("SELECT updated FROM syncs ORDER BY started_at DESC").fetch_one(store.pool()).await.unwrap();
-    assert_eq!(row.get::<i64, _>("updated"), 1);
+    assert_eq!(row.get::<i64, _>("updated"), 2);
 }
