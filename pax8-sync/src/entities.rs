@@ -11,6 +11,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::SyncError;
+use crate::checkpoint::Checkpoint;
 use crate::items;
 use crate::marks::{self, CONTACTS_READ_FOR, ITEMS_READ_STATUS, Marked, USAGE_READ_AT};
 use crate::pages::{BuiltPages, built};
@@ -18,7 +19,7 @@ use crate::part::{InOrder, Part, PartWrite, Snapshots};
 use crate::rows::{
     Record, company_record, contact_record, invoice_record, product_record, subscription_record, usage_record,
 };
-use crate::state::{Checkpoint, Reader, Run};
+use crate::state::{Reader, Run};
 use crate::write::upsert_all;
 
 /// Invoice statuses after which an invoice's items no longer change: it is settled (paid, or

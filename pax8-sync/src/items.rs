@@ -11,10 +11,11 @@ use pax8_api::partner::types::InvoiceItem;
 use pax8_ext::{CallOptions, Pax8Client};
 use uuid::Uuid;
 
+use crate::checkpoint::{Checkpoint, checkpoints};
 use crate::pages::{BuiltPages, built};
 use crate::part::{InOrder, Part, PartWrite};
 use crate::rows::{Record, invoice_item_record};
-use crate::state::{Checkpoint, Run, checkpoints};
+use crate::state::Run;
 use crate::{Store, SyncError};
 
 /// Pages of an invoice's items written per transaction while its pages stream in (2,000 items

@@ -13,11 +13,12 @@ use futures::stream::{FuturesOrdered, StreamExt};
 use pax8_ext::tolerant::OddItem;
 use tokio::sync::oneshot;
 
+use crate::checkpoint::{Checkpoint, save_checkpoint};
 use crate::lock::wall_clock;
 use crate::marks::{self, Mark, Marked};
 use crate::options::SyncSummary;
 use crate::rows::Record;
-use crate::state::{Checkpoint, add_to_sync_row, save_checkpoint, tally};
+use crate::tally::{add_to_sync_row, tally};
 use crate::write::{Outcome, SnapshotSource, snapshot_all, upsert_all};
 use crate::{Store, SyncError};
 

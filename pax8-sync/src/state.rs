@@ -1,5 +1,6 @@
-//! Where one run of a sync stands ([`Run`]): its counts, the page it is on, its odd items, and
-//! the commits that make a page and its checkpoint durable together.
+//! Where one run of a sync stands ([`Run`]): its counts, the page it is on, its odd items, what
+//! its reading and writing need of it ([`Reader`], [`Writer`]), and the commit of a usage page
+//! with its checkpoint (every other page is a [`Part`]).
 
 use pax8_ext::{Page, Pax8Client};
 use sqlx::{Any, Row, Transaction};
@@ -7,7 +8,9 @@ use sqlx::{Any, Row, Transaction};
 use crate::lock::wall_clock;
 use crate::options::{SyncOptions, SyncSummary};
 
+use crate::checkpoint::{Checkpoint, save_checkpoint};
 use crate::part::{Part, Writer};
+use crate::tally::{add_to_sync_row, tally};
 use crate::write::Outcome;
 use crate::{Store, SyncError};
 
@@ -191,7 +194,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Adds what this run counted since the last commit to the `syncs` row (in `tx`).
+    /// Adds what this run counted since the last commit to the `syncs` row (in `tx`): usage
+    /// pages' rows, removals, requests and skipped lists (the parts count their own rows and
+    /// snapshots there).
     pub(crate) async fn add_counts(&self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
         let (now, before) = (self.summary, self.committed);
         let delta = SyncSummary {
@@ -200,7 +205,6 @@ impl<'a> Run<'a> {
             updated: now.updated.saturating_sub(before.updated),
             unchanged: now.unchanged.saturating_sub(before.unchanged),
             removed: now.removed.saturating_sub(before.removed),
-            snapshots: now.snapshots.saturating_sub(before.snapshots),
             requests: now.requests.saturating_sub(before.requests),
             skipped: now.skipped.saturating_sub(before.skipped),
             ..SyncSummary::default()
@@ -212,91 +216,4 @@ impl<'a> Run<'a> {
         self.total_pages = page.total_pages;
         page.sent() < self.options.page_size as usize || page.total_pages.is_none_or(|t| u64::from(number) + 1 >= t)
     }
-}
-
-/// How far a sync read one of its resources (a listing, or one invoice's items): the pages
-/// before `next_page` are in the mirror, all of them when `done`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Checkpoint {
-    pub(crate) resource: String,
-    pub(crate) next_page: u32,
-    pub(crate) done: bool,
-}
-
-/// Records `checkpoint` of sync `sync_id` in `tx`.
-pub(crate) async fn save_checkpoint(
-    tx: &mut Transaction<'_, Any>,
-    sync_id: &str,
-    checkpoint: &Checkpoint,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO sync_checkpoints (sync_id, resource, next_page, done) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (sync_id, resource) DO UPDATE SET next_page = excluded.next_page, done = excluded.done",
-    )
-    .bind(sync_id.to_string())
-    .bind(checkpoint.resource.clone())
-    .bind(i64::from(checkpoint.next_page))
-    .bind(i64::from(checkpoint.done))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// The checkpoints of sync `sync_id` whose resource starts with `prefix`.
-pub(crate) async fn checkpoints(store: &Store, sync_id: &str, prefix: &str) -> Result<Vec<Checkpoint>, SyncError> {
-    let rows = sqlx::query("SELECT resource, next_page, done FROM sync_checkpoints WHERE sync_id = $1")
-        .bind(sync_id.to_string())
-        .fetch_all(&store.pool)
-        .await?;
-    let mut found = Vec::new();
-    for row in rows {
-        let resource: String = row.try_get("resource")?;
-        if resource.starts_with(prefix) {
-            // A page number out of range (not one a sync wrote) reads the items again from the start.
-            let next_page = u32::try_from(row.try_get::<i64, _>("next_page")?).unwrap_or(0);
-            found.push(Checkpoint { resource, next_page, done: row.try_get::<i64, _>("done")? == 1 });
-        }
-    }
-    Ok(found)
-}
-
-/// Adds each outcome to the fetched and the inserted, updated or unchanged of `counts`; a row
-/// this sync already counted is not counted again.
-pub(crate) fn tally(counts: &mut SyncSummary, outcomes: &[(String, Outcome)]) {
-    for (_, outcome) in outcomes {
-        let count = match outcome {
-            Outcome::Inserted => &mut counts.inserted,
-            Outcome::Updated => &mut counts.updated,
-            Outcome::Unchanged => &mut counts.unchanged,
-            Outcome::AlreadyCounted => continue,
-        };
-        *count += 1;
-        counts.fetched += 1;
-    }
-}
-
-/// Adds `delta`'s counts to sync `sync_id`'s row (in `tx`).
-pub(crate) async fn add_to_sync_row(
-    tx: &mut Transaction<'_, Any>,
-    sync_id: &str,
-    delta: &SyncSummary,
-) -> Result<(), sqlx::Error> {
-    let value = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    sqlx::query(
-        "UPDATE syncs SET fetched = fetched + $1, inserted = inserted + $2, updated = updated + $3, \
-         unchanged = unchanged + $4, removed = removed + $5, snapshots = snapshots + $6, \
-         requests = requests + $7, skipped = skipped + $8 WHERE id = $9",
-    )
-    .bind(value(delta.fetched))
-    .bind(value(delta.inserted))
-    .bind(value(delta.updated))
-    .bind(value(delta.unchanged))
-    .bind(value(delta.removed))
-    .bind(value(delta.snapshots))
-    .bind(value(delta.requests))
-    .bind(value(delta.skipped))
-    .bind(sync_id.to_string())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
