@@ -20,7 +20,6 @@ use crate::rows::{
     Record, company_record, contact_record, invoice_record, product_record, subscription_record, usage_record,
 };
 use crate::state::{Reader, Run};
-use crate::write::upsert_all;
 
 /// Invoice statuses after which an invoice's items no longer change: it is settled (paid, or
 /// its balance carried to a later invoice), cancelled (void) or owes nothing. Any other status
@@ -159,6 +158,7 @@ fn page_part<T>(run: &mut Run<'_>, entity: Entity, page: &Page<T>, records: Vec<
         records,
         checkpoints: vec![checkpoint],
         odd: run.odd.take(),
+        counts: run.take_uncommitted(),
         ..PartWrite::default()
     }
 }
@@ -296,15 +296,22 @@ pub(crate) async fn usage(run: &mut Run<'_>, number: u32) -> Result<(), SyncErro
         client.subscriptions().options(options.clone()).usage_summaries(id).collect_all()
     })
     .await?;
-    let mut tx = run.store.begin_page().await?;
     let records: Vec<_> =
         fetched.iter().flat_map(|(sub, list)| list.iter().filter_map(|u| usage_record(*sub, u))).collect();
-    let outcomes = upsert_all(&mut tx, &run.options.tenant, records, Some(&run.sync_id)).await?;
-    run.count_all(&outcomes);
     let now = run.options.now.to_rfc3339();
-    let read_at: Vec<(String, Option<String>)> = reread.iter().map(|id| (id.to_string(), Some(now.clone()))).collect();
-    marks::set(&mut tx, &run.options.tenant, USAGE_READ_AT, &read_at, &run.sync_id).await?;
+    let read_at: Marked = reread.iter().map(|id| (id.to_string(), Some(now.clone()))).collect();
     run.skipped += skipped.len() as u64;
     run.total_pages = None;
-    run.finish_page(tx, Entity::UsageSummaries.as_str(), number, !more).await
+    let resource = Entity::UsageSummaries.as_str().to_string();
+    let part = PartWrite {
+        page: Some(number),
+        records,
+        marks: Some((USAGE_READ_AT, read_at)),
+        checkpoints: vec![Checkpoint { resource, next_page: number.saturating_add(1), done: !more }],
+        odd: run.odd.take(),
+        counts: run.take_uncommitted(),
+        ..PartWrite::default()
+    };
+    let written = run.writer().write(part, None, false).await?;
+    run.counted_by_part(&written)
 }

@@ -34,6 +34,10 @@ pub(crate) struct PartWrite {
     pub(crate) checkpoints: Vec<Checkpoint>,
     pub(crate) odd: Vec<OddItem>,
     pub(crate) snapshots: Snapshots,
+    /// What the run counted before it and hands it to commit ([`Run::take_uncommitted`]).
+    ///
+    /// [`Run::take_uncommitted`]: crate::state::Run::take_uncommitted
+    pub(crate) counts: SyncSummary,
 }
 
 /// Which of a part's rows are snapshotted (subscriptions only).
@@ -96,7 +100,7 @@ impl Writer<'_> {
             after(before).await?;
         }
         let mut tx = self.store.begin_page().await?;
-        let mut counts = SyncSummary::default();
+        let mut counts = part.counts;
         for records in by_table(part.records) {
             let outcomes = upsert_all(&mut tx, &self.tenant, records, Some(&self.sync_id)).await?;
             tally(&mut counts, &outcomes);

@@ -124,7 +124,6 @@ async fn run_sync(
     let mut tx = store.pool.begin().await?;
     run.summary.removed +=
         crate::write::mark_removed(&mut tx, &options.tenant, &run.sync_id, options.now.to_rfc3339()).await?;
-    run.take_stock();
     run.add_counts(&mut tx).await?;
     sqlx::query("UPDATE syncs SET status = 'finished', finished_at = $1 WHERE id = $2")
         .bind(options.now.to_rfc3339())

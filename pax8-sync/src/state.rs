@@ -1,17 +1,14 @@
-//! Where one run of a sync stands ([`Run`]): its counts, the page it is on, its odd items, what
-//! its reading and writing need of it ([`Reader`], [`Writer`]), and the commit of a usage page
-//! with its checkpoint (every other page is a [`Part`]).
+//! Where one run of a sync stands ([`Run`]): its counts, the page it is on, its odd items, and
+//! what its reading and writing need of it ([`Reader`], [`Writer`]); every page it writes is a
+//! [`Part`].
 
 use pax8_ext::{Page, Pax8Client};
 use sqlx::{Any, Row, Transaction};
 
-use crate::lock::wall_clock;
 use crate::options::{SyncOptions, SyncSummary};
 
-use crate::checkpoint::{Checkpoint, save_checkpoint};
 use crate::part::{Part, Writer};
-use crate::tally::{add_to_sync_row, tally};
-use crate::write::Outcome;
+use crate::tally::add_to_sync_row;
 use crate::{Store, SyncError};
 
 pub(crate) struct Run<'a> {
@@ -73,21 +70,6 @@ impl<'a> Run<'a> {
         pax8_ext::CallOptions::default().tolerate_odd_items(self.odd.clone())
     }
 
-    /// Records the odd items reported since the last commit in `tx`.
-    pub(crate) async fn record_odd(&mut self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
-        let odd = self.odd.take();
-        if !odd.is_empty() {
-            self.summary.odd_rows += crate::odd::record(tx, &self.options.tenant, &self.sync_id, odd).await?;
-        }
-        Ok(())
-    }
-
-    /// Counts what a write did: each row fetched and inserted, updated or unchanged, but for
-    /// those this sync already counted.
-    pub(crate) fn count_all(&mut self, outcomes: &[(String, Outcome)]) {
-        tally(&mut self.summary, outcomes);
-    }
-
     pub(crate) async fn next_page(&self, resource: &str) -> Result<Option<u32>, SyncError> {
         let row = sqlx::query("SELECT next_page, done FROM sync_checkpoints WHERE sync_id = $1 AND resource = $2")
             .bind(self.sync_id.clone())
@@ -101,39 +83,6 @@ impl<'a> Run<'a> {
         })
     }
 
-    pub(crate) async fn checkpoint(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        resource: &str,
-        next: u32,
-        done: bool,
-    ) -> Result<(), sqlx::Error> {
-        save_checkpoint(tx, &self.sync_id, &Checkpoint { resource: resource.to_string(), next_page: next, done }).await
-    }
-
-    /// Commits a page's checkpoint and stops when asked to.
-    pub(crate) async fn finish_page(
-        &mut self,
-        mut tx: Transaction<'_, Any>,
-        resource: &str,
-        page: u32,
-        last: bool,
-    ) -> Result<(), SyncError> {
-        self.checkpoint(&mut tx, resource, page + 1, last).await?;
-        self.record_odd(&mut tx).await?;
-        self.take_stock();
-        self.add_counts(&mut tx).await?;
-        sqlx::query("UPDATE sync_lock SET heartbeat = $1 WHERE name = $2 AND holder = $3")
-            .bind(wall_clock())
-            .bind(self.options.tenant.clone())
-            .bind(self.sync_id.clone())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.committed = self.summary;
-        self.count_commit()
-    }
-
     /// Marks a listing read to its end (its last page's checkpoint may not have said so: a full
     /// last page is only known last when the next one comes back empty).
     pub(crate) async fn finish_listing(&mut self, resource: &str) -> Result<(), SyncError> {
@@ -145,12 +94,6 @@ impl<'a> Run<'a> {
             .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Brings the summary's requests and skipped lists up to date (parts do not count them).
-    pub(crate) fn take_stock(&mut self) {
-        self.summary.skipped = self.skipped;
-        self.summary.requests = self.client.requests_sent().saturating_sub(self.requests_at_start);
     }
 
     /// Counts a part that its own transaction wrote and counted in the `syncs` row ([`Part`]):
@@ -194,21 +137,26 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Adds what this run counted since the last commit to the `syncs` row (in `tx`): usage
-    /// pages' rows, removals, requests and skipped lists (the parts count their own rows and
-    /// snapshots there).
-    pub(crate) async fn add_counts(&self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
+    /// What this run counted that no commit carried yet (its requests, skipped lists and
+    /// removals; the parts count their own rows), handed to the commit that will carry it: a
+    /// part, or the sync's last transaction. Lost with that commit if it fails, as the run then
+    /// ends: a resumed sync counts its own.
+    pub(crate) fn take_uncommitted(&mut self) -> SyncSummary {
+        self.summary.skipped = self.skipped;
+        self.summary.requests = self.client.requests_sent().saturating_sub(self.requests_at_start);
         let (now, before) = (self.summary, self.committed);
-        let delta = SyncSummary {
-            fetched: now.fetched.saturating_sub(before.fetched),
-            inserted: now.inserted.saturating_sub(before.inserted),
-            updated: now.updated.saturating_sub(before.updated),
-            unchanged: now.unchanged.saturating_sub(before.unchanged),
+        self.committed = self.summary;
+        SyncSummary {
             removed: now.removed.saturating_sub(before.removed),
             requests: now.requests.saturating_sub(before.requests),
             skipped: now.skipped.saturating_sub(before.skipped),
             ..SyncSummary::default()
-        };
+        }
+    }
+
+    /// Adds what no commit carried yet ([`Run::take_uncommitted`]) to the `syncs` row in `tx`.
+    pub(crate) async fn add_counts(&mut self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
+        let delta = self.take_uncommitted();
         add_to_sync_row(tx, &self.sync_id, &delta).await
     }
 

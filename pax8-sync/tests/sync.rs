@@ -178,6 +178,8 @@ async fn counters_add_up_across_resumes() {
     assert!(matches!(stopped, Err(SyncError::Interrupted)));
     let resumed = sync(&store, &c, &opts(5), &|_| {}).await.unwrap();
     assert!(resumed.resumed);
+    // The stopped run's requests are the sync's too (each part carries the run's count).
+    assert!(resumed.requests >= whole.requests, "{resumed:?} / {whole:?}");
     assert_eq!(
         (resumed.fetched, resumed.inserted, resumed.updated, resumed.snapshots),
         (whole.fetched, whole.inserted, whole.updated, whole.snapshots),
